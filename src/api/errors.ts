@@ -1,0 +1,43 @@
+import { Type } from 'typebox';
+
+/**
+ * One error shape for the whole API: `{ error: { code, message, details? } }`. `code` is a
+ * machine-readable snake_case word a client can switch on; `message` is for a person; `details`
+ * says where (field, posting, entry). A 5xx never carries a stack trace or internal text.
+ */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+  }
+}
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'machine-readable, e.g. "entry_unbalanced"' }),
+      message: Type.String({ description: 'for a person' }),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+      requestId: Type.Optional(Type.String()),
+    }),
+  },
+  { $id: 'Error', description: 'Every 4xx and 5xx response' },
+);
+
+/** HTTP status for each business rejection code of the domains. */
+const STATUS_BY_CODE: Record<string, number> = {
+  account_not_found: 404,
+  entry_not_found: 404,
+  idempotency_key_reused: 422,
+  entry_already_reversed: 409,
+};
+
+/** Turns a domain rejection (a value, not an exception) into the API error for it. */
+export function rejection(error: { code: string; message: string; details?: Readonly<Record<string, unknown>> }): ApiError {
+  return new ApiError(STATUS_BY_CODE[error.code] ?? 400, error.code, error.message, error.details);
+}

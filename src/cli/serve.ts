@@ -1,0 +1,42 @@
+import { pino } from 'pino';
+import { buildApp } from '../api/app.js';
+import { describeDatabase, type Config } from '../config.js';
+import { loadMigrations, migrate } from '../db/migrate.js';
+import { openDatabase } from '../db/open.js';
+
+/**
+ * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
+ * SIGINT it stops accepting connections, lets requests in flight finish (their transactions
+ * commit or roll back as a whole), closes the database, and exits 0; a second signal exits at once.
+ */
+export async function serve(config: Config): Promise<void> {
+  const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] });
+  const db = await openDatabase(config.database);
+  const migrations = await loadMigrations();
+  const applied = await migrate(db, migrations);
+  logger.info({ database: describeDatabase(config.database), applied }, 'database ready');
+
+  const app = await buildApp({ db, migrations, logger, bodyLimitBytes: config.bodyLimitBytes });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    try {
+      await app.close();
+      await db.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ host: config.host, port: config.port });
+}

@@ -1,0 +1,58 @@
+import path from 'node:path';
+import type { DatabaseTarget } from './db/open.js';
+
+/**
+ * Configuration comes from the environment only, and is checked once at start-up: a bad value
+ * stops the process with a message naming the variable, instead of failing later at random.
+ */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly database: DatabaseTarget;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}; got "${text}"`);
+  }
+  return Number(text);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const host = env.HOST || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) throw new ConfigError(`HOST must be a host name or IP address; got "${host}"`);
+  const port = integer(env, 'PORT', 8080, 0, 65_535);
+
+  const url = env.DATABASE_URL || undefined;
+  let database: DatabaseTarget;
+  if (url !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+    database = { engine: 'postgres', url, poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200) };
+  } else {
+    const dataDir = env.ZALOG_DATA_DIR || './var';
+    database = { engine: 'pglite', dataDir: dataDir === 'memory' ? 'memory' : path.resolve(dataDir, 'pglite') };
+  }
+
+  const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${env.LOG_LEVEL}"`);
+
+  return { host, port, database, logLevel, bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1_024, 67_108_864) };
+}
+
+/** Where the config points, for the start-up log line (no secrets: the URL's password is masked). */
+export function describeDatabase(target: DatabaseTarget): string {
+  if (target.engine === 'pglite') return target.dataDir === 'memory' ? 'PGlite in memory' : `PGlite at ${target.dataDir}`;
+  return `PostgreSQL at ${target.url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}`;
+}

@@ -1,0 +1,76 @@
+import pg from 'pg';
+import { parseInt8, parseInt8Array, toDriverParams, TYPE_OID, type Database, type Queryable, type Row, type TransactionOptions } from './database.js';
+
+const parsersByOid = new Map<number, (text: string) => unknown>([
+  [TYPE_OID.int8, parseInt8],
+  [TYPE_OID.int8Array, parseInt8Array],
+  [TYPE_OID.numeric, (text: string) => text],
+  [TYPE_OID.date, (text: string) => text],
+]);
+
+/** Per-pool type parsers, so this process's other pg users keep the driver's defaults. */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    return parsersByOid.get(oid) ?? pg.types.getTypeParser(oid, format ?? 'text');
+  },
+} as pg.CustomTypesConfig;
+
+export interface PostgresOptions {
+  /** Pool size; defaults to 10. */
+  readonly poolSize?: number;
+  /** Schema to put first on the search path (the test suite gives every test file its own). */
+  readonly schema?: string;
+  readonly applicationName?: string;
+}
+
+/** The server engine: node-postgres with a connection pool. */
+export async function openPostgres(connectionString: string, options: PostgresOptions = {}): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    types,
+    application_name: options.applicationName ?? 'zalog',
+    ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  // An idle client that loses its server emits 'error' on the pool; without a listener the
+  // process would crash. The next query reconnects.
+  pool.on('error', () => undefined);
+
+  const handle = (client: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<R extends Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+      const result = await client.query<R>(sql, toDriverParams(params));
+      return result.rows;
+    },
+    async exec(sql: string): Promise<void> {
+      await client.query(sql);
+    },
+  });
+
+  // Fail at start-up, not at the first request, when the server is unreachable.
+  await pool.query('SELECT 1');
+
+  return {
+    engine: 'postgres',
+    ...handle(pool),
+    async transaction<T>(work: (tx: Queryable) => Promise<T>, txOptions?: TransactionOptions): Promise<T> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query(txOptions?.isolation !== undefined ? `BEGIN ISOLATION LEVEL ${txOptions.isolation.toUpperCase()}` : 'BEGIN');
+        const result = await work(handle(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true; // the connection is gone; do not return it to the pool
+        }
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    close: () => pool.end(),
+  };
+}
