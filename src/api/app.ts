@@ -56,6 +56,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     routerOptions: { ignoreTrailingSlash: false },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The API speaks JSON only; Fastify would otherwise also parse text/plain bodies.
+  app.removeContentTypeParser('text/plain');
+
   const ajv = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
   app.addSchema(ErrorBody);

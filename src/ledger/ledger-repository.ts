@@ -56,7 +56,7 @@ export interface Entry {
 }
 
 export interface PostedEntry {
-  readonly entry: Entry;
+  readonly entryId: bigint;
   /** true when the idempotency key was already used with the same content: nothing was written. */
   readonly replayed: boolean;
 }
@@ -212,15 +212,16 @@ export async function postEntries(tx: Queryable, drafts: readonly EntryDraft[]):
     if (racedReuse !== undefined) return racedReuse;
   }
 
-  const ids = drafts.map((draft) => insertedIds.get(draft.idempotencyKey) ?? existing.get(draft.idempotencyKey)?.id);
-  const entries = await readEntries(tx, ids.filter((id): id is bigint => id !== undefined));
+  // The writer gets ids back, not whole entries: reading them back would cost as much as a third
+  // of the write, and most callers (EOD, disbursement) never look. `readEntries` is there for those
+  // that do.
   return {
     ok: true,
     value: drafts.map((draft, index) => {
-      const entry = entries.get(ids[index]!);
-      if (entry === undefined) throw new Error(`entry for key ${draft.idempotencyKey} was neither inserted nor found`);
-      const createdHere = insertedIds.has(draft.idempotencyKey) && firstByKey.get(draft.idempotencyKey) === index;
-      return { entry, replayed: !createdHere };
+      const inserted = insertedIds.get(draft.idempotencyKey);
+      const entryId = inserted ?? existing.get(draft.idempotencyKey)?.id;
+      if (entryId === undefined) throw new Error(`entry for key ${draft.idempotencyKey} was neither inserted nor found`);
+      return { entryId, replayed: inserted === undefined || firstByKey.get(draft.idempotencyKey) !== index };
     }),
   };
 }

@@ -145,10 +145,12 @@ async function requireAccount(db: Database, text: string): Promise<Account> {
   return account;
 }
 
-function sendPosted(reply: { status: (code: number) => unknown; header: (name: string, value: string) => unknown }, posted: PostedEntry) {
+async function sendPosted(db: Database, reply: { status: (code: number) => unknown; header: (name: string, value: string) => unknown }, posted: PostedEntry) {
+  const entry = await readEntry(db, posted.entryId);
+  if (entry === undefined) throw new Error(`entry ${posted.entryId} was posted but cannot be read`);
   reply.status(posted.replayed ? 200 : 201);
   if (posted.replayed) reply.header('idempotent-replayed', 'true');
-  return entryView(posted.entry);
+  return entryView(entry);
 }
 
 export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
@@ -210,7 +212,7 @@ export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
       if (!draft.ok) throw rejection(draft.error);
       const posted = await transactOutcome(db, (tx) => postEntries(tx, [draft.value]));
       if (!posted.ok) throw rejection(posted.error);
-      return sendPosted(reply, posted.value[0]!);
+      return sendPosted(db, reply, posted.value[0]!);
     });
 
     app.get('/entries/:id', {
@@ -239,7 +241,7 @@ export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
       try {
         const posted = await transactOutcome(db, (tx) => reverseEntry(tx, { entryId: BigInt(request.params.id), idempotencyKey, businessDate: request.body.businessDate, valueTime, reason: reason.value }));
         if (!posted.ok) throw rejection(posted.error);
-        return sendPosted(reply, posted.value[0]!);
+        return sendPosted(db, reply, posted.value[0]!);
       } catch (error) {
         // Two reversals of one entry racing: the unique index lets one through.
         if (sqlState(error) === SQLSTATE.uniqueViolation && constraintName(error) === 'ledger_entries_reverses_entry_id_key') {
