@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeDatabase, loadConfig } from './config.js';
+
+describe('configuration from the environment', () => {
+  it('defaults to PGlite under ./var on 127.0.0.1:8080', () => {
+    const config = loadConfig({});
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(8080);
+    expect(config.database.engine).toBe('pglite');
+    expect(config.database.engine === 'pglite' && config.database.dataDir).toMatch(/var\/pglite$/);
+  });
+
+  it('uses PostgreSQL when DATABASE_URL is set, and never logs its password', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://zalog:secret@db:5432/zalog', DATABASE_POOL_SIZE: '20' });
+    expect(config.database).toEqual({ engine: 'postgres', url: 'postgres://zalog:secret@db:5432/zalog', poolSize: 20 });
+    expect(describeDatabase(config.database)).toBe('PostgreSQL at postgres://zalog:***@db:5432/zalog');
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT must be a whole number/],
+    [{ PORT: '70000' }, /PORT must be a whole number from 0 to 65535/],
+    [{ PORT: '-1' }, /PORT/],
+    [{ HOST: 'bad host' }, /HOST/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a postgres/],
+    [{ DATABASE_URL: 'postgres://x', DATABASE_POOL_SIZE: '0' }, /DATABASE_POOL_SIZE/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ BODY_LIMIT_BYTES: '1.5' }, /BODY_LIMIT_BYTES/],
+  ])('refuses %j with a message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
