@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
@@ -8,7 +11,14 @@ import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Database } from '../db/database.js';
 import { migrationStatus, type MigrationFile } from '../db/migrate.js';
+import { ApprovalRegistry, APPROVAL_TTL_SECONDS_DEFAULT } from '../approvals/approvals.js';
+import { approvalRoutes } from '../approvals/routes.js';
+import { auditRoutes } from '../audit/routes.js';
+import { identityRoutes } from '../identity/routes.js';
+import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
 import { ledgerRoutes } from '../ledger/routes.js';
+import { registerAccessControl, type RouteRule } from './access.js';
+import type { AppContext } from './context.js';
 import { ApiError, ErrorBody } from './errors.js';
 
 export interface AppOptions {
@@ -17,9 +27,24 @@ export interface AppOptions {
   readonly logger: Logger | false;
   /** Largest request body accepted, in bytes. */
   readonly bodyLimitBytes?: number;
+  /** Requests per minute per client IP: all routes, and login attempts. */
+  readonly rateLimitPerMinute?: number;
+  readonly loginRateLimitPerMinute?: number;
+  /** How long a four-eyes proposal waits for its approval. */
+  readonly approvalTtlSeconds?: number;
+  /** The clock; tests move it to expire sessions and proposals. */
+  readonly now?: () => Date;
 }
 
-export type App = FastifyInstance;
+export type App = FastifyInstance & { readonly routeRules: readonly RouteRule[]; readonly context: AppContext };
+
+/** Every four-eyes action the service knows. Later issues add theirs here. */
+export function approvalRegistry(): ApprovalRegistry {
+  const registry = new ApprovalRegistry();
+  registry.register(manualEntryAction);
+  registry.register(reversalAction);
+  return registry;
+}
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
@@ -59,6 +84,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // The API speaks JSON only; Fastify would otherwise also parse text/plain bodies.
   app.removeContentTypeParser('text/plain');
 
+  const context: AppContext = {
+    db: options.db,
+    approvals: approvalRegistry(),
+    now: options.now ?? (() => new Date()),
+    approvalTtlSeconds: options.approvalTtlSeconds ?? APPROVAL_TTL_SECONDS_DEFAULT,
+  };
+  const routeRules: RouteRule[] = [];
+  await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] } } });
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    max: options.rateLimitPerMinute ?? 1_200,
+    timeWindow: '1 minute',
+    errorResponseBuilder: (_request, limit) => new ApiError(429, 'rate_limited', `too many requests: at most ${limit.max} a minute; try again in ${Math.ceil(limit.ttl / 1000)} s`),
+  });
+  registerAccessControl(app, options.db, routeRules, context.now);
+
   const ajv = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
   app.addSchema(ErrorBody);
@@ -96,14 +137,28 @@ export async function buildApp(options: AppOptions): Promise<App> {
         version: '0.1.0',
         description: 'Rouble loans to Bitcoin miners against BTC collateral. Money is always a decimal string: RUB with 2 decimals, BTC with 8.',
       },
-      tags: [{ name: 'ledger', description: 'Double-entry ledger: entries, balances, statements, trial balance' }, { name: 'service' }],
+      tags: [
+        { name: 'identity', description: 'Log in, API tokens, users and roles' },
+        { name: 'approvals', description: 'Four eyes: proposals a second person approves' },
+        { name: 'ledger', description: 'Double-entry ledger: entries, balances, statements, trial balance' },
+        { name: 'audit', description: 'The hash-chained audit trail' },
+        { name: 'service' },
+      ],
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'zalog_session', description: 'From POST /api/v1/auth/login; unsafe methods also need X-CSRF-Token' },
+          token: { type: 'http', scheme: 'bearer', description: 'An API token from POST /api/v1/auth/tokens' },
+        },
+      },
+      security: [{ session: [] }, { token: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`) },
   });
 
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () => app.swagger());
 
   app.get('/healthz', {
+    config: { access: { public: true } },
     schema: {
       tags: ['service'],
       summary: 'Liveness and readiness: the database answers and its schema is current',
@@ -125,6 +180,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     }
   });
 
-  await app.register(ledgerRoutes(options.db), { prefix: '/api/v1/ledger' });
-  return app;
+  await app.register(identityRoutes(context, { loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 20 }), { prefix: '/api/v1' });
+  await app.register(approvalRoutes(context), { prefix: '/api/v1/approvals' });
+  await app.register(auditRoutes(context), { prefix: '/api/v1/audit' });
+  await app.register(ledgerRoutes(context), { prefix: '/api/v1/ledger' });
+  await app.ready();
+  return Object.assign(app, { routeRules, context }) as unknown as App;
 }

@@ -53,19 +53,51 @@ async function start(dataDir: string, env: Record<string, string> = {}): Promise
   throw new Error(`service did not become healthy:\n${running.output}`);
 }
 
-async function postEntry(url: string, key: string): Promise<Response> {
-  return fetch(`${url}/api/v1/ledger/entries`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': key },
-    body: JSON.stringify({ businessDate: '2026-11-24', reason: 'process test', postings: [
-      { account: 'cash_correspondent', currency: 'RUB', debit: '10.00' },
-      { account: 'bank_equity', currency: 'RUB', credit: '10.00' },
-    ] }),
+async function run(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; output: string }> {
+  const child = spawn(TSX, [MAIN, ...args], { env: { ...process.env, DATABASE_URL: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += String(chunk); });
+  child.stderr.on('data', (chunk) => { output += String(chunk); });
+  child.stdin.end(input ?? '');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, output };
+}
+
+async function call(url: string, method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${url}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
 
-async function cashBalance(url: string): Promise<string> {
-  const response = await fetch(`${url}/api/v1/ledger/accounts/cash_correspondent/balance`);
+/** Logs in and makes an API token for the rest of the test. */
+async function tokenFor(url: string, username: string, password: string): Promise<string> {
+  const login = await call(url, 'POST', '/api/v1/auth/login', null, { username, password });
+  expect(login.status).toBe(200);
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  const { csrfToken } = (await login.json()) as { csrfToken: string };
+  const made = await call(url, 'POST', '/api/v1/auth/tokens', null, { name: 'process test', expiresInDays: 1 }, { cookie, 'x-csrf-token': csrfToken });
+  expect(made.status).toBe(201);
+  return ((await made.json()) as { secret: string }).secret;
+}
+
+const PASSWORD = 'process test password';
+
+/** Officer proposes, second officer approves: one manual entry of 10.00 RUB. */
+async function postEntry(url: string, tokens: { maker: string; checker: string }, key: string): Promise<number> {
+  const proposed = await call(url, 'POST', '/api/v1/ledger/entries', tokens.maker, { businessDate: '2026-11-24', reason: 'process test', postings: [
+    { account: 'cash_correspondent', currency: 'RUB', debit: '10.00' },
+    { account: 'bank_equity', currency: 'RUB', credit: '10.00' },
+  ] }, { 'idempotency-key': key });
+  if (proposed.status !== 202) return proposed.status;
+  const { id } = (await proposed.json()) as { id: string };
+  const approved = await call(url, 'POST', `/api/v1/approvals/${id}/approve`, tokens.checker, undefined, { 'idempotency-key': `approve-${key}` });
+  return approved.status;
+}
+
+async function cashBalance(url: string, token: string): Promise<string> {
+  const response = await call(url, 'GET', '/api/v1/ledger/accounts/cash_correspondent/balance', token);
   return ((await response.json()) as { balance: string }).balance;
 }
 
@@ -75,25 +107,40 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog serve as a process', () =>
   afterAll(async () => { await rm(dataDir, { recursive: true, force: true }); });
 
   it('keeps committed entries across SIGTERM (exit 0) and SIGKILL, and replays keys after restart', async () => {
+    const created = await run(['users', 'create-admin', '--username', 'boss', '--password-stdin'], { ZALOG_DATA_DIR: dataDir }, `${PASSWORD}\n`);
+    expect(created.output).toContain('created admin boss');
+    expect(created.code).toBe(0);
+
     const first = await start(dataDir);
-    expect((await postEntry(first.url, 'p-1')).status).toBe(201);
+    const admin = await tokenFor(first.url, 'boss', PASSWORD);
+    for (const username of ['maker', 'checker']) {
+      const made = await call(first.url, 'POST', '/api/v1/users', admin, { username, displayName: username, password: PASSWORD, roles: ['credit_officer'] });
+      expect(made.status).toBe(201);
+    }
+    const tokens = { maker: await tokenFor(first.url, 'maker', PASSWORD), checker: await tokenFor(first.url, 'checker', PASSWORD) };
+    expect(await postEntry(first.url, tokens, 'p-1')).toBe(200);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output).toContain('stopped');
 
     const second = await start(dataDir);
-    expect(await cashBalance(second.url)).toBe('10.00');
-    expect((await postEntry(second.url, 'p-1')).status).toBe(200); // replay, not a second entry
-    expect((await postEntry(second.url, 'p-2')).status).toBe(201);
+    expect(await cashBalance(second.url, tokens.maker)).toBe('10.00');
+    expect(await postEntry(second.url, tokens, 'p-1')).toBe(200); // both steps replay: nothing doubles
+    expect(await cashBalance(second.url, tokens.maker)).toBe('10.00');
+    expect(await postEntry(second.url, tokens, 'p-2')).toBe(200);
     second.child.kill('SIGKILL');
     await second.exited;
 
     const third = await start(dataDir);
-    expect(await cashBalance(third.url)).toBe('20.00');
-    const trial = (await (await fetch(`${third.url}/api/v1/ledger/trial-balance`)).json()) as { currencies: Record<string, { balanced: boolean }> };
+    expect(await cashBalance(third.url, tokens.maker)).toBe('20.00');
+    const trial = (await (await call(third.url, 'GET', '/api/v1/ledger/trial-balance', tokens.maker)).json()) as { currencies: Record<string, { balanced: boolean }> };
     expect(trial.currencies.RUB?.balanced).toBe(true);
     third.child.kill('SIGTERM');
     expect(await third.exited).toBe(0);
+
+    const verified = await run(['audit', 'verify'], { ZALOG_DATA_DIR: dataDir });
+    expect(verified.output).toMatch(/audit chain intact: \d+ records/);
+    expect(verified.code).toBe(0);
   });
 
   it('refuses to start on a bad configuration, naming the variable', async () => {

@@ -51,7 +51,10 @@ interface AppliedMigration {
   readonly checksum: string;
 }
 
+/** Creates the bookkeeping table once; checked first so a role without CREATE can still start. */
 async function ensureTable(tx: Queryable): Promise<void> {
+  const [row] = await tx.query<{ present: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  if (row?.present === true) return;
   await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version    integer PRIMARY KEY,
     name       text NOT NULL,

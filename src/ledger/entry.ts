@@ -161,6 +161,8 @@ export function validateReason(reason: unknown): LedgerResult<string> {
   if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > ENTRY_LIMITS.reasonLengthMax) {
     return ledgerError('invalid_reason', `a reason is required: 1 to ${ENTRY_LIMITS.reasonLengthMax} characters saying why the entry is made`);
   }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(reason)) return ledgerError('invalid_reason', 'a reason may not contain control characters');
   return { ok: true, value: reason };
 }
 

@@ -236,6 +236,12 @@ function findReusedKey(drafts: readonly EntryDraft[], hashes: readonly string[],
   return undefined;
 }
 
+/** Checks that a draft balances and names open accounts in their currencies, writing nothing. */
+export async function checkEntryAccounts(db: Queryable, draft: EntryDraft): Promise<LedgerResult<void>> {
+  const checked = await checkDrafts(db, [draft]);
+  return checked.ok ? { ok: true, value: undefined } : checked;
+}
+
 interface CheckedDrafts {
   readonly accounts: Map<string, Account>;
   readonly hashes: string[];

@@ -1,36 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type App } from '../api/app.js';
-import { openTestDatabase, testMigrations, type TestDatabase } from '../test-support/database.js';
+import { buildApp } from '../api/app.js';
+import { openTestDatabase, testMigrations } from '../test-support/database.js';
+import { freshKey, openTestApp, type TestApp } from '../test-support/app.js';
 
-let test: TestDatabase;
-let app: App;
+/**
+ * The ledger over HTTP: manual entries are proposed by one officer and posted when a second
+ * approves (four eyes); reads are for staff, and a borrower sees only its own settlement account.
+ */
+
+let t: TestApp;
 
 beforeAll(async () => {
-  test = await openTestDatabase();
-  app = await buildApp({ db: test.db, migrations: await testMigrations(), logger: false, bodyLimitBytes: 16_384 });
-  for (const address of ['loan_principal:LN-1', 'borrower_settlement:B-1', 'collateral_pledged:LN-1']) {
-    const opened = await app.inject({ method: 'POST', url: '/api/v1/ledger/accounts', payload: { address } });
+  t = await openTestApp();
+  for (const address of ['loan_principal:LN-1', 'borrower_settlement:B-1', 'borrower_settlement:B-2', 'collateral_pledged:LN-1']) {
+    const opened = await t.as('officer').post('/api/v1/ledger/accounts', { address });
     expect(opened.statusCode).toBe(201);
   }
 });
-afterAll(async () => {
-  await app.close();
-  await test.close();
-});
+afterAll(() => t.close());
 
-let keyCounter = 0;
-function freshKey(): string {
-  keyCounter += 1;
-  return `test-${keyCounter}`;
+/** Proposes an entry as the credit officer. */
+function post(payload: unknown, key: string | null = freshKey()) {
+  return t.as('officer').inject({ method: 'POST', url: '/api/v1/ledger/entries', headers: key === null ? {} : { 'idempotency-key': key }, payload: payload as object });
 }
 
-function post(payload: unknown, key: string | null = freshKey(), extraHeaders: Record<string, string> = {}) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/v1/ledger/entries',
-    headers: { ...(key === null ? {} : { 'idempotency-key': key }), ...extraHeaders },
-    payload: payload as object,
-  });
+async function approve(approvalId: string, as: 'officer2' | 'risk' | 'treasury' = 'officer2') {
+  return t.as(as).post(`/api/v1/approvals/${approvalId}/approve`);
+}
+
+/** Proposes and approves; returns the posted entry. */
+async function postAndApprove(payload: unknown) {
+  const proposed = await post(payload);
+  expect(proposed.statusCode).toBe(202);
+  const approved = await approve(proposed.json().id);
+  expect(approved.statusCode).toBe(200);
+  const entry = await t.as('officer').get(`/api/v1/ledger/entries/${approved.json().result.entryId}`);
+  return entry.json();
 }
 
 const capital = {
@@ -43,22 +48,23 @@ const capital = {
   ],
 };
 
-/** Everything a client could observe about the ledger; a refused request must leave it as it was. */
+/** Everything a client could observe; a refused request must leave it as it was. */
 async function snapshot(): Promise<string> {
-  const rows = await test.db.query('SELECT (SELECT count(*) FROM ledger_entries)::text AS entries, (SELECT count(*) FROM ledger_postings)::text AS postings, (SELECT count(*) FROM ledger_accounts)::text AS accounts');
-  const trial = await app.inject({ method: 'GET', url: '/api/v1/ledger/trial-balance' });
+  const rows = await t.test.db.query(`SELECT (SELECT count(*) FROM ledger_entries)::text AS entries, (SELECT count(*) FROM ledger_postings)::text AS postings,
+    (SELECT count(*) FROM ledger_accounts)::text AS accounts, (SELECT count(*) FROM approvals)::text AS approvals, (SELECT count(*) FROM idempotency_records)::text AS keys`);
+  const trial = await t.as('auditor').get('/api/v1/ledger/trial-balance');
   return JSON.stringify([rows, trial.json()]);
 }
 
 describe('service endpoints', () => {
   it('answers /healthz with the engine and applied migrations', async () => {
-    const response = await app.inject({ method: 'GET', url: '/healthz' });
+    const response = await t.app.inject({ method: 'GET', url: '/healthz' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ status: 'ok', migrationsApplied: (await testMigrations()).length });
   });
 
   it('serves an OpenAPI 3 document listing the ledger routes', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
+    const response = await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
     expect(response.statusCode).toBe(200);
     const doc = response.json();
     expect(doc.openapi).toMatch(/^3\./);
@@ -70,31 +76,37 @@ describe('service endpoints', () => {
   });
 
   it('answers unknown routes with a coded 404', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/v1/nothing' });
+    const response = await t.as('officer').get('/api/v1/nothing');
     expect(response.statusCode).toBe(404);
     expect(response.json().error.code).toBe('route_not_found');
   });
 });
 
-describe('posting entries', () => {
-  it('posts a balanced entry and returns it with money as strings', async () => {
-    const response = await post(capital, 'capital-1');
-    expect(response.statusCode).toBe(201);
-    const entry = response.json();
-    expect(entry).toMatchObject({ idempotencyKey: 'capital-1', kind: 'manual', businessDate: '2026-11-24', valueTime: '2026-11-24T09:00:00.000Z', reversesEntryId: null });
+describe('posting entries through four eyes', () => {
+  it('proposes a balanced entry (202, nothing posted) and posts it on a second officer\'s approval', async () => {
+    const before = await snapshot();
+    const proposed = await post(capital, 'capital-1');
+    expect(proposed.statusCode).toBe(202);
+    expect(proposed.json()).toMatchObject({ actionType: 'ledger.manual_entry', status: 'pending', amounts: { RUB: '100000000' } });
+    const trialBefore = JSON.parse(before)[1];
+    expect((await t.as('auditor').get('/api/v1/ledger/trial-balance')).json()).toEqual(trialBefore);
+
+    const approved = await approve(proposed.json().id);
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json()).toMatchObject({ status: 'approved', decidedBy: t.as('officer2').user.id.toString() });
+    const entry = (await t.as('officer').get(`/api/v1/ledger/entries/${approved.json().result.entryId}`)).json();
+    expect(entry).toMatchObject({ idempotencyKey: `approval-${proposed.json().id}`, kind: 'manual', businessDate: '2026-11-24', valueTime: '2026-11-24T09:00:00.000Z', reversesEntryId: null });
     expect(entry.postings).toEqual([
       { line: 0, account: 'cash_correspondent', currency: 'RUB', debit: '1000000.00' },
       { line: 1, account: 'bank_equity', currency: 'RUB', credit: '1000000.00' },
     ]);
-    const read = await app.inject({ method: 'GET', url: `/api/v1/ledger/entries/${entry.id}` });
-    expect(read.json()).toEqual(entry);
   });
 
-  it('replays the same key and body: same entry, nothing written', async () => {
+  it('replays the same key and body: same proposal, nothing written', async () => {
     const first = await post(capital, 'capital-replay');
     const before = await snapshot();
     const again = await post(capital, 'capital-replay');
-    expect(again.statusCode).toBe(200);
+    expect(again.statusCode).toBe(202);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json()).toEqual(first.json());
     expect(await snapshot()).toBe(before);
@@ -109,8 +121,8 @@ describe('posting entries', () => {
     expect(await snapshot()).toBe(before);
   });
 
-  it('posts BTC collateral as memo entries in satoshis', async () => {
-    const response = await post({
+  it('posts BTC collateral as memo entries in satoshis (treasury approves up to 1 BTC)', async () => {
+    const proposed = await post({
       businessDate: '2026-11-24',
       reason: 'custodian confirmed deposit',
       postings: [
@@ -118,8 +130,11 @@ describe('posting entries', () => {
         { account: 'collateral_pledged:LN-1', currency: 'BTC', credit: '0.5' },
       ],
     });
-    expect(response.statusCode).toBe(201);
-    expect(response.json().postings[1].credit).toBe('0.50000000');
+    expect((await approve(proposed.json().id, 'officer2')).json().error.code).toBe('approver_role_insufficient');
+    const approved = await approve(proposed.json().id, 'treasury');
+    expect(approved.statusCode).toBe(200);
+    const entry = (await t.as('treasury').get(`/api/v1/ledger/entries/${approved.json().result.entryId}`)).json();
+    expect(entry.postings[1].credit).toBe('0.50000000');
   });
 
   const posting = (account: string, currency: string, side: 'debit' | 'credit', amount: unknown) => ({ account, currency, [side]: amount });
@@ -148,7 +163,7 @@ describe('posting entries', () => {
     ['an impossible business date', { ...capital, businessDate: '2026-02-30' }, 400, 'invalid_business_date'],
     ['a value time without offset', { ...capital, valueTime: '2026-11-24T09:00:00' }, 400, 'invalid_value_time'],
     ['a missing reason', { businessDate: capital.businessDate, postings: capital.postings }, 400, 'validation_failed'],
-  ])('refuses %s with a coded 4xx and changes nothing', async (_name, payload, status, code) => {
+  ])('refuses to propose %s with a coded 4xx and changes nothing', async (_name, payload, status, code) => {
     const before = await snapshot();
     const response = await post(payload);
     expect(response.statusCode).toBe(status);
@@ -169,10 +184,10 @@ describe('posting entries', () => {
 
   it('refuses malformed JSON, other media types and oversized bodies', async () => {
     const before = await snapshot();
-    const broken = await app.inject({ method: 'POST', url: '/api/v1/ledger/entries', headers: { 'idempotency-key': freshKey(), 'content-type': 'application/json' }, payload: '{"businessDate": ' });
+    const broken = await t.as('officer').inject({ method: 'POST', url: '/api/v1/ledger/entries', headers: { 'idempotency-key': freshKey(), 'content-type': 'application/json' }, payload: '{"businessDate": ' });
     expect(broken.statusCode).toBe(400);
     expect(broken.json().error.code).toBe('invalid_json');
-    const text = await app.inject({ method: 'POST', url: '/api/v1/ledger/entries', headers: { 'idempotency-key': freshKey(), 'content-type': 'text/plain' }, payload: 'hello' });
+    const text = await t.as('officer').inject({ method: 'POST', url: '/api/v1/ledger/entries', headers: { 'idempotency-key': freshKey(), 'content-type': 'text/plain' }, payload: 'hello' });
     expect(text.statusCode).toBe(415);
     expect(text.json().error.code).toBe('unsupported_media_type');
     const large = await post({ ...capital, reason: 'x'.repeat(20_000) });
@@ -181,14 +196,14 @@ describe('posting entries', () => {
     expect(await snapshot()).toBe(before);
   });
 
-  it('accepts exactly one of many concurrent posts with the same key', async () => {
-    const before = Number((await test.db.query<{ n: bigint }>('SELECT count(*) AS n FROM ledger_entries'))[0]!.n);
+  it('accepts exactly one of many concurrent proposals with the same key', async () => {
+    const count = async () => Number((await t.test.db.query<{ n: bigint }>('SELECT count(*) AS n FROM approvals'))[0]!.n);
+    const before = await count();
     const responses = await Promise.all(Array.from({ length: 8 }, () => post(capital, 'concurrent-key')));
-    const statuses = responses.map((r) => r.statusCode).sort();
-    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(responses.map((r) => r.statusCode)).toEqual(Array(8).fill(202));
+    expect(responses.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(7);
     expect(new Set(responses.map((r) => r.json().id)).size).toBe(1);
-    const after = Number((await test.db.query<{ n: bigint }>('SELECT count(*) AS n FROM ledger_entries'))[0]!.n);
-    expect(after - before).toBe(1);
+    expect((await count()) - before).toBe(1);
   });
 });
 
@@ -200,26 +215,25 @@ describe('reading balances, statements and the trial balance', () => {
     const moves: Array<[string, string, 'credit' | 'debit']> = [['2026-10-01T10:00:00Z', '300.00', 'credit'], ['2026-10-02T10:00:00Z', '50.25', 'debit'], ['2026-10-03T10:00:00Z', '10.00', 'credit']];
     for (const [valueTime, amount, side] of moves) {
       const other = side === 'credit' ? 'debit' : 'credit';
-      const response = await post({ businessDate: valueTime.slice(0, 10), valueTime, reason: `settlement ${side}`, postings: [{ account, currency: 'RUB', [side]: amount }, { account: 'cash_correspondent', currency: 'RUB', [other]: amount }] });
-      expect(response.statusCode).toBe(201);
+      await postAndApprove({ businessDate: valueTime.slice(0, 10), valueTime, reason: `settlement ${side}`, postings: [{ account, currency: 'RUB', [side]: amount }, { account: 'cash_correspondent', currency: 'RUB', [other]: amount }] });
     }
   });
 
   it('gives the balance on the normal side, now and as of a time', async () => {
-    const now = await app.inject({ method: 'GET', url: `/api/v1/ledger/accounts/${account}/balance` });
+    const now = await t.as('officer').get(`/api/v1/ledger/accounts/${account}/balance`);
     expect(now.json()).toMatchObject({ debits: '50.25', credits: '310.00', balance: '259.75', account: { normalSide: 'credit', currency: 'RUB' } });
-    const asOf = await app.inject({ method: 'GET', url: `/api/v1/ledger/accounts/${account}/balance?asOf=2026-10-02T10:00:00Z` });
+    const asOf = await t.as('officer').get(`/api/v1/ledger/accounts/${account}/balance?asOf=2026-10-02T10:00:00Z`);
     expect(asOf.json()).toMatchObject({ balance: '249.75', asOf: '2026-10-02T10:00:00.000Z' });
   });
 
   it('pages a statement with a running balance that carries across pages', async () => {
-    const first = await app.inject({ method: 'GET', url: `/api/v1/ledger/accounts/${account}/statement?from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z&limit=2` });
+    const first = await t.as('officer').get(`/api/v1/ledger/accounts/${account}/statement?from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z&limit=2`);
     expect(first.statusCode).toBe(200);
     const page1 = first.json();
     expect(page1.openingBalance).toBe('0.00');
     expect(page1.lines.map((l: { balanceAfter: string }) => l.balanceAfter)).toEqual(['300.00', '249.75']);
     expect(page1.closingBalance).toBeNull();
-    const second = await app.inject({ method: 'GET', url: `/api/v1/ledger/accounts/${account}/statement?from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z&limit=2&after=${page1.nextCursor}` });
+    const second = await t.as('officer').get(`/api/v1/ledger/accounts/${account}/statement?from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z&limit=2&after=${page1.nextCursor}`);
     const page2 = second.json();
     expect(page2.openingBalance).toBe('249.75');
     expect(page2.lines).toHaveLength(1);
@@ -229,12 +243,24 @@ describe('reading balances, statements and the trial balance', () => {
   });
 
   it('opens a statement range with the balance before it', async () => {
-    const response = await app.inject({ method: 'GET', url: `/api/v1/ledger/accounts/${account}/statement?from=2026-10-02T00:00:00Z&to=2026-10-03T00:00:00Z` });
+    const response = await t.as('officer').get(`/api/v1/ledger/accounts/${account}/statement?from=2026-10-02T00:00:00Z&to=2026-10-03T00:00:00Z`);
     expect(response.json()).toMatchObject({ openingBalance: '300.00', closingBalance: '249.75' });
   });
 
+  it('lets a borrower read its own settlement account, and no one else\'s (404)', async () => {
+    const own = await t.as('borrower1').get(`/api/v1/ledger/accounts/${account}/balance`);
+    expect(own.statusCode).toBe(200);
+    expect(own.json().balance).toBe('259.75');
+    const other = await t.as('borrower2').get(`/api/v1/ledger/accounts/${account}/balance`);
+    expect(other.statusCode).toBe(404);
+    const statement = await t.as('borrower2').get(`/api/v1/ledger/accounts/${account}/statement`);
+    expect(statement.statusCode).toBe(404);
+    const bankWide = await t.as('borrower1').get('/api/v1/ledger/accounts/cash_correspondent/balance');
+    expect(bankWide.statusCode).toBe(404);
+  });
+
   it('keeps every currency of the trial balance at zero sum', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/v1/ledger/trial-balance' });
+    const response = await t.as('auditor').get('/api/v1/ledger/trial-balance');
     const body = response.json();
     expect(Object.keys(body.currencies).sort()).toEqual(['BTC', 'RUB']);
     for (const total of Object.values(body.currencies) as Array<{ debits: string; credits: string; balanced: boolean }>) {
@@ -255,39 +281,52 @@ describe('reading balances, statements and the trial balance', () => {
     ['/api/v1/ledger/entries/abc', 400, 'validation_failed'],
     ['/api/v1/ledger/entries/99999999', 404, 'entry_not_found'],
   ])('GET %s -> %i %s', async (url, status, code) => {
-    const response = await app.inject({ method: 'GET', url });
+    const response = await t.as('officer').get(url);
     expect(response.statusCode).toBe(status);
     expect(response.json().error.code).toBe(code);
   });
 });
 
-describe('reversals', () => {
-  it('reverse an entry once; a retry replays; another reversal is refused', async () => {
-    const original = (await post(capital)).json();
-    const reverse = (key: string) => app.inject({ method: 'POST', url: `/api/v1/ledger/entries/${original.id}/reversal`, headers: { 'idempotency-key': key }, payload: { businessDate: '2026-11-25', reason: 'posted twice by mistake' } });
-    const first = await reverse('rev-1');
-    expect(first.statusCode).toBe(201);
-    expect(first.json()).toMatchObject({ kind: 'reversal', reversesEntryId: original.id });
-    expect(first.json().postings).toEqual([
+describe('reversals through four eyes', () => {
+  it('reverse an entry once; a second reversal or a reversal of the reversal is refused', async () => {
+    const original = await postAndApprove(capital);
+    const propose = (body: object, id = original.id) => t.as('officer').post(`/api/v1/ledger/entries/${id}/reversal`, body);
+    const proposed = await propose({ businessDate: '2026-11-25', reason: 'posted twice by mistake' });
+    expect(proposed.statusCode).toBe(202);
+    expect(proposed.json()).toMatchObject({ actionType: 'ledger.reversal', amounts: { RUB: '100000000' } });
+    const approved = await approve(proposed.json().id);
+    expect(approved.statusCode).toBe(200);
+    const reversal = (await t.as('officer').get(`/api/v1/ledger/entries/${approved.json().result.entryId}`)).json();
+    expect(reversal).toMatchObject({ kind: 'reversal', reversesEntryId: original.id });
+    expect(reversal.postings).toEqual([
       { line: 0, account: 'cash_correspondent', currency: 'RUB', credit: '1000000.00' },
       { line: 1, account: 'bank_equity', currency: 'RUB', debit: '1000000.00' },
     ]);
-    const retry = await reverse('rev-1');
-    expect(retry.statusCode).toBe(200);
-    expect(retry.json().id).toBe(first.json().id);
     const before = await snapshot();
-    const second = await reverse('rev-2');
+    const second = await propose({ businessDate: '2026-11-25', reason: 'again' });
     expect(second.statusCode).toBe(409);
     expect(second.json().error.code).toBe('entry_already_reversed');
     expect(await snapshot()).toBe(before);
-    const readBack = await app.inject({ method: 'GET', url: `/api/v1/ledger/entries/${original.id}` });
-    expect(readBack.json().reversedByEntryId).toBe(first.json().id);
-    const ofReversal = await app.inject({ method: 'POST', url: `/api/v1/ledger/entries/${first.json().id}/reversal`, headers: { 'idempotency-key': 'rev-3' }, payload: { businessDate: '2026-11-25', reason: 'undo the undo' } });
+    const readBack = await t.as('officer').get(`/api/v1/ledger/entries/${original.id}`);
+    expect(readBack.json().reversedByEntryId).toBe(reversal.id);
+    const ofReversal = await propose({ businessDate: '2026-11-25', reason: 'undo the undo' }, reversal.id);
     expect(ofReversal.json().error.code).toBe('reversal_of_reversal');
   });
 
+  it('two pending reversals of one entry: the second approval is refused, nothing doubles', async () => {
+    const original = await postAndApprove(capital);
+    const first = await t.as('officer').post(`/api/v1/ledger/entries/${original.id}/reversal`, { businessDate: '2026-11-25', reason: 'one' });
+    const second = await t.as('officer').post(`/api/v1/ledger/entries/${original.id}/reversal`, { businessDate: '2026-11-25', reason: 'two' });
+    expect((await approve(first.json().id)).statusCode).toBe(200);
+    const before = await snapshot();
+    const late = await approve(second.json().id);
+    expect(late.statusCode).toBe(409);
+    expect(late.json().error.code).toBe('entry_already_reversed');
+    expect(await snapshot()).toBe(before);
+  });
+
   it('refuses to reverse an entry that does not exist', async () => {
-    const response = await app.inject({ method: 'POST', url: '/api/v1/ledger/entries/99999999/reversal', headers: { 'idempotency-key': freshKey() }, payload: { businessDate: '2026-11-25', reason: 'x' } });
+    const response = await t.as('officer').post('/api/v1/ledger/entries/99999999/reversal', { businessDate: '2026-11-25', reason: 'x' });
     expect(response.statusCode).toBe(404);
     expect(response.json().error.code).toBe('entry_not_found');
   });
@@ -295,18 +334,18 @@ describe('reversals', () => {
 
 describe('accounts', () => {
   it('opens subledger accounts idempotently and refuses bank-wide or unknown ones', async () => {
-    const again = await app.inject({ method: 'POST', url: '/api/v1/ledger/accounts', payload: { address: 'loan_principal:LN-1' } });
+    const again = await t.as('officer').post('/api/v1/ledger/accounts', { address: 'loan_principal:LN-1' });
     expect(again.statusCode).toBe(200);
-    const bankWide = await app.inject({ method: 'POST', url: '/api/v1/ledger/accounts', payload: { address: 'cash_correspondent:X' } });
+    const bankWide = await t.as('officer').post('/api/v1/ledger/accounts', { address: 'cash_correspondent:X' });
     expect(bankWide.json().error.code).toBe('invalid_account');
-    const keyless = await app.inject({ method: 'POST', url: '/api/v1/ledger/accounts', payload: { address: 'loan_principal' } });
+    const keyless = await t.as('officer').post('/api/v1/ledger/accounts', { address: 'loan_principal' });
     expect(keyless.json().error.code).toBe('invalid_account');
-    const unknown = await app.inject({ method: 'POST', url: '/api/v1/ledger/accounts', payload: { address: 'petty_cash:X' } });
+    const unknown = await t.as('officer').post('/api/v1/ledger/accounts', { address: 'petty_cash:X' });
     expect(unknown.statusCode).toBe(404);
   });
 
   it('lists accounts by chart code', async () => {
-    const response = await app.inject({ method: 'GET', url: '/api/v1/ledger/accounts?chart=loan_principal' });
+    const response = await t.as('officer').get('/api/v1/ledger/accounts?chart=loan_principal');
     expect(response.json().accounts.map((a: { address: string }) => a.address)).toEqual(['loan_principal:LN-1']);
   });
 });
@@ -318,7 +357,7 @@ describe('when the database is gone', () => {
     await broken.close();
     const health = await brokenApp.inject({ method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(503);
-    const response = await brokenApp.inject({ method: 'GET', url: '/api/v1/ledger/trial-balance' });
+    const response = await brokenApp.inject({ method: 'GET', url: '/api/v1/ledger/trial-balance', headers: { authorization: `Bearer ${t.as('auditor').token}` } });
     expect(response.statusCode).toBe(500);
     const body = response.json();
     expect(body.error.code).toBe('internal');

@@ -1,17 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { constraintName, sqlState, SQLSTATE, transactOutcome, type Database } from '../db/database.js';
+import type { FastifyRequest } from 'fastify';
+import { transactOutcome, type Database } from '../db/database.js';
+import { actorOf } from '../api/access.js';
+import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
+import { runIdempotent } from '../api/idempotency.js';
+import { propose, type ApprovalAction } from '../approvals/approvals.js';
+import { approvalView, ApprovalView, auditFields } from '../approvals/routes.js';
+import { appendAudit } from '../audit/audit-repository.js';
+import { BOOK_READERS, type Role } from '../identity/roles.js';
+import { manualEntryAction, reversalAction } from './manual-actions.js';
 import { Amount, CalendarDate, Currency, IdempotencyHeaders, Id, Instant } from '../api/schemas.js';
 import { formatMinorUnits, type Currency as CurrencyCode } from '../money/money.js';
 import {
   CHART_CODES,
-  isCalendarDate,
   parseAccountAddress,
   parseInstant,
-  validateEntryRequest,
-  validateIdempotencyKey,
-  validateReason,
   type AccountAddress,
 } from './entry.js';
 import {
@@ -24,12 +29,9 @@ import {
   openAccount,
   readChart,
   readEntry,
-  reverseEntry,
-  postEntries,
   trialBalance,
   type Account,
   type Entry,
-  type PostedEntry,
 } from './ledger-repository.js';
 
 /**
@@ -92,7 +94,7 @@ const BalanceView = Type.Object({
 
 const AddressParams = Type.Object({ address: Type.String({ maxLength: 120 }) });
 const AsOfQuery = Type.Object({ asOf: Type.Optional(Instant) }, { additionalProperties: false });
-const errors = { 400: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') };
+const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') };
 
 function entryView(entry: Entry) {
   return {
@@ -118,14 +120,6 @@ function accountView(account: Account) {
   return { address: account.address, chartCode: account.chartCode, subledgerKey: account.subledgerKey, currency: account.currency, name: account.name, class: account.class, normalSide: account.normalSide };
 }
 
-function requireIdempotencyKey(headers: { 'idempotency-key'?: string }): string {
-  const given = headers['idempotency-key'];
-  if (given === undefined) throw new ApiError(400, 'idempotency_key_required', 'send an Idempotency-Key header (e.g. a UUID) so a retry cannot post twice');
-  const key = validateIdempotencyKey(given);
-  if (!key.ok) throw rejection(key.error);
-  return key.value;
-}
-
 function optionalInstant(text: string | undefined, field: string): Date | undefined {
   if (text === undefined) return undefined;
   const instant = parseInstant(text);
@@ -145,17 +139,31 @@ async function requireAccount(db: Database, text: string): Promise<Account> {
   return account;
 }
 
-async function sendPosted(db: Database, reply: { status: (code: number) => unknown; header: (name: string, value: string) => unknown }, posted: PostedEntry) {
-  const entry = await readEntry(db, posted.entryId);
-  if (entry === undefined) throw new Error(`entry ${posted.entryId} was posted but cannot be read`);
-  reply.status(posted.replayed ? 200 : 201);
-  if (posted.replayed) reply.header('idempotent-replayed', 'true');
-  return entryView(entry);
+/** Staff who may propose manual adjustments. */
+const MAKERS: readonly Role[] = ['credit_officer', 'risk_officer', 'treasury'];
+
+/**
+ * A borrower's representative reads only its own settlement account (loan accounts follow with
+ * the loans). Anything else is "not found".
+ */
+async function borrowerOwnsAccount(request: FastifyRequest, borrowerId: string): Promise<boolean> {
+  const address = parseAccountAddress((request.params as { address: string }).address);
+  return address.ok && address.value.chartCode === 'borrower_settlement' && address.value.subledgerKey === borrowerId;
 }
 
-export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
+export function ledgerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+  const { db, now } = context;
+
+  /** Proposes a four-eyes action from a request, idempotently; 202 with the proposal. */
+  const proposeFrom = (request: FastifyRequest, reply: Parameters<typeof runIdempotent>[2], action: ApprovalAction<unknown>, payload: unknown) =>
+    runIdempotent(db, request, reply, async (tx) => {
+      const proposed = await propose(tx, action, payload, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
+      return proposed.ok ? { ok: true, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
+    });
+
   return async (app) => {
     app.get('/chart', {
+      config: { access: { roles: BOOK_READERS } },
       schema: {
         tags: ['ledger'],
         summary: 'The chart of accounts',
@@ -164,6 +172,7 @@ export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
     }, async () => ({ accounts: await readChart(db) }));
 
     app.get('/accounts', {
+      config: { access: { roles: BOOK_READERS } },
       schema: {
         tags: ['ledger'],
         summary: 'Open accounts, in order of opening, paged',
@@ -184,6 +193,7 @@ export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
     });
 
     app.post('/accounts', {
+      config: { access: { roles: ['credit_officer', 'treasury'] }, audit: 'ledger.account.open' },
       schema: {
         tags: ['ledger'],
         summary: 'Open a subledger account (per loan or per borrower); returns the existing one if already open',
@@ -192,30 +202,32 @@ export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
       },
     }, async (request, reply) => {
       const address = parseAddress(request.body.address);
-      const opened = await transactOutcome(db, (tx) => openAccount(tx, address));
+      const opened = await transactOutcome(db, async (tx) => {
+        const result = await openAccount(tx, address);
+        if (result.ok && result.value.created) {
+          await appendAudit(tx, { ...auditFields(request), action: 'ledger.account.open', target: `ledger_account:${result.value.account.address}`, details: { after: accountView(result.value.account) } }, now());
+          request.audited = true;
+        }
+        return result;
+      });
       if (!opened.ok) throw rejection(opened.error);
       reply.status(opened.value.created ? 201 : 200);
       return accountView(opened.value.account);
     });
 
     app.post('/entries', {
+      config: { access: { roles: MAKERS }, audit: 'ledger.entry.propose', idempotent: true },
       schema: {
         tags: ['ledger'],
-        summary: 'Post a manual journal entry (balanced per currency; idempotent by the Idempotency-Key header)',
+        summary: 'Propose a manual journal entry (balanced per currency). It is posted when a second officer approves it (POST /api/v1/approvals/{id}/approve)',
         headers: IdempotencyHeaders,
         body: EntryBody,
-        response: { 200: EntryView, 201: EntryView, ...errors },
+        response: { 202: ApprovalView, ...errors },
       },
-    }, async (request, reply) => {
-      const idempotencyKey = requireIdempotencyKey(request.headers);
-      const draft = validateEntryRequest({ ...request.body, idempotencyKey });
-      if (!draft.ok) throw rejection(draft.error);
-      const posted = await transactOutcome(db, (tx) => postEntries(tx, [draft.value]));
-      if (!posted.ok) throw rejection(posted.error);
-      return sendPosted(db, reply, posted.value[0]!);
-    });
+    }, async (request, reply) => proposeFrom(request, reply, manualEntryAction as ApprovalAction<unknown>, request.body));
 
     app.get('/entries/:id', {
+      config: { access: { roles: BOOK_READERS } },
       schema: { tags: ['ledger'], summary: 'One journal entry with its postings', params: Type.Object({ id: Id }), response: { 200: EntryView, ...errors } },
     }, async (request) => {
       const entry = await readEntry(db, BigInt(request.params.id));
@@ -224,34 +236,19 @@ export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
     });
 
     app.post('/entries/:id/reversal', {
+      config: { access: { roles: MAKERS }, audit: 'ledger.reversal.propose', idempotent: true },
       schema: {
         tags: ['ledger'],
-        summary: 'Reverse an entry: a new entry with every posting negated (entries are never edited)',
+        summary: 'Propose reversing an entry (a new entry with every posting negated; entries are never edited). Posted on approval',
         headers: IdempotencyHeaders,
         params: Type.Object({ id: Id }),
         body: Type.Object({ businessDate: CalendarDate, valueTime: Type.Optional(Instant), reason: Type.String({ maxLength: 500 }) }, { additionalProperties: false }),
-        response: { 200: EntryView, 201: EntryView, ...errors },
+        response: { 202: ApprovalView, ...errors },
       },
-    }, async (request, reply) => {
-      const idempotencyKey = requireIdempotencyKey(request.headers);
-      if (!isCalendarDate(request.body.businessDate)) throw new ApiError(400, 'invalid_business_date', 'businessDate must be a calendar date "YYYY-MM-DD"');
-      const reason = validateReason(request.body.reason);
-      if (!reason.ok) throw rejection(reason.error);
-      const valueTime = optionalInstant(request.body.valueTime, 'valueTime');
-      try {
-        const posted = await transactOutcome(db, (tx) => reverseEntry(tx, { entryId: BigInt(request.params.id), idempotencyKey, businessDate: request.body.businessDate, valueTime, reason: reason.value }));
-        if (!posted.ok) throw rejection(posted.error);
-        return sendPosted(db, reply, posted.value[0]!);
-      } catch (error) {
-        // Two reversals of one entry racing: the unique index lets one through.
-        if (sqlState(error) === SQLSTATE.uniqueViolation && constraintName(error) === 'ledger_entries_reverses_entry_id_key') {
-          throw new ApiError(409, 'entry_already_reversed', `entry ${request.params.id} was already reversed`);
-        }
-        throw error;
-      }
-    });
+    }, async (request, reply) => proposeFrom(request, reply, reversalAction as ApprovalAction<unknown>, { entryId: request.params.id, ...request.body }));
 
     app.get('/accounts/:address/balance', {
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: borrowerOwnsAccount } },
       schema: { tags: ['ledger'], summary: 'Balance of an account, now or as of a value time', params: AddressParams, querystring: AsOfQuery, response: { 200: BalanceView, ...errors } },
     }, async (request) => {
       const account = await requireAccount(db, request.params.address);
@@ -266,6 +263,7 @@ export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
     });
 
     app.get('/accounts/:address/statement', {
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: borrowerOwnsAccount } },
       schema: {
         tags: ['ledger'],
         summary: 'Movements of an account with value time in [from, to), with running balance, paged',
@@ -319,6 +317,7 @@ export function ledgerRoutes(db: Database): FastifyPluginAsyncTypebox {
     });
 
     app.get('/trial-balance', {
+      config: { access: { roles: BOOK_READERS } },
       schema: {
         tags: ['ledger'],
         summary: 'Trial balance per currency: debits and credits of every account; totals always equal',

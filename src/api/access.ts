@@ -1,0 +1,158 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { Database } from '../db/database.js';
+import { appendAudit } from '../audit/audit-repository.js';
+import { findSession, findToken, type Authenticated } from '../identity/identity-repository.js';
+import type { Role } from '../identity/roles.js';
+import type {} from '@fastify/cookie';
+import { ApiError } from './errors.js';
+
+/**
+ * Who may call what, declared next to each route in `config.access`, denied by default: a route
+ * registered without a rule stops the app from starting. A route open to borrowers that takes an
+ * id must say how to tell whether the record is the borrower's (`borrowerOwns`); a borrower asking
+ * for anyone else's gets 404, as if it did not exist, so ids cannot be probed.
+ */
+
+export type Access =
+  | { readonly public: true }
+  | {
+    readonly roles: readonly Role[];
+    /** Required when `roles` includes 'borrower' and the URL has parameters. */
+    readonly borrowerOwns?: (request: FastifyRequest, borrowerId: string) => Promise<boolean>;
+  };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+    /** The audit action of a state-changing route, e.g. 'ledger.entry.propose'. */
+    audit?: string;
+    /** POSTs that move money or change a loan: need an Idempotency-Key (see idempotency.ts). */
+    idempotent?: boolean;
+  }
+  interface FastifyRequest {
+    principal: Authenticated | null;
+    /** Set when the handler appended its own audit record. */
+    audited: boolean;
+  }
+}
+
+export interface RouteRule {
+  readonly method: string;
+  readonly url: string;
+  readonly access: Access;
+  readonly audit: string | undefined;
+  readonly idempotent: boolean;
+}
+
+export const SESSION_COOKIE = 'zalog_session';
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function hasParams(url: string): boolean {
+  return url.includes(':');
+}
+
+/** Refuses, at start-up, a route that does not declare who may call it. */
+export function checkRouteRule(route: RouteOptions): RouteRule {
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  const access = route.config?.access;
+  if (access === undefined) throw new Error(`route ${methods.join(',')} ${route.url} declares no access rule (config.access): deny by default`);
+  const mutating = methods.some((method) => UNSAFE_METHODS.has(method));
+  if (mutating && route.config?.audit === undefined && !('public' in access)) throw new Error(`route ${methods.join(',')} ${route.url} changes state but names no audit action (config.audit)`);
+  if ('roles' in access && access.roles.includes('borrower') && hasParams(route.url) && access.borrowerOwns === undefined) {
+    throw new Error(`route ${route.url} is open to borrowers and takes an id, but has no borrowerOwns check`);
+  }
+  return { method: methods.join(','), url: route.url, access, audit: route.config?.audit, idempotent: route.config?.idempotent === true };
+}
+
+function equalSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function authenticate(db: Database, request: FastifyRequest, now: Date): Promise<Authenticated | null> {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer (\S+)$/.exec(authorization);
+    const found = match === null ? undefined : await findToken(db, match[1]!, now);
+    if (found === undefined) throw new ApiError(401, 'unauthenticated', 'the API token is not valid, has expired or was revoked');
+    return found;
+  }
+  const cookie = request.cookies[SESSION_COOKIE];
+  if (cookie === undefined || cookie === '') return null;
+  return (await findSession(db, cookie, now)) ?? null;
+}
+
+/** The refusal for a caller who may not: borrowers get 404 where the route names a record. */
+function denied(request: FastifyRequest, principal: Authenticated): ApiError {
+  if (principal.user.roles.includes('borrower') && hasParams(request.routeOptions.url ?? '')) {
+    return new ApiError(404, 'not_found', 'no such record');
+  }
+  return new ApiError(403, 'forbidden', 'your roles do not allow this');
+}
+
+export function registerAccessControl(app: FastifyInstance, db: Database, routes: RouteRule[], now: () => Date): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('audited', false);
+
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'HEAD') return;
+    routes.push(checkRouteRule(route));
+  });
+
+  // Who is calling, and may they call this route at all? Before body validation, so an
+  // unauthenticated caller learns nothing about the API's shape.
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (access === undefined) return; // 404 handler
+    request.principal = await authenticate(db, request, now());
+    if ('public' in access) return;
+    const principal = request.principal;
+    if (principal === null) throw new ApiError(401, 'unauthenticated', 'log in (session cookie) or send an API token (Authorization: Bearer …)');
+    if (principal.via === 'session' && UNSAFE_METHODS.has(request.method)) {
+      const given = request.headers['x-csrf-token'];
+      if (typeof given !== 'string' || principal.csrfToken === undefined || !equalSecret(given, principal.csrfToken)) {
+        throw new ApiError(403, 'csrf_token_invalid', 'send the X-CSRF-Token header given at login with every change made through a session');
+      }
+    }
+    if (!principal.user.roles.some((role) => access.roles.includes(role))) throw denied(request, principal);
+  });
+
+  // Is the record the borrower's own? After validation, so the parameters are checked.
+  app.addHook('preHandler', async (request) => {
+    const access = request.routeOptions.config.access;
+    const principal = request.principal;
+    if (access === undefined || 'public' in access || principal === null || !principal.user.roles.includes('borrower')) return;
+    if (access.borrowerOwns !== undefined && !(await access.borrowerOwns(request, principal.user.borrowerId ?? ''))) {
+      throw new ApiError(404, 'not_found', 'no such record');
+    }
+  });
+
+  // Safety net: a state-changing request whose handler did not write its own audit record (a
+  // refusal, or a handler that forgot) is still recorded, after the response.
+  app.addHook('onResponse', async (request, reply) => {
+    const action = request.routeOptions.config.audit;
+    if (action === undefined || request.audited || !UNSAFE_METHODS.has(request.method) || request.principal === null) return;
+    try {
+      await db.transaction((tx) => appendAudit(tx, {
+        actorUserId: request.principal!.user.id,
+        actor: request.principal!.user.username,
+        action,
+        outcome: reply.statusCode < 400 ? 'ok' : 'refused',
+        requestId: request.id,
+        ip: request.ip,
+        target: null,
+        details: { method: request.method, url: request.url, status: reply.statusCode },
+      }, now()));
+    } catch (error) {
+      request.log.error({ err: error }, 'could not append the audit record of a request');
+    }
+  });
+}
+
+/** Audit fields of the caller, for handlers that append their own records. */
+export function actorOf(request: FastifyRequest): { user: NonNullable<FastifyRequest['principal']>['user']; requestId: string; ip: string } {
+  if (request.principal === null) throw new Error('actorOf called on an unauthenticated request');
+  return { user: request.principal.user, requestId: request.id, ip: request.ip };
+}

@@ -1,0 +1,10 @@
+import type { ApprovalRegistry } from '../approvals/approvals.js';
+import type { Database } from '../db/database.js';
+
+/** What every route plugin is built with. `now` is a clock the tests can move. */
+export interface AppContext {
+  readonly db: Database;
+  readonly approvals: ApprovalRegistry;
+  readonly now: () => Date;
+  readonly approvalTtlSeconds: number;
+}

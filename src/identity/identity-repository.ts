@@ -1,0 +1,241 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Queryable } from '../db/database.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { lockSeconds, type Role } from './roles.js';
+
+/** Users, sessions and API tokens in SQL. */
+
+export interface User {
+  readonly id: bigint;
+  readonly username: string;
+  readonly displayName: string;
+  readonly roles: readonly Role[];
+  readonly borrowerId: string | null;
+  readonly disabledAt: Date | null;
+  readonly lockedUntil: Date | null;
+  readonly createdAt: Date;
+}
+
+interface UserRow {
+  id: bigint;
+  username: string;
+  display_name: string;
+  roles: Role[];
+  borrower_id: string | null;
+  disabled_at: Date | null;
+  locked_until: Date | null;
+  created_at: Date;
+  password_hash: string;
+  failed_logins: number;
+  [key: string]: unknown;
+}
+
+const USER_COLUMNS = 'id, username, display_name, roles, borrower_id, disabled_at, locked_until, created_at, password_hash, failed_logins';
+
+function toUser(row: UserRow): User {
+  return { id: row.id, username: row.username, displayName: row.display_name, roles: row.roles, borrowerId: row.borrower_id, disabledAt: row.disabled_at, lockedUntil: row.locked_until, createdAt: row.created_at };
+}
+
+export const SYSTEM_USERNAME = 'system';
+
+export async function findUserById(db: Queryable, id: bigint): Promise<User | undefined> {
+  const [row] = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
+  return row === undefined ? undefined : toUser(row);
+}
+
+export async function findUserByUsername(db: Queryable, username: string): Promise<User | undefined> {
+  const [row] = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username = $1`, [username]);
+  return row === undefined ? undefined : toUser(row);
+}
+
+export async function systemUser(db: Queryable): Promise<User> {
+  const user = await findUserByUsername(db, SYSTEM_USERNAME);
+  if (user === undefined) throw new Error('the system user is missing (migration 0002)');
+  return user;
+}
+
+export async function listUsers(db: Queryable, options: { limit: number; afterId?: bigint }): Promise<User[]> {
+  const rows = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id > $1 AND username <> $2 ORDER BY id LIMIT $3`, [options.afterId ?? 0n, SYSTEM_USERNAME, options.limit]);
+  return rows.map(toUser);
+}
+
+export interface NewUser {
+  readonly username: string;
+  readonly displayName: string;
+  readonly password: string;
+  readonly roles: readonly Role[];
+  readonly borrowerId: string | null;
+}
+
+/** Creates a user; undefined when the username is taken. */
+export async function createUser(db: Queryable, user: NewUser): Promise<User | undefined> {
+  const passwordHash = await hashPassword(user.password);
+  const [row] = await db.query<UserRow>(
+    `INSERT INTO users (username, display_name, password_hash, roles, borrower_id) VALUES ($1, $2, $3, $4::text[], $5)
+     ON CONFLICT (username) DO NOTHING RETURNING ${USER_COLUMNS}`,
+    [user.username, user.displayName, passwordHash, user.roles, user.borrowerId],
+  );
+  return row === undefined ? undefined : toUser(row);
+}
+
+export async function updateUser(db: Queryable, id: bigint, change: { roles?: readonly Role[]; borrowerId?: string | null; disabled?: boolean; displayName?: string }): Promise<User | undefined> {
+  const [row] = await db.query<UserRow>(
+    `UPDATE users SET
+       roles = coalesce($2::text[], roles),
+       borrower_id = CASE WHEN $3::boolean THEN $4 ELSE borrower_id END,
+       disabled_at = CASE WHEN $5::boolean IS NULL THEN disabled_at WHEN $5 THEN coalesce(disabled_at, now()) ELSE NULL END,
+       display_name = coalesce($6, display_name),
+       updated_at = now()
+     WHERE id = $1 AND username <> 'system' RETURNING ${USER_COLUMNS}`,
+    [id, change.roles ?? null, change.borrowerId !== undefined, change.borrowerId ?? null, change.disabled ?? null, change.displayName ?? null],
+  );
+  return row === undefined ? undefined : toUser(row);
+}
+
+export async function setPassword(db: Queryable, id: bigint, password: string): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1', [id, await hashPassword(password)]);
+  await db.query('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [id]);
+}
+
+export type LoginResult =
+  | { readonly ok: true; readonly user: User }
+  | { readonly ok: false; readonly reason: 'bad_credentials' | 'locked' | 'disabled'; readonly user?: User; readonly lockedUntil?: Date };
+
+/**
+ * Checks a username and password and keeps the failure count. The password is checked even for
+ * an unknown user (against a decoy hash), so timing does not tell which usernames exist.
+ */
+export async function checkLogin(db: Queryable, username: string, password: string, now: Date): Promise<LoginResult> {
+  const [row] = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username = $1 AND username <> $2`, [username, SYSTEM_USERNAME]);
+  const matches = await verifyPassword(password, row?.password_hash);
+  if (row === undefined) return { ok: false, reason: 'bad_credentials' };
+  const user = toUser(row);
+  if (row.locked_until !== null && row.locked_until > now) return { ok: false, reason: 'locked', user, lockedUntil: row.locked_until };
+  if (!matches) {
+    const failures = row.failed_logins + 1;
+    const seconds = lockSeconds(failures);
+    const lockedUntil = seconds > 0 ? new Date(now.getTime() + seconds * 1000) : null;
+    await db.query('UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1', [row.id, failures, lockedUntil]);
+    return lockedUntil === null ? { ok: false, reason: 'bad_credentials', user } : { ok: false, reason: 'locked', user, lockedUntil };
+  }
+  if (row.disabled_at !== null) return { ok: false, reason: 'disabled', user };
+  if (row.failed_logins > 0 || row.locked_until !== null) await db.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [row.id]);
+  return { ok: true, user };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions (browser) and API tokens (machines). Both are random secrets stored only as SHA-256.
+
+export const SESSION = { absoluteSeconds: 8 * 3_600, idleSeconds: 30 * 60 } as const;
+export const TOKEN = { maxDays: 365 } as const;
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function secret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export interface Session {
+  readonly cookieValue: string;
+  readonly csrfToken: string;
+  readonly expiresAt: Date;
+}
+
+export async function createSession(db: Queryable, userId: bigint, ip: string, now: Date): Promise<Session> {
+  const cookieValue = secret();
+  const csrfToken = secret();
+  const expiresAt = new Date(now.getTime() + SESSION.absoluteSeconds * 1000);
+  await db.query('INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip) VALUES ($1, $2, $3, $4, $4, $5, $6)', [sha256(cookieValue), userId, csrfToken, now, expiresAt, ip]);
+  return { cookieValue, csrfToken, expiresAt };
+}
+
+export interface Authenticated {
+  readonly user: User;
+  readonly via: 'session' | 'token';
+  /** For sessions: the token a browser must echo in X-CSRF-Token on unsafe methods. */
+  readonly csrfToken?: string;
+  readonly sessionIdHash?: string;
+  readonly tokenId?: bigint;
+}
+
+/** The session behind a cookie, if live (not revoked, not past its absolute or idle expiry). */
+export async function findSession(db: Queryable, cookieValue: string, now: Date): Promise<Authenticated | undefined> {
+  const idHash = sha256(cookieValue);
+  const [row] = await db.query<{ user_id: bigint; csrf_token: string }>(
+    `UPDATE sessions SET last_seen_at = $2
+      WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $2::timestamptz - make_interval(secs => $3)
+      RETURNING user_id, csrf_token`,
+    [idHash, now, SESSION.idleSeconds],
+  );
+  if (row === undefined) return undefined;
+  const user = await findUserById(db, row.user_id);
+  if (user === undefined || user.disabledAt !== null) return undefined;
+  return { user, via: 'session', csrfToken: row.csrf_token, sessionIdHash: idHash };
+}
+
+export async function revokeSession(db: Queryable, idHash: string): Promise<void> {
+  await db.query('UPDATE sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL', [idHash]);
+}
+
+export interface ApiToken {
+  readonly id: bigint;
+  readonly userId: bigint;
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly revokedAt: Date | null;
+  readonly lastUsedAt: Date | null;
+}
+
+interface TokenRow {
+  id: bigint;
+  user_id: bigint;
+  name: string;
+  created_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  secret_hash: string;
+  [key: string]: unknown;
+}
+
+function toToken(row: TokenRow): ApiToken {
+  return { id: row.id, userId: row.user_id, name: row.name, createdAt: row.created_at, expiresAt: row.expires_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at };
+}
+
+/** Creates a token; the secret text is returned once and never stored. Format: zlg_<id>_<secret>. */
+export async function createApiToken(db: Queryable, userId: bigint, name: string, expiresAt: Date): Promise<{ token: ApiToken; text: string }> {
+  const value = secret();
+  const [row] = await db.query<TokenRow>('INSERT INTO api_tokens (user_id, name, secret_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING *', [userId, name, sha256(value), expiresAt]);
+  return { token: toToken(row!), text: `zlg_${row!.id}_${value}` };
+}
+
+export async function findToken(db: Queryable, text: string, now: Date): Promise<Authenticated | undefined> {
+  const match = /^zlg_([1-9][0-9]{0,18})_([A-Za-z0-9_-]{43})$/.exec(text);
+  if (match === null) return undefined;
+  const [row] = await db.query<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [BigInt(match[1]!)]);
+  if (row === undefined) return undefined;
+  const expected = Buffer.from(row.secret_hash, 'hex');
+  const actual = Buffer.from(sha256(match[2]!), 'hex');
+  if (!timingSafeEqual(expected, actual) || row.revoked_at !== null || row.expires_at <= now) return undefined;
+  const user = await findUserById(db, row.user_id);
+  if (user === undefined || user.disabledAt !== null) return undefined;
+  await db.query('UPDATE api_tokens SET last_used_at = $2 WHERE id = $1', [row.id, now]);
+  return { user, via: 'token', tokenId: row.id };
+}
+
+export async function listTokens(db: Queryable, userId: bigint): Promise<ApiToken[]> {
+  return (await db.query<TokenRow>('SELECT * FROM api_tokens WHERE user_id = $1 ORDER BY id', [userId])).map(toToken);
+}
+
+export async function findTokenById(db: Queryable, id: bigint): Promise<ApiToken | undefined> {
+  const [row] = await db.query<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [id]);
+  return row === undefined ? undefined : toToken(row);
+}
+
+export async function revokeToken(db: Queryable, id: bigint): Promise<ApiToken | undefined> {
+  const [row] = await db.query<TokenRow>('UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING *', [id]);
+  return row === undefined ? undefined : toToken(row);
+}

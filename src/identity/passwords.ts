@@ -1,0 +1,51 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+/**
+ * Password hashing with scrypt (memory-hard, in Node's own crypto, so no native addon to build).
+ * Parameters are stored with each hash so they can be raised later without breaking old ones.
+ * N = 2^15, r = 8, p = 1 takes 32 MiB and ~50-100 ms per hash on the CI machine: cheap for a login,
+ * expensive for anyone guessing offline.
+ */
+const COST_LOG2 = 15;
+const BLOCK_SIZE = 8;
+const PARALLELISM = 1;
+const KEY_LENGTH = 64;
+const SALT_LENGTH = 16;
+
+export const PASSWORD_LENGTH_MIN = 12;
+export const PASSWORD_LENGTH_MAX = 256;
+
+function derive(password: string, salt: Buffer, costLog2: number, blockSize: number, parallelism: number): Promise<Buffer> {
+  const options: ScryptOptions = { N: 2 ** costLog2, r: blockSize, p: parallelism, maxmem: 256 * 2 ** costLog2 * blockSize };
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (error, key) => (error ? reject(error) : resolve(key)));
+  });
+}
+
+export function passwordProblem(password: unknown): string | undefined {
+  if (typeof password !== 'string') return 'a password is a string';
+  if (password.length < PASSWORD_LENGTH_MIN) return `a password has at least ${PASSWORD_LENGTH_MIN} characters`;
+  if (password.length > PASSWORD_LENGTH_MAX) return `a password has at most ${PASSWORD_LENGTH_MAX} characters`;
+  return undefined;
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SALT_LENGTH);
+  const key = await derive(password, salt, COST_LOG2, BLOCK_SIZE, PARALLELISM);
+  return `scrypt$${COST_LOG2}$${BLOCK_SIZE}$${PARALLELISM}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+/** A stored hash no password matches, for unknown users: the check costs the same either way. */
+const DECOY = 'scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$' + Buffer.alloc(KEY_LENGTH).toString('base64');
+
+export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
+  const parts = (stored ?? DECOY).split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') {
+    await derive(password, Buffer.alloc(SALT_LENGTH), COST_LOG2, BLOCK_SIZE, PARALLELISM);
+    return false;
+  }
+  const [, costLog2, blockSize, parallelism, salt, key] = parts;
+  const expected = Buffer.from(key!, 'base64');
+  const actual = await derive(password, Buffer.from(salt!, 'base64'), Number(costLog2), Number(blockSize), Number(parallelism));
+  return stored !== undefined && expected.length === actual.length && timingSafeEqual(expected, actual);
+}
