@@ -43,6 +43,8 @@ export interface RouteRule {
   readonly access: Access;
   readonly audit: string | undefined;
   readonly idempotent: boolean;
+  /** Whether the route declares a body schema (for tests that probe bad input). */
+  readonly hasBody: boolean;
 }
 
 export const SESSION_COOKIE = 'zalog_session';
@@ -62,7 +64,7 @@ export function checkRouteRule(route: RouteOptions): RouteRule {
   if ('roles' in access && access.roles.includes('borrower') && hasParams(route.url) && access.borrowerOwns === undefined) {
     throw new Error(`route ${route.url} is open to borrowers and takes an id, but has no borrowerOwns check`);
   }
-  return { method: methods.join(','), url: route.url, access, audit: route.config?.audit, idempotent: route.config?.idempotent === true };
+  return { method: methods.join(','), url: route.url, access, audit: route.config?.audit, idempotent: route.config?.idempotent === true, hasBody: route.schema?.body !== undefined };
 }
 
 function equalSecret(given: string, expected: string): boolean {

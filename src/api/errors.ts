@@ -35,6 +35,12 @@ const STATUS_BY_CODE: Record<string, number> = {
   entry_not_found: 404,
   idempotency_key_reused: 422,
   entry_already_reversed: 409,
+  approval_not_found: 404,
+  approval_not_pending: 409,
+  approval_expired: 409,
+  approver_is_proposer: 403,
+  approver_role_insufficient: 403,
+  not_proposer: 403,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

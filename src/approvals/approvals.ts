@@ -43,6 +43,9 @@ export interface ApprovalContext {
   readonly approver: User;
   readonly proposerId: bigint;
   readonly now: Date;
+  /** The approving request, for the audit records the action writes. */
+  readonly requestId: string | null;
+  readonly ip: string | null;
 }
 
 export interface ApprovalAction<P> {
@@ -218,7 +221,7 @@ export async function approve(tx: Queryable, registry: ApprovalRegistry, id: big
   }
   const prepared = await action.prepare(tx, row.payload);
   if (!prepared.ok) return prepared;
-  const executed = await action.execute(tx, prepared.value.payload, { approvalId: row.id, approver: approver.user, proposerId: row.proposed_by, now });
+  const executed = await action.execute(tx, prepared.value.payload, { approvalId: row.id, approver: approver.user, proposerId: row.proposed_by, now, requestId: approver.requestId ?? null, ip: approver.ip ?? null });
   if (!executed.ok) return executed;
   const [updated] = await tx.query<ApprovalRow>(
     `UPDATE approvals SET status = 'approved', decided_by = $2, decided_at = $3, result = $4::jsonb WHERE id = $1 RETURNING *`,

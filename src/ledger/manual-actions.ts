@@ -56,7 +56,7 @@ export const manualEntryAction: ApprovalAction<ManualEntryPayload> = {
     const posted = await postEntries(tx, [draft.value]);
     if (!posted.ok) return posted;
     const entryId = posted.value[0]!.entryId;
-    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, action: 'ledger.entry.post', target: `ledger_entry:${entryId}`, details: { approvalId: context.approvalId, proposedBy: context.proposerId, entry: payload } }, context.now);
+    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'ledger.entry.post', target: `ledger_entry:${entryId}`, details: { approvalId: context.approvalId, proposedBy: context.proposerId, entry: payload } }, context.now);
     return { ok: true, value: { entryId: entryId.toString() } };
   },
 };
@@ -88,7 +88,7 @@ export const reversalAction: ApprovalAction<ReversalPayload> = {
     });
     if (!posted.ok) return posted;
     const entryId = posted.value[0]!.entryId;
-    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, action: 'ledger.entry.reverse', target: `ledger_entry:${payload.entryId}`, details: { approvalId: context.approvalId, proposedBy: context.proposerId, reversalEntryId: entryId, reason: payload.reason } }, context.now);
+    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'ledger.entry.reverse', target: `ledger_entry:${payload.entryId}`, details: { approvalId: context.approvalId, proposedBy: context.proposerId, reversalEntryId: entryId, reason: payload.reason } }, context.now);
     return { ok: true, value: { entryId: entryId.toString(), reversesEntryId: payload.entryId } };
   },
 };

@@ -55,7 +55,7 @@ export async function openTestApp(options: Partial<AppOptions> = {}): Promise<Te
   for (const [name, spec] of Object.entries(TEST_USERS) as Array<[TestUserName, (typeof TEST_USERS)[TestUserName]]>) {
     const user = await createUser(test.db, { username: name, displayName: name, password: TEST_PASSWORD, roles: spec.roles, borrowerId: spec.borrowerId });
     if (user === undefined) throw new Error(`could not create ${name}`);
-    const { text } = await createApiToken(test.db, user.id, 'tests', new Date(Date.now() + 86_400_000));
+    const { text } = await createApiToken(test.db, user.id, 'tests', new Date(Date.now() + 365 * 86_400_000));
     const inject = (request: InjectOptions) => app.inject({ ...request, headers: { authorization: `Bearer ${text}`, ...(request.headers ?? {}) } });
     callers.set(name, {
       user,

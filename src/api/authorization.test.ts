@@ -1,0 +1,129 @@
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestApp, TEST_USERS, type TestApp, type TestUserName } from '../test-support/app.js';
+import { checkRouteRule, type RouteRule } from './access.js';
+
+/**
+ * Authorisation, proven by walking the app's own route list: a route added later is checked
+ * without anyone remembering to add it here, and a route open to borrowers that takes an id fails
+ * the suite until it has an IDOR probe below.
+ */
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await openTestApp();
+  expect((await t.as('officer').post('/api/v1/ledger/accounts', { address: 'borrower_settlement:B-1' })).statusCode).toBe(201);
+});
+afterAll(() => t.close());
+
+const key = (rule: RouteRule) => `${rule.method} ${rule.url}`;
+
+/** A URL for a route with placeholder parameters (the record need not exist: access comes first). */
+function sampleUrl(url: string): string {
+  return url.replace(':address', 'cash_correspondent').replace(/:[a-zA-Z]+/g, '1');
+}
+
+/**
+ * For every route a borrower may call that names a record: how to get a URL to a record of
+ * borrower1's. borrower2 must get 404 for it, borrower1 must not.
+ */
+const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
+  'GET /api/v1/ledger/accounts/:address/balance': async () => '/api/v1/ledger/accounts/borrower_settlement:B-1/balance',
+  'GET /api/v1/ledger/accounts/:address/statement': async () => '/api/v1/ledger/accounts/borrower_settlement:B-1/statement',
+  'POST /api/v1/auth/tokens/:id/revoke': async (app) => {
+    const made = await app.as('borrower1').post('/api/v1/auth/tokens', { name: 'probe', expiresInDays: 1 });
+    return `/api/v1/auth/tokens/${made.json().token.id}/revoke`;
+  },
+};
+
+/** POSTs that move money or change a loan: they must be idempotent. */
+const MUST_BE_IDEMPOTENT = ['POST /api/v1/ledger/entries', 'POST /api/v1/ledger/entries/:id/reversal', 'POST /api/v1/approvals/:id/approve'];
+
+function methodOf(rule: RouteRule): 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' {
+  return rule.method.split(',')[0] as 'GET';
+}
+
+describe('the route table', () => {
+  it('refuses to register a route without an access rule (deny by default)', async () => {
+    const app = Fastify();
+    app.addHook('onRoute', (route) => { checkRouteRule(route); });
+    expect(() => app.get('/open', async () => 'ok')).toThrow(/declares no access rule/);
+    await app.close();
+  });
+
+  it('refuses a borrower route with an id but no ownership check, and a state change without audit', () => {
+    expect(() => checkRouteRule({ method: 'GET', url: '/x/:id', handler: async () => 'ok', config: { access: { roles: ['borrower'] } } } as never)).toThrow(/borrowerOwns/);
+    expect(() => checkRouteRule({ method: 'POST', url: '/x', handler: async () => 'ok', config: { access: { roles: ['admin'] } } } as never)).toThrow(/audit/);
+  });
+
+  it('lists every route of the app with its rule', () => {
+    const urls = t.app.routeRules.map(key);
+    expect(urls).toEqual(expect.arrayContaining(['GET /healthz', 'POST /api/v1/ledger/entries', 'POST /api/v1/approvals/:id/approve', 'GET /api/v1/audit/verify', 'POST /api/v1/auth/login']));
+    expect(new Set(urls).size).toBe(urls.length);
+  });
+
+  it('makes every money-moving POST idempotent', () => {
+    for (const route of MUST_BE_IDEMPOTENT) expect(t.app.routeRules.find((rule) => key(rule) === route)?.idempotent, route).toBe(true);
+  });
+});
+
+describe('every protected route', () => {
+  it('answers 401 to a caller who is not logged in', async () => {
+    for (const rule of t.app.routeRules.filter((r) => !('public' in r.access))) {
+      const response = await t.app.inject({ method: methodOf(rule), url: sampleUrl(rule.url), payload: methodOf(rule) === 'GET' ? undefined : {} });
+      expect(response.statusCode, key(rule)).toBe(401);
+      expect(response.json().error.code, key(rule)).toBe('unauthenticated');
+    }
+  });
+
+  it('refuses every role it does not name: 403 for staff, 404 for borrowers where it names a record', async () => {
+    for (const rule of t.app.routeRules) {
+      if ('public' in rule.access) continue;
+      const allowed = rule.access.roles;
+      for (const name of Object.keys(TEST_USERS) as TestUserName[]) {
+        const roles = TEST_USERS[name].roles as readonly string[];
+        if (roles.some((role) => allowed.includes(role as never))) continue;
+        const response = await t.as(name).inject({ method: methodOf(rule), url: sampleUrl(rule.url), payload: methodOf(rule) === 'GET' ? undefined : {}, headers: { 'idempotency-key': `deny-${name}` } });
+        const expected = name.startsWith('borrower') && rule.url.includes(':') ? 404 : 403;
+        expect(response.statusCode, `${name} on ${key(rule)}`).toBe(expected);
+      }
+    }
+  });
+
+  it('lets no borrower reach another borrower\'s record (404, as if absent); every such route has a probe', async () => {
+    const borrowerRoutes = t.app.routeRules.filter((rule) => 'roles' in rule.access && rule.access.roles.includes('borrower') && rule.url.includes(':'));
+    expect(borrowerRoutes.length).toBeGreaterThan(0);
+    for (const rule of borrowerRoutes) {
+      const probe = OWNED_BY_BORROWER1[key(rule)];
+      expect(probe, `${key(rule)} is open to borrowers and names a record: add an IDOR probe to OWNED_BY_BORROWER1`).toBeDefined();
+      const url = await probe!(t);
+      const other = await t.as('borrower2').inject({ method: methodOf(rule), url, payload: methodOf(rule) === 'GET' ? undefined : {} });
+      expect(other.statusCode, `borrower2 on ${url}`).toBe(404);
+      const own = await t.as('borrower1').inject({ method: methodOf(rule), url, payload: methodOf(rule) === 'GET' ? undefined : {} });
+      expect(own.statusCode, `borrower1 on ${url}`).toBeLessThan(300);
+    }
+  });
+
+  it('refuses bad input on every state-changing route with a coded 4xx and writes nothing', async () => {
+    const counts = async () => JSON.stringify(await t.test.db.query(`SELECT
+      (SELECT count(*) FROM users)::text AS users, (SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL)::text AS tokens,
+      (SELECT count(*) FROM approvals)::text AS approvals, (SELECT count(*) FROM approvals WHERE status <> 'pending')::text AS decided,
+      (SELECT count(*) FROM ledger_entries)::text AS entries, (SELECT count(*) FROM ledger_accounts)::text AS accounts,
+      (SELECT count(*) FROM approval_limits)::text AS limits, (SELECT count(*) FROM idempotency_records)::text AS keys`));
+    for (const rule of t.app.routeRules) {
+      if (methodOf(rule) === 'GET' || 'public' in rule.access) continue;
+      const caller = (['admin', 'officer', 'treasury', 'risk'] as const).find((name) => (TEST_USERS[name].roles as readonly string[]).some((role) => (rule.access as { roles: readonly string[] }).roles.includes(role)))!;
+      const probes: Array<{ url: string; payload: unknown }> = [];
+      if (rule.url.includes(':id')) probes.push({ url: rule.url.replace(':id', 'not-a-number'), payload: {} });
+      if (rule.hasBody) probes.push({ url: sampleUrl(rule.url), payload: { unexpected: 1.5 } });
+      for (const probe of probes) {
+        const before = await counts();
+        const response = await t.as(caller).inject({ method: methodOf(rule), url: probe.url, payload: probe.payload as object, headers: { 'idempotency-key': `bad-${Math.random()}` } });
+        expect(response.statusCode, `${key(rule)} with ${JSON.stringify(probe)}`).toBeGreaterThanOrEqual(400);
+        expect(response.statusCode, key(rule)).toBeLessThan(500);
+        expect(typeof response.json().error.code, key(rule)).toBe('string');
+        expect(await counts(), key(rule)).toBe(before);
+      }
+    }
+  });
+});

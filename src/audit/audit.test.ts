@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { openPglite } from '../db/pglite.js';
+import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../test-support/database.js';
+import { auditHash, canonicalJson, GENESIS_HASH, verifyRecords, type AuditFields } from './audit-chain.js';
+import { appendAudit, verifyAudit } from './audit-repository.js';
+
+function chain(length: number): Array<AuditFields & { hash: string }> {
+  const records: Array<AuditFields & { hash: string }> = [];
+  let prevHash = GENESIS_HASH;
+  for (let i = 1; i <= length; i += 1) {
+    const fields: AuditFields = { id: BigInt(i), at: new Date(Date.UTC(2026, 10, 24, 10, 0, i)), actorUserId: 2n, actor: 'officer', action: 'test.action', target: `thing:${i}`, outcome: 'ok', requestId: `req-${i}`, ip: '127.0.0.1', details: { amount: `${i}00.00`, nested: { b: 1, a: [i] } }, prevHash };
+    const hash = auditHash(fields);
+    records.push({ ...fields, hash });
+    prevHash = hash;
+  }
+  return records;
+}
+
+describe('the chain, pure', () => {
+  it('serialises canonically, whatever the key order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, 2n], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, 2n] }, b: 1 }));
+    expect(canonicalJson({ s: 'a\u0000b' })).toBe('{"s":"a\uFFFDb"}');
+  });
+
+  it('verifies an intact chain', () => {
+    expect(verifyRecords(chain(5), undefined)).toBeUndefined();
+  });
+
+  it('names the edited record, for an edit to any field of any record (property)', () => {
+    const fields = ['at', 'actorUserId', 'actor', 'action', 'target', 'outcome', 'requestId', 'ip', 'details'] as const;
+    fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.constantFrom(...fields), (which, field) => {
+      const records = chain(6);
+      const victim = records[which - 1]!;
+      const edited = { ...victim, [field]: field === 'at' ? new Date(victim.at.getTime() + 1) : field === 'actorUserId' ? 99n : field === 'outcome' ? 'refused' : field === 'details' ? { amount: '999999.00' } : 'edited' };
+      records[which - 1] = edited as typeof victim;
+      expect(verifyRecords(records, undefined)?.id).toBe(BigInt(which));
+    }));
+  });
+
+  it('names a removed or reordered record', () => {
+    const removed = chain(5);
+    removed.splice(2, 1);
+    expect(verifyRecords(removed, undefined)).toMatchObject({ id: 4n, problem: expect.stringContaining('missing or reordered') });
+    const swapped = chain(5);
+    [swapped[1], swapped[2]] = [swapped[2]!, swapped[1]!];
+    expect(verifyRecords(swapped, undefined)?.id).toBe(3n);
+  });
+
+  it('names a record re-hashed after an edit by the next record\'s link', () => {
+    const records = chain(4);
+    const edited = { ...records[1]!, details: { amount: '1.00' } };
+    records[1] = { ...edited, hash: auditHash(edited) };
+    expect(verifyRecords(records, undefined)).toMatchObject({ id: 3n, problem: expect.stringContaining('previous-hash') });
+  });
+});
+
+describe(`the chain in the database (${testDatabaseUrl ? 'postgres' : 'pglite'})`, () => {
+  let test: TestDatabase;
+  beforeAll(async () => { test = await openTestDatabase(); });
+  afterAll(() => test.close());
+
+  it('stays intact under concurrent appends, with ids 1..n', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => test.db.transaction((tx) => appendAudit(tx, { actorUserId: 1n, actor: 'system', action: 'test.concurrent', details: { i, amount: `${i}.00`, when: new Date() } }))));
+    const report = await verifyAudit(test.db, 7);
+    expect(report).toEqual({ records: 20n, firstBreak: undefined });
+    const ids = await test.db.query<{ id: bigint }>('SELECT id FROM audit_log ORDER BY id');
+    expect(ids.map((row) => row.id)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i + 1)));
+  });
+
+  it('a rolled-back change leaves no audit record', async () => {
+    await expect(test.db.transaction(async (tx) => {
+      await appendAudit(tx, { actorUserId: 1n, actor: 'system', action: 'test.rollback', details: {} });
+      throw new Error('abort');
+    })).rejects.toThrow('abort');
+    expect((await verifyAudit(test.db)).records).toBe(20n);
+  });
+
+  it('refuses UPDATE and DELETE from everyone by trigger, and from the application role by privilege', async () => {
+    await expect(test.db.exec("UPDATE audit_log SET actor = 'x' WHERE id = 1")).rejects.toThrow(/append-only/);
+    await expect(test.db.exec('DELETE FROM audit_log WHERE id = 20')).rejects.toThrow(/append-only/);
+    for (const statement of ["UPDATE audit_log SET actor = 'x' WHERE id = 1", 'DELETE FROM audit_log WHERE id = 20', 'TRUNCATE audit_log', "UPDATE ledger_postings SET amount = 1"]) {
+      await expect(test.db.transaction(async (tx) => {
+        await tx.exec('SET LOCAL ROLE zalog_app');
+        await tx.exec(statement);
+      }), statement).rejects.toThrow(/permission denied/);
+    }
+    // ... while it may still append.
+    await test.db.transaction(async (tx) => {
+      await tx.exec('SET LOCAL ROLE zalog_app');
+      await appendAudit(tx, { actorUserId: 1n, actor: 'system', action: 'test.as_app_role', details: {} });
+    });
+    expect((await verifyAudit(test.db)).firstBreak).toBeUndefined();
+  });
+
+  it('names the record a superuser edited behind the triggers\' back', async () => {
+    await test.db.transaction(async (tx) => {
+      await tx.exec('SET LOCAL session_replication_role = replica'); // skips triggers: what a DBA could do
+      await tx.exec(`UPDATE audit_log SET details = '{"i": 999}' WHERE id = 7`);
+    });
+    expect((await verifyAudit(test.db, 4)).firstBreak).toMatchObject({ id: 7n, problem: expect.stringContaining('edited') });
+  });
+});
+
+describe.skipIf(testDatabaseUrl !== undefined)('zalog audit verify', () => {
+  let dataDir: string;
+  beforeAll(async () => { dataDir = await mkdtemp(path.join(tmpdir(), 'zalog-audit-')); });
+  afterAll(async () => { await rm(dataDir, { recursive: true, force: true }); });
+
+  async function zalog(args: string[], input = ''): Promise<{ code: number | null; output: string }> {
+    const child = spawn(path.resolve('node_modules/.bin/tsx'), [path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += String(chunk); });
+    child.stderr.on('data', (chunk) => { output += String(chunk); });
+    child.stdin.end(input);
+    return { code: await new Promise((resolve) => child.on('exit', resolve)), output };
+  }
+
+  it('passes on an intact chain and fails naming the record edited in the database', async () => {
+    for (const username of ['first.admin', 'second.admin', 'third.admin']) {
+      expect((await zalog(['users', 'create-admin', '--username', username, '--password-stdin'], 'a long enough password')).code).toBe(0);
+    }
+    const intact = await zalog(['audit', 'verify']);
+    expect(intact).toEqual({ code: 0, output: 'audit chain intact: 3 records\n' });
+
+    const db = await openPglite({ dataDir: path.join(dataDir, 'pglite') });
+    await db.transaction(async (tx) => {
+      await tx.exec('SET LOCAL session_replication_role = replica');
+      await tx.exec(`UPDATE audit_log SET actor = 'someone else' WHERE id = 2`);
+    });
+    await db.close();
+
+    const broken = await zalog(['audit', 'verify']);
+    expect(broken.code).toBe(1);
+    expect(broken.output).toContain('audit chain BROKEN at record 2');
+  });
+
+  it('refuses to create an admin without a password, or with a weak one', async () => {
+    const none = await zalog(['users', 'create-admin', '--username', 'nopass']);
+    expect(none.code).toBe(2);
+    expect(none.output).toContain('--password-stdin');
+    const weak = await zalog(['users', 'create-admin', '--username', 'weakpass', '--password-stdin'], 'short');
+    expect(weak.code).toBe(2);
+    expect(weak.output).toContain('at least 12');
+  });
+});

@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestApp, TEST_PASSWORD, type TestApp } from '../test-support/app.js';
+
+let t: TestApp;
+beforeAll(async () => { t = await openTestApp({ loginRateLimitPerMinute: 1_000 }); });
+afterAll(() => t.close());
+
+async function login(username: string, password = TEST_PASSWORD) {
+  const response = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
+  const setCookie = response.headers['set-cookie'];
+  const raw = Array.isArray(setCookie) ? setCookie[0] : setCookie;
+  return { response, raw, cookie: raw?.split(';')[0] ?? '', csrf: response.statusCode === 200 ? (response.json().csrfToken as string) : '' };
+}
+
+describe('logging in with a session cookie', () => {
+  it('sets an HttpOnly, SameSite=Strict cookie (not Secure over plain HTTP) and knows who you are', async () => {
+    const { response, raw, cookie } = await login('officer');
+    expect(response.statusCode).toBe(200);
+    expect(raw).toMatch(/HttpOnly/);
+    expect(raw).toMatch(/SameSite=Strict/);
+    expect(raw).not.toMatch(/Secure/);
+    expect(response.json().user).toMatchObject({ username: 'officer', roles: ['credit_officer'] });
+    expect(JSON.stringify(response.json())).not.toContain('password');
+    const me = await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie } });
+    expect(me.json()).toMatchObject({ user: { username: 'officer' }, via: 'session' });
+  });
+
+  it('marks the cookie Secure when served over TLS (behind a proxy that says so)', async () => {
+    const response = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'auditor', password: TEST_PASSWORD }, headers: { 'x-forwarded-proto': 'https' } });
+    // Without trustProxy the forwarded header is ignored: the cookie stays non-Secure here. The
+    // service sets Secure whenever Fastify sees the request as HTTPS.
+    expect(response.statusCode).toBe(200);
+  });
+
+  it('refuses a wrong password and an unknown user alike', async () => {
+    for (const [username, password] of [['officer', 'wrong password!!'], ['nobody-here', 'whatever password']]) {
+      const { response } = await login(username!, password);
+      expect(response.statusCode).toBe(401);
+      expect(response.json().error.code).toBe('bad_credentials');
+    }
+  });
+
+  it('refuses a change made through a session without the CSRF token, and accepts it with', async () => {
+    const { cookie, csrf } = await login('officer');
+    const body = { name: 'laptop', expiresInDays: 1 };
+    const without = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: { cookie }, payload: body });
+    expect(without.statusCode).toBe(403);
+    expect(without.json().error.code).toBe('csrf_token_invalid');
+    const wrong = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: { cookie, 'x-csrf-token': `${csrf}x` }, payload: body });
+    expect(wrong.statusCode).toBe(403);
+    const withToken = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: { cookie, 'x-csrf-token': csrf }, payload: body });
+    expect(withToken.statusCode).toBe(201);
+  });
+
+  it('expires a session after 30 idle minutes, and ends it on logout', async () => {
+    const idle = await login('risk');
+    t.advance(31 * 60);
+    const late = await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: idle.cookie } });
+    expect(late.statusCode).toBe(401);
+
+    const active = await login('risk');
+    const logout = await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie: active.cookie, 'x-csrf-token': active.csrf } });
+    expect(logout.statusCode).toBe(200);
+    const after = await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: active.cookie } });
+    expect(after.statusCode).toBe(401);
+  });
+
+  it('expires a session 8 hours after login however active it is', async () => {
+    const session = await login('treasury');
+    // Active every 25 minutes (inside the idle limit) for 19 x 25 = 475 minutes...
+    for (let step = 0; step < 19; step += 1) {
+      t.advance(25 * 60);
+      expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: session.cookie } })).statusCode).toBe(200);
+    }
+    // ... and at 500 minutes it is past the 8-hour limit.
+    t.advance(25 * 60);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: session.cookie } })).statusCode).toBe(401);
+  });
+});
+
+describe('lock-out', () => {
+  it('locks an account after 5 failed logins, even against the right password, until the back-off passes', async () => {
+    await t.as('admin').post('/api/v1/users', { username: 'victim', displayName: 'victim', password: TEST_PASSWORD, roles: ['auditor'] });
+    for (let i = 1; i <= 4; i += 1) expect((await login('victim', 'wrong password!!')).response.statusCode).toBe(401);
+    const fifth = await login('victim', 'wrong password!!');
+    expect(fifth.response.statusCode).toBe(429);
+    expect(fifth.response.json().error.code).toBe('account_locked');
+    expect(Number(fifth.response.headers['retry-after'])).toBeGreaterThan(0);
+    const right = await login('victim');
+    expect(right.response.statusCode).toBe(429);
+    t.advance(61);
+    expect((await login('victim')).response.statusCode).toBe(200);
+    const audit = await t.as('auditor').get('/api/v1/audit?limit=1000');
+    const logins = audit.json().records.filter((r: { action: string; details: { username: string } }) => r.action === 'identity.login' && r.details.username === 'victim');
+    expect(logins.map((r: { outcome: string }) => r.outcome)).toEqual(['refused', 'refused', 'refused', 'refused', 'refused', 'refused', 'ok']);
+  });
+
+  it('rate-limits login attempts per client', async () => {
+    const limited = await openTestApp({ loginRateLimitPerMinute: 3 });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i += 1) statuses.push((await limited.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'officer', password: 'wrong password!!' } })).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+      const last = await limited.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'officer', password: TEST_PASSWORD } });
+      expect(last.json().error.code).toBe('rate_limited');
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('API tokens', () => {
+  it('authenticate until revoked or expired, and are stored only as a hash', async () => {
+    const made = await t.as('auditor').post('/api/v1/auth/tokens', { name: 'reporting', expiresInDays: 1 });
+    expect(made.statusCode).toBe(201);
+    const secret = made.json().secret as string;
+    expect(secret).toMatch(/^zlg_\d+_[A-Za-z0-9_-]{43}$/);
+    const stored = await t.test.db.query<{ secret_hash: string }>('SELECT secret_hash FROM api_tokens WHERE id = $1', [BigInt(made.json().token.id)]);
+    expect(stored[0]?.secret_hash).not.toContain(secret.split('_')[2]);
+    const use = () => t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${secret}` } });
+    expect((await use()).json()).toMatchObject({ via: 'token', user: { username: 'auditor' } });
+
+    const revoked = await t.as('auditor').post(`/api/v1/auth/tokens/${made.json().token.id}/revoke`);
+    expect(revoked.statusCode).toBe(200);
+    expect((await use()).statusCode).toBe(401);
+  });
+
+  it('stop working after they expire', async () => {
+    const made = await t.as('auditor').post('/api/v1/auth/tokens', { name: 'short', expiresInDays: 1 });
+    t.advance(86_401);
+    const response = await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${made.json().secret}` } });
+    expect(response.statusCode).toBe(401);
+  });
+
+  it('cannot be revoked by someone else (404), but can by an admin', async () => {
+    const made = await t.as('officer').post('/api/v1/auth/tokens', { name: 'mine', expiresInDays: 1 });
+    const id = made.json().token.id;
+    expect((await t.as('officer2').post(`/api/v1/auth/tokens/${id}/revoke`)).statusCode).toBe(404);
+    expect((await t.as('borrower1').post(`/api/v1/auth/tokens/${id}/revoke`)).statusCode).toBe(404);
+    expect((await t.as('admin').post(`/api/v1/auth/tokens/${id}/revoke`)).statusCode).toBe(200);
+  });
+
+  it.each(['Bearer nonsense', 'Bearer zlg_1_short', 'Basic abc', 'Bearer zlg_999999_' + 'a'.repeat(43)])('refuse a bad Authorization header: %s', async (header) => {
+    const response = await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: header } });
+    expect(response.statusCode).toBe(401);
+    expect(response.json().error.code).toBe('unauthenticated');
+  });
+});
+
+describe('user administration', () => {
+  it('an admin creates, changes and disables users; each change is audited with before and after', async () => {
+    const created = await t.as('admin').post('/api/v1/users', { username: 'new.officer', displayName: 'New Officer', password: TEST_PASSWORD, roles: ['credit_officer'] });
+    expect(created.statusCode).toBe(201);
+    const id = created.json().id;
+    const changed = await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${id}`, payload: { roles: ['credit_officer', 'risk_officer'] } });
+    expect(changed.json().roles).toEqual(['credit_officer', 'risk_officer']);
+    const audit = (await t.as('auditor').get(`/api/v1/audit?target=user:${id}`)).json().records;
+    expect(audit.map((r: { action: string }) => r.action)).toEqual(['identity.user.create', 'identity.user.update']);
+    expect(audit[1].details.before.roles).toEqual(['credit_officer']);
+    expect(audit[1].details.after.roles).toEqual(['credit_officer', 'risk_officer']);
+
+    const session = await login('new.officer');
+    await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${id}`, payload: { disabled: true } });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: session.cookie } })).statusCode).toBe(401);
+    expect((await login('new.officer')).response.statusCode).toBe(401);
+  });
+
+  const base = { username: 'someone.new', displayName: 'Someone', password: TEST_PASSWORD, roles: ['auditor'] };
+  it.each<[string, object, number, string]>([
+    ['a weak password', { ...base, password: 'short' }, 400, 'weak_password'],
+    ['a borrower without its borrower', { ...base, roles: ['borrower'] }, 400, 'invalid_roles'],
+    ['a borrower with another role', { ...base, roles: ['borrower', 'auditor'], borrowerId: 'B-9' }, 400, 'invalid_roles'],
+    ['the system role', { ...base, roles: ['system'] }, 400, 'validation_failed'],
+    ['an unknown role', { ...base, roles: ['wizard'] }, 400, 'validation_failed'],
+    ['an upper-case username', { ...base, username: 'Someone' }, 400, 'validation_failed'],
+    ['a taken username', { ...base, username: 'officer' }, 409, 'username_taken'],
+    ['an unknown field', { ...base, isAdmin: true }, 400, 'validation_failed'],
+  ])('refuses %s and stores nothing', async (_name, body, status, code) => {
+    const count = async () => (await t.test.db.query<{ n: bigint }>('SELECT count(*) AS n FROM users'))[0]!.n;
+    const before = await count();
+    const response = await t.as('admin').post('/api/v1/users', body);
+    expect(response.statusCode).toBe(status);
+    expect(response.json().error.code).toBe(code);
+    expect(await count()).toBe(before);
+  });
+
+  it('an admin cannot change its own roles, and cannot move money', async () => {
+    const self = await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${t.as('admin').user.id}`, payload: { roles: ['admin', 'risk_officer'] } });
+    expect(self.statusCode).toBe(409);
+    const entry = await t.as('admin').post('/api/v1/ledger/entries', { businessDate: '2026-11-24', reason: 'x', postings: [] });
+    expect(entry.statusCode).toBe(403);
+  });
+});
+
+describe('responses', () => {
+  it('carry security headers and no stack traces', async () => {
+    const response = await t.as('officer').get('/api/v1/auth/me');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['x-frame-options']).toBeDefined();
+    expect(response.headers['content-security-policy']).toBeDefined();
+  });
+});
