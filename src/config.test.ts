@@ -25,6 +25,9 @@ describe('configuration from the environment', () => {
     [{ DATABASE_URL: 'postgres://x', DATABASE_POOL_SIZE: '0' }, /DATABASE_POOL_SIZE/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ BODY_LIMIT_BYTES: '1.5' }, /BODY_LIMIT_BYTES/],
+    [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY must be true or false/],
+    [{ APPROVAL_TTL_SECONDS: '5' }, /APPROVAL_TTL_SECONDS/],
+    [{ LOGIN_RATE_LIMIT_PER_MINUTE: '0' }, /LOGIN_RATE_LIMIT_PER_MINUTE/],
   ])('refuses %j with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

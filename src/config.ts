@@ -11,6 +11,11 @@ export interface Config {
   readonly database: DatabaseTarget;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly bodyLimitBytes: number;
+  readonly rateLimitPerMinute: number;
+  readonly loginRateLimitPerMinute: number;
+  readonly approvalTtlSeconds: number;
+  /** Behind a TLS-terminating proxy: trust X-Forwarded-* for client IP and protocol. */
+  readonly trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -48,7 +53,20 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${env.LOG_LEVEL}"`);
 
-  return { host, port, database, logLevel, bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1_024, 67_108_864) };
+  const trustProxy = env.TRUST_PROXY || 'false';
+  if (trustProxy !== 'true' && trustProxy !== 'false') throw new ConfigError(`TRUST_PROXY must be true or false; got "${trustProxy}"`);
+
+  return {
+    host,
+    port,
+    database,
+    logLevel,
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1_048_576, 1_024, 67_108_864),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1_200, 1, 1_000_000),
+    loginRateLimitPerMinute: integer(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 20, 1, 10_000),
+    approvalTtlSeconds: integer(env, 'APPROVAL_TTL_SECONDS', 72 * 3_600, 60, 30 * 86_400),
+    trustProxy: trustProxy === 'true',
+  };
 }
 
 /** Where the config points, for the start-up log line (no secrets: the URL's password is masked). */

@@ -32,6 +32,8 @@ export interface AppOptions {
   readonly loginRateLimitPerMinute?: number;
   /** How long a four-eyes proposal waits for its approval. */
   readonly approvalTtlSeconds?: number;
+  /** Trust X-Forwarded-For/-Proto from a TLS-terminating proxy. */
+  readonly trustProxy?: boolean;
   /** The clock; tests move it to expire sessions and proposals. */
   readonly now?: () => Date;
 }
@@ -73,6 +75,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const app = Fastify({
     ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger as FastifyBaseLogger }),
     bodyLimit: options.bodyLimitBytes ?? 1_048_576,
+    trustProxy: options.trustProxy ?? false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();

@@ -16,7 +16,16 @@ export async function serve(config: Config): Promise<void> {
   const applied = await migrate(db, migrations);
   logger.info({ database: describeDatabase(config.database), applied }, 'database ready');
 
-  const app = await buildApp({ db, migrations, logger, bodyLimitBytes: config.bodyLimitBytes });
+  const app = await buildApp({
+    db,
+    migrations,
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    loginRateLimitPerMinute: config.loginRateLimitPerMinute,
+    approvalTtlSeconds: config.approvalTtlSeconds,
+    trustProxy: config.trustProxy,
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {

@@ -25,11 +25,18 @@ describe('logging in with a session cookie', () => {
     expect(me.json()).toMatchObject({ user: { username: 'officer' }, via: 'session' });
   });
 
-  it('marks the cookie Secure when served over TLS (behind a proxy that says so)', async () => {
-    const response = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'auditor', password: TEST_PASSWORD }, headers: { 'x-forwarded-proto': 'https' } });
-    // Without trustProxy the forwarded header is ignored: the cookie stays non-Secure here. The
-    // service sets Secure whenever Fastify sees the request as HTTPS.
-    expect(response.statusCode).toBe(200);
+  it('marks the cookie Secure when served over TLS behind a trusted proxy, and only then', async () => {
+    const forwarded = { 'x-forwarded-proto': 'https' };
+    const untrusted = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'auditor', password: TEST_PASSWORD }, headers: forwarded });
+    expect(String(untrusted.headers['set-cookie'])).not.toMatch(/Secure/);
+    const proxied = await openTestApp({ trustProxy: true });
+    try {
+      const response = await proxied.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'auditor', password: TEST_PASSWORD }, headers: forwarded });
+      expect(response.statusCode).toBe(200);
+      expect(String(response.headers['set-cookie'])).toMatch(/; Secure/);
+    } finally {
+      await proxied.close();
+    }
   });
 
   it('refuses a wrong password and an unknown user alike', async () => {
