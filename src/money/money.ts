@@ -287,3 +287,27 @@ export function parsePercent(text: unknown, decimalsMax = 4): Parsed<Fraction> {
   if (hundredths > 1000n * scale) return fail('amount_range', `a percentage may not exceed 1000; got "${text}"`);
   return { ok: true, value: fraction(hundredths, 100n * scale) };
 }
+
+/**
+ * Parses a positive decimal quote such as "43567.12000000" (an exchange's price) into an exact
+ * fraction. Up to 12 decimals and 15 integer digits; no sign, exponent or separators.
+ */
+export function parseDecimalQuote(text: unknown): Parsed<Fraction> {
+  if (typeof text !== 'string') return fail('amount_not_a_string', 'a quote must be a decimal string');
+  const match = /^(0|[1-9][0-9]{0,14})(?:\.([0-9]{1,12}))?$/.exec(text);
+  if (match === null) return fail('amount_format', `"${text.slice(0, 40)}" is not a plain positive decimal`);
+  const [, whole = '', decimals = ''] = match;
+  const scale = 10n ** BigInt(decimals.length);
+  const numerator = BigInt(whole) * scale + BigInt(decimals || '0');
+  if (numerator === 0n) return fail('amount_sign', 'a quote must be greater than zero');
+  return { ok: true, value: fraction(numerator, scale) };
+}
+
+/** A fraction as a decimal string with `decimals` places, rounded half-even (for display and logs). */
+export function formatFraction(value: Fraction, decimals: number): string {
+  const scaled = divide(value.numerator * 10n ** BigInt(decimals), value.denominator, 'half_even');
+  const negative = scaled < 0n;
+  const digits = (negative ? -scaled : scaled).toString().padStart(decimals + 1, '0');
+  const whole = digits.slice(0, digits.length - decimals);
+  return `${negative ? '-' : ''}${whole}${decimals > 0 ? `.${digits.slice(digits.length - decimals)}` : ''}`;
+}
