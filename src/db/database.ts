@@ -35,6 +35,16 @@ export interface Database extends Queryable {
    * interleave.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Subscribes to NOTIFY on `channel` (from this or any other instance); resolves to an
+   * unsubscribe function. PostgreSQL: on a dedicated connection.
+   */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Tries to take a session-level advisory lock (leadership among instances) and holds it until
+   * released or the process ends. Null when another session holds it. PGlite: one process, always.
+   */
+  tryLeadership(key: number): Promise<{ release: () => Promise<void> } | null>;
   close(): Promise<void>;
 }
 

@@ -48,6 +48,12 @@ export async function openPglite(options: { dataDir?: string } = {}): Promise<Da
         }),
       );
     },
+    async listen(channel, onPayload) {
+      const unsubscribe = await mutex.runExclusive(() => pg.listen(channel, onPayload));
+      return () => mutex.runExclusive(() => unsubscribe());
+    },
+    // One embedded database belongs to one process: it is always the leader.
+    tryLeadership: async () => ({ release: async () => undefined }),
     close: () => mutex.runExclusive(() => pg.close()),
   };
 }

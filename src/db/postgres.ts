@@ -71,6 +71,33 @@ export async function openPostgres(connectionString: string, options: PostgresOp
         client.release(broken);
       }
     },
+    async listen(channel, onPayload) {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`bad channel name ${channel}`);
+      const client = new pg.Client({ connectionString, ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}) });
+      client.on('error', () => undefined);
+      await client.connect();
+      client.on('notification', (message) => { if (message.channel === channel) onPayload(message.payload ?? ''); });
+      await client.query(`LISTEN ${channel}`);
+      return async () => { await client.end(); };
+    },
+    async tryLeadership(key) {
+      // A pooled connection held out of the pool for as long as the lock is held.
+      const client = await pool.connect();
+      const [row] = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key])).rows;
+      if (row?.locked !== true) {
+        client.release();
+        return null;
+      }
+      return {
+        release: async () => {
+          try {
+            await client.query('SELECT pg_advisory_unlock($1)', [key]);
+          } finally {
+            client.release();
+          }
+        },
+      };
+    },
     close: () => pool.end(),
   };
 }

@@ -72,3 +72,13 @@ CREATE TABLE price_manual (
   ended_at     timestamptz,
   CHECK (valid_until > valid_from)
 );
+
+-- A risk officer's confirmation of the feed price after a sharp move: the move stops degrading.
+CREATE TABLE price_confirmations (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at            timestamptz NOT NULL,
+  user_id       bigint NOT NULL REFERENCES users (id),
+  cycle_id      bigint NOT NULL REFERENCES price_cycles (id),
+  price_kopecks bigint NOT NULL CHECK (price_kopecks > 0),
+  reason        text NOT NULL
+);

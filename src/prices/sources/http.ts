@@ -1,0 +1,59 @@
+/**
+ * The one way price sources talk HTTP: Node's fetch (undici) with a timeout, a size limit, and
+ * every failure turned into a `SourceError` with a kind and a short reason, so nothing a source
+ * does can throw past its adapter.
+ */
+
+export type SourceErrorKind = 'timeout' | 'network' | 'http' | 'malformed' | 'rejected';
+
+export class SourceError extends Error {
+  override readonly name = 'SourceError';
+  constructor(readonly kind: SourceErrorKind, message: string) {
+    super(message);
+  }
+}
+
+export interface HttpOptions {
+  readonly timeoutMs: number;
+  /** Largest response accepted; a ticker is a few hundred bytes. */
+  readonly maxBytes?: number;
+}
+
+const MAX_BYTES_DEFAULT = 1_048_576;
+
+export async function getBytes(url: string, options: HttpOptions): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), headers: { accept: 'application/json, application/xml;q=0.9, */*;q=0.1', 'user-agent': 'zalog-prices/0.1' } });
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'TimeoutError' || name === 'AbortError') throw new SourceError('timeout', `no answer within ${options.timeoutMs} ms`);
+    throw new SourceError('network', `cannot reach the source: ${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}`);
+  }
+  const limit = options.maxBytes ?? MAX_BYTES_DEFAULT;
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > limit) throw new SourceError('malformed', `response of ${declared} bytes is larger than ${limit}`);
+  let body: Uint8Array;
+  try {
+    body = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    throw new SourceError(name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network', `the response was cut off: ${(error as Error).message}`);
+  }
+  if (body.byteLength > limit) throw new SourceError('malformed', `response of ${body.byteLength} bytes is larger than ${limit}`);
+  if (!response.ok) {
+    throw new SourceError('http', `HTTP ${response.status}: ${new TextDecoder().decode(body.subarray(0, 200)).replace(/\s+/g, ' ').trim()}`);
+  }
+  return body;
+}
+
+export async function getJson(url: string, options: HttpOptions): Promise<unknown> {
+  const body = await getBytes(url, options);
+  const text = new TextDecoder().decode(body);
+  if (text.trim() === '') throw new SourceError('malformed', 'empty response');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SourceError('malformed', `not JSON: ${text.slice(0, 80).replace(/\s+/g, ' ')}`);
+  }
+}

@@ -1,0 +1,42 @@
+import { Value } from 'typebox/value';
+import type { TSchema } from 'typebox';
+import { parseDecimalQuote, type Fraction } from '../../money/money.js';
+import type { Pair, Quote } from '../aggregate.js';
+import { SourceError } from './http.js';
+
+/** What every price source adapter is: a name, a pair, and one way to get a quote now. */
+export interface PriceSource {
+  readonly name: string;
+  readonly pair: Pair;
+  /** Throws only `SourceError`. */
+  fetchQuote(now: () => Date): Promise<Quote>;
+}
+
+/** Checks a parsed response against the documented shape (TypeBox), or says where it differs. */
+export function expectShape<T>(schema: TSchema, value: unknown, what: string): T {
+  if (!Value.Check(schema, value)) {
+    const first = [...Value.Errors(schema, value)][0];
+    throw new SourceError('malformed', `${what} does not match the documented format${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}`);
+  }
+  return value as T;
+}
+
+/** A positive exact price from a source's decimal string. */
+export function price(text: unknown, what: string): Fraction {
+  const parsed = parseDecimalQuote(typeof text === 'string' ? text.trim() : text);
+  if (!parsed.ok) throw new SourceError('malformed', `${what}: ${parsed.error.message}`);
+  return parsed.value;
+}
+
+/** A time from seconds or milliseconds since the epoch, checked to be plausible. */
+export function epoch(value: number | string, unit: 'seconds' | 'milliseconds', what: string): Date {
+  const number = typeof value === 'string' ? Number(value) : value;
+  if (!Number.isFinite(number) || number <= 0) throw new SourceError('malformed', `${what}: "${value}" is not a time`);
+  const date = new Date(unit === 'seconds' ? number * 1000 : number);
+  if (date.getUTCFullYear() < 2009 || date.getUTCFullYear() > 2200) throw new SourceError('malformed', `${what}: ${date.toISOString()} is not a plausible time`);
+  return date;
+}
+
+export function quoteOf(source: string, pair: Pair, value: Fraction, observedAt: Date, receivedAt: Date): Quote {
+  return { source, pair, price: value, observedAt, receivedAt };
+}
