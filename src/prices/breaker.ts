@@ -101,9 +101,13 @@ export function step(state: BreakerState, aggregation: Aggregation, now: Date, c
   };
 }
 
-/** A risk officer confirms the current feed price after a sharp move: the move no longer degrades. */
+/**
+ * A risk officer confirms the current feed price after a sharp move: the move no longer degrades,
+ * and the window restarts from the confirmed price (the prices before the move would otherwise
+ * trip the breaker again on the next cycle).
+ */
 export function confirmPrice(state: BreakerState): BreakerState {
-  return { ...state, sharpMoveUntil: null, sharpMove: null };
+  return { ...state, recent: state.lastAccepted === null ? [] : [state.lastAccepted], sharpMoveUntil: null, sharpMove: null };
 }
 
 export function setManual(state: BreakerState, manual: ManualPrice | null): BreakerState {

@@ -59,7 +59,10 @@ export class PriceService extends EventEmitter<{ cycle: [StoredCycle] }> {
     const last = await lastAccepted(db, 'live');
     this.#state = { ...INITIAL_BREAKER, recent, lastAccepted: last ?? null };
     this.#latest = await latestCycle(db, 'live');
-    for (const health of await readHealth(db)) this.#health.set(health.source, health);
+    for (const health of await readHealth(db)) {
+      if (health.pair === 'USD/RUB') this.#usdRubHealth = health;
+      else this.#health.set(health.source, health);
+    }
   }
 
   latest(): StoredCycle | undefined {
