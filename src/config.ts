@@ -16,6 +16,10 @@ export interface Config {
   readonly approvalTtlSeconds: number;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-* for client IP and protocol. */
   readonly trustProxy: boolean;
+  /** The price sources' configuration file; undefined: config/prices.json. */
+  readonly pricesConfigPath: string | undefined;
+  /** Whether this instance runs the price service (polls when it is the leader). */
+  readonly pricesPoll: boolean;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +60,9 @@ export function loadConfig(env: Env = process.env): Config {
   const trustProxy = env.TRUST_PROXY || 'false';
   if (trustProxy !== 'true' && trustProxy !== 'false') throw new ConfigError(`TRUST_PROXY must be true or false; got "${trustProxy}"`);
 
+  const pricesPoll = env.ZALOG_PRICES_POLL || 'true';
+  if (pricesPoll !== 'true' && pricesPoll !== 'false') throw new ConfigError(`ZALOG_PRICES_POLL must be true or false; got "${pricesPoll}"`);
+
   return {
     host,
     port,
@@ -66,6 +73,8 @@ export function loadConfig(env: Env = process.env): Config {
     loginRateLimitPerMinute: integer(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 20, 1, 10_000),
     approvalTtlSeconds: integer(env, 'APPROVAL_TTL_SECONDS', 72 * 3_600, 60, 30 * 86_400),
     trustProxy: trustProxy === 'true',
+    pricesConfigPath: env.ZALOG_PRICES_CONFIG || undefined,
+    pricesPoll: pricesPoll === 'true',
   };
 }
 

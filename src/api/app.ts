@@ -17,6 +17,8 @@ import { auditRoutes } from '../audit/routes.js';
 import { identityRoutes } from '../identity/routes.js';
 import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
 import { ledgerRoutes } from '../ledger/routes.js';
+import { manualPriceAction } from '../prices/manual-price-action.js';
+import { priceRoutes } from '../prices/routes.js';
 import { registerAccessControl, type RouteRule } from './access.js';
 import type { AppContext } from './context.js';
 import { ApiError, ErrorBody } from './errors.js';
@@ -45,6 +47,7 @@ export function approvalRegistry(): ApprovalRegistry {
   const registry = new ApprovalRegistry();
   registry.register(manualEntryAction);
   registry.register(reversalAction);
+  registry.register(manualPriceAction);
   return registry;
 }
 
@@ -144,6 +147,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         { name: 'identity', description: 'Log in, API tokens, users and roles' },
         { name: 'approvals', description: 'Four eyes: proposals a second person approves' },
         { name: 'ledger', description: 'Double-entry ledger: entries, balances, statements, trial balance' },
+        { name: 'prices', description: 'The BTC/RUB price: current, history, candles, manual price' },
         { name: 'audit', description: 'The hash-chained audit trail' },
         { name: 'service' },
       ],
@@ -187,6 +191,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(approvalRoutes(context), { prefix: '/api/v1/approvals' });
   await app.register(auditRoutes(context), { prefix: '/api/v1/audit' });
   await app.register(ledgerRoutes(context), { prefix: '/api/v1/ledger' });
+  await app.register(priceRoutes(context), { prefix: '/api/v1/prices' });
   await app.ready();
   return Object.assign(app, { routeRules, context }) as unknown as App;
 }

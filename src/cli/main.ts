@@ -10,6 +10,15 @@ import { appendAudit, verifyAudit } from '../audit/audit-repository.js';
 import { createUser } from '../identity/identity-repository.js';
 import { passwordProblem } from '../identity/passwords.js';
 import type { Database } from '../db/database.js';
+import { readFile } from 'node:fs/promises';
+import { readBarsCsv, readRateCsv, HistoryFileError } from '../prices/history-files.js';
+import { fetchBitstampOhlc } from '../prices/import.js';
+import { loadPricesConfig, pipelineConfig, PricesConfigError } from '../prices/prices-config.js';
+import { saveHistory, type Bar } from '../prices/price-repository.js';
+import { replay } from '../prices/replay.js';
+import { fetchCbrArchive } from '../prices/sources/cbr.js';
+import { SourceError } from '../prices/sources/http.js';
+import type { Pair } from '../prices/aggregate.js';
 import { serve } from './serve.js';
 
 /** Opens the configured database, brings its schema up to date, runs `work`, closes it. */
@@ -105,8 +114,103 @@ audit.command('verify').description('re-compute the hash chain; exit 1 and name 
   });
 });
 
+const PAIRS = ['BTC/USD', 'BTC/USDT', 'BTC/RUB', 'USD/RUB'];
+
+function dateOption(text: string | undefined, name: string): Date | undefined {
+  if (text === undefined) return undefined;
+  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (Number.isNaN(date.getTime())) throw new ConfigError(`--${name} "${text}" is not a date`);
+  return date;
+}
+
+const prices = program.command('prices').description('price history: import and replay');
+prices.command('import')
+  .description('import history into market_history: from a CSV file, Bitstamp\'s OHLC endpoint, or the Bank of Russia\'s archive')
+  .option('--csv <file>', 'a CSV file: datetime_utc or date, and open/high/low/close (or --column for a single rate)')
+  .option('--column <name>', 'with --csv: the value column of a daily rate file, e.g. usd_rub')
+  .option('--from-source <name>', 'bitstamp (BTC/USD candles) or cbr (USD/RUB official rate)')
+  .option('--url <url>', 'the endpoint (defaults: Bitstamp v2 OHLC btcusd, cbr.ru XML_dynamic)')
+  .option('--pair <pair>', 'BTC/USD, BTC/USDT, BTC/RUB or USD/RUB')
+  .option('--source <name>', 'the name to file the bars under (default: the file name or source)')
+  .option('--interval <seconds>', 'bar length in seconds', '3600')
+  .option('--from <date>', 'first day (for --from-source)')
+  .option('--to <date>', 'last day, exclusive (for --from-source)')
+  .action(async (options: { csv?: string; column?: string; fromSource?: string; url?: string; pair?: string; source?: string; interval: string; from?: string; to?: string }) => {
+    const interval = Number(options.interval);
+    if (!Number.isInteger(interval) || interval <= 0) throw new ConfigError('--interval is a positive number of seconds');
+    let bars: Bar[];
+    let pair: Pair;
+    let source: string;
+    if (options.csv !== undefined) {
+      if (options.pair === undefined || !PAIRS.includes(options.pair)) throw new ConfigError(`--pair must be one of ${PAIRS.join(', ')}`);
+      pair = options.pair as Pair;
+      const text = await readFile(options.csv, 'utf8');
+      bars = options.column === undefined ? readBarsCsv(text) : readRateCsv(text, options.column);
+      source = options.source ?? `csv:${options.csv.split('/').at(-1)}`;
+    } else if (options.fromSource === 'bitstamp' || options.fromSource === 'cbr') {
+      const from = dateOption(options.from, 'from');
+      const to = dateOption(options.to, 'to') ?? new Date();
+      if (from === undefined) throw new ConfigError('--from is required with --from-source');
+      if (options.fromSource === 'bitstamp') {
+        pair = 'BTC/USD';
+        bars = await fetchBitstampOhlc({ url: options.url ?? 'https://www.bitstamp.net/api/v2/ohlc/btcusd/', timeoutMs: 15_000 }, from, to, interval);
+      } else {
+        pair = 'USD/RUB';
+        bars = (await fetchCbrArchive({ url: options.url ?? 'https://www.cbr.ru/scripts/XML_dynamic.asp', timeoutMs: 15_000 }, from, to)).filter((bar) => bar.start < to);
+      }
+      source = options.source ?? options.fromSource;
+    } else {
+      throw new ConfigError('give --csv FILE, or --from-source bitstamp|cbr');
+    }
+    const stepSeconds = pair === 'USD/RUB' && options.csv === undefined ? 86_400 : interval;
+    await withDatabase(async (db) => {
+      const written = await db.transaction((tx) => saveHistory(tx, source, pair, stepSeconds, bars));
+      console.log(`imported ${written} ${pair} bars from ${source}${bars.length > 0 ? ` (${bars[0]!.start.toISOString()} to ${bars.at(-1)!.start.toISOString()})` : ''}`);
+    });
+  });
+
+prices.command('replay')
+  .description('feed a historical BTC/USD or BTC/RUB series through the price pipeline into stream replay:NAME')
+  .requiredOption('--name <name>', 'the replay\'s name (its stream is replay:NAME)')
+  .option('--btc-usd <file>', 'CSV of BTC/USD bars (datetime_utc or date, open/high/low/close)')
+  .option('--usd-rub <file>', 'CSV of the USD/RUB daily rate (date, usd_rub)')
+  .option('--interval <seconds>', 'bar length in seconds', '3600')
+  .option('--from <date>', 'first instant')
+  .option('--to <date>', 'last instant')
+  .option('--speed <x>', 'times real time, or max', 'max')
+  .option('--quorum <n>', 'sources needed (history has one)', '1')
+  .option('--json', 'print the summary as JSON')
+  .action(async (options: { name: string; btcUsd?: string; usdRub?: string; interval: string; from?: string; to?: string; speed: string; quorum: string; json?: boolean }) => {
+    if (options.btcUsd === undefined || options.usdRub === undefined) throw new ConfigError('--btc-usd and --usd-rub files are required');
+    const series = readBarsCsv(await readFile(options.btcUsd, 'utf8'));
+    const usdRub = readRateCsv(await readFile(options.usdRub, 'utf8'), 'usd_rub');
+    const base = pipelineConfig(await loadPricesConfig(loadConfig().pricesConfigPath));
+    const speed = options.speed === 'max' ? 'max' : Number(options.speed);
+    if (speed !== 'max' && !(speed > 0)) throw new ConfigError('--speed is a positive number or max');
+    const interval = Number(options.interval);
+    await withDatabase(async (db) => {
+      const summary = await replay(db, {
+        name: options.name,
+        series,
+        pair: 'BTC/USD',
+        intervalSeconds: interval,
+        usdRub,
+        config: { ...base, aggregation: { ...base.aggregation, quorum: Number(options.quorum), maxQuoteAgeSeconds: Math.max(base.aggregation.maxQuoteAgeSeconds, interval * 2) }, breaker: { ...base.breaker, staleAfterSeconds: Math.max(base.breaker.staleAfterSeconds, interval * 2) } },
+        speed,
+        ...(options.from !== undefined ? { from: dateOption(options.from, 'from')! } : {}),
+        ...(options.to !== undefined ? { to: dateOption(options.to, 'to')! } : {}),
+      });
+      const changes = summary.changes.map((change) => ({ at: change.at.toISOString(), from: change.from, to: change.to, reasons: change.reasons, price: change.priceKopecks === null ? null : formatMinorUnits(change.priceKopecks, 'RUB'), detail: change.detail }));
+      if (options.json) console.log(JSON.stringify({ stream: summary.stream, cycles: summary.cycles, accepted: summary.accepted, degradedCycles: summary.degradedCycles, seconds: summary.seconds, changes }));
+      else {
+        console.log(`${summary.stream}: ${summary.cycles} cycles, ${summary.accepted} accepted, ${summary.degradedCycles} degraded, in ${summary.seconds.toFixed(2)} s`);
+        for (const change of changes) console.log(`  ${change.at}  ${change.from} -> ${change.to}  ${change.reasons.join(',')}  ${change.price ?? ''}`);
+      }
+    });
+  });
+
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof MigrationError) {
+  if (error instanceof ConfigError || error instanceof MigrationError || error instanceof PricesConfigError || error instanceof HistoryFileError || error instanceof SourceError) {
     console.error(`zalog: ${error.message}`);
     process.exit(2);
   }

@@ -3,6 +3,9 @@ import { buildApp } from '../api/app.js';
 import { describeDatabase, type Config } from '../config.js';
 import { loadMigrations, migrate } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
+import { PriceService } from '../prices/price-service.js';
+import { buildSources, loadPricesConfig, pipelineConfig } from '../prices/prices-config.js';
+import { cbrDailyRate } from '../prices/sources/cbr.js';
 
 /**
  * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
@@ -15,6 +18,20 @@ export async function serve(config: Config): Promise<void> {
   const migrations = await loadMigrations();
   const applied = await migrate(db, migrations);
   logger.info({ database: describeDatabase(config.database), applied }, 'database ready');
+
+  const pricesConfig = await loadPricesConfig(config.pricesConfigPath);
+  const prices = new PriceService({
+    db,
+    sources: buildSources(pricesConfig),
+    usdRub: cbrDailyRate({ url: pricesConfig.usdRub.url, timeoutMs: pricesConfig.http.timeoutMs }),
+    usdRubRefreshSeconds: pricesConfig.usdRub.refreshMinutes * 60,
+    usdRubMaxAgeDays: pricesConfig.usdRub.maxAgeDays,
+    pipeline: pipelineConfig(pricesConfig),
+    retry: pricesConfig.http,
+    cycleSeconds: pricesConfig.cycleSeconds,
+    now: () => new Date(),
+    logger,
+  });
 
   const app = await buildApp({
     db,
@@ -35,6 +52,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     try {
+      await prices.stop();
       await app.close();
       await db.close();
       logger.info('stopped');
@@ -48,4 +66,8 @@ export async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.host, port: config.port });
+  if (config.pricesPoll) {
+    await prices.start();
+    logger.info({ sources: pricesConfig.sources.map((source) => source.name), cycleSeconds: pricesConfig.cycleSeconds }, 'price service started');
+  }
 }

@@ -30,7 +30,11 @@ function time(row: Record<string, string>, line: number): Date {
 }
 
 function rows(text: string): Array<Record<string, string>> {
-  return parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Array<Record<string, string>>;
+  try {
+    return parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Array<Record<string, string>>;
+  } catch (error) {
+    throw new HistoryFileError(`not a CSV file this import reads: ${(error as Error).message}`);
+  }
 }
 
 function checkOrder(times: Date[]): void {

@@ -1,0 +1,174 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fraction } from '../money/money.js';
+import { openTestApp, TEST_PASSWORD, type TestApp } from '../test-support/app.js';
+import { testDatabaseUrl } from '../test-support/database.js';
+import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
+import { fetchBitstampOhlc } from './import.js';
+import { PriceService } from './price-service.js';
+import { buildSources, checkPricesConfig, pipelineConfig } from './prices-config.js';
+import { saveHistory } from './price-repository.js';
+
+let t: TestApp;
+let stub: HttpStub;
+let service: PriceService;
+let clock = new Date();
+
+function setAll(usd: string): void {
+  for (const name of ['ex-a', 'ex-b', 'ex-c']) stub.set(`/${name}`, { body: JSON.stringify({ price: usd, time: clock.toISOString() }) });
+}
+
+beforeAll(async () => {
+  stub = await startHttpStub();
+  t = await openTestApp({ now: () => clock }); // the app and the price service share one clock
+  const config = checkPricesConfig({
+    cycleSeconds: 10,
+    aggregation: { maxQuoteAgeSeconds: 60, outlierPercent: '2', quorum: 3 },
+    breaker: { maxMovePercent: '10', moveWindowMinutes: 60, staleAfterSeconds: 120 },
+    http: { timeoutMs: 500, retries: 0, backoffMs: 0 },
+    usdRub: { url: stub.url('/cbr'), refreshMinutes: 60, maxAgeDays: 4 },
+    sources: ['ex-a', 'ex-b', 'ex-c'].map((name) => ({ name, kind: 'coinbase', pair: 'BTC/USD', weight: 1, url: stub.url(`/${name}`) })),
+  });
+  service = new PriceService({ db: t.test.db, sources: buildSources(config), usdRub: async () => ({ effectiveDate: clock.toISOString().slice(0, 10), rubPerUnit: fraction(80n, 1n) }), usdRubRefreshSeconds: 3_600, usdRubMaxAgeDays: 4, pipeline: pipelineConfig(config), retry: config.http, cycleSeconds: 10, now: () => clock });
+  await service.init();
+  setAll('60000.00');
+  await service.cycle();
+  await t.as('admin').post('/api/v1/users', { username: 'risk2', displayName: 'Second risk officer', password: TEST_PASSWORD, roles: ['risk_officer'] });
+});
+afterAll(async () => {
+  await t.close();
+  await stub.close();
+});
+
+describe('reading the price', () => {
+  it('gives everyone, borrowers included, the current price with its status and the sources\' health', async () => {
+    const response = await t.as('borrower1').get('/api/v1/prices/current');
+    expect(response.statusCode).toBe(200);
+    expect(response.json().price).toMatchObject({ price: '4800000.00', acceptedPrice: '4800000.00', status: 'normal', reasons: [], usdRub: '80' });
+    expect(response.json().sources.map((s: { source: string }) => s.source).sort()).toEqual(['cbr', 'ex-a', 'ex-b', 'ex-c']);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/prices/current' })).statusCode).toBe(401);
+  });
+
+  it('shows staff every quote a cycle stood on', async () => {
+    const current = (await t.as('auditor').get('/api/v1/prices/current')).json().price;
+    const cycle = (await t.as('auditor').get(`/api/v1/prices/cycles/${current.cycleId}`)).json();
+    expect(cycle.quotes.map((q: { source: string; price: string }) => `${q.source}=${q.price}`)).toEqual(['cbr=80', 'ex-a=60000', 'ex-b=60000', 'ex-c=60000']);
+    expect(cycle.inputs.every((i: { status: string }) => i.status === 'used')).toBe(true);
+    expect((await t.as('borrower1').get(`/api/v1/prices/cycles/${current.cycleId}`)).statusCode).toBe(404);
+  });
+
+  it('answers the price at a time, and candles', async () => {
+    const at = await t.as('risk').get(`/api/v1/prices/at?time=${encodeURIComponent(new Date(clock.getTime() + 1000).toISOString())}`);
+    expect(at.json().price).toBe('4800000.00');
+    expect((await t.as('risk').get('/api/v1/prices/at?time=2001-01-01T00:00:00Z')).statusCode).toBe(404);
+    const from = new Date(clock.getTime() - 3_600_000).toISOString();
+    const candles = await t.as('borrower1').get(`/api/v1/prices/ohlc?from=${from}&interval=3600`);
+    expect(candles.json().candles.at(-1)).toMatchObject({ close: '4800000.00', cycles: 1 });
+    expect((await t.as('risk').get(`/api/v1/prices/ohlc?from=${from}&interval=7`)).statusCode).toBe(400);
+    expect((await t.as('risk').get('/api/v1/prices/ohlc?from=2000-01-01T00:00:00Z&interval=60')).json().error.code).toBe('range_too_large');
+  });
+
+  it('serves imported history exactly as imported', async () => {
+    await t.test.db.transaction((tx) => saveHistory(tx, 'cbr', 'USD/RUB', 86_400, [{ start: new Date('2024-05-31T00:00:00Z'), open: fraction(897_869n, 10_000n), high: fraction(897_869n, 10_000n), low: fraction(897_869n, 10_000n), close: fraction(897_869n, 10_000n) }]));
+    const response = await t.as('auditor').get('/api/v1/prices/history?pair=USD/RUB&from=2024-05-01T00:00:00Z&to=2024-06-01T00:00:00Z');
+    expect(response.json().bars).toEqual([{ source: 'cbr', intervalSeconds: 86_400, start: '2024-05-31T00:00:00.000Z', open: '89.7869', high: '89.7869', low: '89.7869', close: '89.7869' }]);
+  });
+});
+
+describe('a manual price', () => {
+  it('is proposed by one risk officer and set by a second, then published by the service', async () => {
+    const proposed = await t.as('risk').post('/api/v1/prices/manual', { price: '4700000.00', validMinutes: 30, reason: 'two exchanges frozen' });
+    expect(proposed.statusCode).toBe(202);
+    expect(proposed.json()).toMatchObject({ actionType: 'prices.manual_price', status: 'pending' });
+    expect((await t.as('risk').post(`/api/v1/approvals/${proposed.json().id}/approve`)).json().error.code).toBe('approver_is_proposer');
+    expect((await t.as('officer').post(`/api/v1/approvals/${proposed.json().id}/approve`)).statusCode).toBe(403);
+    const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'risk2', password: TEST_PASSWORD } });
+    const approved = await t.app.inject({ method: 'POST', url: `/api/v1/approvals/${proposed.json().id}/approve`, headers: { cookie: String(login.headers['set-cookie']).split(';')[0]!, 'x-csrf-token': login.json().csrfToken, 'idempotency-key': 'approve-manual' } });
+    expect(approved.statusCode).toBe(200);
+    clock = new Date(Date.now() + 5_000);
+    setAll('60000.00');
+    expect(await service.cycle()).toMatchObject({ status: 'manual', publishedKopecks: 470_000_000n });
+    const audit = (await t.as('auditor').get(`/api/v1/audit?target=approval:${proposed.json().id}`)).json().records.map((r: { action: string }) => r.action);
+    expect(audit).toEqual(['approval.propose.prices.manual_price', 'approval.approve.prices.manual_price']);
+    clock = new Date(Date.now() + 31 * 60_000);
+    setAll('60000.00');
+    expect((await service.cycle()).status).toBe('normal');
+  });
+
+  it.each<[string, object, string]>([
+    ['an exponent price', { price: '4.7e6', validMinutes: 30, reason: 'x' }, 'invalid_amount'],
+    ['a JSON number', { price: 4700000, validMinutes: 30, reason: 'x' }, 'validation_failed'],
+    ['more than a day', { price: '4700000.00', validMinutes: 1_441, reason: 'x' }, 'validation_failed'],
+    ['no reason', { price: '4700000.00', validMinutes: 30 }, 'validation_failed'],
+  ])('refuses %s', async (_name, body, code) => {
+    const response = await t.as('risk').post('/api/v1/prices/manual', body);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.code).toBe(code);
+  });
+});
+
+describe('confirming a price after a sharp move', () => {
+  it('clears the hold on the latest cycle only, by a risk officer', async () => {
+    clock = new Date(clock.getTime() + 10_000);
+    setAll('50000.00');
+    const crashed = await service.cycle();
+    expect(crashed.reasons).toEqual(['sharp_move']);
+    expect((await t.as('officer').post('/api/v1/prices/confirm', { cycleId: crashed.id.toString(), reason: 'checked' })).statusCode).toBe(403);
+    expect((await t.as('risk').post('/api/v1/prices/confirm', { cycleId: '1', reason: 'old' })).json().error.code).toBe('price_moved_on');
+    const confirmed = await t.as('risk').post('/api/v1/prices/confirm', { cycleId: crashed.id.toString(), reason: 'checked with two OTC desks' });
+    expect(confirmed.statusCode).toBe(200);
+    clock = new Date(clock.getTime() + 10_000);
+    setAll('50000.00');
+    expect(await service.cycle()).toMatchObject({ status: 'normal', reasons: [] });
+    expect((await t.as('risk').post('/api/v1/prices/confirm', { cycleId: (await service.latest())!.id.toString(), reason: 'again' })).json().error.code).toBe('nothing_to_confirm');
+  });
+});
+
+describe('importing history', () => {
+  it('pages through Bitstamp\'s OHLC endpoint (1,000 candles a request)', async () => {
+    const first = 1_700_000_000 - (1_700_000_000 % 3_600);
+    stub.set('/api/v2/ohlc/btcusd/', (_count, url) => {
+      const start = Number(url.searchParams.get('start'));
+      const end = Number(url.searchParams.get('end'));
+      const ohlc = [];
+      for (let ts = start; ts < end && ohlc.length < 1_000; ts += 3_600) ohlc.push({ timestamp: String(ts), open: '100', high: '110', low: '90', close: '105.5', volume: '1' });
+      return { body: JSON.stringify({ data: { pair: 'BTC/USD', ohlc } }) };
+    });
+    const bars = await fetchBitstampOhlc({ url: stub.url('/api/v2/ohlc/btcusd/'), timeoutMs: 1_000 }, new Date(first * 1000), new Date((first + 2_500 * 3_600) * 1000), 3_600);
+    expect(bars).toHaveLength(2_500);
+    expect(stub.count('/api/v2/ohlc/btcusd/')).toBe(3);
+    expect(bars[0]!.close).toEqual(fraction(211n, 2n));
+    await expect(fetchBitstampOhlc({ url: stub.url('/api/v2/ohlc/btcusd/'), timeoutMs: 1_000 }, new Date(), new Date(), 7)).rejects.toThrow(/steps/);
+  });
+});
+
+describe.skipIf(testDatabaseUrl !== undefined)('zalog prices import and replay', () => {
+  let dataDir: string;
+  beforeAll(async () => { dataDir = await mkdtemp(path.join(tmpdir(), 'zalog-prices-')); });
+  afterAll(async () => { await rm(dataDir, { recursive: true, force: true }); });
+
+  async function zalog(args: string[]): Promise<{ code: number | null; output: string }> {
+    const child = spawn(path.resolve('node_modules/.bin/tsx'), [path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += String(chunk); });
+    child.stderr.on('data', (chunk) => { output += String(chunk); });
+    return { code: await new Promise((resolve) => child.on('exit', resolve)), output };
+  }
+
+  it('imports the Bank of Russia CSV and replays the 2020-2022 crash windows, naming each breaker trip', async () => {
+    const data = path.resolve('../shared/data');
+    const imported = await zalog(['prices', 'import', '--csv', path.join(data, 'usd_rub_cbr_daily_1992-07-01_2024-05-31.csv'), '--column', 'usd_rub', '--pair', 'USD/RUB', '--interval', '86400']);
+    expect(imported.output).toMatch(/imported 7350 USD\/RUB bars/);
+    const replayed = await zalog(['prices', 'replay', '--name', 'crashes', '--btc-usd', path.join(data, 'btc_usd_hourly_crash_windows_bitstamp.csv'), '--usd-rub', path.join(data, 'usd_rub_cbr_daily_1992-07-01_2024-05-31.csv'), '--json']);
+    expect(replayed.code).toBe(0);
+    const summary = JSON.parse(replayed.output);
+    expect(summary).toMatchObject({ stream: 'replay:crashes', cycles: 1_176, accepted: 1_176 });
+    const trips = summary.changes.filter((c: { to: string }) => c.to === 'degraded').map((c: { at: string }) => c.at);
+    expect(trips).toContain('2020-03-12T11:00:00.000Z');
+    const bad = await zalog(['prices', 'import', '--csv', path.join(data, 'SOURCES.md'), '--pair', 'BTC/USD']);
+    expect(bad.code).toBe(2);
+  });
+});
