@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../db/database.js';
-import { formatFraction, type Fraction, type PriceKopecksPerBtc } from '../money/money.js';
+import type { Fraction, PriceKopecksPerBtc } from '../money/money.js';
 import type { Quote } from './aggregate.js';
 import { confirmPrice, INITIAL_BREAKER, setManual, type BreakerState, type ManualPrice } from './breaker.js';
 import { runCycle, type PipelineConfig } from './pipeline.js';
@@ -171,8 +171,4 @@ export class PriceService extends EventEmitter<{ cycle: [StoredCycle] }> {
     await this.#leadership?.release();
     this.#leadership = null;
   }
-}
-
-export function describeRate(rate: OfficialRate): string {
-  return `${formatFraction(rate.rubPerUnit, 4)} RUB per USD from ${rate.effectiveDate}`;
 }
