@@ -50,7 +50,9 @@ export async function openTestApp(options: Partial<AppOptions> = {}): Promise<Te
   const test = await openTestDatabase();
   let offsetMs = 0;
   const now = () => new Date(Date.now() + offsetMs);
-  const app = await buildApp({ db: test.db, migrations: await testMigrations(), logger: false, bodyLimitBytes: 16_384, now, ...options });
+  // Every injected request comes from one IP: a high general limit keeps large test files from
+  // tripping it; tests of rate limiting set their own.
+  const app = await buildApp({ db: test.db, migrations: await testMigrations(), logger: false, bodyLimitBytes: 16_384, rateLimitPerMinute: 100_000, now, ...options });
   const callers = new Map<TestUserName, Caller>();
   for (const [name, spec] of Object.entries(TEST_USERS) as Array<[TestUserName, (typeof TEST_USERS)[TestUserName]]>) {
     const user = await createUser(test.db, { username: name, displayName: name, password: TEST_PASSWORD, roles: spec.roles, borrowerId: spec.borrowerId });
