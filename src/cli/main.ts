@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError, describeDatabase, loadConfig } from '../config.js';
 import { MigrationError, migrate } from '../db/migrate.js';
-import { openDatabase } from '../db/open.js';
+import { DatabaseLockedError, openDatabase } from '../db/open.js';
 import { formatMinorUnits, type Currency } from '../money/money.js';
 import os from 'node:os';
 import { trialBalance } from '../ledger/ledger-repository.js';
@@ -210,7 +210,7 @@ prices.command('replay')
   });
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof MigrationError || error instanceof PricesConfigError || error instanceof HistoryFileError || error instanceof SourceError) {
+  if (error instanceof ConfigError || error instanceof MigrationError || error instanceof DatabaseLockedError || error instanceof PricesConfigError || error instanceof HistoryFileError || error instanceof SourceError) {
     console.error(`zalog: ${error.message}`);
     process.exit(2);
   }

@@ -13,7 +13,9 @@ import { testDatabaseUrl } from '../test-support/database.js';
  */
 
 const MAIN = path.resolve('src/cli/main.ts');
-const TSX = path.resolve('node_modules/.bin/tsx');
+// One process: `node --import tsx`, not the tsx wrapper, which would run the service as a child
+// of its own and take a SIGKILL itself while the service lived on.
+const NODE_ARGS = ['--import', 'tsx', MAIN];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,7 +36,7 @@ interface Running {
 
 async function start(dataDir: string, env: Record<string, string> = {}): Promise<Running> {
   const port = await freePort();
-  const child = spawn(TSX, [MAIN, 'serve'], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, 'serve'], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const running: Running = { child, url: `http://127.0.0.1:${port}`, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))), output: '' };
   child.stdout?.on('data', (chunk) => { running.output += String(chunk); });
   child.stderr?.on('data', (chunk) => { running.output += String(chunk); });
@@ -54,7 +56,7 @@ async function start(dataDir: string, env: Record<string, string> = {}): Promise
 }
 
 async function run(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; output: string }> {
-  const child = spawn(TSX, [MAIN, ...args], { env: { ...process.env, DATABASE_URL: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_ARGS, ...args], { env: { ...process.env, DATABASE_URL: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => { output += String(chunk); });
   child.stderr.on('data', (chunk) => { output += String(chunk); });
@@ -118,6 +120,10 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog serve as a process', () =>
       expect(made.status).toBe(201);
     }
     const tokens = { maker: await tokenFor(first.url, 'maker', PASSWORD), checker: await tokenFor(first.url, 'checker', PASSWORD) };
+    // A second process may not open the embedded database while the service has it.
+    const meanwhile = await run(['audit', 'verify'], { ZALOG_DATA_DIR: dataDir });
+    expect(meanwhile.code).toBe(2);
+    expect(meanwhile.output).toContain('another zalog process is using the embedded database');
     expect(await postEntry(first.url, tokens, 'p-1')).toBe(200);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
@@ -144,7 +150,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog serve as a process', () =>
   });
 
   it('refuses to start on a bad configuration, naming the variable', async () => {
-    const child = spawn(TSX, [MAIN, 'serve'], { env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_ARGS, 'serve'], { env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stderr.on('data', (chunk) => { output += String(chunk); });
     const code = await new Promise((resolve) => child.on('exit', resolve));

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import lockfile from 'proper-lockfile';
 import type { Database } from './database.js';
 import { openPglite } from './pglite.js';
 import { openPostgres } from './postgres.js';
@@ -7,12 +8,59 @@ export type DatabaseTarget =
   | { readonly engine: 'postgres'; readonly url: string; readonly poolSize?: number }
   | { readonly engine: 'pglite'; readonly dataDir: string | 'memory' };
 
-/** Opens the configured engine: node-postgres when a URL is given, embedded PGlite otherwise. */
+export class DatabaseLockedError extends Error {
+  override readonly name = 'DatabaseLockedError';
+}
+
+/**
+ * How long a lock whose holder stopped refreshing it (a killed process) counts as held, and how
+ * long a starting process waits for such a lock to go stale.
+ */
+const LOCK_STALE_MS = 5_000;
+
+/**
+ * Opens the configured engine: node-postgres when a URL is given, embedded PGlite otherwise.
+ *
+ * An embedded data directory is one process's at a time: PGlite itself does not stop a second
+ * process from opening it (tested: both open, and the database is damaged), so we hold an
+ * exclusive lock (`<dataDir>.lock`, refreshed while open) and refuse to open a directory another
+ * live process holds. A lock left by a killed process is taken over once it is stale.
+ */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.engine === 'postgres') {
     return openPostgres(target.url, target.poolSize !== undefined ? { poolSize: target.poolSize } : {});
   }
   if (target.dataDir === 'memory') return openPglite();
   await mkdir(target.dataDir, { recursive: true });
-  return openPglite({ dataDir: target.dataDir });
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(target.dataDir, {
+      stale: LOCK_STALE_MS,
+      retries: { retries: 12, minTimeout: 250, maxTimeout: 750, factor: 1.5 },
+      realpath: false,
+      onCompromised: (error) => { throw error; },
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ELOCKED') {
+      throw new DatabaseLockedError(`another zalog process is using the embedded database at ${target.dataDir}; stop it first, or run this command against the same server over HTTP`);
+    }
+    throw error;
+  }
+  let db: Database;
+  try {
+    db = await openPglite({ dataDir: target.dataDir });
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return {
+    ...db,
+    close: async () => {
+      try {
+        await db.close();
+      } finally {
+        await release();
+      }
+    },
+  };
 }
