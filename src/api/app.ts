@@ -34,6 +34,8 @@ export interface AppOptions {
   readonly loginRateLimitPerMinute?: number;
   /** How long a four-eyes proposal waits for its approval. */
   readonly approvalTtlSeconds?: number;
+  /** A price cycle older than this is reported stale when read (the breaker's staleAfterSeconds). */
+  readonly pricesStaleAfterSeconds?: number;
   /** Trust X-Forwarded-For/-Proto from a TLS-terminating proxy. */
   readonly trustProxy?: boolean;
   /** The clock; tests move it to expire sessions and proposals. */
@@ -95,6 +97,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     approvals: approvalRegistry(),
     now: options.now ?? (() => new Date()),
     approvalTtlSeconds: options.approvalTtlSeconds ?? APPROVAL_TTL_SECONDS_DEFAULT,
+    pricesStaleAfterSeconds: options.pricesStaleAfterSeconds ?? 120,
   };
   const routeRules: RouteRule[] = [];
   await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] } } });

@@ -7,4 +7,6 @@ export interface AppContext {
   readonly approvals: ApprovalRegistry;
   readonly now: () => Date;
   readonly approvalTtlSeconds: number;
+  /** A latest price cycle older than this is reported degraded (stale_price) when read. */
+  readonly pricesStaleAfterSeconds: number;
 }

@@ -41,6 +41,7 @@ export async function serve(config: Config): Promise<void> {
     rateLimitPerMinute: config.rateLimitPerMinute,
     loginRateLimitPerMinute: config.loginRateLimitPerMinute,
     approvalTtlSeconds: config.approvalTtlSeconds,
+    pricesStaleAfterSeconds: pricesConfig.breaker.staleAfterSeconds,
     trustProxy: config.trustProxy,
   });
   let stopping = false;

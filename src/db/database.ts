@@ -27,6 +27,12 @@ export interface TransactionOptions {
   readonly isolation?: 'read committed' | 'repeatable read' | 'serializable';
 }
 
+export interface Leadership {
+  /** False once the session holding the lock is gone (the lock went with it). */
+  stillHeld(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
 export interface Database extends Queryable {
   readonly engine: Engine;
   /**
@@ -44,7 +50,7 @@ export interface Database extends Queryable {
    * Tries to take a session-level advisory lock (leadership among instances) and holds it until
    * released or the process ends. Null when another session holds it. PGlite: one process, always.
    */
-  tryLeadership(key: number): Promise<{ release: () => Promise<void> } | null>;
+  tryLeadership(key: number): Promise<Leadership | null>;
   close(): Promise<void>;
 }
 

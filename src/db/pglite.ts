@@ -53,7 +53,7 @@ export async function openPglite(options: { dataDir?: string } = {}): Promise<Da
       return () => mutex.runExclusive(() => unsubscribe());
     },
     // One embedded database belongs to one process: it is always the leader.
-    tryLeadership: async () => ({ release: async () => undefined }),
+    tryLeadership: async () => ({ stillHeld: async () => true, release: async () => undefined }),
     close: () => mutex.runExclusive(() => pg.close()),
   };
 }

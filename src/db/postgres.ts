@@ -83,17 +83,34 @@ export async function openPostgres(connectionString: string, options: PostgresOp
     async tryLeadership(key) {
       // A pooled connection held out of the pool for as long as the lock is held.
       const client = await pool.connect();
+      // A checked-out client's 'error' would otherwise crash the process: losing the connection
+      // loses the lock, which `stillHeld` then reports.
+      let lost = false;
+      const onError = () => { lost = true; };
+      client.on('error', onError);
       const [row] = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key])).rows;
       if (row?.locked !== true) {
+        client.off('error', onError);
         client.release();
         return null;
       }
       return {
-        release: async () => {
+        async stillHeld() {
+          if (lost) return false;
           try {
-            await client.query('SELECT pg_advisory_unlock($1)', [key]);
+            await client.query('SELECT 1');
+            return true;
+          } catch {
+            lost = true;
+            return false;
+          }
+        },
+        async release() {
+          try {
+            if (!lost) await client.query('SELECT pg_advisory_unlock($1)', [key]);
           } finally {
-            client.release();
+            client.off('error', onError);
+            client.release(lost);
           }
         },
       };

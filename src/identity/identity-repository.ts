@@ -103,7 +103,9 @@ export type LoginResult =
 
 /**
  * Checks a username and password and keeps the failure count. The password is checked even for
- * an unknown user (against a decoy hash), so timing does not tell which usernames exist.
+ * an unknown user (against a decoy hash), so timing does not tell which usernames exist; and it is
+ * checked outside any transaction, so the slow hash never holds a database lock (on PGlite, the
+ * only connection). Failures are counted with one atomic increment, so concurrent guesses all count.
  */
 export async function checkLogin(db: Queryable, username: string, password: string, now: Date): Promise<LoginResult> {
   const [row] = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username = $1 AND username <> $2`, [username, SYSTEM_USERNAME]);
@@ -112,11 +114,12 @@ export async function checkLogin(db: Queryable, username: string, password: stri
   const user = toUser(row);
   if (row.locked_until !== null && row.locked_until > now) return { ok: false, reason: 'locked', user, lockedUntil: row.locked_until };
   if (!matches) {
-    const failures = row.failed_logins + 1;
-    const seconds = lockSeconds(failures);
-    const lockedUntil = seconds > 0 ? new Date(now.getTime() + seconds * 1000) : null;
-    await db.query('UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1', [row.id, failures, lockedUntil]);
-    return lockedUntil === null ? { ok: false, reason: 'bad_credentials', user } : { ok: false, reason: 'locked', user, lockedUntil };
+    const [counted] = await db.query<{ failed_logins: number }>('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins', [row.id]);
+    const seconds = lockSeconds(counted?.failed_logins ?? 1);
+    if (seconds === 0) return { ok: false, reason: 'bad_credentials', user };
+    const lockedUntil = new Date(now.getTime() + seconds * 1000);
+    await db.query('UPDATE users SET locked_until = greatest(coalesce(locked_until, $2), $2) WHERE id = $1', [row.id, lockedUntil]);
+    return { ok: false, reason: 'locked', user, lockedUntil };
   }
   if (row.disabled_at !== null) return { ok: false, reason: 'disabled', user };
   if (row.failed_logins > 0 || row.locked_until !== null) await db.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [row.id]);

@@ -82,8 +82,10 @@ export function identityRoutes(context: AppContext, options: { loginRateLimitPer
     }, async (request, reply) => {
       const at = now();
       const { username, password } = request.body;
+      // The password check runs outside the transaction (see checkLogin); the session and the
+      // audit record are written together.
+      const checked = await checkLogin(db, username, password, at);
       const result = await db.transaction(async (tx) => {
-        const checked = await checkLogin(tx, username, password, at);
         const session = checked.ok ? await createSession(tx, checked.user.id, request.ip, at) : undefined;
         await appendAudit(tx, {
           actorUserId: checked.user?.id ?? null,
@@ -98,12 +100,9 @@ export function identityRoutes(context: AppContext, options: { loginRateLimitPer
         return { checked, session };
       });
       if (!result.checked.ok) {
-        if (result.checked.reason === 'locked') {
-          const retryAfter = Math.max(1, Math.ceil(((result.checked.lockedUntil?.getTime() ?? at.getTime()) - at.getTime()) / 1000));
-          reply.header('retry-after', String(retryAfter));
-          throw new ApiError(429, 'account_locked', `too many failed logins; try again in ${retryAfter} s`);
-        }
-        throw new ApiError(401, 'bad_credentials', 'the username or password is wrong, or the account is disabled');
+        // A locked account answers like a wrong password, so lock-outs do not reveal which
+        // usernames exist; the audit trail records which it was.
+        throw new ApiError(401, 'bad_credentials', 'the username or password is wrong, or the account is disabled or locked after failed logins; try again later');
       }
       setSessionCookie(request, reply, result.session!.cookieValue, result.session!.expiresAt);
       return { user: userView(result.checked.user), csrfToken: result.session!.csrfToken, expiresAt: result.session!.expiresAt.toISOString() };

@@ -80,6 +80,16 @@ describe('aggregation', () => {
     }));
   });
 
+  it('a heavily weighted source cannot carry the median alone (property)', () => {
+    fc.assert(fc.property(honestPrices, anyPrice, fc.integer({ min: 1, max: 10 }), (honest, lie, weight) => {
+      const candidates = [...honest.map((p, i) => candidate(`honest-${i}`, p)), { ...candidate('heavy-liar', lie), weight }];
+      const result = aggregate(candidates, NOW, { ...config, outlierBps: 10_000_000n }); // no outlier rejection at all
+      const low = honest.reduce((a, b) => (a < b ? a : b));
+      const high = honest.reduce((a, b) => (a > b ? a : b));
+      expect(result.ok && result.priceKopecks >= low && result.priceKopecks <= high).toBe(true);
+    }));
+  });
+
   it('stale quotes never count, whatever their price (property)', () => {
     fc.assert(fc.property(honestPrices, fc.array(anyPrice, { minLength: 1, maxLength: 5 }), (honest, staleOnes) => {
       const fresh = honest.map((p, i) => candidate(`f-${i}`, p));

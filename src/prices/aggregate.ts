@@ -82,7 +82,16 @@ export function aggregate(candidates: readonly Candidate[], now: Date, config: A
   if (fresh.length === 0) {
     return { ok: false, reason: 'no_quorum', message: `no fresh quote (need ${config.quorum})`, verdicts: candidates.map((c) => ({ ...c, status: 'stale' as const })) };
   }
-  const votes = (list: readonly Candidate[]) => list.flatMap((c) => Array<bigint>(Math.max(1, c.weight ?? 1)).fill(c.priceKopecks));
+  // Weighted votes, but no source may outvote all the others together: its votes are capped at
+  // the others' total minus one, so one source, however heavy, cannot carry the median alone.
+  const votes = (list: readonly Candidate[]) => {
+    const total = list.reduce((sum, c) => sum + Math.max(1, c.weight ?? 1), 0);
+    return list.flatMap((c) => {
+      const weight = Math.max(1, c.weight ?? 1);
+      const others = total - weight;
+      return Array<bigint>(Math.max(1, Math.min(weight, others - 1))).fill(c.priceKopecks);
+    });
+  };
   const centre = median(votes(fresh));
   const tolerance = divide(centre * config.outlierBps, 10_000n, 'floor');
   const isOutlier = (c: Candidate) => (c.priceKopecks > centre ? c.priceKopecks - centre : centre - c.priceKopecks) > tolerance;

@@ -64,9 +64,12 @@ export function step(state: BreakerState, aggregation: Aggregation, now: Date, c
 
   if (aggregation.ok) {
     const price = aggregation.priceKopecks;
-    // The largest move against any price accepted within the window.
+    // The largest move against any price accepted within the window, and against the last
+    // accepted price however old (after an outage or a restart longer than the window, a fall
+    // must still be seen as one).
     let worst: { from: PriceKopecksPerBtc; bps: bigint } | null = null;
-    for (const earlier of recent) {
+    const references = lastAccepted !== null && !recent.some((p) => p.at.getTime() === lastAccepted!.at.getTime()) ? [...recent, lastAccepted] : recent;
+    for (const earlier of references) {
       const bps = moveBps(earlier.priceKopecks, price);
       if (worst === null || bps > worst.bps) worst = { from: earlier.priceKopecks, bps };
     }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { Database, Queryable } from '../db/database.js';
+import type { Database, Leadership, Queryable } from '../db/database.js';
 import type { Fraction, PriceKopecksPerBtc } from '../money/money.js';
 import type { Quote } from './aggregate.js';
 import { confirmPrice, INITIAL_BREAKER, setManual, type BreakerState, type ManualPrice } from './breaker.js';
@@ -42,7 +42,7 @@ export class PriceService extends EventEmitter<{ cycle: [StoredCycle] }> {
   #usdRub: { rate: OfficialRate; fetchedAt: Date } | undefined;
   #usdRubHealth: SourceHealth | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #leadership: { release: () => Promise<void> } | null = null;
+  #leadership: Leadership | null = null;
   #unlisten: (() => Promise<void>) | undefined;
   #running: Promise<unknown> = Promise.resolve();
 
@@ -93,16 +93,18 @@ export class PriceService extends EventEmitter<{ cycle: [StoredCycle] }> {
     return { rate: held.rate.rubPerUnit, quote: { source: 'cbr', pair: 'USD/RUB', price: held.rate.rubPerUnit, observedAt: effective, receivedAt: held.fetchedAt } };
   }
 
-  async #applyStoredDecisions(tx: Queryable, now: Date): Promise<void> {
+  /** The state with the manual price in force and any confirmation of a sharp move applied. */
+  async #applyStoredDecisions(tx: Queryable, state: BreakerState, now: Date): Promise<BreakerState> {
     const [manual] = await tx.query<{ price_kopecks: bigint; valid_until: Date; reason: string; approval_id: bigint }>(
       'SELECT price_kopecks, valid_until, reason, approval_id FROM price_manual WHERE valid_from <= $1 AND valid_until > $1 AND ended_at IS NULL ORDER BY id DESC LIMIT 1', [now],
     );
     const active: ManualPrice | null = manual === undefined ? null : { priceKopecks: manual.price_kopecks as PriceKopecksPerBtc, until: manual.valid_until, reason: manual.reason, approvalId: manual.approval_id.toString() };
-    this.#state = setManual(this.#state, active);
-    if (this.#state.sharpMove !== null) {
-      const [confirmed] = await tx.query<{ at: Date }>('SELECT at FROM price_confirmations WHERE at >= $1 ORDER BY at DESC LIMIT 1', [this.#state.sharpMove.at]);
-      if (confirmed !== undefined) this.#state = confirmPrice(this.#state);
+    let next = setManual(state, active);
+    if (next.sharpMove !== null) {
+      const [confirmed] = await tx.query<{ at: Date }>('SELECT at FROM price_confirmations WHERE at >= $1 ORDER BY at DESC LIMIT 1', [next.sharpMove.at]);
+      if (confirmed !== undefined) next = confirmPrice(next);
     }
+    return next;
   }
 
   /** One cycle: poll, decide, store, publish. Cycles never overlap. */
@@ -119,10 +121,11 @@ export class PriceService extends EventEmitter<{ cycle: [StoredCycle] }> {
     for (const { source, result } of results) this.#health.set(source.name, nextHealth(this.#health.get(source.name), source, result, at));
     const quotes = results.flatMap(({ result }) => (result.ok ? [result.quote] : []));
     const usdRub = await this.#currentUsdRub(at);
+    let next: BreakerState = this.#state;
     const stored = await db.transaction(async (tx) => {
-      await this.#applyStoredDecisions(tx, at);
-      const { state, record } = runCycle(this.#state, quotes, usdRub.rate, at, pipeline);
-      this.#state = state;
+      const before = await this.#applyStoredDecisions(tx, this.#state, at);
+      const { state, record } = runCycle(before, quotes, usdRub.rate, at, pipeline);
+      next = state;
       const withRate = usdRub.quote === undefined ? record : { ...record, quotes: [...record.quotes, usdRub.quote] };
       const unhealthy = results.filter(({ result }) => !result.ok).map(({ source, result }) => ({ source: source.name, reason: result.ok ? '' : result.reason }));
       const [id] = await insertCycles(tx, 'live', [{ ...withRate, detail: { ...withRate.detail, ...(unhealthy.length > 0 ? { unhealthy } : {}) } }]);
@@ -130,6 +133,8 @@ export class PriceService extends EventEmitter<{ cycle: [StoredCycle] }> {
       await tx.query('SELECT pg_notify($1, $2)', [PRICE_CHANNEL, id!.toString()]);
       return (await cycleById(tx, id!))!;
     });
+    // The breaker's memory moves on only with a stored cycle: a failed write leaves it as it was.
+    this.#state = next;
     this.#latest = stored;
     this.emit('cycle', stored);
     this.#options.logger?.debug({ cycle: stored.id.toString(), status: stored.status, price: stored.publishedKopecks?.toString() ?? null }, 'price cycle');
@@ -153,6 +158,11 @@ export class PriceService extends EventEmitter<{ cycle: [StoredCycle] }> {
     });
     const tick = async () => {
       try {
+        if (this.#leadership !== null && !(await this.#leadership.stillHeld())) {
+          this.#options.logger?.warn('lost price leadership; trying to take it again');
+          await this.#leadership.release().catch(() => undefined);
+          this.#leadership = null;
+        }
         this.#leadership ??= await this.#options.db.tryLeadership(LEADER_LOCK_KEY);
         if (this.#leadership !== null) await this.cycle();
       } catch (error) {

@@ -78,6 +78,16 @@ describe('reading the price', () => {
   });
 });
 
+describe('a stopped feed', () => {
+  it('is reported degraded (stale_price) when read, though its last cycle said normal', async () => {
+    const saved = clock;
+    clock = new Date(clock.getTime() + 200_000); // no cycle for 200 s
+    const response = await t.as('officer').get('/api/v1/prices/current');
+    expect(response.json().price).toMatchObject({ status: 'degraded', reasons: ['stale_price'], price: '4800000.00' });
+    clock = saved;
+  });
+});
+
 describe('a manual price', () => {
   it('is proposed by one risk officer and set by a second, then published by the service', async () => {
     const proposed = await t.as('risk').post('/api/v1/prices/manual', { price: '4700000.00', validMinutes: 30, reason: 'two exchanges frozen' });

@@ -58,8 +58,12 @@ export function priceRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async () => {
       const latest = await latestCycle(db, 'live');
       const health = await readHealth(db);
+      // Staleness is judged when read too: a stopped feed (no cycles at all) must not keep
+      // showing its last status.
+      const stale = latest !== undefined && now().getTime() - latest.at.getTime() > context.pricesStaleAfterSeconds * 1000;
+      const view = latest === undefined ? null : cycleView(latest);
       return {
-        price: latest === undefined ? null : cycleView(latest),
+        price: view === null || !stale || view.status === 'manual' ? view : { ...view, status: 'degraded' as const, reasons: [...new Set([...view.reasons, 'stale_price'])] },
         sources: health.map((h) => ({ ...h, lastOkAt: h.lastOkAt?.toISOString() ?? null, lastErrorAt: h.lastErrorAt?.toISOString() ?? null })),
       };
     });

@@ -17,7 +17,7 @@ export function coinbaseSource(options: { name: string; url: string; pair: Pair;
     async fetchQuote(now) {
       const body = expectShape<{ price: string; time: string }>(Ticker, await getJson(options.url, options), 'Coinbase ticker');
       const observedAt = new Date(body.time);
-      if (Number.isNaN(observedAt.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(body.time)) throw new SourceError('malformed', `Coinbase ticker: time "${body.time}" is not ISO 8601`);
+      if (Number.isNaN(observedAt.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(body.time)) throw new SourceError('malformed', `Coinbase ticker: time "${body.time.slice(0, 40)}" is not ISO 8601`);
       return quoteOf(options.name, options.pair, price(body.price, 'Coinbase price'), observedAt, now());
     },
   };

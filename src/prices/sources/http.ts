@@ -33,14 +33,31 @@ export async function getBytes(url: string, options: HttpOptions): Promise<Uint8
   const limit = options.maxBytes ?? MAX_BYTES_DEFAULT;
   const declared = Number(response.headers.get('content-length') ?? '0');
   if (declared > limit) throw new SourceError('malformed', `response of ${declared} bytes is larger than ${limit}`);
-  let body: Uint8Array;
+  // Read at most `limit` bytes: a source that sends more is cut off, not buffered.
+  const chunks: Uint8Array[] = [];
+  let received = 0;
   try {
-    body = new Uint8Array(await response.arrayBuffer());
+    if (response.body !== null) {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        received += chunk.byteLength;
+        if (received > limit) {
+          await response.body.cancel().catch(() => undefined);
+          throw new SourceError('malformed', `response larger than ${limit} bytes`);
+        }
+        chunks.push(chunk);
+      }
+    }
   } catch (error) {
+    if (error instanceof SourceError) throw error;
     const name = (error as { name?: string }).name;
     throw new SourceError(name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network', `the response was cut off: ${(error as Error).message}`);
   }
-  if (body.byteLength > limit) throw new SourceError('malformed', `response of ${body.byteLength} bytes is larger than ${limit}`);
+  const body = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
   if (!response.ok) {
     throw new SourceError('http', `HTTP ${response.status}: ${new TextDecoder().decode(body.subarray(0, 200)).replace(/\s+/g, ' ').trim()}`);
   }

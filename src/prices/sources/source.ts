@@ -33,7 +33,10 @@ export function epoch(value: number | string, unit: 'seconds' | 'milliseconds', 
   const number = typeof value === 'string' ? Number(value) : value;
   if (!Number.isFinite(number) || number <= 0) throw new SourceError('malformed', `${what}: "${value}" is not a time`);
   const date = new Date(unit === 'seconds' ? number * 1000 : number);
-  if (date.getUTCFullYear() < 2009 || date.getUTCFullYear() > 2200) throw new SourceError('malformed', `${what}: ${date.toISOString()} is not a plausible time`);
+  // An out-of-range number gives an Invalid Date, whose year is NaN: test validity first.
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 2009 || date.getUTCFullYear() > 2200) {
+    throw new SourceError('malformed', `${what}: "${String(value).slice(0, 30)}" is not a plausible time`);
+  }
   return date;
 }
 

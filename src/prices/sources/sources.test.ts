@@ -84,6 +84,7 @@ const cases: Case[] = [
       ['another market\'s ticker', json({ timestamp: '1795521603', last: '3000', pair: 'ETH/USD' }), /rejected: Bitstamp answered for ETH\/USD/],
       ['a timestamp as a number', json({ timestamp: 1795521603, last: '60012' }), /malformed/],
       ['a time in 1970', json({ timestamp: '5', last: '60012' }), /not a plausible time/],
+      ['a time beyond what a date can hold', json({ timestamp: '99999999999999999', last: '60012' }), /not a plausible time/],
     ],
   },
   {
