@@ -497,9 +497,9 @@ export const STATEMENT_PAGE_MAX = 1000;
 export async function accountStatement(
   db: Queryable,
   account: Account,
-  range: { from: Date; to: Date; limit: number; after?: { valueTime: Date; entryId: bigint; line: number } },
+  range: { from: Date; to: Date; limit: number; after?: StatementCursor },
 ): Promise<Statement> {
-  const start = range.after ?? { valueTime: range.from, entryId: 0n, line: -1 };
+  const start = range.after ?? { valueTime: range.from.toISOString(), entryId: 0n, line: -1 };
   const opening = range.after === undefined
     ? await db.query<{ total: string }>(
       'SELECT coalesce(sum(amount), 0) AS total FROM ledger_postings WHERE account_id = $1 AND value_time < $2',
@@ -509,8 +509,8 @@ export async function accountStatement(
         WHERE account_id = $1 AND (value_time, entry_id, line) <= ($2::timestamptz, $3::int8, $4::int2)`,
       [account.id, start.valueTime, start.entryId, start.line]);
   const openingSigned = BigInt(opening[0]?.total ?? '0');
-  const rows = await db.query<{ entry_id: bigint; line: number; business_date: string; value_time: Date; kind: string; reason: string; amount: bigint }>(
-    `SELECT p.entry_id, p.line, e.business_date, p.value_time, e.kind, e.reason, p.amount
+  const rows = await db.query<{ entry_id: bigint; line: number; business_date: string; value_time: Date; exact_time: string; kind: string; reason: string; amount: bigint }>(
+    `SELECT p.entry_id, p.line, e.business_date, p.value_time, ${EXACT_TIME} AS exact_time, e.kind, e.reason, p.amount
        FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
       WHERE p.account_id = $1 AND p.value_time < $2
         AND (p.value_time, p.entry_id, p.line) > ($3::timestamptz, $4::int8, $5::int2)
@@ -532,21 +532,34 @@ export async function accountStatement(
     to: range.to,
     openingBalance: sign * openingSigned,
     lines,
-    nextCursor: full ? encodeCursor(last.value_time, last.entry_id, last.line) : null,
+    nextCursor: full ? encodeCursor({ valueTime: last.exact_time, entryId: last.entry_id, line: last.line }) : null,
     closingBalance: full ? null : sign * running,
   };
 }
 
-export function encodeCursor(valueTime: Date, entryId: bigint, line: number): string {
-  return Buffer.from(`${valueTime.toISOString()}|${entryId}|${line}`).toString('base64url');
+/**
+ * A page boundary: the last line's value time exactly as stored (PostgreSQL keeps microseconds; a
+ * JS Date would drop them and a page could repeat lines), its entry and its line.
+ */
+export interface StatementCursor {
+  readonly valueTime: string;
+  readonly entryId: bigint;
+  readonly line: number;
 }
 
-export function decodeCursor(cursor: string): { valueTime: Date; entryId: bigint; line: number } | undefined {
-  const parts = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+const EXACT_TIME = `to_char(p.value_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export function encodeCursor(cursor: StatementCursor): string {
+  return Buffer.from(`${cursor.valueTime}|${cursor.entryId}|${cursor.line}`).toString('base64url');
+}
+
+export function decodeCursor(text: string): StatementCursor | undefined {
+  const parts = Buffer.from(text, 'base64url').toString('utf8').split('|');
   if (parts.length !== 3) return undefined;
-  const valueTime = new Date(parts[0]!);
-  if (Number.isNaN(valueTime.getTime()) || !/^\d{1,19}$/.test(parts[1]!) || !/^\d{1,5}$/.test(parts[2]!)) return undefined;
-  return { valueTime, entryId: BigInt(parts[1]!), line: Number(parts[2]) };
+  const [valueTime = '', entryId = '', line = ''] = parts;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(valueTime) || Number.isNaN(Date.parse(valueTime))) return undefined;
+  if (!/^\d{1,18}$/.test(entryId) || !/^\d{1,5}$/.test(line)) return undefined;
+  return { valueTime, entryId: BigInt(entryId), line: Number(line) };
 }
 
 export interface TrialBalanceRow {

@@ -242,6 +242,22 @@ describe('reading balances, statements and the trial balance', () => {
     expect(page2.nextCursor).toBeNull();
   });
 
+  it('pages entries recorded without a value time (microseconds on PostgreSQL) without repeating or looping', async () => {
+    for (const amount of ['1.00', '2.00', '3.00']) {
+      await postAndApprove({ businessDate: '2026-11-24', reason: 'paging', postings: [{ account: 'borrower_settlement:B-2', currency: 'RUB', credit: amount }, { account: 'cash_correspondent', currency: 'RUB', debit: amount }] });
+    }
+    const seen: string[] = [];
+    let cursor: string | null = '';
+    for (let page = 0; page < 10 && cursor !== null; page += 1) {
+      const response = await t.as('officer').get(`/api/v1/ledger/accounts/borrower_settlement:B-2/statement?limit=1${cursor ? `&after=${cursor}` : ''}`);
+      const body = response.json();
+      seen.push(...body.lines.map((l: { credit: string }) => l.credit));
+      cursor = body.nextCursor;
+    }
+    expect(cursor).toBeNull();
+    expect(seen).toEqual(['1.00', '2.00', '3.00']);
+  });
+
   it('opens a statement range with the balance before it', async () => {
     const response = await t.as('officer').get(`/api/v1/ledger/accounts/${account}/statement?from=2026-10-02T00:00:00Z&to=2026-10-03T00:00:00Z`);
     expect(response.json()).toMatchObject({ openingBalance: '300.00', closingBalance: '249.75' });
