@@ -148,3 +148,26 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog audit verify', () => {
     expect(weak.output).toContain('at least 12');
   });
 });
+
+describe(`decisions are history (${testDatabaseUrl ? 'postgres' : 'pglite'})`, () => {
+  let test: TestDatabase;
+  beforeAll(async () => { test = await openTestDatabase(); });
+  afterAll(() => test.close());
+
+  it('refuses to edit or delete a decided proposal, or to approve one without a decider', async () => {
+    const [system] = await test.db.query<{ id: bigint }>("SELECT id FROM users WHERE username = 'system'");
+    const [user] = await test.db.query<{ id: bigint }>("INSERT INTO users (username, display_name, password_hash, roles) VALUES ('maker', 'maker', '!', ARRAY['credit_officer']) RETURNING id");
+    const [row] = await test.db.query<{ id: bigint }>(
+      `INSERT INTO approvals (action_type, payload, summary, proposed_by, proposed_at, expires_at) VALUES ('ledger.manual_entry', '{}', 's', $1, now(), now() + interval '1 hour') RETURNING id`, [user!.id]);
+    await expect(test.db.query("UPDATE approvals SET status = 'approved', decided_at = now() WHERE id = $1", [row!.id])).rejects.toThrow(/check constraint/);
+    await test.db.query("UPDATE approvals SET status = 'approved', decided_at = now(), decided_by = $2 WHERE id = $1", [row!.id, system!.id]);
+    await expect(test.db.query("UPDATE approvals SET status = 'rejected' WHERE id = $1", [row!.id])).rejects.toThrow(/already approved/);
+    await expect(test.db.query('DELETE FROM approvals WHERE id = $1', [row!.id])).rejects.toThrow(/cannot be deleted/);
+  });
+
+  it('keeps price cycles append-only', async () => {
+    await test.db.query(`INSERT INTO price_cycles (at, status, inputs) VALUES (now(), 'degraded', '[]')`);
+    await expect(test.db.exec("UPDATE price_cycles SET status = 'normal'")).rejects.toThrow(/append-only/);
+    await expect(test.db.exec('DELETE FROM price_cycles')).rejects.toThrow(/append-only/);
+  });
+});
