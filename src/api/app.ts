@@ -9,7 +9,7 @@ import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
-import type { Database } from '../db/database.js';
+import { constraintName, SQLSTATE, sqlState, type Database } from '../db/database.js';
 import { migrationStatus, type MigrationFile } from '../db/migrate.js';
 import { ApprovalRegistry, APPROVAL_TTL_SECONDS_DEFAULT } from '../approvals/approvals.js';
 import { approvalRoutes } from '../approvals/routes.js';
@@ -69,6 +69,20 @@ function validators(): { body: Ajv; text: Ajv } {
   return { body, text };
 }
 
+/** Unique constraints whose violation is a business conflict (a race the domain checks lost). */
+const CONFLICT_CONSTRAINTS: Record<string, { code: string; message: string }> = {
+  ledger_entries_reverses_entry_id_key: { code: 'entry_already_reversed', message: 'the entry was reversed by a concurrent request' },
+};
+
+/** A lone UTF-16 surrogate: valid in a JS string, but not text PostgreSQL (or anyone) can store. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function hasLoneSurrogate(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value);
+  if (depth > 32 || value === null || typeof value !== 'object') return false;
+  return Object.entries(value as Record<string, unknown>).some(([key, item]) => LONE_SURROGATE.test(key) || hasLoneSurrogate(item, depth + 1));
+}
+
 const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
@@ -117,7 +131,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
     reply.header('x-request-id', request.id);
   });
 
+  app.addHook('preValidation', async (request) => {
+    if (hasLoneSurrogate(request.body) || hasLoneSurrogate(request.query) || hasLoneSurrogate(request.params)) {
+      throw new ApiError(400, 'invalid_text', 'the request contains text that is not valid Unicode (a lone surrogate)');
+    }
+  });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    const conflict = sqlState(error) === SQLSTATE.uniqueViolation ? CONFLICT_CONSTRAINTS[constraintName(error) ?? ''] : undefined;
+    if (conflict !== undefined) {
+      return reply.status(409).send({ error: { code: conflict.code, message: conflict.message, requestId: request.id } });
+    }
     if (error instanceof ApiError) {
       return reply.status(error.statusCode).send({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}), requestId: request.id } });
     }

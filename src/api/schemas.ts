@@ -22,7 +22,8 @@ export const Amount = Type.String({
 
 export const Currency = Type.Union([Type.Literal('RUB'), Type.Literal('BTC')]);
 
-export const Id = Type.String({ pattern: '^[1-9][0-9]{0,18}$', description: 'A positive integer id, as a string' });
+// At most 18 digits: every such id fits PostgreSQL's bigint (19 digits could overflow it).
+export const Id = Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'A positive integer id, as a string' });
 
 export const Instant = Type.String({ description: 'RFC 3339 instant with Z or an offset, e.g. "2026-11-24T10:00:00Z"', maxLength: 40 });
 

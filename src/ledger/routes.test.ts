@@ -163,6 +163,7 @@ describe('posting entries through four eyes', () => {
     ['an impossible business date', { ...capital, businessDate: '2026-02-30' }, 400, 'invalid_business_date'],
     ['a value time without offset', { ...capital, valueTime: '2026-11-24T09:00:00' }, 400, 'invalid_value_time'],
     ['a missing reason', { businessDate: capital.businessDate, postings: capital.postings }, 400, 'validation_failed'],
+    ['a reason that is not valid Unicode', { ...capital, reason: 'broken \ud800 text' }, 400, 'invalid_text'],
   ])('refuses to propose %s with a coded 4xx and changes nothing', async (_name, payload, status, code) => {
     const before = await snapshot();
     const response = await post(payload);
@@ -296,6 +297,7 @@ describe('reading balances, statements and the trial balance', () => {
     ['/api/v1/ledger/entries/0', 400, 'validation_failed'],
     ['/api/v1/ledger/entries/abc', 400, 'validation_failed'],
     ['/api/v1/ledger/entries/99999999', 404, 'entry_not_found'],
+    ['/api/v1/ledger/entries/9999999999999999999', 400, 'validation_failed'],
   ])('GET %s -> %i %s', async (url, status, code) => {
     const response = await t.as('officer').get(url);
     expect(response.statusCode).toBe(status);
@@ -339,6 +341,17 @@ describe('reversals through four eyes', () => {
     expect(late.statusCode).toBe(409);
     expect(late.json().error.code).toBe('entry_already_reversed');
     expect(await snapshot()).toBe(before);
+  });
+
+  it('two reversals of one entry approved at once: one posts, the other is a 409, nothing doubles', async () => {
+    const original = await postAndApprove(capital);
+    const first = await t.as('officer').post(`/api/v1/ledger/entries/${original.id}/reversal`, { businessDate: '2026-11-25', reason: 'race one' });
+    const second = await t.as('officer').post(`/api/v1/ledger/entries/${original.id}/reversal`, { businessDate: '2026-11-25', reason: 'race two' });
+    const [a, b] = await Promise.all([approve(first.json().id, 'officer2'), approve(second.json().id, 'risk')]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
+    expect([a, b].find((r) => r.statusCode === 409)!.json().error.code).toBe('entry_already_reversed');
+    const reversals = await t.test.db.query<{ n: bigint }>('SELECT count(*) AS n FROM ledger_entries WHERE reverses_entry_id = $1', [BigInt(original.id)]);
+    expect(reversals[0]?.n).toBe(1n);
   });
 
   it('refuses to reverse an entry that does not exist', async () => {
