@@ -16,6 +16,11 @@ describe('configuration from the environment', () => {
     expect(describeDatabase(config.database)).toBe('PostgreSQL at postgres://zalog:***@db:5432/zalog');
   });
 
+  it('believes forwarded headers only from the proxies named', () => {
+    expect(loadConfig({}).trustProxy).toEqual([]);
+    expect(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, /PORT must be a whole number/],
     [{ PORT: '70000' }, /PORT must be a whole number from 0 to 65535/],
@@ -25,7 +30,8 @@ describe('configuration from the environment', () => {
     [{ DATABASE_URL: 'postgres://x', DATABASE_POOL_SIZE: '0' }, /DATABASE_POOL_SIZE/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     [{ BODY_LIMIT_BYTES: '1.5' }, /BODY_LIMIT_BYTES/],
-    [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY must be true or false/],
+    [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY is a comma-separated list/],
+    [{ TRUST_PROXY: 'true' }, /TRUST_PROXY is a comma-separated list/],
     [{ APPROVAL_TTL_SECONDS: '5' }, /APPROVAL_TTL_SECONDS/],
     [{ LOGIN_RATE_LIMIT_PER_MINUTE: '0' }, /LOGIN_RATE_LIMIT_PER_MINUTE/],
   ])('refuses %j with a message naming the variable', (env, message) => {

@@ -14,8 +14,12 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   readonly loginRateLimitPerMinute: number;
   readonly approvalTtlSeconds: number;
-  /** Behind a TLS-terminating proxy: trust X-Forwarded-* for client IP and protocol. */
-  readonly trustProxy: boolean;
+  /**
+   * The proxies (addresses or CIDR ranges) whose X-Forwarded-For/-Proto headers are believed;
+   * empty: none. Never "everyone": a client could then pick the IP the rate limit and the audit
+   * trail see.
+   */
+  readonly trustProxy: readonly string[];
   /** The price sources' configuration file; undefined: config/prices.json. */
   readonly pricesConfigPath: string | undefined;
   /** Whether this instance runs the price service (polls when it is the leader). */
@@ -57,8 +61,13 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${env.LOG_LEVEL}"`);
 
-  const trustProxy = env.TRUST_PROXY || 'false';
-  if (trustProxy !== 'true' && trustProxy !== 'false') throw new ConfigError(`TRUST_PROXY must be true or false; got "${trustProxy}"`);
+  const proxyText = env.TRUST_PROXY || '';
+  const trustProxy = proxyText === '' || proxyText === 'false' ? [] : proxyText.split(',').map((item) => item.trim());
+  for (const item of trustProxy) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(item)) {
+      throw new ConfigError(`TRUST_PROXY is a comma-separated list of proxy addresses or CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8); got "${item}"`);
+    }
+  }
 
   const pricesPoll = env.ZALOG_PRICES_POLL || 'true';
   if (pricesPoll !== 'true' && pricesPoll !== 'false') throw new ConfigError(`ZALOG_PRICES_POLL must be true or false; got "${pricesPoll}"`);
@@ -72,7 +81,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 1_200, 1, 1_000_000),
     loginRateLimitPerMinute: integer(env, 'LOGIN_RATE_LIMIT_PER_MINUTE', 20, 1, 10_000),
     approvalTtlSeconds: integer(env, 'APPROVAL_TTL_SECONDS', 72 * 3_600, 60, 30 * 86_400),
-    trustProxy: trustProxy === 'true',
+    trustProxy,
     pricesConfigPath: env.ZALOG_PRICES_CONFIG || undefined,
     pricesPoll: pricesPoll === 'true',
   };

@@ -36,8 +36,8 @@ export interface AppOptions {
   readonly approvalTtlSeconds?: number;
   /** A price cycle older than this is reported stale when read (the breaker's staleAfterSeconds). */
   readonly pricesStaleAfterSeconds?: number;
-  /** Trust X-Forwarded-For/-Proto from a TLS-terminating proxy. */
-  readonly trustProxy?: boolean;
+  /** Proxies (addresses or CIDRs) whose X-Forwarded-For/-Proto are believed. */
+  readonly trustProxy?: readonly string[];
   /** The clock; tests move it to expire sessions and proposals. */
   readonly now?: () => Date;
 }
@@ -94,7 +94,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const app = Fastify({
     ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger as FastifyBaseLogger }),
     bodyLimit: options.bodyLimitBytes ?? 1_048_576,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: options.trustProxy !== undefined && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();

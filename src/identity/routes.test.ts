@@ -29,7 +29,7 @@ describe('logging in with a session cookie', () => {
     const forwarded = { 'x-forwarded-proto': 'https' };
     const untrusted = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'auditor', password: TEST_PASSWORD }, headers: forwarded });
     expect(String(untrusted.headers['set-cookie'])).not.toMatch(/Secure/);
-    const proxied = await openTestApp({ trustProxy: true });
+    const proxied = await openTestApp({ trustProxy: ['127.0.0.1'] });
     try {
       const response = await proxied.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'auditor', password: TEST_PASSWORD }, headers: forwarded });
       expect(response.statusCode).toBe(200);
