@@ -14,6 +14,7 @@ import { migrationStatus, type MigrationFile } from '../db/migrate.js';
 import { ApprovalRegistry, APPROVAL_TTL_SECONDS_DEFAULT } from '../approvals/approvals.js';
 import { approvalRoutes } from '../approvals/routes.js';
 import { auditRoutes } from '../audit/routes.js';
+import { activateUserAction } from '../identity/activation-action.js';
 import { identityRoutes } from '../identity/routes.js';
 import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
 import { ledgerRoutes } from '../ledger/routes.js';
@@ -50,6 +51,7 @@ export function approvalRegistry(): ApprovalRegistry {
   registry.register(manualEntryAction);
   registry.register(reversalAction);
   registry.register(manualPriceAction);
+  registry.register(activateUserAction);
   return registry;
 }
 

@@ -46,9 +46,12 @@ export function approvalView(approval: Approval) {
   };
 }
 
-/** Everyone who proposes or approves, and the auditors. */
-const APPROVAL_READERS: readonly Role[] = BOOK_READERS;
-const CHECKERS: readonly Role[] = ['credit_officer', 'risk_officer', 'treasury'];
+/**
+ * Everyone who proposes or approves, and the auditors. Admins take part only in user activation:
+ * which roles may approve is decided per action (an admin approving a ledger entry is refused).
+ */
+const APPROVAL_READERS: readonly Role[] = [...BOOK_READERS, 'admin'];
+const CHECKERS: readonly Role[] = ['credit_officer', 'risk_officer', 'treasury', 'admin'];
 const errors = { 400: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') };
 const Reason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
 
@@ -98,7 +101,7 @@ export function approvalRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }
 
     app.get('/limits', {
-      config: { access: { roles: [...APPROVAL_READERS, 'admin'] } },
+      config: { access: { roles: APPROVAL_READERS } },
       schema: {
         tags: ['approvals'],
         summary: 'Approval limits: per action and currency, which role may approve up to which amount',

@@ -113,11 +113,17 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog serve as a process', () =>
     expect(created.output).toContain('created admin boss');
     expect(created.code).toBe(0);
 
+    expect((await run(['users', 'create-admin', '--username', 'boss2', '--password-stdin'], { ZALOG_DATA_DIR: dataDir }, PASSWORD)).code).toBe(0);
+
     const first = await start(dataDir);
     const admin = await tokenFor(first.url, 'boss', PASSWORD);
+    const secondAdmin = await tokenFor(first.url, 'boss2', PASSWORD);
     for (const username of ['maker', 'checker']) {
       const made = await call(first.url, 'POST', '/api/v1/users', admin, { username, displayName: username, password: PASSWORD, roles: ['credit_officer'] });
       expect(made.status).toBe(201);
+      // Officers take effect when a second admin approves them.
+      const { activationApprovalId } = (await made.json()) as { activationApprovalId: string };
+      expect((await call(first.url, 'POST', `/api/v1/approvals/${activationApprovalId}/approve`, secondAdmin, undefined, { 'idempotency-key': `activate-${username}` })).status).toBe(200);
     }
     const tokens = { maker: await tokenFor(first.url, 'maker', PASSWORD), checker: await tokenFor(first.url, 'checker', PASSWORD) };
     // A second process may not open the embedded database while the service has it.

@@ -12,6 +12,8 @@ export interface User {
   readonly roles: readonly Role[];
   readonly borrowerId: string | null;
   readonly disabledAt: Date | null;
+  /** Given a sensitive role through the API: inactive until a second admin approves. */
+  readonly activationPending: boolean;
   readonly lockedUntil: Date | null;
   readonly createdAt: Date;
 }
@@ -23,6 +25,7 @@ interface UserRow {
   roles: Role[];
   borrower_id: string | null;
   disabled_at: Date | null;
+  activation_pending: boolean;
   locked_until: Date | null;
   created_at: Date;
   password_hash: string;
@@ -30,10 +33,10 @@ interface UserRow {
   [key: string]: unknown;
 }
 
-const USER_COLUMNS = 'id, username, display_name, roles, borrower_id, disabled_at, locked_until, created_at, password_hash, failed_logins';
+const USER_COLUMNS = 'id, username, display_name, roles, borrower_id, disabled_at, activation_pending, locked_until, created_at, password_hash, failed_logins';
 
 function toUser(row: UserRow): User {
-  return { id: row.id, username: row.username, displayName: row.display_name, roles: row.roles, borrowerId: row.borrower_id, disabledAt: row.disabled_at, lockedUntil: row.locked_until, createdAt: row.created_at };
+  return { id: row.id, username: row.username, displayName: row.display_name, roles: row.roles, borrowerId: row.borrower_id, disabledAt: row.disabled_at, activationPending: row.activation_pending, lockedUntil: row.locked_until, createdAt: row.created_at };
 }
 
 export const SYSTEM_USERNAME = 'system';
@@ -92,6 +95,12 @@ export async function updateUser(db: Queryable, id: bigint, change: { roles?: re
   return row === undefined ? undefined : toUser(row);
 }
 
+/** Marks a user inactive until a second admin approves (or active again on approval); ends its sessions when pending. */
+export async function setActivationPending(db: Queryable, id: bigint, pending: boolean): Promise<void> {
+  await db.query('UPDATE users SET activation_pending = $2, updated_at = now() WHERE id = $1', [id, pending]);
+  if (pending) await db.query('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [id]);
+}
+
 export async function setPassword(db: Queryable, id: bigint, password: string): Promise<void> {
   await db.query('UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1', [id, await hashPassword(password)]);
   await db.query('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [id]);
@@ -121,7 +130,7 @@ export async function checkLogin(db: Queryable, username: string, password: stri
     await db.query('UPDATE users SET locked_until = greatest(coalesce(locked_until, $2), $2) WHERE id = $1', [row.id, lockedUntil]);
     return { ok: false, reason: 'locked', user, lockedUntil };
   }
-  if (row.disabled_at !== null) return { ok: false, reason: 'disabled', user };
+  if (row.disabled_at !== null || row.activation_pending) return { ok: false, reason: 'disabled', user };
   if (row.failed_logins > 0 || row.locked_until !== null) await db.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [row.id]);
   return { ok: true, user };
 }
@@ -174,7 +183,7 @@ export async function findSession(db: Queryable, cookieValue: string, now: Date)
   );
   if (row === undefined) return undefined;
   const user = await findUserById(db, row.user_id);
-  if (user === undefined || user.disabledAt !== null) return undefined;
+  if (user === undefined || user.disabledAt !== null || user.activationPending) return undefined;
   return { user, via: 'session', csrfToken: row.csrf_token, sessionIdHash: idHash };
 }
 
@@ -224,7 +233,7 @@ export async function findToken(db: Queryable, text: string, now: Date): Promise
   const actual = Buffer.from(sha256(match[2]!), 'hex');
   if (!timingSafeEqual(expected, actual) || row.revoked_at !== null || row.expires_at <= now) return undefined;
   const user = await findUserById(db, row.user_id);
-  if (user === undefined || user.disabledAt !== null) return undefined;
+  if (user === undefined || user.disabledAt !== null || user.activationPending) return undefined;
   await db.query('UPDATE api_tokens SET last_used_at = $2 WHERE id = $1', [row.id, now]);
   return { user, via: 'token', tokenId: row.id };
 }

@@ -45,3 +45,13 @@ export function lockSeconds(consecutiveFailures: number): number {
   const doublings = consecutiveFailures - LOCKOUT.failuresFree - 1;
   return Math.min(LOCKOUT.maxLockSeconds, LOCKOUT.firstLockSeconds * 2 ** Math.min(doublings, 20));
 }
+
+/**
+ * Roles whose holders move money or administer users. Given through the API, they take effect only
+ * once a second admin approves (the user stays inactive until then).
+ */
+export const SENSITIVE_ROLES: readonly Role[] = ['credit_officer', 'risk_officer', 'treasury', 'admin'];
+
+export function holdsSensitiveRole(roles: readonly string[]): boolean {
+  return roles.some((role) => (SENSITIVE_ROLES as readonly string[]).includes(role));
+}

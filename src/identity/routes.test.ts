@@ -165,18 +165,47 @@ describe('user administration', () => {
   it('an admin creates, changes and disables users; each change is audited with before and after', async () => {
     const created = await t.as('admin').post('/api/v1/users', { username: 'new.officer', displayName: 'New Officer', password: TEST_PASSWORD, roles: ['credit_officer'] });
     expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ activationPending: true });
     const id = created.json().id;
+    expect((await t.as('admin2').post(`/api/v1/approvals/${created.json().activationApprovalId}/approve`)).statusCode).toBe(200);
     const changed = await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${id}`, payload: { roles: ['credit_officer', 'risk_officer'] } });
-    expect(changed.json().roles).toEqual(['credit_officer', 'risk_officer']);
+    expect(changed.json()).toMatchObject({ roles: ['credit_officer', 'risk_officer'], activationPending: true });
+    expect((await t.as('admin2').post(`/api/v1/approvals/${changed.json().activationApprovalId}/approve`)).statusCode).toBe(200);
     const audit = (await t.as('auditor').get(`/api/v1/audit?target=user:${id}`)).json().records;
-    expect(audit.map((r: { action: string }) => r.action)).toEqual(['identity.user.create', 'identity.user.update']);
-    expect(audit[1].details.before.roles).toEqual(['credit_officer']);
-    expect(audit[1].details.after.roles).toEqual(['credit_officer', 'risk_officer']);
+    expect(audit.map((r: { action: string }) => r.action)).toEqual(['identity.user.create', 'identity.user.activate', 'identity.user.update', 'identity.user.activate']);
+    expect(audit[2].details.before.roles).toEqual(['credit_officer']);
+    expect(audit[2].details.after.roles).toEqual(['credit_officer', 'risk_officer']);
+    expect(audit[1].actor).toBe('admin2');
 
     const session = await login('new.officer');
     await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${id}`, payload: { disabled: true } });
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: session.cookie } })).statusCode).toBe(401);
     expect((await login('new.officer')).response.statusCode).toBe(401);
+  });
+
+  it('a user given a money or admin role stays inactive until a second admin approves; the first cannot', async () => {
+    const created = await t.as('admin').post('/api/v1/users', { username: 'solo.officer', displayName: 'Solo', password: TEST_PASSWORD, roles: ['treasury'] });
+    const approvalId = created.json().activationApprovalId;
+    expect((await login('solo.officer')).response.statusCode).toBe(401);
+    const self = await t.as('admin').post(`/api/v1/approvals/${approvalId}/approve`);
+    expect(self.json().error.code).toBe('approver_is_proposer');
+    expect((await t.as('risk').post(`/api/v1/approvals/${approvalId}/approve`)).statusCode).toBe(403);
+    expect((await t.as('admin2').post(`/api/v1/approvals/${approvalId}/approve`)).statusCode).toBe(200);
+    expect((await login('solo.officer')).response.statusCode).toBe(200);
+
+    // A password reset by one admin puts the officer on hold again, until the other approves.
+    const reset = await t.as('admin').post(`/api/v1/users/${created.json().id}/password`, { password: 'a brand new password' });
+    expect(reset.json().activationApprovalId).toBeDefined();
+    expect((await login('solo.officer', 'a brand new password')).response.statusCode).toBe(401);
+    await t.as('admin2').post(`/api/v1/approvals/${reset.json().activationApprovalId}/approve`);
+    expect((await login('solo.officer', 'a brand new password')).response.statusCode).toBe(200);
+  });
+
+  it('a user without a money or admin role is active at once', async () => {
+    const created = await t.as('admin').post('/api/v1/users', { username: 'new.auditor', displayName: 'Auditor', password: TEST_PASSWORD, roles: ['auditor'] });
+    expect(created.json()).toMatchObject({ activationPending: false });
+    expect(created.json().activationApprovalId).toBeUndefined();
+    expect((await login('new.auditor')).response.statusCode).toBe(200);
   });
 
   const base = { username: 'someone.new', displayName: 'Someone', password: TEST_PASSWORD, roles: ['auditor'] };
@@ -196,6 +225,13 @@ describe('user administration', () => {
     expect(response.statusCode).toBe(status);
     expect(response.json().error.code).toBe(code);
     expect(await count()).toBe(before);
+  });
+
+  it('an admin cannot approve a money movement', async () => {
+    const proposed = await t.as('officer').post('/api/v1/ledger/entries', { businessDate: '2026-11-24', reason: 'x', postings: [{ account: 'cash_correspondent', currency: 'RUB', debit: '1.00' }, { account: 'suspense', currency: 'RUB', credit: '1.00' }] });
+    const approval = await t.as('admin').post(`/api/v1/approvals/${proposed.json().id}/approve`);
+    expect(approval.statusCode).toBe(403);
+    expect(approval.json().error.code).toBe('approver_role_insufficient');
   });
 
   it('an admin cannot change its own roles, and cannot move money', async () => {

@@ -19,13 +19,17 @@ import {
   listUsers,
   revokeSession,
   revokeToken,
+  setActivationPending,
   setPassword,
   updateUser,
   type ApiToken,
   type User,
 } from './identity-repository.js';
+import type { Queryable } from '../db/database.js';
+import { propose, type ApprovalAction } from '../approvals/approvals.js';
+import { activateUserAction } from './activation-action.js';
 import { passwordProblem } from './passwords.js';
-import { ASSIGNABLE_ROLES, ROLES, rolesProblem, type Role } from './roles.js';
+import { ASSIGNABLE_ROLES, holdsSensitiveRole, ROLES, rolesProblem, type Role } from './roles.js';
 
 const UserView = Type.Object({
   id: Id,
@@ -34,12 +38,19 @@ const UserView = Type.Object({
   roles: Type.Array(Type.String()),
   borrowerId: Type.Union([Type.String(), Type.Null()]),
   disabled: Type.Boolean(),
+  activationPending: Type.Boolean({ description: 'given a money or admin role through the API: inactive until a second admin approves' }),
+  activationApprovalId: Type.Optional(Id),
   lockedUntil: Type.Union([Instant, Type.Null()]),
   createdAt: Instant,
 });
 
-function userView(user: User) {
-  return { id: user.id.toString(), username: user.username, displayName: user.displayName, roles: [...user.roles], borrowerId: user.borrowerId, disabled: user.disabledAt !== null, lockedUntil: user.lockedUntil?.toISOString() ?? null, createdAt: user.createdAt.toISOString() };
+function userView(user: User, activationApprovalId?: bigint) {
+  return {
+    id: user.id.toString(), username: user.username, displayName: user.displayName, roles: [...user.roles], borrowerId: user.borrowerId,
+    disabled: user.disabledAt !== null, activationPending: user.activationPending,
+    ...(activationApprovalId !== undefined ? { activationApprovalId: activationApprovalId.toString() } : {}),
+    lockedUntil: user.lockedUntil?.toISOString() ?? null, createdAt: user.createdAt.toISOString(),
+  };
 }
 
 const TokenView = Type.Object({ id: Id, name: Type.String(), createdAt: Instant, expiresAt: Instant, revokedAt: Type.Union([Instant, Type.Null()]), lastUsedAt: Type.Union([Instant, Type.Null()]) });
@@ -70,6 +81,18 @@ function setSessionCookie(request: FastifyRequest, reply: FastifyReply, value: s
 
 export function identityRoutes(context: AppContext, options: { loginRateLimitPerMinute: number }): FastifyPluginAsyncTypebox {
   const { db, now } = context;
+
+  /**
+   * Puts a user given a sensitive role on hold and proposes its activation to a second admin, in
+   * the caller's transaction. Returns the proposal's id.
+   */
+  const holdForActivation = async (tx: Queryable, request: FastifyRequest, user: User, cause: 'created' | 'roles_changed' | 'password_reset'): Promise<bigint> => {
+    await setActivationPending(tx, user.id, true);
+    const proposed = await propose(tx, activateUserAction as ApprovalAction<unknown>, { userId: user.id.toString(), roles: [...user.roles], cause }, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
+    if (!proposed.ok) throw new ApiError(403, proposed.error.code, proposed.error.message);
+    return proposed.value.id;
+  };
+
   return async (app) => {
     app.post('/auth/login', {
       config: { access: { public: true }, rateLimit: { max: options.loginRateLimitPerMinute, timeWindow: '1 minute' } },
@@ -177,7 +200,7 @@ export function identityRoutes(context: AppContext, options: { loginRateLimitPer
     app.get('/users', {
       config: { access: { roles: ['admin', 'auditor'] } },
       schema: { tags: ['identity'], summary: 'Users, paged', querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }), afterId: Type.Optional(Id) }, { additionalProperties: false }), response: { 200: Type.Object({ users: Type.Array(UserView) }), ...errors } },
-    }, async (request) => ({ users: (await listUsers(db, { limit: request.query.limit, ...(request.query.afterId ? { afterId: BigInt(request.query.afterId) } : {}) })).map(userView) }));
+    }, async (request) => ({ users: (await listUsers(db, { limit: request.query.limit, ...(request.query.afterId ? { afterId: BigInt(request.query.afterId) } : {}) })).map((user) => userView(user)) }));
 
     app.get('/users/:id', {
       config: { access: { roles: ['admin', 'auditor'] } },
@@ -202,13 +225,16 @@ export function identityRoutes(context: AppContext, options: { loginRateLimitPer
       checkRoles(body.roles, body.borrowerId ?? null);
       const created = await db.transaction(async (tx) => {
         const user = await createUser(tx, { username: body.username, displayName: body.displayName, password: body.password, roles: body.roles, borrowerId: body.borrowerId ?? null });
-        if (user !== undefined) await appendAudit(tx, { ...auditFields(request), action: 'identity.user.create', target: `user:${user.id}`, details: { after: userView(user) } }, now());
-        return user;
+        if (user === undefined) return undefined;
+        await appendAudit(tx, { ...auditFields(request), action: 'identity.user.create', target: `user:${user.id}`, details: { after: userView(user) } }, now());
+        if (!holdsSensitiveRole(user.roles)) return { user, approvalId: undefined };
+        const approvalId = await holdForActivation(tx, request, user, 'created');
+        return { user: (await findUserById(tx, user.id))!, approvalId };
       });
       if (created === undefined) throw new ApiError(409, 'username_taken', `the username "${body.username}" is taken`);
       request.audited = true;
       reply.status(201);
-      return userView(created);
+      return userView(created.user, created.approvalId);
     });
 
     app.patch('/users/:id', {
@@ -229,19 +255,24 @@ export function identityRoutes(context: AppContext, options: { loginRateLimitPer
         const roles = request.body.roles ?? before.roles;
         const borrowerId = request.body.borrowerId !== undefined ? request.body.borrowerId : before.borrowerId;
         checkRoles(roles, borrowerId);
-        const after = await updateUser(tx, id, { ...request.body });
+        let after = (await updateUser(tx, id, { ...request.body }))!;
         if (request.body.disabled === true) await tx.query('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [id]);
-        await appendAudit(tx, { ...auditFields(request), action: 'identity.user.update', target: `user:${id}`, details: { before: userView(before), after: userView(after!) } }, now());
-        return after;
+        await appendAudit(tx, { ...auditFields(request), action: 'identity.user.update', target: `user:${id}`, details: { before: userView(before), after: userView(after) } }, now());
+        // Gaining a sensitive role takes a second admin's approval.
+        const gained = after.roles.filter((role) => !before.roles.includes(role));
+        if (!holdsSensitiveRole(gained)) return { user: after, approvalId: undefined };
+        const approvalId = await holdForActivation(tx, request, after, 'roles_changed');
+        after = (await findUserById(tx, id))!;
+        return { user: after, approvalId };
       });
       if (updated === undefined) throw new ApiError(404, 'user_not_found', `no user ${request.params.id}`);
       request.audited = true;
-      return userView(updated);
+      return userView(updated.user, updated.approvalId);
     });
 
     app.post('/users/:id/password', {
       config: { access: { roles: ['admin'] }, audit: 'identity.user.password' },
-      schema: { tags: ['identity'], summary: 'Set a user\'s password (admin); ends its sessions and lifts a lock-out', params: Type.Object({ id: Id }), body: Type.Object({ password: Type.String({ maxLength: 256 }) }, { additionalProperties: false }), response: { 200: Type.Object({ ok: Type.Boolean() }), ...errors } },
+      schema: { tags: ['identity'], summary: 'Set a user\'s password (admin); ends its sessions and lifts a lock-out. A money or admin user is then inactive until a second admin approves', params: Type.Object({ id: Id }), body: Type.Object({ password: Type.String({ maxLength: 256 }) }, { additionalProperties: false }), response: { 200: Type.Object({ ok: Type.Boolean(), activationApprovalId: Type.Optional(Id) }), ...errors } },
     }, async (request) => {
       checkPassword(request.body.password);
       const id = BigInt(request.params.id);
@@ -250,11 +281,12 @@ export function identityRoutes(context: AppContext, options: { loginRateLimitPer
         if (user === undefined || user.roles.includes('system')) return false;
         await setPassword(tx, id, request.body.password);
         await appendAudit(tx, { ...auditFields(request), action: 'identity.user.password', target: `user:${id}`, details: { note: 'password set; sessions ended' } }, now());
-        return true;
+        // Whoever sets the password of a money or admin user could act as it: a second admin approves.
+        return { approvalId: holdsSensitiveRole(user.roles) ? await holdForActivation(tx, request, user, 'password_reset') : undefined };
       });
-      if (!found) throw new ApiError(404, 'user_not_found', `no user ${request.params.id}`);
+      if (found === false) throw new ApiError(404, 'user_not_found', `no user ${request.params.id}`);
       request.audited = true;
-      return { ok: true };
+      return { ok: true, ...(found.approvalId !== undefined ? { activationApprovalId: found.approvalId.toString() } : {}) };
     });
   };
 }

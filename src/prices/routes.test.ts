@@ -36,7 +36,8 @@ beforeAll(async () => {
   await service.init();
   setAll('60000.00');
   await service.cycle();
-  await t.as('admin').post('/api/v1/users', { username: 'risk2', displayName: 'Second risk officer', password: TEST_PASSWORD, roles: ['risk_officer'] });
+  const risk2 = await t.as('admin').post('/api/v1/users', { username: 'risk2', displayName: 'Second risk officer', password: TEST_PASSWORD, roles: ['risk_officer'] });
+  await t.as('admin2').post(`/api/v1/approvals/${risk2.json().activationApprovalId}/approve`);
 });
 afterAll(async () => {
   await t.close();

@@ -11,6 +11,7 @@ import { openTestDatabase, testMigrations, type TestDatabase } from './database.
 
 export const TEST_USERS = {
   admin: { roles: ['admin'], borrowerId: null },
+  admin2: { roles: ['admin'], borrowerId: null },
   officer: { roles: ['credit_officer'], borrowerId: null },
   officer2: { roles: ['credit_officer'], borrowerId: null },
   risk: { roles: ['risk_officer'], borrowerId: null },
