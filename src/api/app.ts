@@ -14,6 +14,7 @@ import { migrationStatus, type MigrationFile } from '../db/migrate.js';
 import { ApprovalRegistry, APPROVAL_TTL_SECONDS_DEFAULT } from '../approvals/approvals.js';
 import { approvalRoutes } from '../approvals/routes.js';
 import { auditRoutes } from '../audit/routes.js';
+import { borrowerRoutes } from '../borrowers/routes.js';
 import { activateUserAction } from '../identity/activation-action.js';
 import { identityRoutes } from '../identity/routes.js';
 import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
@@ -177,6 +178,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         { name: 'approvals', description: 'Four eyes: proposals a second person approves' },
         { name: 'ledger', description: 'Double-entry ledger: entries, balances, statements, trial balance' },
         { name: 'prices', description: 'The BTC/RUB price: current, history, candles, manual price' },
+        { name: 'borrowers', description: 'Miners: records, identifiers, the ASIC catalogue' },
         { name: 'audit', description: 'The hash-chained audit trail' },
         { name: 'service' },
       ],
@@ -221,6 +223,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(auditRoutes(context), { prefix: '/api/v1/audit' });
   await app.register(ledgerRoutes(context), { prefix: '/api/v1/ledger' });
   await app.register(priceRoutes(context), { prefix: '/api/v1/prices' });
+  await app.register(borrowerRoutes(context), { prefix: '/api/v1' });
   await app.ready();
   return Object.assign(app, { routeRules, context }) as unknown as App;
 }

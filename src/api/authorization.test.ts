@@ -30,6 +30,11 @@ function sampleUrl(url: string): string {
 const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
   'GET /api/v1/ledger/accounts/:address/balance': async () => '/api/v1/ledger/accounts/borrower_settlement:B-1/balance',
   'GET /api/v1/ledger/accounts/:address/statement': async () => '/api/v1/ledger/accounts/borrower_settlement:B-1/statement',
+  'GET /api/v1/borrowers/:ref': async (app) => {
+    const created = await app.as('officer').post('/api/v1/borrowers', { ref: 'B-1', kind: 'company', name: 'Probe', inn: '7707083893', ogrn: '1027700132195', kpp: '773601001', regionCode: '77', address: 'Moscow' });
+    expect([201, 409]).toContain(created.statusCode);
+    return '/api/v1/borrowers/B-1';
+  },
   'POST /api/v1/auth/tokens/:id/revoke': async (app) => {
     const made = await app.as('borrower1').post('/api/v1/auth/tokens', { name: 'probe', expiresInDays: 1 });
     return `/api/v1/auth/tokens/${made.json().token.id}/revoke`;

@@ -1,0 +1,85 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../api/context.js';
+import { ApiError } from '../api/errors.js';
+import { Id, Instant } from '../api/schemas.js';
+import { auditFields } from '../approvals/routes.js';
+import { appendAudit } from '../audit/audit-repository.js';
+import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
+import { borrowerProblems, type BorrowerInput } from './borrower.js';
+import { createBorrower, findBorrower, listAsicModels, listBorrowers, type Borrower } from './borrower-repository.js';
+
+/** Borrower records: staff create and read them; a borrower's representative reads its own. */
+
+const Ref = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'the borrower\'s reference, e.g. "B-1"' });
+const BorrowerBody = Type.Object({
+  ref: Ref,
+  kind: Type.Union([Type.Literal('company'), Type.Literal('entrepreneur'), Type.Literal('individual')]),
+  name: Type.String({ minLength: 1, maxLength: 300 }),
+  inn: Type.String({ maxLength: 12 }),
+  ogrn: Type.Optional(Type.String({ maxLength: 15, description: 'OGRN (company) or OGRNIP (entrepreneur)' })),
+  kpp: Type.Optional(Type.String({ maxLength: 9 })),
+  regionCode: Type.String({ maxLength: 2 }),
+  address: Type.String({ minLength: 1, maxLength: 500 }),
+  bik: Type.Optional(Type.String({ maxLength: 9 })),
+  account: Type.Optional(Type.String({ maxLength: 20 })),
+}, { additionalProperties: false });
+const BorrowerView = Type.Intersect([BorrowerBody, Type.Object({ id: Id, createdAt: Instant })]);
+const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') };
+
+function borrowerView(borrower: Borrower) {
+  const { id, createdAt, ...rest } = borrower;
+  return { ...rest, id: id.toString(), createdAt: createdAt.toISOString() };
+}
+
+export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+  const { db, now } = context;
+  return async (app) => {
+    app.post('/borrowers', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.create' },
+      schema: { tags: ['borrowers'], summary: 'Record a borrower; its identifiers are checked (INN, OGRN/OGRNIP, KPP, BIK and account key)', body: BorrowerBody, response: { 201: BorrowerView, ...errors } },
+    }, async (request, reply) => {
+      const input = request.body as BorrowerInput;
+      const problems = borrowerProblems(input);
+      if (problems.length > 0) throw new ApiError(400, 'invalid_borrower', problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
+      const created = await db.transaction(async (tx) => {
+        const result = await createBorrower(tx, input, request.principal!.user.id);
+        if (typeof result !== 'string') await appendAudit(tx, { ...auditFields(request), action: 'borrowers.create', target: `borrower:${result.ref}`, details: { after: borrowerView(result) } }, now());
+        return result;
+      });
+      if (created === 'ref_taken') throw new ApiError(409, 'borrower_ref_taken', `a borrower ${input.ref} exists`);
+      if (created === 'inn_taken') throw new ApiError(409, 'borrower_inn_taken', `a borrower with INN ${input.inn} exists`);
+      request.audited = true;
+      reply.status(201);
+      return borrowerView(created);
+    });
+
+    app.get('/borrowers', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: { tags: ['borrowers'], summary: 'Borrowers, paged', querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }), afterId: Type.Optional(Id) }, { additionalProperties: false }), response: { 200: Type.Object({ borrowers: Type.Array(BorrowerView) }), ...errors } },
+    }, async (request) => ({ borrowers: (await listBorrowers(db, { limit: request.query.limit, ...(request.query.afterId ? { afterId: BigInt(request.query.afterId) } : {}) })).map(borrowerView) }));
+
+    app.get('/borrowers/:ref', {
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: async (request, borrowerId) => (request.params as { ref: string }).ref === borrowerId } },
+      schema: { tags: ['borrowers'], summary: 'One borrower (a representative sees only its own)', params: Type.Object({ ref: Ref }), response: { 200: BorrowerView, ...errors } },
+    }, async (request) => {
+      const borrower = await findBorrower(db, request.params.ref);
+      if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
+      return borrowerView(borrower);
+    });
+
+    app.get('/asic-models', {
+      config: { access: { roles: ASSIGNABLE_ROLES } },
+      schema: {
+        tags: ['borrowers'],
+        summary: 'The ASIC catalogue: nameplate hashrate and power per model',
+        response: { 200: Type.Object({ models: Type.Array(Type.Object({ model: Type.String(), maker: Type.String(), hashrateThs: Type.String(), powerWatts: Type.Integer(), efficiencyJPerTh: Type.String(), released: Type.Union([Type.String(), Type.Null()]), source: Type.String() })) }) },
+      },
+    }, async () => ({
+      models: (await listAsicModels(db)).map((m) => ({
+        model: m.model, maker: m.maker, hashrateThs: (Number(m.hashrateGhs) / 1000).toFixed(3), powerWatts: m.powerWatts,
+        efficiencyJPerTh: ((m.powerWatts * 1000) / Number(m.hashrateGhs)).toFixed(2), released: m.released, source: m.source,
+      })),
+    }));
+  };
+}
