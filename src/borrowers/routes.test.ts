@@ -60,3 +60,37 @@ describe('recording borrowers', () => {
     expect(models).toContainEqual(expect.objectContaining({ model: 'Antminer S21 XP', hashrateThs: '270.000', powerWatts: 3645, efficiencyJPerTh: '13.50' }));
   });
 });
+
+describe('sites and fleet', () => {
+  let siteId: string;
+  it('records a site with its tariff and machines from the catalogue', async () => {
+    const site = await t.as('officer').post('/api/v1/borrowers/B-2/sites', { name: 'Shed 1', regionCode: '38', municipality: 'Irkutsk', powerSource: 'own', capacityKw: 400, tariffRubPerKwh: '5.30', tariffFrom: '2026-01-01' });
+    expect(site.statusCode).toBe(201);
+    siteId = site.json().siteId;
+    expect((await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${siteId}/machines`, { model: 'Antminer S21 XP', count: 20, serials: ['SN-1', 'SN-2'] })).statusCode).toBe(201);
+    const sites = (await t.as('borrower2').get('/api/v1/borrowers/B-2/sites')).json().sites;
+    expect(sites).toEqual([expect.objectContaining({ name: 'Shed 1', tariffs: [{ from: '2026-01-01', rubPerKwh: '5.3000' }], machines: [expect.objectContaining({ model: 'Antminer S21 XP', count: 20, serials: ['SN-1', 'SN-2'] })] })]);
+    expect((await t.as('borrower1').get('/api/v1/borrowers/B-2/sites')).statusCode).toBe(404);
+  });
+
+  it.each<[string, string, object, number, string]>([
+    ['a zero tariff', '/api/v1/borrowers/B-2/sites', { name: 'x', regionCode: '38', municipality: 'm', powerSource: 'own', capacityKw: 1, tariffRubPerKwh: '0', tariffFrom: '2026-01-01' }, 400, 'invalid_tariff'],
+    ['a float tariff', '/api/v1/borrowers/B-2/sites', { name: 'x', regionCode: '38', municipality: 'm', powerSource: 'own', capacityKw: 1, tariffRubPerKwh: 5.3, tariffFrom: '2026-01-01' }, 400, 'validation_failed'],
+    ['hosting without an operator', '/api/v1/borrowers/B-2/sites', { name: 'x', regionCode: '38', municipality: 'm', powerSource: 'hosting', capacityKw: 1, tariffRubPerKwh: '6', tariffFrom: '2026-01-01' }, 400, 'invalid_site'],
+    ['an impossible date', '/api/v1/borrowers/B-2/sites', { name: 'x', regionCode: '38', municipality: 'm', powerSource: 'own', capacityKw: 1, tariffRubPerKwh: '6', tariffFrom: '2026-02-30' }, 400, 'invalid_date'],
+    ['an unknown borrower', '/api/v1/borrowers/B-404/sites', { name: 'x', regionCode: '38', municipality: 'm', powerSource: 'own', capacityKw: 1, tariffRubPerKwh: '6', tariffFrom: '2026-01-01' }, 404, 'not_found'],
+  ])('refuses a site with %s, storing nothing', async (_name, url, body, status, code) => {
+    const count = async () => (await t.test.db.query<{ n: bigint }>('SELECT count(*) AS n FROM mining_sites'))[0]!.n;
+    const before = await count();
+    const response = await t.as('officer').post(url, body);
+    expect(response.statusCode).toBe(status);
+    expect(response.json().error.code).toBe(code);
+    expect(await count()).toBe(before);
+  });
+
+  it('refuses machines of an unknown model, on another borrower\'s site, or with too many serials', async () => {
+    expect((await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${siteId}/machines`, { model: 'Antminer S99', count: 1 })).json().error.code).toBe('unknown_model');
+    expect((await t.as('officer').post(`/api/v1/borrowers/B-1/sites/${siteId}/machines`, { model: 'Antminer S21', count: 1 })).statusCode).toBe(404);
+    expect((await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${siteId}/machines`, { model: 'Antminer S21', count: 1, serials: ['a', 'b'] })).json().error.code).toBe('invalid_machines');
+  });
+});

@@ -7,7 +7,8 @@ import { auditFields } from '../approvals/routes.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { borrowerProblems, type BorrowerInput } from './borrower.js';
-import { createBorrower, findBorrower, listAsicModels, listBorrowers, type Borrower } from './borrower-repository.js';
+import { addMachines, createBorrower, createSite, findBorrower, listAsicModels, listBorrowers, sitesOf, type Borrower } from './borrower-repository.js';
+import { isCalendarDate } from '../ledger/entry.js';
 
 /** Borrower records: staff create and read them; a borrower's representative reads its own. */
 
@@ -66,6 +67,86 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const borrower = await findBorrower(db, request.params.ref);
       if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
       return borrowerView(borrower);
+    });
+
+    const requireBorrower = async (ref: string): Promise<Borrower> => {
+      const borrower = await findBorrower(db, ref);
+      if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
+      return borrower;
+    };
+    const ownRef = async (request: { params: unknown }, borrowerId: string) => (request.params as { ref: string }).ref === borrowerId;
+
+    app.post('/borrowers/:ref/sites', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.site.create' },
+      schema: {
+        tags: ['borrowers'],
+        summary: 'Record a mining site with its tariff (effective-dated)',
+        params: Type.Object({ ref: Ref }),
+        body: Type.Object({
+          name: Type.String({ minLength: 1, maxLength: 200 }),
+          regionCode: Type.String({ pattern: '^[0-9]{2}$' }),
+          municipality: Type.String({ minLength: 1, maxLength: 200 }),
+          powerSource: Type.Union([Type.Literal('own'), Type.Literal('hosting')]),
+          hostingOperator: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          capacityKw: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+          tariffRubPerKwh: Type.String({ pattern: '^(0|[1-9][0-9]{0,4})(\\.[0-9]{1,4})?$', description: 'RUB per kWh, e.g. "5.30"' }),
+          tariffFrom: Type.String({ maxLength: 10 }),
+        }, { additionalProperties: false }),
+        response: { 201: Type.Object({ siteId: Id }), ...errors },
+      },
+    }, async (request, reply) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const body = request.body;
+      if (!isCalendarDate(body.tariffFrom)) throw new ApiError(400, 'invalid_date', 'tariffFrom is a calendar date YYYY-MM-DD');
+      if (Number(body.tariffRubPerKwh) <= 0) throw new ApiError(400, 'invalid_tariff', 'the tariff must be greater than zero');
+      if ((body.powerSource === 'hosting') !== (body.hostingOperator !== undefined)) throw new ApiError(400, 'invalid_site', 'name the hosting operator exactly when power comes from hosting');
+      const siteId = await db.transaction(async (tx) => {
+        const id = await createSite(tx, borrower, body);
+        await appendAudit(tx, { ...auditFields(request), action: 'borrowers.site.create', target: `site:${id}`, details: { borrower: borrower.ref, after: body } }, now());
+        return id;
+      });
+      request.audited = true;
+      reply.status(201);
+      return { siteId: siteId.toString() };
+    });
+
+    app.post('/borrowers/:ref/sites/:siteId/machines', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.machines.add' },
+      schema: {
+        tags: ['borrowers'],
+        summary: 'Add machines of a catalogue model to a site (serials where pledged)',
+        params: Type.Object({ ref: Ref, siteId: Id }),
+        body: Type.Object({ model: Type.String({ minLength: 2, maxLength: 100 }), count: Type.Integer({ minimum: 1, maximum: 100_000 }), serials: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100_000, uniqueItems: true })) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ machinesId: Id }), ...errors },
+      },
+    }, async (request, reply) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const serials = request.body.serials ?? [];
+      if (serials.length > request.body.count) throw new ApiError(400, 'invalid_machines', 'more serial numbers than machines');
+      const result = await db.transaction(async (tx) => {
+        const added = await addMachines(tx, borrower, BigInt(request.params.siteId), { model: request.body.model, count: request.body.count, serials });
+        if (typeof added !== 'string') await appendAudit(tx, { ...auditFields(request), action: 'borrowers.machines.add', target: `site:${request.params.siteId}`, details: { borrower: borrower.ref, model: request.body.model, count: request.body.count, serials } }, now());
+        return added;
+      });
+      if (result === 'no_site') throw new ApiError(404, 'not_found', 'no such site for this borrower');
+      if (result === 'unknown_model') throw new ApiError(400, 'unknown_model', `the catalogue has no model "${request.body.model}"; an admin adds it first`);
+      request.audited = true;
+      reply.status(201);
+      return { machinesId: result.toString() };
+    });
+
+    app.get('/borrowers/:ref/sites', {
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
+      schema: {
+        tags: ['borrowers'],
+        summary: 'A borrower\'s sites, tariffs (newest first) and machines',
+        params: Type.Object({ ref: Ref }),
+        response: { 200: Type.Object({ sites: Type.Array(Type.Object({ id: Id, name: Type.String(), regionCode: Type.String(), municipality: Type.String(), powerSource: Type.String(), hostingOperator: Type.Optional(Type.String()), capacityKw: Type.Integer(), tariffs: Type.Array(Type.Object({ from: Type.String(), rubPerKwh: Type.String() })), machines: Type.Array(Type.Object({ id: Id, model: Type.String(), count: Type.Integer(), serials: Type.Array(Type.String()) })) })) }), ...errors },
+      },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const sites = await sitesOf(db, borrower);
+      return { sites: sites.map((site) => ({ ...site, id: site.id.toString(), machines: site.machines.map((m) => ({ ...m, id: m.id.toString(), serials: [...m.serials] })), tariffs: [...site.tariffs] })) };
     });
 
     app.get('/asic-models', {
