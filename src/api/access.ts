@@ -121,14 +121,21 @@ export function registerAccessControl(app: FastifyInstance, db: Database, routes
     if (!principal.user.roles.some((role) => access.roles.includes(role))) throw denied(request, principal);
   });
 
-  // Is the record the borrower's own? After validation, so the parameters are checked.
-  app.addHook('preHandler', async (request) => {
+  // Is the record the borrower's own? Before the body is validated, so a borrower learns nothing
+  // about another's record, not even that its request was malformed. The parameters are still
+  // raw here: an ownership check that cannot read them counts as "not yours".
+  app.addHook('preValidation', async (request) => {
     const access = request.routeOptions.config.access;
     const principal = request.principal;
     if (access === undefined || 'public' in access || principal === null || !principal.user.roles.includes('borrower')) return;
-    if (access.borrowerOwns !== undefined && !(await access.borrowerOwns(request, principal.user.borrowerId ?? ''))) {
-      throw new ApiError(404, 'not_found', 'no such record');
+    if (access.borrowerOwns === undefined) return;
+    let owns = false;
+    try {
+      owns = await access.borrowerOwns(request, principal.user.borrowerId ?? '');
+    } catch {
+      owns = false;
     }
+    if (!owns) throw new ApiError(404, 'not_found', 'no such record');
   });
 
   // Safety net: a state-changing request whose handler did not write its own audit record (a

@@ -94,3 +94,57 @@ describe('sites and fleet', () => {
     expect((await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${siteId}/machines`, { model: 'Antminer S21', count: 1, serials: ['a', 'b'] })).json().error.code).toBe('invalid_machines');
   });
 });
+
+/** A valid 12-digit INN from 10 digits (the two control digits computed): a fixture, not a published one. */
+function inn12(first10: string): string {
+  const d = [...first10].map(Number);
+  const w1 = [7, 2, 4, 10, 3, 5, 9, 4, 6, 8];
+  const c1 = (w1.reduce((s, w, i) => s + w * d[i]!, 0) % 11) % 10;
+  const w2 = [3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8];
+  const e = [...d, c1];
+  const c2 = (w2.reduce((s, w, i) => s + w * e[i]!, 0) % 11) % 10;
+  return `${first10}${c1}${c2}`;
+}
+
+describe('compliance evaluations', () => {
+  const evaluate = (ref: string, asOf: string) => t.as('officer').post(`/api/v1/borrowers/${ref}/compliance/evaluate`, { asOf });
+
+  it('blocks an entrepreneur without a registry record or a filed report, and passes it once they are recorded', async () => {
+    const before = await evaluate('B-2', '2026-11-24');
+    expect(before.json().blocking).toBe(true);
+    const outcome = (rule: string, response = before) => response.json().results.find((r: { rule: string }) => r.rule === rule);
+    expect(outcome('miners_registry')).toMatchObject({ outcome: 'fail', reason: 'no record in the FNS miners\' registry' });
+    expect(outcome('banned_area').outcome).toBe('pass');
+    expect(outcome('household_energy_limit').outcome).toBe('not_applicable');
+
+    expect((await t.as('officer').post('/api/v1/borrowers/B-2/registry-records', { number: 'FNS-2025-0042', includedOn: '2025-03-01', status: 'included', checkedOn: '2026-11-20' })).statusCode).toBe(201);
+    expect((await t.as('borrower2').post('/api/v1/borrowers/B-2/fns-reports', { period: '2026-10', filedOn: '2026-11-15', receipt: 'FNS-R-77' })).statusCode).toBe(201);
+    expect((await t.as('borrower2').post('/api/v1/borrowers/B-2/fns-reports', { period: '2026-10', filedOn: '2026-11-15', receipt: 'again' })).json().error.code).toBe('report_exists');
+    expect((await t.as('borrower1').post('/api/v1/borrowers/B-2/fns-reports', { period: '2026-09', filedOn: '2026-10-15', receipt: 'x' })).statusCode).toBe(404);
+
+    const after = await evaluate('B-2', '2026-11-24');
+    expect(after.json().blocking).toBe(false);
+    expect(outcome('miners_registry', after).reason).toMatch(/FNS-2025-0042/);
+    const stored = await t.test.db.query<{ inputs: { registry: { number: string } }; blocking: boolean }>('SELECT inputs, blocking FROM compliance_evaluations ORDER BY id DESC LIMIT 1');
+    expect(stored[0]).toMatchObject({ blocking: false, inputs: { registry: { number: 'FNS-2025-0042' } } });
+  });
+
+  it('fails an individual over 6,000 kWh, and a site in a year-round banned region', async () => {
+    const ref = 'B-3';
+    expect((await t.as('officer').post('/api/v1/borrowers', { ref, kind: 'individual', name: 'Home miner', inn: inn12('7712345678'), regionCode: '05', address: 'Makhachkala' })).statusCode).toBe(201);
+    const site = await t.as('officer').post(`/api/v1/borrowers/${ref}/sites`, { name: 'Garage', regionCode: '05', municipality: 'Makhachkala', powerSource: 'own', capacityKw: 15, tariffRubPerKwh: '4.50', tariffFrom: '2026-01-01' });
+    await t.as('officer').post(`/api/v1/borrowers/${ref}/sites/${site.json().siteId}/machines`, { model: 'Antminer S21', count: 3 });
+    const result = await evaluate(ref, '2026-11-24');
+    const byRule = Object.fromEntries(result.json().results.map((r: { rule: string; outcome: string; reason: string }) => [r.rule, r]));
+    expect(byRule.household_energy_limit).toMatchObject({ outcome: 'fail', reason: expect.stringContaining('7812 kWh') });
+    expect(byRule.banned_area).toMatchObject({ outcome: 'fail', reason: expect.stringContaining('banned all year') });
+    expect(byRule.miners_registry.outcome).toBe('not_applicable');
+    expect(result.json().blocking).toBe(true);
+  });
+
+  it('refuses bad dates and records nothing', async () => {
+    expect((await t.as('officer').post('/api/v1/borrowers/B-2/registry-records', { number: 'X', includedOn: '2025-03-01', status: 'included', checkedOn: '2099-01-01' })).json().error.code).toBe('invalid_date');
+    expect((await t.as('officer').post('/api/v1/borrowers/B-2/fns-reports', { period: '2026-11', filedOn: '2026-10-01', receipt: 'x' })).json().error.code).toBe('invalid_date');
+    expect((await t.as('officer').post('/api/v1/borrowers/B-2/compliance/evaluate', { asOf: '2026-13-01' })).json().error.code).toBe('invalid_date');
+  });
+});

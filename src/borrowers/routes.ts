@@ -9,6 +9,7 @@ import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { borrowerProblems, type BorrowerInput } from './borrower.js';
 import { addMachines, createBorrower, createSite, findBorrower, listAsicModels, listBorrowers, sitesOf, type Borrower } from './borrower-repository.js';
 import { isCalendarDate } from '../ledger/entry.js';
+import { evaluateBorrower } from '../compliance/evaluation.js';
 
 /** Borrower records: staff create and read them; a borrower's representative reads its own. */
 
@@ -147,6 +148,82 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const borrower = await requireBorrower(request.params.ref);
       const sites = await sitesOf(db, borrower);
       return { sites: sites.map((site) => ({ ...site, id: site.id.toString(), machines: site.machines.map((m) => ({ ...m, id: m.id.toString(), serials: [...m.serials] })), tariffs: [...site.tariffs] })) };
+    });
+
+    const day = (text: string | undefined, field: string, fallback: string): string => {
+      const value = text ?? fallback;
+      if (!isCalendarDate(value)) throw new ApiError(400, 'invalid_date', `${field} is a calendar date YYYY-MM-DD`);
+      return value;
+    };
+
+    app.post('/borrowers/:ref/registry-records', {
+      config: { access: { roles: ['credit_officer', 'risk_officer'] }, audit: 'compliance.registry.record' },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Record the result of a check of the FNS miners\' registry (entered by hand; the registry service and extract import come next)',
+        params: Type.Object({ ref: Ref }),
+        body: Type.Object({ number: Type.String({ minLength: 1, maxLength: 64 }), includedOn: Type.String({ maxLength: 10 }), status: Type.Union([Type.Literal('included'), Type.Literal('excluded')]), checkedOn: Type.String({ maxLength: 10 }) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ ok: Type.Boolean() }), ...errors },
+      },
+    }, async (request, reply) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const body = request.body;
+      const today = now().toISOString().slice(0, 10);
+      const includedOn = day(body.includedOn, 'includedOn', today);
+      const checkedOn = day(body.checkedOn, 'checkedOn', today);
+      if (checkedOn > today || includedOn > checkedOn) throw new ApiError(400, 'invalid_date', 'a check is not in the future, and the inclusion precedes it');
+      await db.transaction(async (tx) => {
+        await tx.query('INSERT INTO registry_records (borrower_id, number, included_on, status, checked_on, source, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)', [borrower.id, body.number, includedOn, body.status, checkedOn, 'manual', request.principal!.user.id]);
+        await appendAudit(tx, { ...auditFields(request), action: 'compliance.registry.record', target: `borrower:${borrower.ref}`, details: { ...body } }, now());
+      });
+      request.audited = true;
+      reply.status(201);
+      return { ok: true };
+    });
+
+    app.post('/borrowers/:ref/fns-reports', {
+      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownRef }, audit: 'compliance.fns_report.record' },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Record a monthly FNS report (mined currency and addresses) with its receipt',
+        params: Type.Object({ ref: Ref }),
+        body: Type.Object({ period: Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' }), filedOn: Type.String({ maxLength: 10 }), receipt: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ ok: Type.Boolean() }), ...errors },
+      },
+    }, async (request, reply) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const filedOn = day(request.body.filedOn, 'filedOn', '');
+      if (filedOn < `${request.body.period}-01`) throw new ApiError(400, 'invalid_date', 'a report is filed after the month it reports');
+      const inserted = await db.transaction(async (tx) => {
+        const rows = await tx.query('INSERT INTO fns_reports (borrower_id, period, filed_on, receipt, recorded_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING period', [borrower.id, request.body.period, filedOn, request.body.receipt, request.principal!.user.id]);
+        if (rows.length > 0) await appendAudit(tx, { ...auditFields(request), action: 'compliance.fns_report.record', target: `borrower:${borrower.ref}`, details: { ...request.body } }, now());
+        return rows.length > 0;
+      });
+      if (!inserted) throw new ApiError(409, 'report_exists', `the report for ${request.body.period} is already recorded`);
+      request.audited = true;
+      reply.status(201);
+      return { ok: true };
+    });
+
+    app.post('/borrowers/:ref/compliance/evaluate', {
+      config: { access: { roles: ['credit_officer', 'risk_officer'] }, audit: 'compliance.evaluate' },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Run every compliance rule on the borrower\'s data as of a day; stored with its inputs',
+        params: Type.Object({ ref: Ref }),
+        body: Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 10 })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ evaluationId: Id, asOf: Type.String(), blocking: Type.Boolean(), results: Type.Array(Type.Object({ rule: Type.String(), outcome: Type.String(), reason: Type.String(), legalBasis: Type.String() })) }), ...errors },
+      },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const asOf = day(request.body.asOf, 'asOf', now().toISOString().slice(0, 10));
+      const evaluation = await db.transaction(async (tx) => {
+        const result = await evaluateBorrower(tx, borrower, asOf, request.principal!.user.id, now());
+        await appendAudit(tx, { ...auditFields(request), action: 'compliance.evaluate', target: `borrower:${borrower.ref}`, details: { evaluationId: result.id, asOf, blocking: result.blocking, failed: result.results.filter((r) => r.outcome === 'fail').map((r) => r.rule) } }, now());
+        return result;
+      });
+      request.audited = true;
+      return { evaluationId: evaluation.id.toString(), asOf: evaluation.asOf, blocking: evaluation.blocking, results: [...evaluation.results] };
     });
 
     app.get('/asic-models', {

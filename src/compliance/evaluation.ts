@@ -1,0 +1,57 @@
+import type { Queryable } from '../db/database.js';
+import type { Borrower } from '../borrowers/borrower-repository.js';
+import { bannedAreaRule, blockingFailures, householdEnergyRule, monthlyReportRule, registryRule, screeningRule, type BanEntry, type FiledReport, type RegistryRecord, type RuleResult } from './rules.js';
+
+/**
+ * Evaluating a borrower: gather the data the rules read (its sites, its fleet's power, the
+ * banned-area table, its registry record and reports), run every rule, and store the evaluation
+ * with its inputs and results, so any decision can show what it stood on.
+ */
+
+export interface Evaluation {
+  readonly id: bigint;
+  readonly asOf: string;
+  readonly evaluatedAt: Date;
+  readonly results: readonly RuleResult[];
+  readonly blocking: boolean;
+  readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+export async function loadBanTable(db: Queryable): Promise<BanEntry[]> {
+  const rows = await db.query<{ id: string; region_code: string; municipalities: string[] | null; kind: 'year_round' | 'seasonal'; season_start: string | null; season_end: string | null; effective_from: string; effective_to: string | null; legal_basis: string }>('SELECT * FROM mining_bans ORDER BY id');
+  return rows.map((row) => ({
+    id: row.id, regionCode: row.region_code, municipalities: row.municipalities, kind: row.kind,
+    ...(row.season_start !== null ? { seasonStart: row.season_start } : {}), ...(row.season_end !== null ? { seasonEnd: row.season_end } : {}),
+    effectiveFrom: row.effective_from, effectiveTo: row.effective_to, legalBasis: row.legal_basis,
+  }));
+}
+
+export async function evaluateBorrower(tx: Queryable, borrower: Borrower, asOf: string, evaluatedBy: bigint, now: Date): Promise<Evaluation> {
+  const sites = await tx.query<{ id: bigint; region_code: string; municipality: string; created_at: Date }>('SELECT id, region_code, municipality, created_at FROM mining_sites WHERE borrower_id = $1 ORDER BY id', [borrower.id]);
+  const power = await tx.query<{ power_watts: number; count: number }>(
+    'SELECT a.power_watts, m.count FROM site_machines m JOIN mining_sites s ON s.id = m.site_id JOIN asic_models a ON a.model = m.model WHERE s.borrower_id = $1', [borrower.id]);
+  const [registry] = await tx.query<{ number: string; included_on: string; status: 'included' | 'excluded'; checked_on: string }>(
+    'SELECT number, included_on, status, checked_on FROM registry_records WHERE borrower_id = $1 ORDER BY checked_on DESC, id DESC LIMIT 1', [borrower.id]);
+  const reports = await tx.query<{ period: string; filed_on: string; receipt: string }>('SELECT period, filed_on, receipt FROM fns_reports WHERE borrower_id = $1 ORDER BY period', [borrower.id]);
+  const bans = await loadBanTable(tx);
+
+  const locations = sites.map((site) => ({ siteId: site.id.toString(), regionCode: site.region_code, municipality: site.municipality }));
+  const record: RegistryRecord | null = registry === undefined ? null : { number: registry.number, includedOn: registry.included_on, status: registry.status, checkedOn: registry.checked_on };
+  const filed: FiledReport[] = reports.map((report) => ({ period: report.period, filedOn: report.filed_on, receipt: report.receipt }));
+  const miningSince = sites.length === 0 ? asOf : sites.map((site) => site.created_at.toISOString().slice(0, 10)).sort()[0]!;
+  const results = [
+    registryRule(borrower.kind, record, asOf),
+    householdEnergyRule(borrower.kind, power.map((p) => ({ powerWatts: BigInt(p.power_watts), count: BigInt(p.count) }))),
+    bannedAreaRule(bans, locations, asOf),
+    monthlyReportRule(filed, asOf, miningSince),
+    // Screening lists are imported with the next part of this work; until then no hit is known.
+    screeningRule([]),
+  ];
+  const inputs = { kind: borrower.kind, sites: locations, machines: power, registry: record, reports: filed, banTableIds: bans.map((ban) => ban.id), miningSince };
+  const blocking = blockingFailures(results).length > 0;
+  const [row] = await tx.query<{ id: bigint }>(
+    'INSERT INTO compliance_evaluations (borrower_id, as_of, evaluated_at, evaluated_by, inputs, results, blocking) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7) RETURNING id',
+    [borrower.id, asOf, now, evaluatedBy, JSON.stringify(inputs), JSON.stringify(results), blocking],
+  );
+  return { id: row!.id, asOf, evaluatedAt: now, results, blocking, inputs };
+}
