@@ -15,6 +15,7 @@ import { ApprovalRegistry, APPROVAL_TTL_SECONDS_DEFAULT } from '../approvals/app
 import { approvalRoutes } from '../approvals/routes.js';
 import { auditRoutes } from '../audit/routes.js';
 import { borrowerRoutes } from '../borrowers/routes.js';
+import { complianceRoutes } from '../compliance/routes.js';
 import { activateUserAction } from '../identity/activation-action.js';
 import { identityRoutes } from '../identity/routes.js';
 import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
@@ -225,6 +226,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(ledgerRoutes(context), { prefix: '/api/v1/ledger' });
   await app.register(priceRoutes(context), { prefix: '/api/v1/prices' });
   await app.register(borrowerRoutes(context), { prefix: '/api/v1' });
+  await app.register(complianceRoutes(context), { prefix: '/api/v1/compliance' });
   await app.ready();
   return Object.assign(app, { routeRules, context }) as unknown as App;
 }
