@@ -9,6 +9,7 @@ import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { borrowerProblems, type BorrowerInput } from './borrower.js';
 import { addMachines, createBorrower, createSite, findBorrower, listAsicModels, listBorrowers, sitesOf, type Borrower } from './borrower-repository.js';
 import { isCalendarDate } from '../ledger/entry.js';
+import { formatFraction, fraction } from '../money/money.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
 
 /** Borrower records: staff create and read them; a borrower's representative reads its own. */
@@ -235,8 +236,8 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       },
     }, async () => ({
       models: (await listAsicModels(db)).map((m) => ({
-        model: m.model, maker: m.maker, hashrateThs: (Number(m.hashrateGhs) / 1000).toFixed(3), powerWatts: m.powerWatts,
-        efficiencyJPerTh: ((m.powerWatts * 1000) / Number(m.hashrateGhs)).toFixed(2), released: m.released, source: m.source,
+        model: m.model, maker: m.maker, hashrateThs: formatFraction(fraction(m.hashrateGhs, 1_000n), 3), powerWatts: m.powerWatts,
+        efficiencyJPerTh: formatFraction(fraction(BigInt(m.powerWatts) * 1_000n, m.hashrateGhs), 2), released: m.released, source: m.source,
       })),
     }));
   };
