@@ -163,10 +163,10 @@ describe('the live price service', () => {
     follower.on('cycle', (cycle) => seen.push(cycle.id));
     const leaderSeen: bigint[] = [];
     leader.on('cycle', (cycle) => leaderSeen.push(cycle.id));
+    const polledBefore = stub.count('/coinbase');
     await leader.start();
     await new Promise((resolve) => setTimeout(resolve, 300));
     await follower.start();
-    const polledBefore = stub.count('/coinbase');
     await new Promise((resolve) => setTimeout(resolve, 500));
     await leader.cycle();
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -174,7 +174,7 @@ describe('the live price service', () => {
     await leader.stop();
     expect(leaderSeen.length).toBeGreaterThanOrEqual(2);
     expect(seen).toContain(leaderSeen.at(-1));
-    // Only the leader polled: each of its cycles asked coinbase once.
-    expect(stub.count('/coinbase') - polledBefore).toBe(leaderSeen.length - 1);
+    // Only the leader polled: exactly one request to each source per leader cycle, none by the follower.
+    expect(stub.count('/coinbase') - polledBefore).toBe(leaderSeen.length);
   });
 });
