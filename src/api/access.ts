@@ -165,3 +165,9 @@ export function actorOf(request: FastifyRequest): { user: NonNullable<FastifyReq
   if (request.principal === null) throw new Error('actorOf called on an unauthenticated request');
   return { user: request.principal.user, requestId: request.id, ip: request.ip };
 }
+
+/** The audit record's actor fields for the caller of a request. */
+export function auditFields(request: FastifyRequest): { actorUserId: bigint; actor: string; requestId: string; ip: string } {
+  const actor = actorOf(request);
+  return { actorUserId: actor.user.id, actor: actor.user.username, requestId: actor.requestId, ip: actor.ip };
+}

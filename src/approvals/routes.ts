@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { actorOf } from '../api/access.js';
+import { actorOf, auditFields } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
 import { runIdempotent } from '../api/idempotency.js';
@@ -141,9 +141,4 @@ export function approvalRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       return { ok: true };
     });
   };
-}
-
-export function auditFields(request: Parameters<typeof actorOf>[0]) {
-  const actor = actorOf(request);
-  return { actorUserId: actor.user.id, actor: actor.user.username, requestId: actor.requestId, ip: actor.ip };
 }

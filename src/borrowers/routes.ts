@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { auditFields } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { Id, Instant } from '../api/schemas.js';
-import { auditFields } from '../approvals/routes.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { borrowerProblems, type BorrowerInput } from './borrower.js';
@@ -38,6 +38,13 @@ function borrowerView(borrower: Borrower) {
 export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
   return async (app) => {
+    const requireBorrower = async (ref: string): Promise<Borrower> => {
+      const borrower = await findBorrower(db, ref);
+      if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
+      return borrower;
+    };
+    const ownRef = async (request: { params: unknown }, borrowerId: string) => (request.params as { ref: string }).ref === borrowerId;
+
     app.post('/borrowers', {
       config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.create' },
       schema: { tags: ['borrowers'], summary: 'Record a borrower; its identifiers are checked (INN, OGRN/OGRNIP, KPP, BIK and account key)', body: BorrowerBody, response: { 201: BorrowerView, ...errors } },
@@ -63,20 +70,11 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async (request) => ({ borrowers: (await listBorrowers(db, { limit: request.query.limit, ...(request.query.afterId ? { afterId: BigInt(request.query.afterId) } : {}) })).map(borrowerView) }));
 
     app.get('/borrowers/:ref', {
-      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: async (request, borrowerId) => (request.params as { ref: string }).ref === borrowerId } },
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
       schema: { tags: ['borrowers'], summary: 'One borrower (a representative sees only its own)', params: Type.Object({ ref: Ref }), response: { 200: BorrowerView, ...errors } },
     }, async (request) => {
-      const borrower = await findBorrower(db, request.params.ref);
-      if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
-      return borrowerView(borrower);
+      return borrowerView(await requireBorrower(request.params.ref));
     });
-
-    const requireBorrower = async (ref: string): Promise<Borrower> => {
-      const borrower = await findBorrower(db, ref);
-      if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
-      return borrower;
-    };
-    const ownRef = async (request: { params: unknown }, borrowerId: string) => (request.params as { ref: string }).ref === borrowerId;
 
     app.post('/borrowers/:ref/sites', {
       config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.site.create' },

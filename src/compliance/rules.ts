@@ -1,3 +1,5 @@
+import { addMonths, daysBetween, type Day } from '../calendar/days.js';
+
 /**
  * Compliance rules, pure: code over effective-dated data. Each rule names its legal basis, the
  * dates it is in force, and says why it passes or fails in a sentence a credit officer can read.
@@ -16,8 +18,7 @@ export interface RuleResult {
   readonly legalBasis: string;
 }
 
-/** A calendar date 'YYYY-MM-DD'; rules work on days, not instants. */
-export type Day = string;
+export type { Day };
 
 function inForce(day: Day, from: Day, to: Day | null): boolean {
   return day >= from && (to === null || day <= to);
@@ -88,10 +89,6 @@ export interface RegistryRecord {
 /** A registry check older than this is stale: the rule asks for a fresh one (re-checked monthly). */
 export const REGISTRY_CHECK_DAYS_MAX = 31;
 
-function daysBetween(from: Day, to: Day): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-}
-
 export function registryRule(kind: BorrowerKind, record: RegistryRecord | null, day: Day): RuleResult {
   const legalBasis = '221-FZ (mining registry kept by the FNS); Government decree 1463 of 01.11.2024';
   if (kind === 'individual') return { rule: 'miners_registry', outcome: 'not_applicable', reason: 'individuals without entrepreneur status mine without registration, within the energy limit', legalBasis };
@@ -141,16 +138,12 @@ export interface FiledReport {
 
 /** The month before the one `day` falls in, 'YYYY-MM'. */
 function previousMonth(day: Day): string {
-  const [year, month] = day.split('-').map(Number) as [number, number];
-  const index = year * 12 + (month - 1) - 1;
-  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+  return addMonths(day, -1).slice(0, 7);
 }
 
 /** When the report for `period` ('YYYY-MM') is due: the 20th of the following month. */
 export function reportDueOn(period: string): Day {
-  const [year, month] = period.split('-').map(Number) as [number, number];
-  const index = year * 12 + (month - 1) + 1;
-  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}-20`;
+  return `${addMonths(`${period}-01`, 1).slice(0, 7)}-20`;
 }
 
 /** The latest report that must have been filed by `day`: last month's after the 20th, else the one before. */

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { SESSION_COOKIE, actorOf } from '../api/access.js';
+import { SESSION_COOKIE, actorOf, auditFields } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { Id, Instant } from '../api/schemas.js';
 import { appendAudit } from '../audit/audit-repository.js';
-import { auditFields } from '../approvals/routes.js';
 import {
   TOKEN,
   checkLogin,

@@ -5,6 +5,7 @@ import {
   contentHash,
   formatAccountAddress,
   ledgerError,
+  parseAccountAddress,
   reversePostings,
   type AccountAddress,
   type EntryDraft,
@@ -415,7 +416,7 @@ export async function reverseEntry(tx: Queryable, request: ReversalRequest): Pro
     reason: request.reason,
     reversesEntryId: original.id,
     postings: reversePostings(original.postings.map((posting) => ({
-      account: parseAddressUnchecked(posting.account),
+      account: storedAddress(posting.account),
       currency: posting.currency,
       amount: posting.amount,
     }))),
@@ -431,9 +432,11 @@ export async function reverseEntry(tx: Queryable, request: ReversalRequest): Pro
   return postEntries(tx, [draft]);
 }
 
-function parseAddressUnchecked(address: string): AccountAddress {
-  const colon = address.indexOf(':');
-  return colon < 0 ? { chartCode: address, subledgerKey: '' } : { chartCode: address.slice(0, colon), subledgerKey: address.slice(colon + 1) };
+/** An address read back from the ledger; it was valid when written, so a failure is a bug. */
+function storedAddress(text: string): AccountAddress {
+  const address = parseAccountAddress(text);
+  if (!address.ok) throw new Error(`the ledger holds an unreadable account address: ${text}`);
+  return address.value;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { actorOf } from '../api/access.js';
+import { actorOf, auditFields } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
-import { ApiError, rejection } from '../api/errors.js';
+import { ApiError } from '../api/errors.js';
 import { runIdempotent } from '../api/idempotency.js';
 import { Id, IdempotencyHeaders, Instant, RubAmount } from '../api/schemas.js';
 import { propose, type ApprovalAction } from '../approvals/approvals.js';
-import { approvalView, ApprovalView, auditFields } from '../approvals/routes.js';
+import { approvalView, ApprovalView } from '../approvals/routes.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { formatMinorUnits } from '../money/money.js';

@@ -1,3 +1,4 @@
+import { addMonths, daysBetween, daysInMonth } from '../calendar/days.js';
 import { divide, fraction, satsToKopecks, type Fraction, type Kopecks, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
 
 /**
@@ -109,21 +110,6 @@ export interface MonthProjection {
   readonly marginKopecks: bigint;
 }
 
-function addMonths(date: string, months: number): string {
-  const [year, month] = date.split('-').map(Number) as [number, number];
-  const total = year * 12 + (month - 1) + months;
-  return `${Math.floor(total / 12)}-${String((total % 12) + 1).padStart(2, '0')}-01`;
-}
-
-function daysInMonth(start: string): number {
-  const [year, month] = start.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
-
-function daysBetween(from: string, to: string): bigint {
-  return BigInt(Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000));
-}
-
 /**
  * Projects the fleet month by month from the month after `network.asOf`. Blocks are assumed at
  * 144 a day, so the height (and with it the subsidy and the difficulty epochs) follows the
@@ -137,7 +123,7 @@ export function project(fleet: Fleet, network: NetworkState, scenario: Scenario,
     const start = addMonths(firstMonth, m);
     const days = daysInMonth(start);
     const calendarMonth = Number(start.slice(5, 7));
-    const heightStart = network.height + daysBetween(network.asOf, start) * BLOCKS_PER_DAY;
+    const heightStart = network.height + BigInt(daysBetween(network.asOf, start)) * BLOCKS_PER_DAY;
     const heightEnd = heightStart + BigInt(days) * BLOCKS_PER_DAY;
     // Difficulty at the month's start, compounding one step per epoch elapsed (rounded each step).
     let difficulty = network.difficulty;
