@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../test-support/database.js';
-import { fraction } from '../money/money.js';
-import { checkPricesConfig, buildSources, pipelineConfig } from './prices-config.js';
+import { testPriceService } from '../test-support/prices.js';
 import { PriceService } from './price-service.js';
 import { quotesOfCycle, readHealth } from './price-repository.js';
 
@@ -37,25 +36,11 @@ function setAll(usd: string | null): void {
 }
 
 function makeService(db = test.db): PriceService {
-  const config = checkPricesConfig({
-    cycleSeconds: 10,
-    aggregation: { maxQuoteAgeSeconds: 60, outlierPercent: '2', quorum: 3 },
-    breaker: { maxMovePercent: '10', moveWindowMinutes: 60, staleAfterSeconds: 120 },
-    http: { timeoutMs: 500, retries: 0, backoffMs: 0 },
-    usdRub: { url: stub.url('/cbr'), refreshMinutes: 60, maxAgeDays: 4 },
-    sources: EXCHANGES.map((name) => ({ name, kind: name, pair: name === 'binance' || name === 'bybit' ? 'BTC/USDT' : 'BTC/USD', weight: 1, url: stub.url(`/${name}`), ...(name === 'binance' || name === 'bybit' ? { symbol: 'BTCUSDT' } : {}) })),
+  const sources = EXCHANGES.map((name) => {
+    const usdt = name === 'binance' || name === 'bybit';
+    return { name, kind: name, pair: usdt ? 'BTC/USDT' : 'BTC/USD', weight: 1, url: stub.url(`/${name}`), ...(usdt ? { symbol: 'BTCUSDT' } : {}) };
   });
-  return new PriceService({
-    db,
-    sources: buildSources(config),
-    usdRub: async () => ({ effectiveDate: '2026-11-24', rubPerUnit: fraction(80n, 1n) }),
-    usdRubRefreshSeconds: 3_600,
-    usdRubMaxAgeDays: 4,
-    pipeline: pipelineConfig(config),
-    retry: config.http,
-    cycleSeconds: 10,
-    now: () => clock,
-  });
+  return testPriceService({ db, sources, cbrUrl: stub.url('/cbr'), now: () => clock });
 }
 
 beforeAll(async () => {

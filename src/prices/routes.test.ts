@@ -9,7 +9,7 @@ import { testDatabaseUrl } from '../test-support/database.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { fetchBitstampOhlc } from './import.js';
 import { PriceService } from './price-service.js';
-import { buildSources, checkPricesConfig, pipelineConfig } from './prices-config.js';
+import { testPriceService } from '../test-support/prices.js';
 import { saveHistory } from './price-repository.js';
 
 let t: TestApp;
@@ -24,15 +24,8 @@ function setAll(usd: string): void {
 beforeAll(async () => {
   stub = await startHttpStub();
   t = await openTestApp({ now: () => clock }); // the app and the price service share one clock
-  const config = checkPricesConfig({
-    cycleSeconds: 10,
-    aggregation: { maxQuoteAgeSeconds: 60, outlierPercent: '2', quorum: 3 },
-    breaker: { maxMovePercent: '10', moveWindowMinutes: 60, staleAfterSeconds: 120 },
-    http: { timeoutMs: 500, retries: 0, backoffMs: 0 },
-    usdRub: { url: stub.url('/cbr'), refreshMinutes: 60, maxAgeDays: 4 },
-    sources: ['ex-a', 'ex-b', 'ex-c'].map((name) => ({ name, kind: 'coinbase', pair: 'BTC/USD', weight: 1, url: stub.url(`/${name}`) })),
-  });
-  service = new PriceService({ db: t.test.db, sources: buildSources(config), usdRub: async () => ({ effectiveDate: clock.toISOString().slice(0, 10), rubPerUnit: fraction(80n, 1n) }), usdRubRefreshSeconds: 3_600, usdRubMaxAgeDays: 4, pipeline: pipelineConfig(config), retry: config.http, cycleSeconds: 10, now: () => clock });
+  const sources = ['ex-a', 'ex-b', 'ex-c'].map((name) => ({ name, kind: 'coinbase', pair: 'BTC/USD', weight: 1, url: stub.url(`/${name}`) }));
+  service = testPriceService({ db: t.test.db, sources, cbrUrl: stub.url('/cbr'), now: () => clock });
   await service.init();
   setAll('60000.00');
   await service.cycle();
