@@ -16,6 +16,7 @@ import { approvalRoutes } from '../approvals/routes.js';
 import { auditRoutes } from '../audit/routes.js';
 import { borrowerRoutes } from '../borrowers/routes.js';
 import { complianceRoutes } from '../compliance/routes.js';
+import { clearScreeningHitAction } from '../compliance/screening.js';
 import { activateUserAction } from '../identity/activation-action.js';
 import { identityRoutes } from '../identity/routes.js';
 import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
@@ -54,6 +55,7 @@ export function approvalRegistry(): ApprovalRegistry {
   registry.register(reversalAction);
   registry.register(manualPriceAction);
   registry.register(activateUserAction);
+  registry.register(clearScreeningHitAction);
   return registry;
 }
 

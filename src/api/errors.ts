@@ -41,6 +41,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   approver_is_proposer: 403,
   approver_role_insufficient: 403,
   not_proposer: 403,
+  not_found: 404,
+  hit_not_open: 409,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import type { BorrowerInput, BorrowerKind } from './borrower.js';
+import { normaliseName } from '../compliance/screening-lists.js';
 
 /** Borrower records and the ASIC catalogue in SQL. */
 
@@ -27,9 +28,9 @@ export async function createBorrower(tx: Queryable, input: BorrowerInput, create
   const [clash] = await tx.query<{ ref: string; inn: string }>('SELECT ref, inn FROM borrowers WHERE ref = $1 OR inn = $2 LIMIT 1', [input.ref, input.inn]);
   if (clash !== undefined) return clash.ref === input.ref ? 'ref_taken' : 'inn_taken';
   const [row] = await tx.query<BorrowerRow>(
-    `INSERT INTO borrowers (ref, kind, name, inn, ogrn, kpp, region_code, address, bik, account, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-    [input.ref, input.kind, input.name, input.inn, input.ogrn ?? null, input.kpp ?? null, input.regionCode, input.address, input.bik ?? null, input.account ?? null, createdBy],
+    `INSERT INTO borrowers (ref, kind, name, inn, ogrn, kpp, region_code, address, bik, account, created_by, screening_name)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+    [input.ref, input.kind, input.name, input.inn, input.ogrn ?? null, input.kpp ?? null, input.regionCode, input.address, input.bik ?? null, input.account ?? null, createdBy, normaliseName(input.name)],
   );
   return toBorrower(row!);
 }

@@ -11,6 +11,8 @@ import { addMachines, createBorrower, createSite, findBorrower, listAsicModels, 
 import { isCalendarDate } from '../ledger/entry.js';
 import { formatFraction, fraction } from '../money/money.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
+import { screen } from '../compliance/screening.js';
+import { normaliseBtcAddress } from '../compliance/screening-lists.js';
 
 /** Borrower records: staff create and read them; a borrower's representative reads its own. */
 
@@ -54,7 +56,10 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (problems.length > 0) throw new ApiError(400, 'invalid_borrower', problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
       const created = await db.transaction(async (tx) => {
         const result = await createBorrower(tx, input, request.principal!.user.id);
-        if (typeof result !== 'string') await appendAudit(tx, { ...auditFields(request), action: 'borrowers.create', target: `borrower:${result.ref}`, details: { after: borrowerView(result) } }, now());
+        if (typeof result === 'string') return result;
+        // Screened on entry: a hit blocks its applications from the start (staff see it, the borrower does not).
+        const screening = await screen(tx, now(), result.id);
+        await appendAudit(tx, { ...auditFields(request), action: 'borrowers.create', target: `borrower:${result.ref}`, details: { after: borrowerView(result), screening } }, now());
         return result;
       });
       if (created === 'ref_taken') throw new ApiError(409, 'borrower_ref_taken', `a borrower ${input.ref} exists`);
@@ -223,6 +228,43 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       });
       request.audited = true;
       return { evaluationId: evaluation.id.toString(), asOf: evaluation.asOf, blocking: evaluation.blocking, results: [...evaluation.results] };
+    });
+
+    app.post('/borrowers/:ref/btc-addresses', {
+      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownRef }, audit: 'borrowers.btc_address.add' },
+      schema: {
+        tags: ['borrowers'],
+        summary: 'Record a bitcoin address the borrower reported to the FNS, pledges from or is paid to; it is screened at once',
+        params: Type.Object({ ref: Ref }),
+        body: Type.Object({ address: Type.String({ minLength: 14, maxLength: 90 }), purpose: Type.Union([Type.Literal('reported'), Type.Literal('pledge'), Type.Literal('payout')]) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ address: Type.String(), purpose: Type.String() }), ...errors },
+      },
+    }, async (request, reply) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const address = normaliseBtcAddress(request.body.address);
+      if (address === undefined) throw new ApiError(400, 'invalid_btc_address', 'not a mainnet bitcoin address (its checksum or form is wrong)');
+      const at = now();
+      const added = await db.transaction(async (tx) => {
+        const rows = await tx.query('INSERT INTO borrower_btc_addresses (borrower_id, address, purpose, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING address',
+          [borrower.id, address, request.body.purpose, request.principal!.user.id, at]);
+        if (rows.length === 0) return false;
+        const screening = await screen(tx, at, borrower.id);
+        await appendAudit(tx, { ...auditFields(request), action: 'borrowers.btc_address.add', target: `borrower:${borrower.ref}`, details: { address, purpose: request.body.purpose, screening } }, at);
+        return true;
+      });
+      if (!added) throw new ApiError(409, 'address_exists', 'this address is already recorded for the borrower');
+      request.audited = true;
+      reply.status(201);
+      return { address, purpose: request.body.purpose };
+    });
+
+    app.get('/borrowers/:ref/btc-addresses', {
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
+      schema: { tags: ['borrowers'], summary: 'The borrower\'s recorded bitcoin addresses', params: Type.Object({ ref: Ref }), response: { 200: Type.Object({ addresses: Type.Array(Type.Object({ address: Type.String(), purpose: Type.String(), recordedAt: Instant })) }), ...errors } },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const rows = await db.query<{ address: string; purpose: string; recorded_at: Date }>('SELECT address, purpose, recorded_at FROM borrower_btc_addresses WHERE borrower_id = $1 ORDER BY recorded_at, address', [borrower.id]);
+      return { addresses: rows.map((row) => ({ address: row.address, purpose: row.purpose, recordedAt: row.recorded_at.toISOString() })) };
     });
 
     app.get('/asic-models', {

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import type { Borrower } from '../borrowers/borrower-repository.js';
+import { hitsForRule } from './screening.js';
 import { bannedAreaRule, blockingFailures, householdEnergyRule, monthlyReportRule, registryRule, screeningRule, type BanEntry, type FiledReport, type RegistryRecord, type RuleResult } from './rules.js';
 
 /**
@@ -34,6 +35,7 @@ export async function evaluateBorrower(tx: Queryable, borrower: Borrower, asOf: 
     'SELECT number, included_on, status, checked_on FROM registry_records WHERE borrower_id = $1 ORDER BY checked_on DESC, id DESC LIMIT 1', [borrower.id]);
   const reports = await tx.query<{ period: string; filed_on: string; receipt: string }>('SELECT period, filed_on, receipt FROM fns_reports WHERE borrower_id = $1 ORDER BY period', [borrower.id]);
   const bans = await loadBanTable(tx);
+  const hits = await hitsForRule(tx, borrower.id);
 
   const locations = sites.map((site) => ({ siteId: site.id.toString(), regionCode: site.region_code, municipality: site.municipality }));
   const record: RegistryRecord | null = registry === undefined ? null : { number: registry.number, includedOn: registry.included_on, status: registry.status, checkedOn: registry.checked_on };
@@ -44,10 +46,9 @@ export async function evaluateBorrower(tx: Queryable, borrower: Borrower, asOf: 
     householdEnergyRule(borrower.kind, power.map((p) => ({ powerWatts: BigInt(p.power_watts), count: BigInt(p.count) }))),
     bannedAreaRule(bans, locations, asOf),
     monthlyReportRule(filed, asOf, miningSince),
-    // Screening lists are imported with the next part of this work; until then no hit is known.
-    screeningRule([]),
+    screeningRule(hits),
   ];
-  const inputs = { kind: borrower.kind, sites: locations, machines: power, registry: record, reports: filed, banTableIds: bans.map((ban) => ban.id), miningSince };
+  const inputs = { kind: borrower.kind, sites: locations, machines: power, registry: record, reports: filed, banTableIds: bans.map((ban) => ban.id), miningSince, screeningHits: hits };
   const blocking = blockingFailures(results).length > 0;
   const [row] = await tx.query<{ id: bigint }>(
     'INSERT INTO compliance_evaluations (borrower_id, as_of, evaluated_at, evaluated_by, inputs, results, blocking) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7) RETURNING id',

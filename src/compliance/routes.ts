@@ -1,14 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditFields } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
-import { Id, Instant } from '../api/schemas.js';
+import { Id, IdempotencyHeaders, Instant } from '../api/schemas.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
+import { actorOf, auditFields } from '../api/access.js';
+import { runIdempotent } from '../api/idempotency.js';
+import { propose, type ApprovalAction } from '../approvals/approvals.js';
+import { approvalView, ApprovalView } from '../approvals/routes.js';
 import { loadBanTable } from './evaluation.js';
 import { rescreenBannedAreas } from './rescreen.js';
+import { clearScreeningHitAction, importList, ListImportError, listHits } from './screening.js';
+import { LIST_FORMATS } from './screening-lists.js';
 
 /** The banned-area table (data the government amends) and the re-screening a change sets off. */
 
@@ -23,7 +28,10 @@ const BanBody = Type.Object({
   effectiveTo: Type.Union([Type.String({ maxLength: 10 }), Type.Null()]),
   legalBasis: Type.String({ minLength: 3, maxLength: 500 }),
 }, { additionalProperties: false });
-const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error') };
+const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') };
+/** Who sees screening: staff only. A borrower is never told of a hit (115-FZ art. 7 p. 6 forbids tipping off). */
+const SCREENING_READERS = ['credit_officer', 'risk_officer', 'auditor'] as const;
+const HitView = Type.Object({ id: Id, borrowerRef: Type.String(), field: Type.String(), matched: Type.String(), listName: Type.String(), entry: Type.String(), program: Type.String(), foundAt: Instant, status: Type.String(), clearedBy: Type.Union([Type.String(), Type.Null()]), clearReason: Type.Union([Type.String(), Type.Null()]) });
 
 export function complianceRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
@@ -81,5 +89,72 @@ export function complianceRoutes(context: AppContext): FastifyPluginAsyncTypebox
       );
       return { events: rows.map((row) => ({ id: row.id.toString(), borrowerRef: row.ref, rule: row.rule, kind: row.kind, reason: row.reason, raisedAt: row.raised_at.toISOString() })) };
     });
+
+    app.post('/screening-lists', {
+      config: { access: { roles: ['risk_officer'] }, audit: 'compliance.screening_list.import' },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Import a sanctions or AML list (the bank\'s CSV or OFAC\'s sdn.csv); every borrower is screened against it at once. Larger files: `zalog screening import`',
+        body: Type.Object({
+          name: Type.String({ pattern: '^[a-z0-9._-]{1,64}$', description: 'the list\'s name; a new import of a name replaces the earlier in screening' }),
+          format: Type.Union(LIST_FORMATS.map((format) => Type.Literal(format))),
+          version: Type.String({ minLength: 1, maxLength: 100, description: 'the publisher\'s version or date' }),
+          content: Type.String({ minLength: 1, description: 'the file\'s text (UTF-8)' }),
+        }, { additionalProperties: false }),
+        response: { 200: Type.Object({ listId: Id, imported: Type.Boolean(), entries: Type.Integer(), skipped: Type.Array(Type.String()), newHits: Type.Integer(), borrowersNewlyHit: Type.Integer() }), ...errors },
+      },
+    }, async (request) => {
+      const at = now();
+      const { name, format, version, content } = request.body;
+      try {
+        const result = await db.transaction(async (tx) => {
+          const imported = await importList(tx, { name, format, version, text: content, importedBy: actorOf(request).user.id, now: at });
+          await appendAudit(tx, { ...auditFields(request), action: 'compliance.screening_list.import', target: `screening_list:${imported.listId}`, details: { name, format, version, imported: imported.imported, entries: imported.entries, skipped: imported.skipped.length, ...imported.screening } }, at);
+          return imported;
+        });
+        request.audited = true;
+        return { listId: result.listId.toString(), imported: result.imported, entries: result.entries, skipped: [...result.skipped], ...result.screening };
+      } catch (error) {
+        if (error instanceof ListImportError) throw new ApiError(400, 'invalid_list', error.message);
+        throw error;
+      }
+    });
+
+    app.get('/screening-lists', {
+      config: { access: { roles: SCREENING_READERS } },
+      schema: { tags: ['compliance'], summary: 'Imported screening lists, newest first', response: { 200: Type.Object({ lists: Type.Array(Type.Object({ id: Id, name: Type.String(), format: Type.String(), version: Type.String(), sha256: Type.String(), entries: Type.Integer(), importedAt: Instant, importedBy: Type.String() })) }) } },
+    }, async () => {
+      const rows = await db.query<{ id: bigint; name: string; format: string; version: string; sha256: string; entry_count: number; imported_at: Date; username: string }>(
+        'SELECT l.*, u.username FROM screening_lists l JOIN users u ON u.id = l.imported_by ORDER BY l.id DESC LIMIT 500');
+      return { lists: rows.map((row) => ({ id: row.id.toString(), name: row.name, format: row.format, version: row.version, sha256: row.sha256, entries: row.entry_count, importedAt: row.imported_at.toISOString(), importedBy: row.username })) };
+    });
+
+    app.get('/screening-hits', {
+      config: { access: { roles: SCREENING_READERS } },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Screening hits, oldest first, paged; open ones block the borrower',
+        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('cleared')])), afterId: Type.Optional(Id), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ hits: Type.Array(HitView) }) },
+      },
+    }, async (request) => {
+      const hits = await listHits(db, { limit: request.query.limit, ...(request.query.status ? { status: request.query.status } : {}), ...(request.query.afterId ? { afterId: BigInt(request.query.afterId) } : {}) });
+      return { hits: hits.map((hit) => ({ ...hit, id: hit.id.toString(), foundAt: hit.foundAt.toISOString() })) };
+    });
+
+    app.post('/screening-hits/:id/clear', {
+      config: { access: { roles: ['risk_officer'] }, audit: 'compliance.screening_hit.clear.propose', idempotent: true },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Propose clearing a screening hit (a false positive, with the reason); a second risk officer approves',
+        headers: IdempotencyHeaders,
+        params: Type.Object({ id: Id }),
+        body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+        response: { 202: ApprovalView, ...errors },
+      },
+    }, async (request, reply) => runIdempotent(db, request, reply, async (tx) => {
+      const proposed = await propose(tx, clearScreeningHitAction as ApprovalAction<unknown>, { hitId: request.params.id, reason: request.body.reason }, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
+      return proposed.ok ? { ok: true, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
+    }));
   };
 }

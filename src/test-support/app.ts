@@ -15,6 +15,7 @@ export const TEST_USERS = {
   officer: { roles: ['credit_officer'], borrowerId: null },
   officer2: { roles: ['credit_officer'], borrowerId: null },
   risk: { roles: ['risk_officer'], borrowerId: null },
+  risk2: { roles: ['risk_officer'], borrowerId: null },
   treasury: { roles: ['treasury'], borrowerId: null },
   auditor: { roles: ['auditor'], borrowerId: null },
   borrower1: { roles: ['borrower'], borrowerId: 'B-1' },
