@@ -24,6 +24,8 @@ export interface Config {
   readonly pricesConfigPath: string | undefined;
   /** Whether this instance runs the price service (polls when it is the leader). */
   readonly pricesPoll: boolean;
+  /** The FNS miners' registry service (src/compliance/registry.ts); undefined: none configured. */
+  readonly registry: { readonly url: string; readonly token?: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +71,9 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const registryUrl = env.ZALOG_REGISTRY_URL || undefined;
+  if (registryUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(registryUrl)) throw new ConfigError(`ZALOG_REGISTRY_URL must be an http:// or https:// URL; got "${registryUrl}"`);
+  const registryToken = env.ZALOG_REGISTRY_TOKEN || undefined;
   const pricesPoll = env.ZALOG_PRICES_POLL || 'true';
   if (pricesPoll !== 'true' && pricesPoll !== 'false') throw new ConfigError(`ZALOG_PRICES_POLL must be true or false; got "${pricesPoll}"`);
 
@@ -84,6 +89,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy,
     pricesConfigPath: env.ZALOG_PRICES_CONFIG || undefined,
     pricesPoll: pricesPoll === 'true',
+    registry: registryUrl === undefined ? undefined : { url: registryUrl, ...(registryToken !== undefined ? { token: registryToken } : {}) },
   };
 }
 

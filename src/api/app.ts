@@ -17,6 +17,7 @@ import { auditRoutes } from '../audit/routes.js';
 import { borrowerRoutes } from '../borrowers/routes.js';
 import { complianceRoutes } from '../compliance/routes.js';
 import { clearScreeningHitAction } from '../compliance/screening.js';
+import type { RegistryClient } from '../compliance/registry.js';
 import { activateUserAction } from '../identity/activation-action.js';
 import { identityRoutes } from '../identity/routes.js';
 import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
@@ -44,6 +45,8 @@ export interface AppOptions {
   readonly trustProxy?: readonly string[];
   /** The clock; tests move it to expire sessions and proposals. */
   readonly now?: () => Date;
+  /** The FNS miners' registry service client, if one is configured. */
+  readonly registry?: RegistryClient;
 }
 
 export type App = FastifyInstance & { readonly routeRules: readonly RouteRule[]; readonly context: AppContext };
@@ -118,6 +121,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     now: options.now ?? (() => new Date()),
     approvalTtlSeconds: options.approvalTtlSeconds ?? APPROVAL_TTL_SECONDS_DEFAULT,
     pricesStaleAfterSeconds: options.pricesStaleAfterSeconds ?? 120,
+    registry: options.registry,
   };
   const routeRules: RouteRule[] = [];
   await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] } } });

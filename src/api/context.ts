@@ -1,5 +1,6 @@
 import type { ApprovalRegistry } from '../approvals/approvals.js';
 import type { Database } from '../db/database.js';
+import type { RegistryClient } from '../compliance/registry.js';
 
 /** What every route plugin is built with. `now` is a clock the tests can move. */
 export interface AppContext {
@@ -9,4 +10,6 @@ export interface AppContext {
   readonly approvalTtlSeconds: number;
   /** A latest price cycle older than this is reported degraded (stale_price) when read. */
   readonly pricesStaleAfterSeconds: number;
+  /** The FNS miners' registry service, when one is configured. */
+  readonly registry: RegistryClient | undefined;
 }

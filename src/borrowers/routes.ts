@@ -12,6 +12,8 @@ import { isCalendarDate } from '../ledger/entry.js';
 import { formatFraction, fraction } from '../money/money.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
 import { screen } from '../compliance/screening.js';
+import { recordCheck, type RegistryFinding } from '../compliance/registry.js';
+import { SourceError } from '../adapters/http.js';
 import { normaliseBtcAddress } from '../compliance/screening-lists.js';
 
 /** Borrower records: staff create and read them; a borrower's representative reads its own. */
@@ -164,9 +166,9 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       config: { access: { roles: ['credit_officer', 'risk_officer'] }, audit: 'compliance.registry.record' },
       schema: {
         tags: ['compliance'],
-        summary: 'Record the result of a check of the FNS miners\' registry (entered by hand; the registry service and extract import come next)',
+        summary: 'Record the result of a check of the FNS miners\' registry made by hand (the service check and extract import record theirs)',
         params: Type.Object({ ref: Ref }),
-        body: Type.Object({ number: Type.String({ minLength: 1, maxLength: 64 }), includedOn: Type.String({ maxLength: 10 }), status: Type.Union([Type.Literal('included'), Type.Literal('excluded')]), checkedOn: Type.String({ maxLength: 10 }) }, { additionalProperties: false }),
+        body: Type.Object({ number: Type.String({ minLength: 1, maxLength: 64 }), includedOn: Type.String({ maxLength: 10 }), status: Type.Union([Type.Literal('included'), Type.Literal('excluded')]), checkedOn: Type.String({ maxLength: 10 }), excludedOn: Type.Optional(Type.String({ maxLength: 10 })), exclusionReason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { additionalProperties: false }),
         response: { 201: Type.Object({ ok: Type.Boolean() }), ...errors },
       },
     }, async (request, reply) => {
@@ -176,13 +178,63 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const includedOn = day(body.includedOn, 'includedOn', today);
       const checkedOn = day(body.checkedOn, 'checkedOn', today);
       if (checkedOn > today || includedOn > checkedOn) throw new ApiError(400, 'invalid_date', 'a check is not in the future, and the inclusion precedes it');
+      if (body.status === 'excluded' && body.excludedOn === undefined) throw new ApiError(400, 'invalid_date', 'an excluded record names the date of its exclusion (excludedOn)');
+      const excludedOn = body.excludedOn === undefined ? null : day(body.excludedOn, 'excludedOn', today);
       await db.transaction(async (tx) => {
-        await tx.query('INSERT INTO registry_records (borrower_id, number, included_on, status, checked_on, source, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)', [borrower.id, body.number, includedOn, body.status, checkedOn, 'manual', request.principal!.user.id]);
+        await recordCheck(tx, borrower, { status: body.status, number: body.number, includedOn, excludedOn, exclusionReason: body.exclusionReason ?? null }, { checkedOn, source: 'manual', recordedBy: request.principal!.user.id, now: now() });
         await appendAudit(tx, { ...auditFields(request), action: 'compliance.registry.record', target: `borrower:${borrower.ref}`, details: { ...body } }, now());
       });
       request.audited = true;
       reply.status(201);
       return { ok: true };
+    });
+
+    app.post('/borrowers/:ref/registry-check', {
+      config: { access: { roles: ['credit_officer', 'risk_officer'] }, audit: 'compliance.registry.check' },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Check the borrower in the FNS miners\' registry now, through the configured registry service, and record the result',
+        params: Type.Object({ ref: Ref }),
+        response: { 200: Type.Object({ status: Type.String(), number: Type.Union([Type.String(), Type.Null()]), includedOn: Type.Union([Type.String(), Type.Null()]), excludedOn: Type.Union([Type.String(), Type.Null()]), checkedOn: Type.String(), changed: Type.Boolean() }), ...errors, 502: Type.Ref('Error'), 503: Type.Ref('Error') },
+      },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      if (context.registry === undefined) throw new ApiError(503, 'registry_not_configured', 'no registry service is configured (ZALOG_REGISTRY_URL); record a check by hand or import an extract');
+      let finding: RegistryFinding;
+      try {
+        finding = await context.registry.lookup(borrower.inn);
+      } catch (error) {
+        if (!(error instanceof SourceError)) throw error;
+        await db.query('INSERT INTO registry_check_failures (borrower_id, attempted_at, error) VALUES ($1, $2, $3)', [borrower.id, now(), `${error.kind}: ${error.message}`.slice(0, 500)]);
+        throw new ApiError(502, 'registry_unavailable', `the registry service did not answer usefully: ${error.message}`);
+      }
+      const checkedOn = now().toISOString().slice(0, 10);
+      const changed = await db.transaction(async (tx) => {
+        const moved = await recordCheck(tx, borrower, finding, { checkedOn, source: 'registry_service', recordedBy: request.principal!.user.id, now: now() });
+        await appendAudit(tx, { ...auditFields(request), action: 'compliance.registry.check', target: `borrower:${borrower.ref}`, details: { ...finding, checkedOn, changed: moved } }, now());
+        return moved;
+      });
+      request.audited = true;
+      return { status: finding.status, number: finding.number, includedOn: finding.includedOn, excludedOn: finding.excludedOn, checkedOn, changed };
+    });
+
+    app.get('/borrowers/:ref/registry-records', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: {
+        tags: ['compliance'],
+        summary: 'The borrower\'s registry checks, newest first, and failed attempts to reach the service',
+        params: Type.Object({ ref: Ref }),
+        response: { 200: Type.Object({ checks: Type.Array(Type.Object({ status: Type.String(), number: Type.Union([Type.String(), Type.Null()]), includedOn: Type.Union([Type.String(), Type.Null()]), excludedOn: Type.Union([Type.String(), Type.Null()]), exclusionReason: Type.Union([Type.String(), Type.Null()]), checkedOn: Type.String(), source: Type.String() })), failures: Type.Array(Type.Object({ attemptedAt: Instant, error: Type.String() })) }), ...errors },
+      },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const checks = await db.query<{ status: string; number: string | null; included_on: string | null; excluded_on: string | null; exclusion_reason: string | null; checked_on: string; source: string }>(
+        'SELECT status, number, included_on, excluded_on, exclusion_reason, checked_on, source FROM registry_records WHERE borrower_id = $1 ORDER BY checked_on DESC, id DESC LIMIT 100', [borrower.id]);
+      const failures = await db.query<{ attempted_at: Date; error: string }>('SELECT attempted_at, error FROM registry_check_failures WHERE borrower_id = $1 ORDER BY attempted_at DESC LIMIT 20', [borrower.id]);
+      return {
+        checks: checks.map((c) => ({ status: c.status, number: c.number, includedOn: c.included_on, excludedOn: c.excluded_on, exclusionReason: c.exclusion_reason, checkedOn: c.checked_on, source: c.source })),
+        failures: failures.map((f) => ({ attemptedAt: f.attempted_at.toISOString(), error: f.error })),
+      };
     });
 
     app.post('/borrowers/:ref/fns-reports', {

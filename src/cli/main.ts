@@ -7,7 +7,12 @@ import { formatMinorUnits, type Currency } from '../money/money.js';
 import os from 'node:os';
 import { trialBalance } from '../ledger/ledger-repository.js';
 import { appendAudit, verifyAudit } from '../audit/audit-repository.js';
-import { createUser } from '../identity/identity-repository.js';
+import { createUser, systemUser, type User } from '../identity/identity-repository.js';
+import type { Queryable } from '../db/database.js';
+import { isCalendarDate } from '../ledger/entry.js';
+import { importList, ListImportError } from '../compliance/screening.js';
+import { LIST_FORMATS, type ListFormat } from '../compliance/screening-lists.js';
+import { ExtractImportError, httpRegistryClient, importRegistryExtract, recheckDue } from '../compliance/registry.js';
 import { passwordProblem } from '../identity/passwords.js';
 import type { Database } from '../db/database.js';
 import { readFile } from 'node:fs/promises';
@@ -17,7 +22,7 @@ import { loadPricesConfig, pipelineConfig, PricesConfigError } from '../prices/p
 import { saveHistory, type Bar } from '../prices/price-repository.js';
 import { replay } from '../prices/replay.js';
 import { fetchCbrArchive } from '../prices/sources/cbr.js';
-import { SourceError } from '../prices/sources/http.js';
+import { SourceError } from '../adapters/http.js';
 import type { Pair } from '../prices/aggregate.js';
 import { serve } from './serve.js';
 
@@ -209,7 +214,67 @@ prices.command('replay')
     });
   });
 
+/** A file import done from the command line: recorded under the system user, audited as from the CLI. */
+async function cliImport<T extends object>(action: string, work: (tx: Queryable, system: User, now: Date) => Promise<T>, target: (result: T) => string): Promise<T> {
+  return withDatabase(async (db) => {
+    const system = await systemUser(db);
+    const now = new Date();
+    return db.transaction(async (tx) => {
+      const result = await work(tx, system, now);
+      await appendAudit(tx, { actorUserId: system.id, actor: system.username, requestId: null, ip: null, action, target: target(result), details: { via: 'cli', host: os.hostname(), ...JSON.parse(JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))) } }, now);
+      return result;
+    });
+  });
+}
+
+const screening = program.command('screening').description('sanctions and AML screening lists');
+screening.command('import')
+  .description('import a list file and screen every borrower against it')
+  .requiredOption('--name <name>', 'the list\'s name, e.g. ofac-sdn (a new import of a name replaces the earlier in screening)')
+  .requiredOption('--format <format>', `one of ${LIST_FORMATS.join(', ')}`)
+  .requiredOption('--version <version>', 'the publisher\'s version or date')
+  .argument('<file>', 'the list file')
+  .action(async (file: string, options: { name: string; format: string; version: string }) => {
+    if (!(LIST_FORMATS as readonly string[]).includes(options.format)) throw new ConfigError(`--format must be one of ${LIST_FORMATS.join(', ')}`);
+    if (!/^[a-z0-9._-]{1,64}$/.test(options.name)) throw new ConfigError('--name is 1-64 characters of a-z, 0-9, ".", "_" and "-"');
+    const text = await readFile(file, 'utf8');
+    const result = await cliImport('compliance.screening_list.import', (tx, system, now) =>
+      importList(tx, { name: options.name, format: options.format as ListFormat, version: options.version, text, importedBy: system.id, now }), (r) => `screening_list:${r.listId}`);
+    console.log(`${result.imported ? 'imported' : 'already imported'} ${options.name}: ${result.entries} entries, ${result.skipped.length} skipped; ${result.screening.newHits} new hits on ${result.screening.borrowersNewlyHit} borrowers`);
+    for (const line of result.skipped.slice(0, 20)) console.log(`  skipped ${line}`);
+  });
+
+const registry = program.command('registry').description('the FNS miners\' registry');
+registry.command('import')
+  .description('import a registry extract (CSV: inn,number,included_on,status,excluded_on,exclusion_reason) as of a date')
+  .requiredOption('--as-of <date>', 'the date the extract shows the registry as of')
+  .option('--complete', 'the extract is the whole registry: a company or entrepreneur missing from it is not registered')
+  .argument('<file>', 'the extract file')
+  .action(async (file: string, options: { asOf: string; complete?: boolean }) => {
+    if (!isCalendarDate(options.asOf)) throw new ConfigError('--as-of is a date YYYY-MM-DD');
+    const text = await readFile(file, 'utf8');
+    const result = await cliImport('compliance.registry_extract.import', (tx, system, now) =>
+      importRegistryExtract(tx, { text, asOf: options.asOf, complete: options.complete === true, importedBy: system.id, now }), (r) => `registry_extract:${r.extractId}`);
+    console.log(`${result.imported ? 'imported' : 'already imported'} extract of ${options.asOf}: ${result.rows} rows, ${result.matched} borrowers found, ${result.notFound} not found, ${result.changed} changed status, ${result.skipped.length} rows skipped`);
+  });
+registry.command('recheck')
+  .description('check every company and entrepreneur whose last registry check is older than 28 days through the registry service (ZALOG_REGISTRY_URL)')
+  .action(async () => {
+    const config = loadConfig();
+    if (config.registry === undefined) throw new ConfigError('ZALOG_REGISTRY_URL is not set: there is no registry service to ask');
+    const client = httpRegistryClient({ baseUrl: config.registry.url, ...(config.registry.token !== undefined ? { token: config.registry.token } : {}) });
+    await withDatabase(async (db) => {
+      const summary = await recheckDue(db, client, { now: new Date(), recordedBy: (await systemUser(db)).id });
+      console.log(`registry re-check: ${summary.due} due, ${summary.checked} checked, ${summary.changed} changed status, ${summary.failed} failed`);
+      if (summary.failed > 0) process.exitCode = 1;
+    });
+  });
+
 program.parseAsync().catch((error: unknown) => {
+  if (error instanceof ListImportError || error instanceof ExtractImportError) {
+    console.error(`zalog: ${error.message}`);
+    process.exit(2);
+  }
   if (error instanceof ConfigError || error instanceof MigrationError || error instanceof DatabaseLockedError || error instanceof PricesConfigError || error instanceof HistoryFileError || error instanceof SourceError) {
     console.error(`zalog: ${error.message}`);
     process.exit(2);

@@ -6,6 +6,7 @@ import { openDatabase } from '../db/open.js';
 import { PriceService } from '../prices/price-service.js';
 import { buildSources, loadPricesConfig, pipelineConfig } from '../prices/prices-config.js';
 import { cbrDailyRate } from '../prices/sources/cbr.js';
+import { httpRegistryClient, scheduleRecheck } from '../compliance/registry.js';
 
 /**
  * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
@@ -33,8 +34,10 @@ export async function serve(config: Config): Promise<void> {
     logger,
   });
 
+  const registry = config.registry === undefined ? undefined : httpRegistryClient({ baseUrl: config.registry.url, ...(config.registry.token !== undefined ? { token: config.registry.token } : {}) });
   const app = await buildApp({
     db,
+    ...(registry !== undefined ? { registry } : {}),
     migrations,
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -44,6 +47,8 @@ export async function serve(config: Config): Promise<void> {
     pricesStaleAfterSeconds: pricesConfig.breaker.staleAfterSeconds,
     trustProxy: config.trustProxy,
   });
+  // Registered miners are re-checked in the registry monthly; the job looks every 6 hours for who is due.
+  const stopRecheck = registry === undefined ? () => undefined : scheduleRecheck({ db, client: registry, everyMs: 6 * 3_600_000, logger });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -53,6 +58,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     try {
+      stopRecheck();
       await prices.stop();
       await app.close();
       await db.close();

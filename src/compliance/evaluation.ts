@@ -31,14 +31,16 @@ export async function evaluateBorrower(tx: Queryable, borrower: Borrower, asOf: 
   const sites = await tx.query<{ id: bigint; region_code: string; municipality: string; created_at: Date }>('SELECT id, region_code, municipality, created_at FROM mining_sites WHERE borrower_id = $1 ORDER BY id', [borrower.id]);
   const power = await tx.query<{ power_watts: number; count: number }>(
     'SELECT a.power_watts, m.count FROM site_machines m JOIN mining_sites s ON s.id = m.site_id JOIN asic_models a ON a.model = m.model WHERE s.borrower_id = $1', [borrower.id]);
-  const [registry] = await tx.query<{ number: string; included_on: string; status: 'included' | 'excluded'; checked_on: string }>(
+  const [registry] = await tx.query<{ number: string | null; included_on: string | null; status: 'included' | 'excluded' | 'not_found'; checked_on: string }>(
     'SELECT number, included_on, status, checked_on FROM registry_records WHERE borrower_id = $1 ORDER BY checked_on DESC, id DESC LIMIT 1', [borrower.id]);
   const reports = await tx.query<{ period: string; filed_on: string; receipt: string }>('SELECT period, filed_on, receipt FROM fns_reports WHERE borrower_id = $1 ORDER BY period', [borrower.id]);
   const bans = await loadBanTable(tx);
   const hits = await hitsForRule(tx, borrower.id);
 
   const locations = sites.map((site) => ({ siteId: site.id.toString(), regionCode: site.region_code, municipality: site.municipality }));
-  const record: RegistryRecord | null = registry === undefined ? null : { number: registry.number, includedOn: registry.included_on, status: registry.status, checkedOn: registry.checked_on };
+  const record: RegistryRecord | null = registry === undefined ? null
+    : registry.status === 'not_found' ? { status: 'not_found', checkedOn: registry.checked_on }
+      : { number: registry.number!, includedOn: registry.included_on!, status: registry.status, checkedOn: registry.checked_on };
   const filed: FiledReport[] = reports.map((report) => ({ period: report.period, filedOn: report.filed_on, receipt: report.receipt }));
   const miningSince = sites.length === 0 ? asOf : sites.map((site) => site.created_at.toISOString().slice(0, 10)).sort()[0]!;
   const results = [

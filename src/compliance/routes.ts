@@ -14,6 +14,7 @@ import { loadBanTable } from './evaluation.js';
 import { rescreenBannedAreas } from './rescreen.js';
 import { clearScreeningHitAction, importList, ListImportError, listHits } from './screening.js';
 import { LIST_FORMATS } from './screening-lists.js';
+import { ExtractImportError, importRegistryExtract } from './registry.js';
 
 /** The banned-area table (data the government amends) and the re-screening a change sets off. */
 
@@ -88,6 +89,36 @@ export function complianceRoutes(context: AppContext): FastifyPluginAsyncTypebox
         [request.query.afterId ? BigInt(request.query.afterId) : 0n, request.query.limit],
       );
       return { events: rows.map((row) => ({ id: row.id.toString(), borrowerRef: row.ref, rule: row.rule, kind: row.kind, reason: row.reason, raisedAt: row.raised_at.toISOString() })) };
+    });
+
+    app.post('/registry-extracts', {
+      config: { access: { roles: ['credit_officer', 'risk_officer'] }, audit: 'compliance.registry_extract.import' },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Import an extract of the FNS miners\' registry as of a date; every borrower in it (and, if complete, every company and entrepreneur not in it) gets a check. Larger files: `zalog registry import`',
+        body: Type.Object({
+          asOf: Type.String({ maxLength: 10, description: 'the date the extract shows the registry as of' }),
+          complete: Type.Boolean({ description: 'true when the extract is the whole registry: a miner missing from it is not registered' }),
+          content: Type.String({ minLength: 1, description: 'CSV: inn,number,included_on,status,excluded_on,exclusion_reason' }),
+        }, { additionalProperties: false }),
+        response: { 200: Type.Object({ extractId: Id, imported: Type.Boolean(), rows: Type.Integer(), matched: Type.Integer(), notFound: Type.Integer(), changed: Type.Integer(), skipped: Type.Array(Type.String()) }), ...errors },
+      },
+    }, async (request) => {
+      const at = now();
+      const { asOf, complete, content } = request.body;
+      if (!isCalendarDate(asOf) || asOf > at.toISOString().slice(0, 10)) throw new ApiError(400, 'invalid_date', 'asOf is a calendar date YYYY-MM-DD, not in the future');
+      try {
+        const result = await db.transaction(async (tx) => {
+          const imported = await importRegistryExtract(tx, { text: content, asOf, complete, importedBy: actorOf(request).user.id, now: at });
+          await appendAudit(tx, { ...auditFields(request), action: 'compliance.registry_extract.import', target: `registry_extract:${imported.extractId}`, details: { asOf, complete, ...imported, extractId: imported.extractId.toString(), skipped: imported.skipped.length } }, at);
+          return imported;
+        });
+        request.audited = true;
+        return { ...result, extractId: result.extractId.toString(), skipped: [...result.skipped] };
+      } catch (error) {
+        if (error instanceof ExtractImportError) throw new ApiError(400, 'invalid_extract', error.message);
+        throw error;
+      }
     });
 
     app.post('/screening-lists', {

@@ -65,6 +65,7 @@ describe('the miners\' registry', () => {
     expect(registryRule('company', { ...record, status: 'excluded' }, '2026-11-24').reason).toMatch(/default event/);
     expect(registryRule('company', record, '2026-12-03').reason).toMatch(/checked 32 days ago/);
     expect(registryRule('individual', null, '2026-11-24').outcome).toBe('not_applicable');
+    expect(registryRule('company', { status: 'not_found', checkedOn: '2026-11-20' }, '2026-11-24')).toMatchObject({ outcome: 'fail', reason: 'not in the FNS miners\' registry when checked on 2026-11-20' });
   });
 });
 

@@ -78,13 +78,18 @@ export function bannedAreaRule(table: readonly BanEntry[], sites: readonly SiteL
 // ---------------------------------------------------------------------------------------------
 // Registration: companies and entrepreneurs that mine must be in the FNS miners' registry.
 
-export interface RegistryRecord {
+export type RegistryRecord = {
   readonly number: string;
   readonly includedOn: Day;
   readonly status: 'included' | 'excluded';
   /** When the bank last checked the record (registry service or an imported extract). */
   readonly checkedOn: Day;
-}
+} | {
+  /** The registry had no record for the INN when checked. */
+  readonly status: 'not_found';
+  /** When the bank last checked the record (registry service or an imported extract). */
+  readonly checkedOn: Day;
+};
 
 /** A registry check older than this is stale: the rule asks for a fresh one (re-checked monthly). */
 export const REGISTRY_CHECK_DAYS_MAX = 31;
@@ -93,6 +98,7 @@ export function registryRule(kind: BorrowerKind, record: RegistryRecord | null, 
   const legalBasis = '221-FZ (mining registry kept by the FNS); Government decree 1463 of 01.11.2024';
   if (kind === 'individual') return { rule: 'miners_registry', outcome: 'not_applicable', reason: 'individuals without entrepreneur status mine without registration, within the energy limit', legalBasis };
   if (record === null) return { rule: 'miners_registry', outcome: 'fail', reason: 'no record in the FNS miners\' registry', legalBasis };
+  if (record.status === 'not_found') return { rule: 'miners_registry', outcome: 'fail', reason: `not in the FNS miners' registry when checked on ${record.checkedOn}`, legalBasis };
   if (record.status === 'excluded') return { rule: 'miners_registry', outcome: 'fail', reason: `excluded from the FNS miners' registry (record ${record.number}): a default event for a live loan`, legalBasis };
   const age = daysBetween(record.checkedOn, day);
   if (age > REGISTRY_CHECK_DAYS_MAX) return { rule: 'miners_registry', outcome: 'fail', reason: `registry record ${record.number} was last checked ${age} days ago; check it again (at most ${REGISTRY_CHECK_DAYS_MAX} days)`, legalBasis };

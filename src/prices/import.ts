@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { Bar } from './price-repository.js';
-import { getJson, SourceError } from './sources/http.js';
+import { getJson, SourceError } from '../adapters/http.js';
 import { epoch, expectShape, price } from './sources/source.js';
 
 /**

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -14,7 +14,7 @@ export interface StubResponse {
   readonly delayMs?: number;
 }
 
-export type StubHandler = StubResponse | ((count: number, url: URL) => StubResponse);
+export type StubHandler = StubResponse | ((count: number, url: URL, headers: IncomingHttpHeaders) => StubResponse);
 
 export interface HttpStub {
   readonly url: (path: string) => string;
@@ -35,7 +35,7 @@ export async function startHttpStub(): Promise<HttpStub> {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('no such path');
       return;
     }
-    const answer = typeof handler === 'function' ? handler(count, url) : handler;
+    const answer = typeof handler === 'function' ? handler(count, url, request.headers) : handler;
     const send = () => {
       if (response.destroyed) return;
       response.writeHead(answer.status ?? 200, { 'content-type': answer.contentType ?? 'application/json' });

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { Pair } from '../aggregate.js';
-import { getJson, SourceError } from './http.js';
+import { getJson, SourceError } from '../../adapters/http.js';
 import { epoch, expectShape, price, quoteOf, type PriceSource } from './source.js';
 
 /**

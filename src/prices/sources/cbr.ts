@@ -1,7 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { fraction, type Fraction } from '../../money/money.js';
 import type { Bar } from '../price-repository.js';
-import { getBytes, SourceError } from './http.js';
+import { getBytes, SourceError } from '../../adapters/http.js';
 import { price } from './source.js';
 
 /**

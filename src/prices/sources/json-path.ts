@@ -1,5 +1,5 @@
 import type { Pair } from '../aggregate.js';
-import { getJson, SourceError } from './http.js';
+import { getJson, SourceError } from '../../adapters/http.js';
 import { epoch, price, quoteOf, type PriceSource } from './source.js';
 
 /**

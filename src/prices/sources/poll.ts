@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Quote } from '../aggregate.js';
 import type { SourceHealth } from '../price-repository.js';
-import { SourceError } from './http.js';
+import { SourceError } from '../../adapters/http.js';
 import type { PriceSource } from './source.js';
 
 /**

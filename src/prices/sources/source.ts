@@ -1,8 +1,6 @@
-import { Value } from 'typebox/value';
-import type { TSchema } from 'typebox';
 import { parseDecimalQuote, type Fraction } from '../../money/money.js';
 import type { Pair, Quote } from '../aggregate.js';
-import { SourceError } from './http.js';
+import { SourceError } from '../../adapters/http.js';
 
 /** What every price source adapter is: a name, a pair, and one way to get a quote now. */
 export interface PriceSource {
@@ -12,14 +10,8 @@ export interface PriceSource {
   fetchQuote(now: () => Date): Promise<Quote>;
 }
 
-/** Checks a parsed response against the documented shape (TypeBox), or says where it differs. */
-export function expectShape<T>(schema: TSchema, value: unknown, what: string): T {
-  if (!Value.Check(schema, value)) {
-    const first = [...Value.Errors(schema, value)][0];
-    throw new SourceError('malformed', `${what} does not match the documented format${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}`);
-  }
-  return value as T;
-}
+/** Checks a parsed response against the documented shape (TypeBox); shared by every adapter. */
+export { expectShape } from '../../adapters/http.js';
 
 /** A positive exact price from a source's decimal string. */
 export function price(text: unknown, what: string): Fraction {

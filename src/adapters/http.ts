@@ -1,5 +1,8 @@
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+
 /**
- * The one way price sources talk HTTP: Node's fetch (undici) with a timeout, a size limit, and
+ * The one way adapters (price sources, the registry service, the network data API) talk HTTP: Node's fetch (undici) with a timeout, a size limit, and
  * every failure turned into a `SourceError` with a kind and a short reason, so nothing a source
  * does can throw past its adapter.
  */
@@ -8,7 +11,7 @@ export type SourceErrorKind = 'timeout' | 'network' | 'http' | 'malformed' | 're
 
 export class SourceError extends Error {
   override readonly name = 'SourceError';
-  constructor(readonly kind: SourceErrorKind, message: string) {
+  constructor(readonly kind: SourceErrorKind, message: string, readonly httpStatus?: number) {
     super(message);
   }
 }
@@ -17,6 +20,8 @@ export interface HttpOptions {
   readonly timeoutMs: number;
   /** Largest response accepted; a ticker is a few hundred bytes. */
   readonly maxBytes?: number;
+  /** Extra request headers (e.g. a service's authorisation). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 const MAX_BYTES_DEFAULT = 1_048_576;
@@ -24,7 +29,7 @@ const MAX_BYTES_DEFAULT = 1_048_576;
 export async function getBytes(url: string, options: HttpOptions): Promise<Uint8Array> {
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), headers: { accept: 'application/json, application/xml;q=0.9, */*;q=0.1', 'user-agent': 'zalog-prices/0.1' } });
+    response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), headers: { accept: 'application/json, application/xml;q=0.9, */*;q=0.1', 'user-agent': 'zalog/0.1', ...options.headers } });
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name === 'TimeoutError' || name === 'AbortError') throw new SourceError('timeout', `no answer within ${options.timeoutMs} ms`);
@@ -59,7 +64,7 @@ export async function getBytes(url: string, options: HttpOptions): Promise<Uint8
     offset += chunk.byteLength;
   }
   if (!response.ok) {
-    throw new SourceError('http', `HTTP ${response.status}: ${new TextDecoder().decode(body.subarray(0, 200)).replace(/\s+/g, ' ').trim()}`);
+    throw new SourceError('http', `HTTP ${response.status}: ${new TextDecoder().decode(body.subarray(0, 200)).replace(/\s+/g, ' ').trim()}`, response.status);
   }
   return body;
 }
@@ -73,4 +78,13 @@ export async function getJson(url: string, options: HttpOptions): Promise<unknow
   } catch {
     throw new SourceError('malformed', `not JSON: ${text.slice(0, 80).replace(/\s+/g, ' ')}`);
   }
+}
+
+/** The body, if it matches the documented shape; otherwise a 'malformed' error naming the first mismatch. */
+export function expectShape<T>(schema: TSchema, value: unknown, what: string): T {
+  if (!Value.Check(schema, value)) {
+    const first = [...Value.Errors(schema, value)][0];
+    throw new SourceError('malformed', `${what} does not match the documented format${first ? `: ${first.instancePath || '/'} ${first.message}` : ''}`);
+  }
+  return value as T;
 }
