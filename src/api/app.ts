@@ -18,6 +18,7 @@ import { borrowerRoutes } from '../borrowers/routes.js';
 import { complianceRoutes } from '../compliance/routes.js';
 import { clearScreeningHitAction } from '../compliance/screening.js';
 import type { RegistryClient } from '../compliance/registry.js';
+import { bankDetailsAction } from '../borrowers/bank-details-action.js';
 import { activateUserAction } from '../identity/activation-action.js';
 import { identityRoutes } from '../identity/routes.js';
 import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
@@ -59,6 +60,7 @@ export function approvalRegistry(): ApprovalRegistry {
   registry.register(manualPriceAction);
   registry.register(activateUserAction);
   registry.register(clearScreeningHitAction);
+  registry.register(bankDetailsAction);
   return registry;
 }
 

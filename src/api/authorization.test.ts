@@ -51,6 +51,14 @@ const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
     await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
     return '/api/v1/borrowers/B-1/btc-addresses';
   },
+  'POST /api/v1/borrowers/:ref/attestations': async (app) => {
+    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
+    return '/api/v1/borrowers/B-1/attestations';
+  },
+  'GET /api/v1/borrowers/:ref/attestations': async (app) => {
+    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
+    return '/api/v1/borrowers/B-1/attestations';
+  },
   'POST /api/v1/auth/tokens/:id/revoke': async (app) => {
     const made = await app.as('borrower1').post('/api/v1/auth/tokens', { name: 'probe', expiresInDays: 1 });
     return `/api/v1/auth/tokens/${made.json().token.id}/revoke`;

@@ -43,6 +43,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   not_proposer: 403,
   not_found: 404,
   hit_not_open: 409,
+  invalid_bank_details: 400,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

@@ -121,6 +121,9 @@ describe('compliance evaluations', () => {
     expect((await t.as('borrower2').post('/api/v1/borrowers/B-2/fns-reports', { period: '2026-10', filedOn: '2026-11-15', receipt: 'FNS-R-77' })).statusCode).toBe(201);
     expect((await t.as('borrower2').post('/api/v1/borrowers/B-2/fns-reports', { period: '2026-10', filedOn: '2026-11-15', receipt: 'again' })).json().error.code).toBe('report_exists');
     expect((await t.as('borrower1').post('/api/v1/borrowers/B-2/fns-reports', { period: '2026-09', filedOn: '2026-10-15', receipt: 'x' })).statusCode).toBe(404);
+    for (const kind of ['no_economic_crime_record', 'owns_pledged_btc', 'no_tax_debt']) {
+      expect((await t.as('borrower2').post('/api/v1/borrowers/B-2/attestations', { kind, value: true, document: `stmt-${kind}` })).statusCode).toBe(201);
+    }
 
     const after = await evaluate('B-2', '2026-11-24');
     expect(after.json().blocking).toBe(false);
@@ -146,5 +149,34 @@ describe('compliance evaluations', () => {
     expect((await t.as('officer').post('/api/v1/borrowers/B-2/registry-records', { number: 'X', includedOn: '2025-03-01', status: 'included', checkedOn: '2099-01-01' })).json().error.code).toBe('invalid_date');
     expect((await t.as('officer').post('/api/v1/borrowers/B-2/fns-reports', { period: '2026-11', filedOn: '2026-10-01', receipt: 'x' })).json().error.code).toBe('invalid_date');
     expect((await t.as('officer').post('/api/v1/borrowers/B-2/compliance/evaluate', { asOf: '2026-13-01' })).json().error.code).toBe('invalid_date');
+  });
+});
+
+describe('attestations and bank details', () => {
+  const attestationsResult = async (ref = 'B-2') => (await t.as('officer').post(`/api/v1/borrowers/${ref}/compliance/evaluate`, {})).json().results.find((r: { rule: string }) => r.rule === 'attestations');
+
+  it('records attestations with who recorded them; the rule needs every one, the latest of each kind counting', async () => {
+    expect(await attestationsResult('B-1')).toMatchObject({ outcome: 'fail', reason: 'not attested yet: no_economic_crime_record, owns_pledged_btc, no_tax_debt' });
+    // B-2 attested all three in the evaluation test above.
+    expect(await attestationsResult()).toMatchObject({ outcome: 'pass' });
+    expect((await t.as('officer').post('/api/v1/borrowers/B-2/attestations', { kind: 'no_tax_debt', value: false })).statusCode).toBe(201);
+    expect(await attestationsResult()).toMatchObject({ outcome: 'fail', reason: 'attested against: no_tax_debt' });
+    const listed = (await t.as('auditor').get('/api/v1/borrowers/B-2/attestations')).json().attestations;
+    expect(listed.map((a: { recordedBy: string; kind: string }) => `${a.recordedBy}:${a.kind}`)).toEqual(['borrower2:no_economic_crime_record', 'borrower2:owns_pledged_btc', 'borrower2:no_tax_debt', 'officer:no_tax_debt']);
+    expect((await t.as('borrower1').post('/api/v1/borrowers/B-2/attestations', { kind: 'no_tax_debt', value: true })).statusCode).toBe(404);
+    expect((await t.as('officer').post('/api/v1/borrowers/B-2/attestations', { kind: 'no_debts', value: true })).statusCode).toBe(400);
+  });
+
+  it('changes bank details only with a second credit officer, and refuses a bad account key', async () => {
+    const account = sberbankAccount('4070281038000000777');
+    expect((await t.as('officer').inject({ method: 'PUT', url: '/api/v1/borrowers/B-2/bank-details', payload: { bik: '044525225', account: `${account.slice(0, 19)}${(Number(account[19]) + 1) % 10}`, reason: 'new account' }, headers: { 'idempotency-key': 'bad-account' } })).json().error.code).toBe('invalid_bank_details');
+    const proposed = await t.as('officer').inject({ method: 'PUT', url: '/api/v1/borrowers/B-2/bank-details', payload: { bik: '044525225', account, reason: 'the borrower moved its account' }, headers: { 'idempotency-key': 'bank-details-1' } });
+    expect(proposed.statusCode).toBe(202);
+    expect((await t.as('officer').get('/api/v1/borrowers/B-2')).json().account).toBeUndefined();
+    expect((await t.as('officer').post(`/api/v1/approvals/${proposed.json().id}/approve`)).json().error.code).toBe('approver_is_proposer');
+    expect((await t.as('officer2').post(`/api/v1/approvals/${proposed.json().id}/approve`)).statusCode).toBe(200);
+    expect((await t.as('officer').get('/api/v1/borrowers/B-2')).json()).toMatchObject({ bik: '044525225', account });
+    const audit = (await t.as('auditor').get('/api/v1/audit?target=borrower:B-2')).json().records.map((r: { action: string }) => r.action);
+    expect(audit).toContain('borrowers.bank_details.set');
   });
 });

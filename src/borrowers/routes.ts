@@ -1,9 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditFields } from '../api/access.js';
+import { actorOf, auditFields } from '../api/access.js';
+import { runIdempotent } from '../api/idempotency.js';
+import { propose, type ApprovalAction } from '../approvals/approvals.js';
+import { approvalView, ApprovalView } from '../approvals/routes.js';
+import { bankDetailsAction } from './bank-details-action.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
-import { Id, Instant } from '../api/schemas.js';
+import { Id, IdempotencyHeaders, Instant } from '../api/schemas.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { borrowerProblems, type BorrowerInput } from './borrower.js';
@@ -32,6 +36,7 @@ const BorrowerBody = Type.Object({
   account: Type.Optional(Type.String({ maxLength: 20 })),
 }, { additionalProperties: false });
 const BorrowerView = Type.Intersect([BorrowerBody, Type.Object({ id: Id, createdAt: Instant })]);
+const ATTESTATION_KINDS = ['no_economic_crime_record', 'owns_pledged_btc', 'no_tax_debt'] as const;
 const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') };
 
 function borrowerView(borrower: Borrower) {
@@ -280,6 +285,57 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       });
       request.audited = true;
       return { evaluationId: evaluation.id.toString(), asOf: evaluation.asOf, blocking: evaluation.blocking, results: [...evaluation.results] };
+    });
+
+    app.post('/borrowers/:ref/attestations', {
+      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownRef }, audit: 'borrowers.attestation.record' },
+      schema: {
+        tags: ['borrowers'],
+        summary: 'Record an attestation (no record for economic crimes, owns the pledged BTC, no tax debt) with who recorded it; the latest of each kind counts',
+        params: Type.Object({ ref: Ref }),
+        body: Type.Object({ kind: Type.Union(ATTESTATION_KINDS.map((k) => Type.Literal(k))), value: Type.Boolean(), document: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'the signed statement\'s reference' })) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ id: Id, recordedAt: Instant }), ...errors },
+      },
+    }, async (request, reply) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const at = now();
+      const id = await db.transaction(async (tx) => {
+        const [row] = await tx.query<{ id: bigint }>('INSERT INTO borrower_attestations (borrower_id, kind, value, document, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
+          [borrower.id, request.body.kind, request.body.value, request.body.document ?? null, request.principal!.user.id, at]);
+        await appendAudit(tx, { ...auditFields(request), action: 'borrowers.attestation.record', target: `borrower:${borrower.ref}`, details: { ...request.body } }, at);
+        return row!.id;
+      });
+      request.audited = true;
+      reply.status(201);
+      return { id: id.toString(), recordedAt: at.toISOString() };
+    });
+
+    app.get('/borrowers/:ref/attestations', {
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
+      schema: { tags: ['borrowers'], summary: 'The borrower\'s attestations, oldest first', params: Type.Object({ ref: Ref }), response: { 200: Type.Object({ attestations: Type.Array(Type.Object({ id: Id, kind: Type.String(), value: Type.Boolean(), document: Type.Union([Type.String(), Type.Null()]), recordedBy: Type.String(), recordedAt: Instant })) }), ...errors } },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const rows = await db.query<{ id: bigint; kind: string; value: boolean; document: string | null; username: string; recorded_at: Date }>(
+        'SELECT a.id, a.kind, a.value, a.document, u.username, a.recorded_at FROM borrower_attestations a JOIN users u ON u.id = a.recorded_by WHERE a.borrower_id = $1 ORDER BY a.recorded_at, a.id', [borrower.id]);
+      return { attestations: rows.map((r) => ({ id: r.id.toString(), kind: r.kind, value: r.value, document: r.document, recordedBy: r.username, recordedAt: r.recorded_at.toISOString() })) };
+    });
+
+    app.put('/borrowers/:ref/bank-details', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.bank_details.propose', idempotent: true },
+      schema: {
+        tags: ['borrowers'],
+        summary: 'Propose new bank details (BIK and settlement account, checked with the control key); a second credit officer approves',
+        headers: IdempotencyHeaders,
+        params: Type.Object({ ref: Ref }),
+        body: Type.Object({ bik: Type.String({ maxLength: 9 }), account: Type.String({ maxLength: 20 }), reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+        response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') },
+      },
+    }, async (request, reply) => {
+      await requireBorrower(request.params.ref);
+      return runIdempotent(db, request, reply, async (tx) => {
+        const proposed = await propose(tx, bankDetailsAction as ApprovalAction<unknown>, { ref: request.params.ref, ...request.body }, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
+        return proposed.ok ? { ok: true, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
+      });
     });
 
     app.post('/borrowers/:ref/btc-addresses', {

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.js';
 import type { Borrower } from '../borrowers/borrower-repository.js';
 import { hitsForRule } from './screening.js';
-import { bannedAreaRule, blockingFailures, householdEnergyRule, monthlyReportRule, registryRule, screeningRule, type BanEntry, type FiledReport, type RegistryRecord, type RuleResult } from './rules.js';
+import { attestationsRule, type Attestation, type AttestationKind, bannedAreaRule, blockingFailures, householdEnergyRule, monthlyReportRule, registryRule, screeningRule, type BanEntry, type FiledReport, type RegistryRecord, type RuleResult } from './rules.js';
 
 /**
  * Evaluating a borrower: gather the data the rules read (its sites, its fleet's power, the
@@ -36,6 +36,8 @@ export async function evaluateBorrower(tx: Queryable, borrower: Borrower, asOf: 
   const reports = await tx.query<{ period: string; filed_on: string; receipt: string }>('SELECT period, filed_on, receipt FROM fns_reports WHERE borrower_id = $1 ORDER BY period', [borrower.id]);
   const bans = await loadBanTable(tx);
   const hits = await hitsForRule(tx, borrower.id);
+  const attested = await tx.query<{ kind: AttestationKind; value: boolean; recorded_at: Date }>('SELECT kind, value, recorded_at FROM borrower_attestations WHERE borrower_id = $1 ORDER BY recorded_at, id', [borrower.id]);
+  const attestations: Attestation[] = attested.map((a) => ({ kind: a.kind, value: a.value, recordedOn: a.recorded_at.toISOString().slice(0, 10) }));
 
   const locations = sites.map((site) => ({ siteId: site.id.toString(), regionCode: site.region_code, municipality: site.municipality }));
   const record: RegistryRecord | null = registry === undefined ? null
@@ -49,8 +51,9 @@ export async function evaluateBorrower(tx: Queryable, borrower: Borrower, asOf: 
     bannedAreaRule(bans, locations, asOf),
     monthlyReportRule(filed, asOf, miningSince),
     screeningRule(hits),
+    attestationsRule(borrower.kind, attestations),
   ];
-  const inputs = { kind: borrower.kind, sites: locations, machines: power, registry: record, reports: filed, banTableIds: bans.map((ban) => ban.id), miningSince, screeningHits: hits };
+  const inputs = { kind: borrower.kind, sites: locations, machines: power, registry: record, reports: filed, banTableIds: bans.map((ban) => ban.id), miningSince, screeningHits: hits, attestations };
   const blocking = blockingFailures(results).length > 0;
   const [row] = await tx.query<{ id: bigint }>(
     'INSERT INTO compliance_evaluations (borrower_id, as_of, evaluated_at, evaluated_by, inputs, results, blocking) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7) RETURNING id',

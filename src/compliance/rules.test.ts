@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bannedAreaRule, bansOn, householdEnergyRule, latestDuePeriod, monthlyKwh, monthlyReportRule, registryRule, reportDueOn, screeningRule, type BanEntry } from './rules.js';
+import { attestationsRule, bannedAreaRule, bansOn, householdEnergyRule, latestDuePeriod, monthlyKwh, monthlyReportRule, registryRule, reportDueOn, screeningRule, type BanEntry } from './rules.js';
 
 /** The rules at the edges the brief names (../shared/BRIEF.md, section 5). */
 
@@ -88,5 +88,16 @@ describe('screening', () => {
     expect(screeningRule([]).outcome).toBe('pass');
     expect(screeningRule([{ list: 'bank-sanctions-2026-11', matched: 'bc1qexample', field: 'btc_address', clearedBy: null }]).reason).toMatch(/btc_address "bc1qexample"/);
     expect(screeningRule([{ list: 'l', matched: 'x', field: 'name', clearedBy: 'officer,risk' }]).outcome).toBe('pass');
+  });
+});
+
+describe('attestations', () => {
+  it('asks individuals for two attestations and registered miners for three; the latest of a kind counts', () => {
+    const yes = (kind: 'no_economic_crime_record' | 'owns_pledged_btc' | 'no_tax_debt', recordedOn = '2026-11-01') => ({ kind, value: true, recordedOn });
+    expect(attestationsRule('individual', [yes('owns_pledged_btc'), yes('no_tax_debt')]).outcome).toBe('pass');
+    expect(attestationsRule('company', [yes('owns_pledged_btc'), yes('no_tax_debt')])).toMatchObject({ outcome: 'fail', reason: 'not attested yet: no_economic_crime_record' });
+    const withdrawn = [yes('owns_pledged_btc'), yes('no_tax_debt'), yes('no_economic_crime_record'), { kind: 'no_tax_debt' as const, value: false, recordedOn: '2026-11-20' }];
+    expect(attestationsRule('entrepreneur', withdrawn)).toMatchObject({ outcome: 'fail', reason: 'attested against: no_tax_debt' });
+    expect(attestationsRule('entrepreneur', [...withdrawn, yes('no_tax_debt', '2026-11-21')]).outcome).toBe('pass');
   });
 });

@@ -185,6 +185,37 @@ export function screeningRule(hits: readonly ScreeningHit[]): RuleResult {
   return { rule: 'sanctions_screening', outcome: 'fail', reason: `unresolved screening hit: ${open[0]!.field} "${open[0]!.matched}" on list ${open[0]!.list}${open.length > 1 ? ` (and ${open.length - 1} more)` : ''}`, legalBasis };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Attestations the borrower makes (recorded with who and when; the latest of each kind counts).
+
+export type AttestationKind = 'no_economic_crime_record' | 'owns_pledged_btc' | 'no_tax_debt';
+
+export interface Attestation {
+  readonly kind: AttestationKind;
+  readonly value: boolean;
+  readonly recordedOn: Day;
+}
+
+/**
+ * Company and entrepreneur miners (their founders and managers) must have no unexpunged record for
+ * the economic crimes 221-FZ names; every pledgor must own what it pledges (Civil Code art. 335);
+ * and the bank lends to no one with tax debt (its credit policy).
+ */
+export function attestationsRule(kind: BorrowerKind, attestations: readonly Attestation[]): RuleResult {
+  const legalBasis = '221-FZ (no record for economic crimes); Civil Code art. 335 (the pledgor owns the pledge); the bank\'s credit policy (no tax debt)';
+  const required: AttestationKind[] = kind === 'individual' ? ['owns_pledged_btc', 'no_tax_debt'] : ['no_economic_crime_record', 'owns_pledged_btc', 'no_tax_debt'];
+  const latest = new Map<AttestationKind, Attestation>();
+  for (const attestation of attestations) {
+    const seen = latest.get(attestation.kind);
+    if (seen === undefined || attestation.recordedOn >= seen.recordedOn) latest.set(attestation.kind, attestation);
+  }
+  const missing = required.filter((k) => latest.get(k) === undefined);
+  const negative = required.filter((k) => latest.get(k)?.value === false);
+  if (negative.length > 0) return { rule: 'attestations', outcome: 'fail', reason: `attested against: ${negative.join(', ')}`, legalBasis };
+  if (missing.length > 0) return { rule: 'attestations', outcome: 'fail', reason: `not attested yet: ${missing.join(', ')}`, legalBasis };
+  return { rule: 'attestations', outcome: 'pass', reason: `attested: ${required.map((k) => `${k} (${latest.get(k)!.recordedOn})`).join(', ')}`, legalBasis };
+}
+
 /** All results fail-first: an application is blocked when any rule fails. */
 export function blockingFailures(results: readonly RuleResult[]): RuleResult[] {
   return results.filter((result) => result.outcome === 'fail');
