@@ -12,6 +12,7 @@ import type { Queryable } from '../db/database.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { importList, ListImportError } from '../compliance/screening.js';
 import { LIST_FORMATS, type ListFormat } from '../compliance/screening-lists.js';
+import { fetchMempoolSnapshot, readNetworkHistoryCsv, saveSnapshots } from '../underwriting/network-data.js';
 import { ExtractImportError, httpRegistryClient, importRegistryExtract, recheckDue } from '../compliance/registry.js';
 import { passwordProblem } from '../identity/passwords.js';
 import type { Database } from '../db/database.js';
@@ -267,6 +268,35 @@ registry.command('recheck')
       const summary = await recheckDue(db, client, { now: new Date(), recordedBy: (await systemUser(db)).id });
       console.log(`registry re-check: ${summary.due} due, ${summary.checked} checked, ${summary.changed} changed status, ${summary.failed} failed`);
       if (summary.failed > 0) process.exitCode = 1;
+    });
+  });
+
+const network = program.command('network').description('bitcoin network data for underwriting (difficulty, height, fees)');
+network.command('fetch')
+  .description('fetch the network state now from a mempool.space REST API (the public one, or the bank\'s own instance)')
+  .option('--url <url>', 'the API\'s base URL', 'https://mempool.space')
+  .action(async (options: { url: string }) => {
+    const snapshot = await fetchMempoolSnapshot({ baseUrl: options.url, timeoutMs: 15_000 });
+    await withDatabase(async (db) => {
+      const written = await db.transaction((tx) => saveSnapshots(tx, [snapshot]));
+      console.log(`${written === 1 ? 'stored' : 'already stored'}: height ${snapshot.height}, difficulty ${snapshot.difficulty}, fees ${snapshot.feesSatsPerBlock} sats a block, at ${snapshot.observedAt.toISOString()}`);
+    });
+  });
+network.command('import')
+  .description('import daily history (CSV: date,difficulty[,hash_rate_ths,miners_revenue_usd], as blockchain.com exports it)')
+  .requiredOption('--csv <file>', 'the CSV file')
+  .option('--source <name>', 'the name to file it under (default: csv:FILE)')
+  .action(async (options: { csv: string; source?: string }) => {
+    let snapshots;
+    try {
+      snapshots = readNetworkHistoryCsv(await readFile(options.csv, 'utf8'), options.source ?? `csv:${options.csv.split('/').at(-1)}`);
+    } catch (error) {
+      if (error instanceof SyntaxError) throw new ConfigError(`${options.csv}: ${error.message}`);
+      throw error;
+    }
+    await withDatabase(async (db) => {
+      const written = await db.transaction((tx) => saveSnapshots(tx, snapshots));
+      console.log(`imported ${written} of ${snapshots.length} days${snapshots.length > 0 ? ` (${snapshots[0]!.observedAt.toISOString().slice(0, 10)} to ${snapshots.at(-1)!.observedAt.toISOString().slice(0, 10)})` : ''}`);
     });
   });
 

@@ -1,0 +1,168 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { actorOf, auditFields } from '../api/access.js';
+import type { AppContext } from '../api/context.js';
+import { ApiError } from '../api/errors.js';
+import { BtcAmount, Id, Instant, RubAmount } from '../api/schemas.js';
+import { appendAudit } from '../audit/audit-repository.js';
+import { findBorrower } from '../borrowers/borrower-repository.js';
+import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
+import { isCalendarDate } from '../ledger/entry.js';
+import { applyFraction, divide, formatMinorUnits, fraction, parseKopecks, parsePercent, parsePrice, parseSats, type Fraction, type Kopecks, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
+import { latestCycle } from '../prices/price-repository.js';
+import { holdOrSell } from './hold-or-sell.js';
+import { runUnderwriting, type UnderwritingTerms } from './underwriting-service.js';
+
+/** The underwriting report an officer runs on a borrower, and the miner's hold-or-sell calculator. */
+
+const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') };
+const Percent = Type.String({ pattern: '^(0|[1-9][0-9]{0,3})(\\.[0-9]{1,4})?$', description: 'a percentage, e.g. "23.5"' });
+
+/** A percentage as the exact fraction it stands for ("23.5" -> 47/200). */
+function percent(text: string, field: string): Fraction {
+  const parsed = parsePercent(text);
+  if (!parsed.ok) throw new ApiError(400, 'invalid_percent', `${field}: ${parsed.error.message}`);
+  return parsed.value;
+}
+
+function money<T>(parsed: { ok: true; value: T } | { ok: false; error: { message: string } }, field: string): T {
+  if (!parsed.ok) throw new ApiError(400, 'invalid_amount', `${field}: ${parsed.error.message}`);
+  return parsed.value;
+}
+
+const REPORT_PROBLEM_STATUS: Record<string, number> = { no_fleet: 409, no_tariff: 409, no_network_data: 409, no_price: 409 };
+
+export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+  const { db, now } = context;
+  return async (app) => {
+    app.post('/borrowers/:ref/underwriting', {
+      config: { access: { roles: ['credit_officer', 'risk_officer'] }, audit: 'underwriting.run' },
+      schema: {
+        tags: ['underwriting'],
+        summary: 'Underwrite a borrower on its mining economics: month-by-month DSCR over the term under five scenarios, the largest loan the cover supports, compliance, and a recommendation; stored',
+        params: Type.Object({ ref: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }),
+        body: Type.Object({
+          amount: Type.Optional(RubAmount),
+          months: Type.Integer({ minimum: 1, maximum: 60 }),
+          annualRatePercent: Percent,
+          repayment: Type.Union([Type.Literal('annuity'), Type.Literal('interest_only')]),
+          dscrMin: Type.Optional(Type.String({ pattern: '^[0-9]\\.[0-9]{1,2}$', description: 'minimum debt-service cover, default "1.25"' })),
+          uptimePercent: Type.Optional(Percent),
+          asOf: Type.Optional(Type.String({ maxLength: 10 })),
+        }, { additionalProperties: false }),
+        response: { 201: Type.Object({ reportId: Id, recommendation: Type.String(), reasons: Type.Array(Type.String()), report: Type.Unknown() }), ...errors },
+      },
+    }, async (request, reply) => {
+      const borrower = await findBorrower(db, request.params.ref);
+      if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
+      const body = request.body;
+      const asOf = body.asOf ?? now().toISOString().slice(0, 10);
+      if (!isCalendarDate(asOf)) throw new ApiError(400, 'invalid_date', 'asOf is a calendar date YYYY-MM-DD');
+      const dscr = body.dscrMin ?? '1.25';
+      const [whole, decimals] = dscr.split('.') as [string, string];
+      const dscrMinBps = BigInt(whole) * 10_000n + BigInt(decimals.padEnd(2, '0')) * 100n;
+      if (dscrMinBps < 10_000n) throw new ApiError(400, 'invalid_dscr', 'dscrMin is at least 1.00: below it the farm cannot pay');
+      const uptime = percent(body.uptimePercent ?? '95', 'uptimePercent');
+      if (uptime.numerator === 0n || uptime.numerator > uptime.denominator) throw new ApiError(400, 'invalid_percent', 'uptimePercent is above 0 and at most 100');
+      const terms: UnderwritingTerms = {
+        asOf,
+        amountKopecks: body.amount === undefined ? null : money(parseKopecks(body.amount), 'amount'),
+        months: body.months,
+        annualRate: percent(body.annualRatePercent, 'annualRatePercent'),
+        shape: body.repayment,
+        dscrMinBps,
+        uptimeBps: divide(uptime.numerator * 10_000n, uptime.denominator, 'floor'),
+      };
+      const at = now();
+      const result = await db.transaction(async (tx) => {
+        const outcome = await runUnderwriting(tx, borrower, terms, actorOf(request).user.id, at);
+        if ('code' in outcome) return outcome;
+        await appendAudit(tx, { ...auditFields(request), action: 'underwriting.run', target: `borrower:${borrower.ref}`, details: { reportId: outcome.id.toString(), recommendation: outcome.recommendation, terms: (outcome.body['inputs'] as { terms: unknown }).terms } }, at);
+        return outcome;
+      });
+      if ('code' in result) throw new ApiError(REPORT_PROBLEM_STATUS[result.code] ?? 400, result.code, result.message);
+      request.audited = true;
+      reply.status(201);
+      return { reportId: result.id.toString(), recommendation: result.recommendation, reasons: [...result.reasons], report: result.body };
+    });
+
+    app.get('/underwriting-reports/:id', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: { tags: ['underwriting'], summary: 'A stored underwriting report with its inputs', params: Type.Object({ id: Id }), response: { 200: Type.Object({ reportId: Id, borrowerRef: Type.String(), createdBy: Type.String(), createdAt: Instant, recommendation: Type.String(), report: Type.Unknown() }), ...errors } },
+    }, async (request) => {
+      const [row] = await db.query<{ id: bigint; ref: string; username: string; created_at: Date; recommendation: string; report: unknown }>(
+        'SELECT r.id, b.ref, u.username, r.created_at, r.recommendation, r.report FROM underwriting_reports r JOIN borrowers b ON b.id = r.borrower_id JOIN users u ON u.id = r.created_by WHERE r.id = $1', [BigInt(request.params.id)]);
+      if (row === undefined) throw new ApiError(404, 'not_found', 'no such report');
+      return { reportId: row.id.toString(), borrowerRef: row.ref, createdBy: row.username, createdAt: row.created_at.toISOString(), recommendation: row.recommendation, report: row.report };
+    });
+
+    app.post('/hold-or-sell', {
+      // A calculation that stores nothing; still audited (the advice shown to a borrower is on record).
+      config: { access: { roles: ASSIGNABLE_ROLES.filter((role) => role !== 'admin') }, audit: 'underwriting.hold_or_sell' },
+      schema: {
+        tags: ['underwriting'],
+        summary: 'For the miner: borrow roubles against BTC and keep it, or sell BTC now? Each option\'s outcome over end prices, the price above which borrowing wins, and the loan\'s liquidation price',
+        body: Type.Object({
+          holdings: BtcAmount,
+          need: RubAmount,
+          months: Type.Integer({ minimum: 1, maximum: 60 }),
+          annualRatePercent: Percent,
+          feePercent: Type.Optional(Percent),
+          ltvPercent: Type.Optional(Percent),
+          liquidationLtvPercent: Type.Optional(Percent),
+          endPrices: Type.Optional(Type.Array(RubAmount, { maxItems: 20 })),
+          price: Type.Optional(RubAmount),
+        }, { additionalProperties: false }),
+        response: { 200: Type.Unknown(), ...errors },
+      },
+    }, async (request) => {
+      const body = request.body;
+      const holdings = money(parseSats(body.holdings), 'holdings') as Sats;
+      const need = money(parseKopecks(body.need), 'need') as Kopecks;
+      let price: PriceKopecksPerBtc;
+      let priceBasis: string;
+      if (body.price !== undefined) {
+        price = money(parsePrice(body.price), 'price');
+        priceBasis = 'as given';
+      } else {
+        const cycle = await latestCycle(db, 'live');
+        if (cycle === undefined || cycle.publishedKopecks === null) throw new ApiError(409, 'no_price', 'the price service has no BTC/RUB price yet; give a price');
+        price = cycle.publishedKopecks as PriceKopecksPerBtc;
+        priceBasis = `price service cycle ${cycle.id} at ${cycle.at.toISOString()} (${cycle.status})`;
+      }
+      const rate = percent(body.annualRatePercent, 'annualRatePercent');
+      const fee = percent(body.feePercent ?? '0', 'feePercent');
+      // Defaults after Ledn's ladder (BRIEF.md): 50% at origination, liquidation at 80%.
+      const ltv = percent(body.ltvPercent ?? '50', 'ltvPercent');
+      const liquidation = percent(body.liquidationLtvPercent ?? '80', 'liquidationLtvPercent');
+      if (ltv.numerator === 0n || ltv.numerator * liquidation.denominator >= liquidation.numerator * ltv.denominator || liquidation.numerator > liquidation.denominator) {
+        throw new ApiError(400, 'invalid_percent', 'the origination LTV is above 0 and below the liquidation LTV, which is at most 100%');
+      }
+      // Interest paid monthly on the full amount over the term (a bullet loan), and the fee up front.
+      const interest = applyFraction(need * BigInt(body.months), fraction(rate.numerator, rate.denominator * 12n), 'ceil');
+      const cost = (interest + applyFraction(need, fee, 'ceil')) as Kopecks;
+      const pledged = divide(need * 100_000_000n * ltv.denominator, price * ltv.numerator, 'ceil') as Sats;
+      if (pledged > holdings) throw new ApiError(400, 'insufficient_holdings', `borrowing ${formatMinorUnits(need, 'RUB')} at ${formatMinorUnits(price, 'RUB')} per BTC and ${formatMinorUnits(applyFraction(10_000n, ltv, 'floor'), 'RUB')}% LTV needs ${formatMinorUnits(pledged, 'BTC')} BTC pledged; the holdings are ${formatMinorUnits(holdings, 'BTC')}`);
+      const ends = body.endPrices !== undefined
+        ? body.endPrices.map((text, index) => ({ name: `end price ${index + 1}`, priceAtEndKopecks: money(parsePrice(text), `endPrices[${index}]`) }))
+        : [5_000n, 7_500n, 10_000n, 12_500n, 15_000n, 20_000n].map((bps) => ({ name: `${bps / 100n}% of today`, priceAtEndKopecks: divide(price * bps, 10_000n, 'floor') as PriceKopecksPerBtc }));
+      let result;
+      try {
+        result = holdOrSell({ holdingsSats: holdings, needKopecks: need, priceNowKopecks: price, loanCostKopecks: cost, pledgedSats: pledged, liquidationLtvBps: applyFraction(10_000n, liquidation, 'floor'), scenarios: ends });
+      } catch (error) {
+        if (error instanceof RangeError) throw new ApiError(400, 'insufficient_holdings', error.message);
+        throw error;
+      }
+      const rub = (k: bigint) => formatMinorUnits(k, 'RUB');
+      return {
+        price: rub(price), priceBasis,
+        loan: { need: rub(need), months: body.months, interest: rub(interest), totalCost: rub(cost), pledged: formatMinorUnits(pledged, 'BTC') },
+        sellNow: formatMinorUnits(result.sellNowSats, 'BTC'),
+        breakEvenPrice: rub(result.breakEvenPriceKopecks),
+        liquidationPrice: rub(result.liquidationPriceKopecks),
+        explanation: `borrowing keeps ${formatMinorUnits(result.sellNowSats, 'BTC')} BTC that selling would give up and costs ${rub(cost)}; it wins if BTC ends above ${rub(result.breakEvenPriceKopecks)} and never falls below ${rub(result.liquidationPriceKopecks)} on the way`,
+        outcomes: result.outcomes.map((o) => ({ name: o.name, priceAtEnd: rub(o.priceAtEndKopecks), borrow: rub(o.borrowKopecks), sell: rub(o.sellKopecks), better: o.better })),
+      };
+    });
+  };
+}
