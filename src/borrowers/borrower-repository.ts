@@ -93,12 +93,12 @@ export async function createSite(tx: Queryable, borrower: Borrower, input: SiteI
 }
 
 /** Adds machines to a site; 'unknown_model' when the catalogue lacks the model, 'no_site' when the site is not the borrower's. */
-export async function addMachines(tx: Queryable, borrower: Borrower, siteId: bigint, machines: { model: string; count: number; serials: readonly string[] }): Promise<bigint | 'unknown_model' | 'no_site'> {
+export async function addMachines(tx: Queryable, borrower: Borrower, siteId: bigint, machines: { model: string; count: number; serials: readonly string[]; installedOn?: string }): Promise<bigint | 'unknown_model' | 'no_site'> {
   const [site] = await tx.query<{ id: bigint }>('SELECT id FROM mining_sites WHERE id = $1 AND borrower_id = $2', [siteId, borrower.id]);
   if (site === undefined) return 'no_site';
   const [model] = await tx.query<{ model: string }>('SELECT model FROM asic_models WHERE model = $1', [machines.model]);
   if (model === undefined) return 'unknown_model';
-  const [row] = await tx.query<{ id: bigint }>('INSERT INTO site_machines (site_id, model, count, serials) VALUES ($1, $2, $3, $4::text[]) RETURNING id', [siteId, machines.model, machines.count, machines.serials]);
+  const [row] = await tx.query<{ id: bigint }>('INSERT INTO site_machines (site_id, model, count, serials, installed_on) VALUES ($1, $2, $3, $4::text[], $5) RETURNING id', [siteId, machines.model, machines.count, machines.serials, machines.installedOn ?? null]);
   return row!.id;
 }
 

@@ -128,15 +128,17 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         tags: ['borrowers'],
         summary: 'Add machines of a catalogue model to a site (serials where pledged)',
         params: Type.Object({ ref: Ref, siteId: Id }),
-        body: Type.Object({ model: Type.String({ minLength: 2, maxLength: 100 }), count: Type.Integer({ minimum: 1, maximum: 100_000 }), serials: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100_000, uniqueItems: true })) }, { additionalProperties: false }),
+        body: Type.Object({ model: Type.String({ minLength: 2, maxLength: 100 }), count: Type.Integer({ minimum: 1, maximum: 100_000 }), serials: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100_000, uniqueItems: true, description: 'serials of the machines pledged as collateral' })), installedOn: Type.Optional(Type.String({ maxLength: 10, description: 'when the machines went into service (their age depreciates them as collateral)' })) }, { additionalProperties: false }),
         response: { 201: Type.Object({ machinesId: Id }), ...errors },
       },
     }, async (request, reply) => {
       const borrower = await requireBorrower(request.params.ref);
       const serials = request.body.serials ?? [];
       if (serials.length > request.body.count) throw new ApiError(400, 'invalid_machines', 'more serial numbers than machines');
+      const installedOn = request.body.installedOn === undefined ? undefined : day(request.body.installedOn, 'installedOn', '');
+      if (installedOn !== undefined && installedOn > now().toISOString().slice(0, 10)) throw new ApiError(400, 'invalid_date', 'installedOn is not in the future');
       const result = await db.transaction(async (tx) => {
-        const added = await addMachines(tx, borrower, BigInt(request.params.siteId), { model: request.body.model, count: request.body.count, serials });
+        const added = await addMachines(tx, borrower, BigInt(request.params.siteId), { model: request.body.model, count: request.body.count, serials, ...(installedOn !== undefined ? { installedOn } : {}) });
         if (typeof added !== 'string') await appendAudit(tx, { ...auditFields(request), action: 'borrowers.machines.add', target: `site:${request.params.siteId}`, details: { borrower: borrower.ref, model: request.body.model, count: request.body.count, serials } }, now());
         return added;
       });

@@ -12,6 +12,7 @@ import type { Queryable } from '../db/database.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { importList, ListImportError } from '../compliance/screening.js';
 import { LIST_FORMATS, type ListFormat } from '../compliance/screening-lists.js';
+import { revalueEquipment } from '../underwriting/equipment-service.js';
 import { fetchMempoolSnapshot, readNetworkHistoryCsv, saveSnapshots } from '../underwriting/network-data.js';
 import { ExtractImportError, httpRegistryClient, importRegistryExtract, recheckDue } from '../compliance/registry.js';
 import { passwordProblem } from '../identity/passwords.js';
@@ -297,6 +298,21 @@ network.command('import')
     await withDatabase(async (db) => {
       const written = await db.transaction((tx) => saveSnapshots(tx, snapshots));
       console.log(`imported ${written} of ${snapshots.length} days${snapshots.length > 0 ? ` (${snapshots[0]!.observedAt.toISOString().slice(0, 10)} to ${snapshots.at(-1)!.observedAt.toISOString().slice(0, 10)})` : ''}`);
+    });
+  });
+
+program.command('equipment').description('machines pledged as second-layer collateral')
+  .command('revalue')
+  .description('revalue every pledged machine group as of a day (the service also does this daily)')
+  .option('--as-of <date>', 'the day (default today)')
+  .action(async (options: { asOf?: string }) => {
+    const asOf = options.asOf ?? new Date().toISOString().slice(0, 10);
+    if (!isCalendarDate(asOf)) throw new ConfigError('--as-of is a date YYYY-MM-DD');
+    await withDatabase(async (db) => {
+      const valuedBy = (await systemUser(db)).id;
+      const result = await db.transaction((tx) => revalueEquipment(tx, { asOf, now: new Date(), valuedBy }));
+      if ('code' in result) throw new ConfigError(result.message);
+      console.log(`revalued ${result.groups} pledged machine groups as of ${asOf}: ${formatMinorUnits(result.totalKopecks, 'RUB')} RUB, ${formatMinorUnits(result.weightedKopecks, 'RUB')} counted toward collateral; ${result.breaches} breaches, ${result.defaultEvents} new default events`);
     });
   });
 

@@ -6,7 +6,9 @@ import { openDatabase } from '../db/open.js';
 import { PriceService } from '../prices/price-service.js';
 import { buildSources, loadPricesConfig, pipelineConfig } from '../prices/prices-config.js';
 import { cbrDailyRate } from '../prices/sources/cbr.js';
-import { httpRegistryClient, scheduleRecheck } from '../compliance/registry.js';
+import { httpRegistryClient, registryRecheckJob } from '../compliance/registry.js';
+import { scheduleJob } from '../jobs/schedule.js';
+import { equipmentRevaluationJob } from '../underwriting/equipment-service.js';
 
 /**
  * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
@@ -48,7 +50,8 @@ export async function serve(config: Config): Promise<void> {
     trustProxy: config.trustProxy,
   });
   // Registered miners are re-checked in the registry monthly; the job looks every 6 hours for who is due.
-  const stopRecheck = registry === undefined ? () => undefined : scheduleRecheck({ db, client: registry, everyMs: 6 * 3_600_000, logger });
+  const stopRecheck = registry === undefined ? () => undefined : scheduleJob(db, registryRecheckJob(registry), logger);
+  const stopRevaluation = scheduleJob(db, equipmentRevaluationJob, logger);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -59,6 +62,7 @@ export async function serve(config: Config): Promise<void> {
     logger.info({ signal }, 'shutting down');
     try {
       stopRecheck();
+      stopRevaluation();
       await prices.stop();
       await app.close();
       await db.close();

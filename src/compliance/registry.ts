@@ -3,6 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { Type } from 'typebox';
 import { expectShape, getJson, SourceError } from '../adapters/http.js';
 import type { Database, Queryable } from '../db/database.js';
+import type { Job } from '../jobs/schedule.js';
 import { systemUser } from '../identity/identity-repository.js';
 import { isCalendarDate } from '../ledger/entry.js';
 
@@ -150,34 +151,17 @@ export async function recheckDue(db: Pick<Database, 'transaction' | 'query'>, cl
   return { due: due.length, checked, changed, failed };
 }
 
-/** The advisory lock that lets one instance at a time run the scheduled re-check. */
-export const RECHECK_LOCK_KEY = 7_207_002;
-
-/**
- * The scheduled re-check inside the service: every `everyMs`, the instance that takes the lock
- * re-checks whoever is due. Returns a stop function.
- */
-export function scheduleRecheck(options: { db: Database; client: RegistryClient; everyMs: number; logger: { info(o: object, m: string): void; error(o: object, m: string): void } }): () => void {
-  let running = false;
-  const run = async () => {
-    if (running) return;
-    running = true;
-    const lock = await options.db.tryLeadership(RECHECK_LOCK_KEY).catch(() => null);
-    try {
-      if (lock === null) return;
-      const summary = await recheckDue(options.db, options.client, { now: new Date(), recordedBy: (await systemUser(options.db)).id });
-      if (summary.due > 0) options.logger.info({ registryRecheck: summary }, 'registry re-check');
-    } catch (error) {
-      options.logger.error({ err: error }, 'registry re-check failed');
-    } finally {
-      await lock?.release().catch(() => undefined);
-      running = false;
-    }
+/** The scheduled re-check: every 6 hours, whoever is due (a job in `src/jobs/schedule.ts`). */
+export function registryRecheckJob(client: RegistryClient): Job {
+  return {
+    name: 'registry re-check',
+    lockKey: 7_207_002,
+    everyMs: 6 * 3_600_000,
+    async run(db) {
+      const summary = await recheckDue(db, client, { now: new Date(), recordedBy: (await systemUser(db)).id });
+      return summary.due > 0 ? summary : undefined;
+    },
   };
-  const timer = setInterval(() => void run(), options.everyMs);
-  timer.unref();
-  void run();
-  return () => clearInterval(timer);
 }
 
 // ---------------------------------------------------------------------------------------------

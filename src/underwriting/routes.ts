@@ -8,10 +8,11 @@ import { appendAudit } from '../audit/audit-repository.js';
 import { findBorrower } from '../borrowers/borrower-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
-import { applyFraction, divide, formatMinorUnits, fraction, parseKopecks, parsePercent, parsePrice, parseSats, type Fraction, type Kopecks, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
+import { applyBps, applyFraction, divide, type Bps, formatMinorUnits, fraction, parseKopecks, parsePercent, parsePrice, parseSats, type Fraction, type Kopecks, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { holdOrSell } from './hold-or-sell.js';
 import { runUnderwriting, type UnderwritingTerms } from './underwriting-service.js';
+import { DEFAULT_EQUIPMENT_POLICY, revalueEquipment, TIER_NAMES } from './equipment-service.js';
 
 /** The underwriting report an officer runs on a borrower, and the miner's hold-or-sell calculator. */
 
@@ -94,6 +95,96 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
         'SELECT r.id, b.ref, u.username, r.created_at, r.recommendation, r.report FROM underwriting_reports r JOIN borrowers b ON b.id = r.borrower_id JOIN users u ON u.id = r.created_by WHERE r.id = $1', [BigInt(request.params.id)]);
       if (row === undefined) throw new ApiError(404, 'not_found', 'no such report');
       return { reportId: row.id.toString(), borrowerRef: row.ref, createdBy: row.username, createdAt: row.created_at.toISOString(), recommendation: row.recommendation, report: row.report };
+    });
+
+    const UsdPerTh = Type.String({ pattern: '^(0|[1-9][0-9]{0,7})(\\.[0-9]{1,4})?$', description: 'USD per TH/s, e.g. "25.70"' });
+    app.put('/equipment/price-index/:effectiveFrom', {
+      config: { access: { roles: ['risk_officer'] }, audit: 'equipment.price_index.set' },
+      schema: {
+        tags: ['equipment'],
+        summary: 'Set the bank\'s ASIC price index (USD per TH/s by efficiency tier, J/TH) from a date; pledged machines are revalued against it',
+        params: Type.Object({ effectiveFrom: Type.String({ maxLength: 10 }) }),
+        body: Type.Object({ below19: UsdPerTh, from19to25: UsdPerTh, from25to38: UsdPerTh, from38to68: UsdPerTh, above68: UsdPerTh, source: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ effectiveFrom: Type.String() }), ...errors },
+      },
+    }, async (request) => {
+      const day = request.params.effectiveFrom;
+      if (!isCalendarDate(day)) throw new ApiError(400, 'invalid_date', 'effectiveFrom is a calendar date YYYY-MM-DD');
+      const at = now();
+      await db.transaction(async (tx) => {
+        const before = await tx.query('SELECT tier, usd_per_th, source FROM equipment_price_index WHERE effective_from = $1 ORDER BY tier', [day]);
+        await tx.query(
+          `INSERT INTO equipment_price_index (effective_from, tier, usd_per_th, source, recorded_by)
+           SELECT $1, tier, price::numeric, $4, $5 FROM unnest($2::text[], $3::text[]) AS v(tier, price)
+           ON CONFLICT (effective_from, tier) DO UPDATE SET usd_per_th = EXCLUDED.usd_per_th, source = EXCLUDED.source, recorded_by = EXCLUDED.recorded_by`,
+          [day, [...TIER_NAMES], TIER_NAMES.map((tier) => request.body[tier]), request.body.source, actorOf(request).user.id]);
+        await appendAudit(tx, { ...auditFields(request), action: 'equipment.price_index.set', target: `equipment_price_index:${day}`, details: { before, after: request.body } }, at);
+      });
+      request.audited = true;
+      return { effectiveFrom: day };
+    });
+
+    app.get('/equipment/price-index', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: { tags: ['equipment'], summary: 'The ASIC price index, newest first', response: { 200: Type.Object({ index: Type.Array(Type.Object({ effectiveFrom: Type.String(), tier: Type.String(), usdPerTh: Type.String(), source: Type.String() })) }) } },
+    }, async () => {
+      const rows = await db.query<{ effective_from: string; tier: string; usd_per_th: string; source: string }>('SELECT effective_from, tier, usd_per_th, source FROM equipment_price_index ORDER BY effective_from DESC, tier');
+      return { index: rows.map((r) => ({ effectiveFrom: r.effective_from, tier: r.tier, usdPerTh: r.usd_per_th, source: r.source })) };
+    });
+
+    app.post('/borrowers/:ref/equipment/revalue', {
+      config: { access: { roles: ['risk_officer', 'credit_officer'] }, audit: 'equipment.revalue' },
+      schema: {
+        tags: ['equipment'],
+        summary: 'Revalue the borrower\'s pledged machines now (they are also revalued daily): lower of the price index and the cash flow, depreciated, cut by a haircut; zero on a breach',
+        params: Type.Object({ ref: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }),
+        body: Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 10 })), haircutPercent: Type.Optional(Percent), weightPercent: Type.Optional(Percent) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ groups: Type.Integer(), total: RubAmount, weighted: RubAmount, breaches: Type.Integer(), defaultEvents: Type.Integer() }), ...errors },
+      },
+    }, async (request) => {
+      const borrower = await findBorrower(db, request.params.ref);
+      if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
+      const asOf = request.body.asOf ?? now().toISOString().slice(0, 10);
+      if (!isCalendarDate(asOf)) throw new ApiError(400, 'invalid_date', 'asOf is a calendar date YYYY-MM-DD');
+      const bps = (text: string | undefined, fallback: bigint, field: string) => {
+        if (text === undefined) return fallback;
+        const value = percent(text, field);
+        if (value.numerator > value.denominator) throw new ApiError(400, 'invalid_percent', `${field} is at most 100`);
+        return divide(value.numerator * 10_000n, value.denominator, 'floor');
+      };
+      const policy = { haircutBps: bps(request.body.haircutPercent, DEFAULT_EQUIPMENT_POLICY.haircutBps, 'haircutPercent') as Bps, weightBps: bps(request.body.weightPercent, DEFAULT_EQUIPMENT_POLICY.weightBps, 'weightPercent') };
+      const at = now();
+      const result = await db.transaction(async (tx) => {
+        const outcome = await revalueEquipment(tx, { asOf, now: at, valuedBy: actorOf(request).user.id, borrowerId: borrower.id, policy });
+        if ('code' in outcome) return outcome;
+        await appendAudit(tx, { ...auditFields(request), action: 'equipment.revalue', target: `borrower:${borrower.ref}`, details: { asOf, ...outcome, totalKopecks: outcome.totalKopecks.toString(), weightedKopecks: outcome.weightedKopecks.toString() } }, at);
+        return outcome;
+      });
+      if ('code' in result) throw new ApiError(409, result.code, result.message);
+      request.audited = true;
+      return { groups: result.groups, total: formatMinorUnits(result.totalKopecks, 'RUB'), weighted: formatMinorUnits(result.weightedKopecks, 'RUB'), breaches: result.breaches, defaultEvents: result.defaultEvents };
+    });
+
+    app.get('/borrowers/:ref/equipment', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: {
+        tags: ['equipment'],
+        summary: 'The latest valuation of each pledged machine group, with its inputs, and the totals that count toward collateral',
+        params: Type.Object({ ref: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }),
+        response: { 200: Type.Object({ total: RubAmount, weighted: RubAmount, valuations: Type.Array(Type.Object({ machinesId: Id, valuedOn: Type.String(), pledgedCount: Type.Integer(), indexValue: RubAmount, cashFlowValue: RubAmount, method: Type.String(), value: RubAmount, weighted: RubAmount, breach: Type.Union([Type.String(), Type.Null()]), reason: Type.String(), inputs: Type.Unknown() })) }), ...errors },
+      },
+    }, async (request) => {
+      const borrower = await findBorrower(db, request.params.ref);
+      if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
+      const rows = await db.query<{ machines_id: bigint; valued_on: string; pledged_count: number; index_value_kopecks: bigint; cash_flow_value_kopecks: bigint; method: string; value_kopecks: bigint; weight_bps: number; breach: string | null; reason: string; inputs: unknown }>(
+        'SELECT DISTINCT ON (machines_id) * FROM equipment_valuations WHERE borrower_id = $1 ORDER BY machines_id, id DESC', [borrower.id]);
+      const rub = (k: bigint) => formatMinorUnits(k, 'RUB');
+      const valuations = rows.map((r) => ({ machinesId: r.machines_id.toString(), valuedOn: r.valued_on, pledgedCount: r.pledged_count, indexValue: rub(r.index_value_kopecks), cashFlowValue: rub(r.cash_flow_value_kopecks), method: r.method, value: rub(r.value_kopecks), weightedKopecks: applyBps(r.value_kopecks, BigInt(r.weight_bps) as Bps, 'floor'), breach: r.breach, reason: r.reason, inputs: r.inputs }));
+      return {
+        total: rub(rows.reduce((sum, r) => sum + r.value_kopecks, 0n)),
+        weighted: rub(valuations.reduce((sum, v) => sum + v.weightedKopecks, 0n)),
+        valuations: valuations.map(({ weightedKopecks, ...v }) => ({ ...v, weighted: rub(weightedKopecks) })),
+      };
     });
 
     app.post('/hold-or-sell', {
