@@ -9,12 +9,17 @@
  * Second figure: re-screening 100,000 borrowers (one site each, across regions) against the
  * banned-area table after a change to it, set-based (`rescreen_100k_s`, goal <= 30 s), on PGlite
  * and on PostgreSQL when DATABASE_URL is set. The script checks the count it banned.
+ *
+ * Third figure: importing a 10,000-entry sanctions list (names and INNs) and screening the same
+ * 100,000 borrowers against it in one statement (`screen_100k_s`, same goal); the script checks
+ * the hits it found.
  */
 import { fraction, priceKopecksPerBtc } from '../src/money/money.js';
 import type { Fleet } from '../src/underwriting/mining.js';
 import { standardScenarios, underwrite } from '../src/underwriting/underwrite.js';
 import type { Engine } from '../src/db/database.js';
 import { rescreenBannedAreas } from '../src/compliance/rescreen.js';
+import { importList, screen } from '../src/compliance/screening.js';
 import { benchEngines, integerOption, machine, openBenchDatabase, printBench } from './bench-support.js';
 
 const argv = process.argv.slice(2);
@@ -48,7 +53,7 @@ console.log(`${borrowers} borrowers, 36 months x 5 scenarios each: ${meanMs.toFi
 
 const BORROWERS = integerOption(argv, 'rescreen-borrowers', 100_000);
 
-async function rescreen(engine: Engine): Promise<number> {
+async function rescreen(engine: Engine): Promise<[number, number]> {
   const bench = await openBenchDatabase(engine);
   try {
     // 100,000 individuals (shape-valid identifiers; check digits are the application's concern),
@@ -67,13 +72,29 @@ async function rescreen(engine: Engine): Promise<number> {
     const seconds = (performance.now() - started) / 1000;
     if (summary.borrowers !== BORROWERS || BigInt(summary.banned) !== expected) throw new Error(`rescreen found ${summary.banned} banned of ${summary.borrowers}; expected ${expected} of ${BORROWERS}`);
     console.log(`${engine}: re-screened ${summary.borrowers} borrowers in ${seconds.toFixed(2)} s: ${summary.banned} banned, ${summary.startedFailing} events`);
-    return seconds;
+
+    // Names are normalised when a borrower is recorded; these were bulk-loaded, so fill them first.
+    const system = (await bench.db.query<{ id: bigint }>("SELECT id FROM users WHERE username = 'system'"))[0]!.id;
+    await bench.db.transaction((tx) => screen(tx, new Date()));
+    // 5,000 names (every 20th borrower's) and 5,000 INNs (every 20th, offset by 10), plus misses.
+    const lines = ['kind,value,name,program'];
+    for (let g = 20; g <= BORROWERS; g += 20) lines.push(`name,"BORROWER ${g}",,bench`, `inn,${String(g - 10).padStart(12, '0')},,bench`);
+    const screenStarted = performance.now();
+    const imported = await bench.db.transaction((tx) => importList(tx, { name: 'bench-list', format: 'zalog_csv', version: '1', text: lines.join('\n'), importedBy: system, now: new Date() }));
+    const screenSeconds = (performance.now() - screenStarted) / 1000;
+    const expectedHits = 2 * Math.floor(BORROWERS / 20);
+    if (imported.screening.newHits !== expectedHits) throw new Error(`screening found ${imported.screening.newHits} hits; expected ${expectedHits}`);
+    console.log(`${engine}: imported ${imported.entries} list entries and screened ${BORROWERS} borrowers in ${screenSeconds.toFixed(2)} s: ${imported.screening.newHits} hits`);
+    return [seconds, screenSeconds];
   } finally {
     await bench.dispose();
   }
 }
 
-const rescreens: Array<[Engine, number]> = [];
+const rescreens: Array<[Engine, [number, number]]> = [];
 for (const engine of benchEngines(argv)) rescreens.push([engine, await rescreen(engine)]);
 printBench({ name: 'underwrite', metric: 'underwrite_ms', value: Number(meanMs.toFixed(3)), unit: 'ms', engine: 'memory', goal: '<= 5' });
-for (const [engine, seconds] of rescreens) printBench({ name: 'underwrite', metric: 'rescreen_100k_s', value: Number(seconds.toFixed(2)), unit: 's', engine, goal: '<= 30' });
+for (const [engine, [seconds, screenSeconds]] of rescreens) {
+  printBench({ name: 'underwrite', metric: 'rescreen_100k_s', value: Number(seconds.toFixed(2)), unit: 's', engine, goal: '<= 30' });
+  printBench({ name: 'underwrite', metric: 'screen_100k_s', value: Number(screenSeconds.toFixed(2)), unit: 's', engine, goal: '<= 30' });
+}
