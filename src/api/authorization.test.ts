@@ -35,35 +35,25 @@ const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
     expect([201, 409]).toContain(created.statusCode);
     return '/api/v1/borrowers/B-1';
   },
-  'GET /api/v1/borrowers/:ref/sites': async (app) => {
-    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
-    return '/api/v1/borrowers/B-1/sites';
-  },
-  'POST /api/v1/borrowers/:ref/fns-reports': async (app) => {
-    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
-    return '/api/v1/borrowers/B-1/fns-reports';
-  },
-  'POST /api/v1/borrowers/:ref/btc-addresses': async (app) => {
-    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
-    return '/api/v1/borrowers/B-1/btc-addresses';
-  },
-  'GET /api/v1/borrowers/:ref/btc-addresses': async (app) => {
-    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
-    return '/api/v1/borrowers/B-1/btc-addresses';
-  },
-  'POST /api/v1/borrowers/:ref/attestations': async (app) => {
-    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
-    return '/api/v1/borrowers/B-1/attestations';
-  },
-  'GET /api/v1/borrowers/:ref/attestations': async (app) => {
-    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
-    return '/api/v1/borrowers/B-1/attestations';
-  },
+  'GET /api/v1/borrowers/:ref/sites': borrower1Path('sites'),
+  'POST /api/v1/borrowers/:ref/fns-reports': borrower1Path('fns-reports'),
+  'POST /api/v1/borrowers/:ref/btc-addresses': borrower1Path('btc-addresses'),
+  'GET /api/v1/borrowers/:ref/btc-addresses': borrower1Path('btc-addresses'),
+  'POST /api/v1/borrowers/:ref/attestations': borrower1Path('attestations'),
+  'GET /api/v1/borrowers/:ref/attestations': borrower1Path('attestations'),
   'POST /api/v1/auth/tokens/:id/revoke': async (app) => {
     const made = await app.as('borrower1').post('/api/v1/auth/tokens', { name: 'probe', expiresInDays: 1 });
     return `/api/v1/auth/tokens/${made.json().token.id}/revoke`;
   },
 };
+
+/** A probe for a route under borrower1's own record: the record is made first. */
+function borrower1Path(suffix: string): (t: TestApp) => Promise<string> {
+  return async (app) => {
+    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
+    return `/api/v1/borrowers/B-1/${suffix}`;
+  };
+}
 
 /** POSTs that move money or change a loan: they must be idempotent. */
 const MUST_BE_IDEMPOTENT = ['POST /api/v1/ledger/entries', 'POST /api/v1/ledger/entries/:id/reversal', 'POST /api/v1/approvals/:id/approve'];

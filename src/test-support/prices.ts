@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js';
+import type { HttpStub } from './http-stub.js';
 import { fraction } from '../money/money.js';
 import { PriceService } from '../prices/price-service.js';
 import { buildSources, checkPricesConfig, pipelineConfig } from '../prices/prices-config.js';
@@ -29,4 +30,17 @@ export function testPriceService(options: { db: Database; sources: readonly unkn
     cycleSeconds: config.cycleSeconds,
     now: options.now,
   });
+}
+
+/**
+ * A price service whose three sources (on `stub`) all quote BTC/USD at `usd`, with one cycle run:
+ * the accepted BTC/RUB price is usd x 80 (for tests that need "the current price" to exist).
+ */
+export async function fixedPriceService(db: Database, stub: HttpStub, usd: string): Promise<PriceService> {
+  const names = ['ex-a', 'ex-b', 'ex-c'];
+  for (const name of names) stub.set(`/${name}`, () => ({ body: JSON.stringify({ price: usd, time: new Date().toISOString() }) }));
+  const service = testPriceService({ db, sources: names.map((name) => ({ name, kind: 'coinbase', pair: 'BTC/USD', weight: 1, url: stub.url(`/${name}`) })), cbrUrl: stub.url('/cbr'), now: () => new Date() });
+  await service.init();
+  await service.cycle();
+  return service;
 }

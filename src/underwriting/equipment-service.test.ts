@@ -1,23 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PriceService } from '../prices/price-service.js';
 import { openTestApp, type TestApp } from '../test-support/app.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
-import { testPriceService } from '../test-support/prices.js';
+import { fixedPriceService } from '../test-support/prices.js';
 import { saveSnapshots } from './network-data.js';
 
 let stub: HttpStub;
 let t: TestApp;
-let prices: PriceService;
 const INDEX = { below19: '25.70', from19to25: '12.00', from25to38: '5.00', from38to68: '2.00', above68: '0.50', source: 'bank index after Luxor, Nov 2025' };
 const today = new Date().toISOString().slice(0, 10);
 
 beforeAll(async () => {
   stub = await startHttpStub();
   t = await openTestApp();
-  for (const name of ['ex-a', 'ex-b', 'ex-c']) stub.set(`/${name}`, () => ({ body: JSON.stringify({ price: '100000.00', time: new Date().toISOString() }) }));
-  prices = testPriceService({ db: t.test.db, sources: ['ex-a', 'ex-b', 'ex-c'].map((name) => ({ name, kind: 'coinbase', pair: 'BTC/USD', weight: 1, url: stub.url(`/${name}`) })), cbrUrl: stub.url('/cbr'), now: () => new Date() });
-  await prices.init();
-  await prices.cycle();
+  await fixedPriceService(t.test.db, stub, '100000.00'); // 8,000,000.00 RUB a BTC
   await saveSnapshots(t.test.db, [{ source: 'mempool', observedAt: new Date('2025-11-03T12:00:00Z'), height: 922_500n, difficulty: 155_000_000_000_000n, feesSatsPerBlock: 2_000_000n }]);
   const officer = t.as('officer');
   const borrower = async (ref: string, inn: string, ogrn: string, region: string, municipality: string, serials: string[]) => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PriceService } from '../prices/price-service.js';
 import { openTestApp, type TestApp } from '../test-support/app.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
-import { testPriceService } from '../test-support/prices.js';
+import { fixedPriceService } from '../test-support/prices.js';
 import { SourceError } from '../adapters/http.js';
 import type { BanEntry } from '../compliance/rules.js';
 import { estimatedHeight, fetchMempoolSnapshot, networkOn, readNetworkHistoryCsv, saveSnapshots } from './network-data.js';
@@ -22,9 +22,7 @@ const blocks = [
 beforeAll(async () => {
   stub = await startHttpStub();
   t = await openTestApp();
-  for (const name of ['ex-a', 'ex-b', 'ex-c']) stub.set(`/${name}`, () => ({ body: JSON.stringify({ price: '100000.00', time: new Date().toISOString() }) }));
-  prices = testPriceService({ db: t.test.db, sources: ['ex-a', 'ex-b', 'ex-c'].map((name) => ({ name, kind: 'coinbase', pair: 'BTC/USD', weight: 1, url: stub.url(`/${name}`) })), cbrUrl: stub.url('/cbr'), now: () => new Date() });
-  await prices.init();
+  prices = await fixedPriceService(t.test.db, stub, '100000.00');
   expect(await prices.cycle()).toMatchObject({ publishedKopecks: 800_000_000n }); // 100,000 USD x 80 RUB
   stub.set('/mempool/api/v1/blocks', { body: JSON.stringify(blocks) });
   await saveSnapshots(t.test.db, [await fetchMempoolSnapshot({ baseUrl: stub.url('/mempool') })]);
