@@ -25,7 +25,7 @@ describe('screening against imported lists', () => {
     expect(imported.statusCode).toBe(200);
     expect(imported.json()).toMatchObject({ imported: true, entries: 2, newHits: 2, borrowersNewlyHit: 2 });
     const hits = (await t.as('risk').get('/api/v1/compliance/screening-hits?status=open')).json().hits;
-    expect(hits.map((h: { borrowerRef: string; field: string }) => `${h.borrowerRef}:${h.field}`)).toEqual(['B-2:name', 'B-1:inn']);
+    expect(hits.map((h: { borrowerRef: string; field: string }) => `${h.borrowerRef}:${h.field}`)).toEqual(['B-1:inn', 'B-2:name']);
     const events = (await t.as('risk').get('/api/v1/compliance/events')).json().events.filter((e: { rule: string }) => e.rule === 'sanctions_screening');
     expect(events).toHaveLength(2);
     expect(events.find((e: { borrowerRef: string }) => e.borrowerRef === 'B-2')).toMatchObject({ kind: 'started_failing', reason: 'screening hit: name matches IVANOV, Ivan Ivanovich on list stop-list' });
@@ -51,7 +51,7 @@ describe('screening against imported lists', () => {
     const created = await t.as('officer').post('/api/v1/borrowers', { ref: 'B-3', kind: 'individual', name: 'Петров Пётр', inn: '773173084809', regionCode: '77', address: 'Moscow' });
     expect(created.statusCode).toBe(201);
     const open = (await t.as('auditor').get('/api/v1/compliance/screening-hits?status=open')).json().hits;
-    expect(open.map((h: { borrowerRef: string; field: string; listName: string }) => `${h.borrowerRef}:${h.field}:${h.listName}`)).toEqual(['B-2:name:stop-list', 'B-1:inn:stop-list', 'B-1:btc_address:ofac-sdn', 'B-3:name:ofac-sdn']);
+    expect(open.map((h: { borrowerRef: string; field: string; listName: string }) => `${h.borrowerRef}:${h.field}:${h.listName}`)).toEqual(['B-1:inn:stop-list', 'B-2:name:stop-list', 'B-1:btc_address:ofac-sdn', 'B-3:name:ofac-sdn']);
     // The borrower sees its addresses but never a hit (no tipping off).
     expect((await t.as('borrower1').get('/api/v1/borrowers/B-1/btc-addresses')).json().addresses).toHaveLength(2);
     expect((await t.as('borrower1').get('/api/v1/compliance/screening-hits')).statusCode).toBe(403);

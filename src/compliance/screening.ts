@@ -50,6 +50,7 @@ export async function screen(tx: Queryable, now: Date, borrowerId?: bigint): Pro
        INSERT INTO screening_hits (borrower_id, field, matched, list_name, list_id, entry_display, program, found_at)
        SELECT v.borrower_id, v.field, v.matched, l.name, l.id, e.display, e.program, $1
          FROM vals v JOIN screening_entries e ON e.kind = v.field AND e.value = v.matched JOIN latest l ON l.id = e.list_id
+        ORDER BY v.borrower_id, v.field, l.name -- hit ids in a stable order on both engines
        ON CONFLICT (borrower_id, field, matched, list_name) DO NOTHING
        RETURNING borrower_id, field, matched, list_name, entry_display
      ),
