@@ -3,7 +3,11 @@ import { Command } from 'commander';
 import { ConfigError, describeDatabase, loadConfig } from '../config.js';
 import { MigrationError, migrate } from '../db/migrate.js';
 import { DatabaseLockedError, openDatabase } from '../db/open.js';
-import { formatMinorUnits, type Currency } from '../money/money.js';
+import { formatMinorUnits, parseKopecks, type Currency } from '../money/money.js';
+import { buildSchedule, REPAYMENT_TYPES, ScheduleTermsError, type RepaymentType } from '../loans/schedule.js';
+import { rateFromPercent } from '../loans/interest.js';
+import { loadCalendar } from '../calendar/load.js';
+import { CalendarDataError } from '../calendar/business.js';
 import os from 'node:os';
 import { trialBalance } from '../ledger/ledger-repository.js';
 import { appendAudit, verifyAudit } from '../audit/audit-repository.js';
@@ -314,6 +318,52 @@ program.command('equipment').description('machines pledged as second-layer colla
       if ('code' in result) throw new ConfigError(result.message);
       console.log(`revalued ${result.groups} pledged machine groups as of ${asOf}: ${formatMinorUnits(result.totalKopecks, 'RUB')} RUB, ${formatMinorUnits(result.weightedKopecks, 'RUB')} counted toward collateral; ${result.breaches} breaches, ${result.defaultEvents} new default events`);
     });
+  });
+
+program.command('schedule')
+  .description('print a repayment schedule for given terms without creating a loan (the business calendar applied)')
+  .requiredOption('--principal <rub>', 'the principal in roubles, e.g. 1500000.00')
+  .requiredOption('--rate <percent>', 'the rate in % a year, e.g. 23.5')
+  .requiredOption('--start <date>', 'the disbursement day, YYYY-MM-DD')
+  .requiredOption('--months <n>', 'the term in months')
+  .requiredOption('--type <type>', 'annuity, bullet or interest-only')
+  .option('--interest-only-months <n>', 'interest-only: months before amortisation starts (default half the term)')
+  .option('--balloon <percent>', 'interest-only: the balloon as % of the principal (default 50)')
+  .option('--json', 'JSON lines: one per instalment, then the totals')
+  .action(async (options: { principal: string; rate: string; start: string; months: string; type: string; interestOnlyMonths?: string; balloon?: string; json?: boolean }) => {
+    const principal = parseKopecks(options.principal);
+    if (!principal.ok) throw new ConfigError(`--principal: ${principal.error.message}`);
+    const rate = rateFromPercent(options.rate);
+    if (rate === undefined) throw new ConfigError('--rate is a percentage a year such as 23.5 (up to 4 decimals)');
+    if (!isCalendarDate(options.start)) throw new ConfigError('--start is a date YYYY-MM-DD');
+    if (!/^[1-9][0-9]{0,2}$/.test(options.months)) throw new ConfigError('--months is a whole number from 1');
+    const type = options.type === 'interest-only' ? 'interest_only' : options.type;
+    if (!(REPAYMENT_TYPES as readonly string[]).includes(type)) throw new ConfigError('--type is annuity, bullet or interest-only');
+    const balloon = options.balloon === undefined ? undefined : rateFromPercent(options.balloon);
+    if (balloon === null) throw new ConfigError('--balloon is a percentage');
+    const terms = {
+      principal: principal.value, rateMillionths: rate, start: options.start, months: Number(options.months), type: type as RepaymentType,
+      ...(options.interestOnlyMonths !== undefined ? { interestOnlyMonths: Number(options.interestOnlyMonths) } : {}),
+      ...(balloon !== undefined ? { balloonBps: balloon / 100n } : {}),
+    };
+    let schedule;
+    try {
+      schedule = buildSchedule(terms, await loadCalendar());
+    } catch (error) {
+      if (error instanceof ScheduleTermsError || error instanceof CalendarDataError) throw new ConfigError(error.message);
+      throw error;
+    }
+    const rub = (k: bigint) => formatMinorUnits(k, 'RUB');
+    if (options.json) {
+      for (const line of schedule.lines) console.log(JSON.stringify({ number: line.number, dueDate: line.dueDate, days: line.days, principal: rub(line.principal), interest: rub(line.interest), payment: rub(line.payment), balance: rub(line.balance) }));
+      console.log(JSON.stringify({ totals: { principal: rub(schedule.totals.principal), interest: rub(schedule.totals.interest), payment: rub(schedule.totals.payment) } }));
+      return;
+    }
+    console.log(' #  due date    days      principal       interest        payment        balance');
+    for (const line of schedule.lines) {
+      console.log(`${String(line.number).padStart(2)}  ${line.dueDate}  ${String(line.days).padStart(4)}  ${rub(line.principal).padStart(13)}  ${rub(line.interest).padStart(13)}  ${rub(line.payment).padStart(13)}  ${rub(line.balance).padStart(13)}`);
+    }
+    console.log(`    total             ${rub(schedule.totals.principal).padStart(13)}  ${rub(schedule.totals.interest).padStart(13)}  ${rub(schedule.totals.payment).padStart(13)}`);
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -1,0 +1,31 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+async function zalog(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += String(chunk); });
+  child.stderr.on('data', (chunk) => { output += String(chunk); });
+  return { code: await new Promise((resolve) => child.on('exit', resolve)), output };
+}
+
+describe('zalog schedule', () => {
+  it('prints JSON lines with decimal strings and totals that sum, without a database', async () => {
+    const result = await zalog(['schedule', '--principal', '1500000.00', '--rate', '23.5', '--start', '2027-12-15', '--months', '12', '--type', 'annuity', '--json']);
+    expect(result.code).toBe(0);
+    const lines = result.output.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines).toHaveLength(13);
+    expect(lines[0]).toEqual({ number: 1, dueDate: '2028-01-17', days: 33, principal: '109649.05', interest: '31827.64', payment: '141476.69', balance: '1390350.95' });
+    expect(lines[12].totals.principal).toBe('1500000.00');
+    const interest = lines.slice(0, 12).reduce((sum: bigint, line: { interest: string }) => sum + BigInt(line.interest.replace('.', '')), 0n);
+    expect(lines[12].totals.interest).toBe(`${interest / 100n}.${String(interest % 100n).padStart(2, '0')}`);
+  }, 30_000);
+
+  it('refuses a float-looking rate and an unknown type with exit 2', async () => {
+    expect((await zalog(['schedule', '--principal', '1500000', '--rate', '23.5%', '--start', '2027-12-15', '--months', '12', '--type', 'annuity'])).code).toBe(2);
+    const unknown = await zalog(['schedule', '--principal', '1500000', '--rate', '23.5', '--start', '2027-12-15', '--months', '12', '--type', 'balloon']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.output).toMatch(/annuity, bullet or interest-only/);
+  }, 30_000);
+});

@@ -1,0 +1,115 @@
+import type { BusinessCalendar } from '../calendar/business.js';
+import { daysBetween, daysInMonth, type Day } from '../calendar/days.js';
+import { divide } from '../money/money.js';
+import { accrue, RATE_SCALE, spanUnits } from './interest.js';
+
+/**
+ * Repayment schedules, pure. Instalments fall monthly on the day of the month the loan was
+ * disbursed (the month's last day when it is shorter), moved to the next business day when that
+ * day is not one; interest of each line is accrued on actual days from the previous due date
+ * (or disbursement) to this one, by the rule of interest.ts, with the sub-kopeck remainder carried
+ * from line to line. Three types:
+ * - `annuity`: equal instalments A = B x i / (1 - (1 + i)^-n), i = rate / 12, rounded half-up to
+ *   the kopeck; each line's principal is A less its interest; the last line clears the balance.
+ * - `bullet`: interest every month, the whole principal with the last instalment.
+ * - `interest_only`: interest only for the first `interestOnlyMonths` (default half the term),
+ *   then annuity instalments that amortise the principal down to a balloon (`balloonBps` of the
+ *   principal, default 50%) paid with the last instalment.
+ * The principal of the lines always sums to the principal exactly; no line repays a negative amount.
+ */
+
+export type RepaymentType = 'annuity' | 'bullet' | 'interest_only';
+export const REPAYMENT_TYPES: readonly RepaymentType[] = ['annuity', 'bullet', 'interest_only'];
+
+export interface ScheduleTerms {
+  readonly principal: bigint;
+  readonly rateMillionths: bigint;
+  /** The disbursement day. */
+  readonly start: Day;
+  readonly months: number;
+  readonly type: RepaymentType;
+  readonly interestOnlyMonths?: number;
+  readonly balloonBps?: bigint;
+}
+
+export interface ScheduleLine {
+  readonly number: number;
+  /** The contractual day (same day of month), and the due date after the business-day shift. */
+  readonly nominalDate: Day;
+  readonly dueDate: Day;
+  /** Days of interest in this line (from the previous due date). */
+  readonly days: number;
+  readonly principal: bigint;
+  readonly interest: bigint;
+  readonly payment: bigint;
+  /** Principal outstanding after this line is paid. */
+  readonly balance: bigint;
+}
+
+export interface Schedule {
+  readonly lines: readonly ScheduleLine[];
+  readonly totals: { readonly principal: bigint; readonly interest: bigint; readonly payment: bigint };
+  /** Interest units below a kopeck left after the last line (interest.ts). */
+  readonly remainder: bigint;
+}
+
+export class ScheduleTermsError extends RangeError {}
+
+/** The day `months` after `start` with the same day of month, or the month's last day. */
+export function sameDayMonthsLater(start: Day, months: number): Day {
+  const [year, month, day] = start.split('-').map(Number) as [number, number, number];
+  const index = year * 12 + (month - 1) + months;
+  const first = `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}-01`;
+  const last = daysInMonth(first);
+  return `${first.slice(0, 8)}${String(Math.min(day, last)).padStart(2, '0')}`;
+}
+
+/** The annuity instalment on `amount` less the present value of a balloon, over `n` months at monthly rate num/den, half-up to the kopeck. */
+function annuityPayment(amount: bigint, balloon: bigint, n: number, rateMillionths: bigint): bigint {
+  if (rateMillionths === 0n) return divide(amount - balloon, BigInt(n), 'half_up');
+  // i = rate / (12 x 10^6). A = (P - B / (1+i)^n) x i / (1 - (1+i)^-n)
+  //   = (P (1+i)^n - B) x i / ((1+i)^n - 1), with (1+i)^n = g^n / d^n, g = d + r, d = 12 x 10^6.
+  const d = 12n * RATE_SCALE;
+  const g = d + rateMillionths;
+  const gn = g ** BigInt(n);
+  const dn = d ** BigInt(n);
+  return divide((amount * gn - balloon * dn) * rateMillionths, d * (gn - dn), 'half_up');
+}
+
+export function buildSchedule(terms: ScheduleTerms, calendar: BusinessCalendar): Schedule {
+  const { principal, rateMillionths, months, type } = terms;
+  if (principal <= 0n) throw new ScheduleTermsError('the principal is positive');
+  if (rateMillionths < 0n) throw new ScheduleTermsError('the rate is not negative');
+  if (!Number.isInteger(months) || months < 1 || months > 600) throw new ScheduleTermsError('the term is 1 to 600 months');
+  const interestOnlyMonths = type === 'interest_only' ? (terms.interestOnlyMonths ?? Math.floor(months / 2)) : 0;
+  if (type === 'interest_only' && (interestOnlyMonths < 0 || interestOnlyMonths >= months)) throw new ScheduleTermsError('the interest-only months are fewer than the term');
+  const balloon = type === 'interest_only' ? divide(principal * (terms.balloonBps ?? 5_000n), 10_000n, 'floor') : 0n;
+  if (balloon < 0n || balloon > principal) throw new ScheduleTermsError('the balloon is 0 to 100% of the principal');
+
+  const lines: ScheduleLine[] = [];
+  let balance = principal;
+  let remainder = 0n;
+  let previous = terms.start;
+  let instalment: bigint | undefined = type === 'annuity' ? annuityPayment(principal, 0n, months, rateMillionths) : undefined;
+  for (let k = 1; k <= months; k += 1) {
+    const nominalDate = sameDayMonthsLater(terms.start, k);
+    const dueDate = calendar.nextBusinessDay(nominalDate);
+    const accrued = accrue(remainder, spanUnits(balance, rateMillionths, previous, dueDate));
+    remainder = accrued.remainder;
+    const interest = accrued.kopecks;
+    let repaid: bigint;
+    if (k === months) repaid = balance;
+    else if (type === 'bullet' || k <= interestOnlyMonths) repaid = 0n;
+    else {
+      if (instalment === undefined) instalment = annuityPayment(balance, balloon, months - interestOnlyMonths, rateMillionths);
+      repaid = instalment - interest;
+      if (repaid < 0n) repaid = 0n; // a long first period's interest can exceed the instalment
+      if (repaid > balance - balloon) repaid = balance - balloon;
+    }
+    balance -= repaid;
+    lines.push({ number: k, nominalDate, dueDate, days: daysBetween(previous, dueDate), principal: repaid, interest, payment: repaid + interest, balance });
+    previous = dueDate;
+  }
+  const totals = lines.reduce((sum, line) => ({ principal: sum.principal + line.principal, interest: sum.interest + line.interest, payment: sum.payment + line.payment }), { principal: 0n, interest: 0n, payment: 0n });
+  return { lines, totals, remainder };
+}
