@@ -17,6 +17,7 @@ import { auditRoutes } from '../audit/routes.js';
 import { borrowerRoutes } from '../borrowers/routes.js';
 import { complianceRoutes } from '../compliance/routes.js';
 import { underwritingRoutes } from '../underwriting/routes.js';
+import { loanRoutes } from '../loans/routes.js';
 import { clearScreeningHitAction } from '../compliance/screening.js';
 import type { RegistryClient } from '../compliance/registry.js';
 import { bankDetailsAction } from '../borrowers/bank-details-action.js';
@@ -237,6 +238,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(borrowerRoutes(context), { prefix: '/api/v1' });
   await app.register(complianceRoutes(context), { prefix: '/api/v1/compliance' });
   await app.register(underwritingRoutes(context), { prefix: '/api/v1' });
+  await app.register(loanRoutes(context), { prefix: '/api/v1' });
   await app.ready();
   return Object.assign(app, { routeRules, context }) as unknown as App;
 }

@@ -1,0 +1,122 @@
+import { parseKopecks } from '../money/money.js';
+import { rateFromPercent } from './interest.js';
+import { REPAYMENT_TYPES, type RepaymentType } from './schedule.js';
+
+/**
+ * Loan products, pure: the terms an admin configures, checked as a whole. A product is versioned:
+ * a change is a new version, and a loan keeps the version it was issued under. Amounts are decimal
+ * strings of roubles, rates and LTVs percentages as decimal strings (parsed exactly here).
+ *
+ * Defaults follow ../shared/BRIEF.md: Sovcombank's product (key rate + 7 pp, up to 2 years) and
+ * Ledn's ladder (open at 50%, call at 70% restoring to 50%, liquidate at 80%) with Unchained's
+ * 48-hour cure. Loans to individuals cap the late-payment penalty (353-FZ art. 5 part 21: at most
+ * 20% a year while interest keeps accruing on the overdue amount, which it does here).
+ */
+
+export type BorrowerKind = 'company' | 'entrepreneur' | 'individual';
+
+export interface ProductTerms {
+  readonly name: string;
+  readonly borrowerKinds: readonly BorrowerKind[];
+  readonly amount: { readonly min: string; readonly max: string };
+  readonly months: { readonly min: number; readonly max: number };
+  readonly rate: { readonly kind: 'fixed'; readonly percent: string } | { readonly kind: 'floating'; readonly marginPercent: string; readonly reset: 'monthly' | 'quarterly' };
+  readonly dayCount: 'actual/actual';
+  readonly repaymentTypes: readonly RepaymentType[];
+  /** Interest-only products: months of interest alone (default half the term) and the balloon. */
+  readonly interestOnly?: { readonly months?: number; readonly balloonPercent: string };
+  readonly originationFeePercent: string;
+  readonly penaltyPercentPerDay: string;
+  readonly collateral: {
+    readonly accepted: readonly 'BTC'[];
+    readonly haircutPercent: string;
+    readonly ltv: { readonly origination: string; readonly warning: string; readonly marginCall: string; readonly liquidation: string; readonly target: string };
+    readonly curePeriodHours: number;
+  };
+  readonly calendar: 'ru';
+}
+
+export const DEFAULT_PRODUCT: ProductTerms = {
+  name: 'Miner loan against BTC',
+  borrowerKinds: ['company', 'entrepreneur'],
+  amount: { min: '100000.00', max: '30000000.00' },
+  months: { min: 3, max: 24 },
+  rate: { kind: 'floating', marginPercent: '7', reset: 'monthly' },
+  dayCount: 'actual/actual',
+  repaymentTypes: ['annuity', 'bullet', 'interest_only'],
+  interestOnly: { balloonPercent: '50' },
+  originationFeePercent: '1',
+  penaltyPercentPerDay: '0.1',
+  collateral: { accepted: ['BTC'], haircutPercent: '0', ltv: { origination: '50', warning: '60', marginCall: '70', liquidation: '80', target: '50' }, curePeriodHours: 48 },
+  calendar: 'ru',
+};
+
+/** 353-FZ art. 5 part 21: a penalty on loans to individuals while interest accrues: at most 20% a year. */
+export const INDIVIDUAL_PENALTY_CAP_MILLIONTHS_PER_YEAR = 200_000n;
+
+export interface ProductProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Millionths of a percentage string ("50" -> 500,000), or undefined. */
+function millionths(text: unknown): bigint | undefined {
+  return typeof text === 'string' ? rateFromPercent(text) : undefined;
+}
+
+export function productProblems(terms: ProductTerms): ProductProblem[] {
+  const problems: ProductProblem[] = [];
+  const add = (field: string, message: string) => problems.push({ field, message });
+  if (typeof terms.name !== 'string' || terms.name.length < 1 || terms.name.length > 200) add('name', '1 to 200 characters');
+  if (!Array.isArray(terms.borrowerKinds) || terms.borrowerKinds.length === 0 || terms.borrowerKinds.some((k) => !['company', 'entrepreneur', 'individual'].includes(k))) add('borrowerKinds', 'one or more of company, entrepreneur, individual');
+  const min = parseKopecks(terms.amount?.min);
+  const max = parseKopecks(terms.amount?.max);
+  if (!min.ok) add('amount.min', min.error.message);
+  if (!max.ok) add('amount.max', max.error.message);
+  if (min.ok && max.ok && min.value > max.value) add('amount', 'the minimum is not above the maximum');
+  if (!Number.isInteger(terms.months?.min) || !Number.isInteger(terms.months?.max) || terms.months.min < 1 || terms.months.max > 120 || terms.months.min > terms.months.max) add('months', 'whole months, 1 <= min <= max <= 120');
+  if (terms.rate?.kind === 'fixed') {
+    if (millionths(terms.rate.percent) === undefined) add('rate.percent', 'a percentage such as "23.5"');
+  } else if (terms.rate?.kind === 'floating') {
+    if (millionths(terms.rate.marginPercent) === undefined) add('rate.marginPercent', 'a percentage such as "7"');
+    if (terms.rate.reset !== 'monthly' && terms.rate.reset !== 'quarterly') add('rate.reset', 'monthly or quarterly');
+  } else add('rate.kind', 'fixed or floating');
+  if (terms.dayCount !== 'actual/actual') add('dayCount', 'actual/actual (365 or 366 days as the calendar year has) is the only day count');
+  if (!Array.isArray(terms.repaymentTypes) || terms.repaymentTypes.length === 0 || terms.repaymentTypes.some((t) => !REPAYMENT_TYPES.includes(t))) add('repaymentTypes', `one or more of ${REPAYMENT_TYPES.join(', ')}`);
+  if (terms.repaymentTypes?.includes('interest_only')) {
+    const balloon = millionths(terms.interestOnly?.balloonPercent);
+    if (balloon === undefined || balloon > 1_000_000n) add('interestOnly.balloonPercent', 'a percentage from 0 to 100');
+    if (terms.interestOnly?.months !== undefined && (!Number.isInteger(terms.interestOnly.months) || terms.interestOnly.months < 0 || terms.interestOnly.months >= terms.months.min)) add('interestOnly.months', 'fewer than the shortest term');
+  }
+  const fee = millionths(terms.originationFeePercent);
+  if (fee === undefined || fee > 100_000n) add('originationFeePercent', 'a percentage from 0 to 10');
+  const penalty = millionths(terms.penaltyPercentPerDay);
+  if (penalty === undefined || penalty > 10_000n) add('penaltyPercentPerDay', 'a percentage a day from 0 to 1');
+  const c = terms.collateral;
+  if (c === undefined || !Array.isArray(c.accepted) || c.accepted.length !== 1 || c.accepted[0] !== 'BTC') add('collateral.accepted', 'BTC is the accepted collateral');
+  const haircut = millionths(c?.haircutPercent);
+  if (haircut === undefined || haircut >= 1_000_000n) add('collateral.haircutPercent', 'a percentage below 100');
+  const ladder = ['origination', 'warning', 'marginCall', 'liquidation'] as const;
+  const values = ladder.map((step) => millionths(c?.ltv?.[step]));
+  const target = millionths(c?.ltv?.target);
+  if (values.some((v) => v === undefined || v === 0n) || target === undefined) add('collateral.ltv', 'origination, warning, marginCall, liquidation and target are percentages');
+  else {
+    for (let i = 1; i < values.length; i += 1) if (values[i]! <= values[i - 1]!) add(`collateral.ltv.${ladder[i]}`, `above ${ladder[i - 1]} (the ladder rises: origination < warning < margin call < liquidation)`);
+    if (values[3]! > 1_000_000n) add('collateral.ltv.liquidation', 'at most 100');
+    if (target === 0n || target > values[0]!) add('collateral.ltv.target', 'above 0 and at most the origination LTV (a partial liquidation restores at least the opening cover)');
+  }
+  if (!Number.isInteger(c?.curePeriodHours) || c.curePeriodHours < 1 || c.curePeriodHours > 720) add('collateral.curePeriodHours', '1 to 720 hours');
+  if (terms.calendar !== 'ru') add('calendar', 'ru (the Russian business calendar) is the only calendar');
+  return problems;
+}
+
+/**
+ * The penalty rate for a loan, millionths a day: the product's, capped for individuals at 20% a
+ * year over the year's days (rounded down: the cap is never exceeded).
+ */
+export function penaltyMillionthsPerDay(terms: ProductTerms, kind: BorrowerKind, daysInYear: 365 | 366): bigint {
+  const rate = rateFromPercent(terms.penaltyPercentPerDay)!;
+  if (kind !== 'individual') return rate;
+  const cap = INDIVIDUAL_PENALTY_CAP_MILLIONTHS_PER_YEAR / BigInt(daysInYear);
+  return rate < cap ? rate : cap;
+}
