@@ -340,7 +340,8 @@ program.command('schedule')
     const type = options.type === 'interest-only' ? 'interest_only' : options.type;
     if (!(REPAYMENT_TYPES as readonly string[]).includes(type)) throw new ConfigError('--type is annuity, bullet or interest-only');
     const balloon = options.balloon === undefined ? undefined : rateFromPercent(options.balloon);
-    if (balloon === null) throw new ConfigError('--balloon is a percentage');
+    if (options.balloon !== undefined && (balloon === undefined || balloon > 1_000_000n)) throw new ConfigError('--balloon is a percentage from 0 to 100');
+    if (options.interestOnlyMonths !== undefined && !/^[0-9]{1,3}$/.test(options.interestOnlyMonths)) throw new ConfigError('--interest-only-months is a whole number');
     const terms = {
       principal: principal.value, rateMillionths: rate, start: options.start, months: Number(options.months), type: type as RepaymentType,
       ...(options.interestOnlyMonths !== undefined ? { interestOnlyMonths: Number(options.interestOnlyMonths) } : {}),

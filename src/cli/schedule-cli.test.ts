@@ -27,5 +27,8 @@ describe('zalog schedule', () => {
     const unknown = await zalog(['schedule', '--principal', '1500000', '--rate', '23.5', '--start', '2027-12-15', '--months', '12', '--type', 'balloon']);
     expect(unknown.code).toBe(2);
     expect(unknown.output).toMatch(/annuity, bullet or interest-only/);
+    const balloon = await zalog(['schedule', '--principal', '1500000.00', '--rate', '23.5', '--start', '2027-12-15', '--months', '12', '--type', 'interest-only', '--balloon', 'half']);
+    expect(balloon.code).toBe(2);
+    expect(balloon.output).toMatch(/--balloon is a percentage/);
   }, 30_000);
 });

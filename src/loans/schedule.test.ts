@@ -60,6 +60,7 @@ describe('schedules', () => {
     ['a negative rate', { rateMillionths: -1n }],
     ['a zero-month term', { months: 0 }],
     ['an interest-only period as long as the term', { type: 'interest_only', interestOnlyMonths: 12 }],
+    ['an interest-only period that is not a whole number', { type: 'interest_only', interestOnlyMonths: Number.NaN }],
     ['a balloon above the principal', { type: 'interest_only', balloonBps: 10_001n }],
   ])('refuses %s', (_name, change) => {
     expect(() => buildSchedule({ principal: 100_000n, rateMillionths: 100_000n, start: '2026-06-15', months: 12, type: 'annuity', ...change }, calendar)).toThrow(ScheduleTermsError);

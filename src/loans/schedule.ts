@@ -82,7 +82,7 @@ export function buildSchedule(terms: ScheduleTerms, calendar: BusinessCalendar):
   if (rateMillionths < 0n) throw new ScheduleTermsError('the rate is not negative');
   if (!Number.isInteger(months) || months < 1 || months > 600) throw new ScheduleTermsError('the term is 1 to 600 months');
   const interestOnlyMonths = type === 'interest_only' ? (terms.interestOnlyMonths ?? Math.floor(months / 2)) : 0;
-  if (type === 'interest_only' && (interestOnlyMonths < 0 || interestOnlyMonths >= months)) throw new ScheduleTermsError('the interest-only months are fewer than the term');
+  if (type === 'interest_only' && (!Number.isInteger(interestOnlyMonths) || interestOnlyMonths < 0 || interestOnlyMonths >= months)) throw new ScheduleTermsError('the interest-only months are fewer than the term');
   const balloon = type === 'interest_only' ? divide(principal * (terms.balloonBps ?? 5_000n), 10_000n, 'floor') : 0n;
   if (balloon < 0n || balloon > principal) throw new ScheduleTermsError('the balloon is 0 to 100% of the principal');
 
