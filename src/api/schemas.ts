@@ -20,6 +20,9 @@ export const Amount = Type.String({
   examples: ['1500000.00', '0.50000000'],
 });
 
+/** A percentage as a decimal string, up to 999.9999 (no sign, exponent or "%"). */
+export const Percent = Type.String({ pattern: '^(0|[1-9][0-9]{0,2})(\\.[0-9]{1,4})?$', description: 'a percentage, e.g. "23.5"' });
+
 export const Currency = Type.Union([Type.Literal('RUB'), Type.Literal('BTC')]);
 
 // At most 18 digits: every such id fits PostgreSQL's bigint (19 digits could overflow it).

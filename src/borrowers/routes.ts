@@ -16,7 +16,7 @@ import { isCalendarDate } from '../ledger/entry.js';
 import { formatFraction, fraction } from '../money/money.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
 import { screen } from '../compliance/screening.js';
-import { recordCheck, type RegistryFinding } from '../compliance/registry.js';
+import { recordCheck, recordCheckFailure, type RegistryFinding } from '../compliance/registry.js';
 import { SourceError } from '../adapters/http.js';
 import { normaliseBtcAddress } from '../compliance/screening-lists.js';
 
@@ -212,7 +212,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         finding = await context.registry.lookup(borrower.inn);
       } catch (error) {
         if (!(error instanceof SourceError)) throw error;
-        await db.query('INSERT INTO registry_check_failures (borrower_id, attempted_at, error) VALUES ($1, $2, $3)', [borrower.id, now(), `${error.kind}: ${error.message}`.slice(0, 500)]);
+        await recordCheckFailure(db, borrower.id, error, now());
         throw new ApiError(502, 'registry_unavailable', `the registry service did not answer usefully: ${error.message}`);
       }
       const checkedOn = now().toISOString().slice(0, 10);

@@ -5,6 +5,7 @@ import { expectShape, getJson, SourceError } from '../adapters/http.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { Job } from '../jobs/schedule.js';
 import { systemUser } from '../identity/identity-repository.js';
+import { raiseComplianceEvent } from './events.js';
 import { isCalendarDate } from '../ledger/entry.js';
 
 /**
@@ -103,9 +104,13 @@ export async function recordCheck(tx: Queryable, borrower: Borrowerish, finding:
     : finding.status === 'excluded'
       ? `excluded from the FNS miners' registry on ${finding.excludedOn} (record ${finding.number}${finding.exclusionReason ? `: ${finding.exclusionReason}` : ''}): a default event for a live loan`
       : `no longer found in the FNS miners' registry when checked on ${check.checkedOn}: a default event for a live loan`;
-  await tx.query('INSERT INTO compliance_events (borrower_id, rule, kind, reason, raised_at) VALUES ($1, $2, $3, $4, $5)',
-    [borrower.id, 'miners_registry', is ? 'stopped_failing' : 'started_failing', reason, check.now]);
+  await raiseComplianceEvent(tx, { borrowerId: borrower.id, rule: 'miners_registry', kind: is ? 'stopped_failing' : 'started_failing', reason, at: check.now });
   return changed;
+}
+
+/** A failed attempt to reach the registry service, kept so the last check's age and its failures are visible. */
+export async function recordCheckFailure(db: Pick<Queryable, 'query'>, borrowerId: bigint, error: SourceError, at: Date): Promise<void> {
+  await db.query('INSERT INTO registry_check_failures (borrower_id, attempted_at, error) VALUES ($1, $2, $3)', [borrowerId, at, `${error.kind}: ${error.message}`.slice(0, 500)]);
 }
 
 export interface RecheckSummary {
@@ -145,7 +150,7 @@ export async function recheckDue(db: Pick<Database, 'transaction' | 'query'>, cl
     } catch (error) {
       if (!(error instanceof SourceError)) throw error;
       failed += 1;
-      await db.query('INSERT INTO registry_check_failures (borrower_id, attempted_at, error) VALUES ($1, $2, $3)', [borrower.id, options.now, `${error.kind}: ${error.message}`.slice(0, 500)]);
+      await recordCheckFailure(db, borrower.id, error, options.now);
     }
   }
   return { due: due.length, checked, changed, failed };

@@ -4,6 +4,7 @@ import { appendAudit } from '../audit/audit-repository.js';
 import type { Queryable } from '../db/database.js';
 import { validateReason } from '../ledger/entry.js';
 import type { ScreeningHit } from './rules.js';
+import { raiseComplianceEvent } from './events.js';
 import { normaliseName, parseList, type ListFormat } from './screening-lists.js';
 
 /**
@@ -22,10 +23,13 @@ export interface ScreeningSummary {
 const ENTRY_BATCH = 5_000;
 const NAME_BATCH = 5_000;
 
-/** Fills the normalised name of borrowers recorded before screening existed (or by SQL). */
-async function fillScreeningNames(tx: Queryable): Promise<void> {
+/**
+ * Fills the normalised name of borrowers recorded before screening existed (or by SQL); when one
+ * borrower is screened, only its own (new borrowers get theirs when recorded).
+ */
+async function fillScreeningNames(tx: Queryable, borrowerId?: bigint): Promise<void> {
   for (;;) {
-    const rows = await tx.query<{ id: bigint; name: string }>('SELECT id, name FROM borrowers WHERE screening_name IS NULL ORDER BY id LIMIT $1', [NAME_BATCH]);
+    const rows = await tx.query<{ id: bigint; name: string }>('SELECT id, name FROM borrowers WHERE screening_name IS NULL AND ($2::bigint IS NULL OR id = $2) ORDER BY id LIMIT $1', [NAME_BATCH, borrowerId ?? null]);
     if (rows.length === 0) return;
     await tx.query('UPDATE borrowers b SET screening_name = v.name FROM unnest($1::bigint[], $2::text[]) AS v(id, name) WHERE b.id = v.id',
       [rows.map((row) => row.id), rows.map((row) => normaliseName(row.name))]);
@@ -38,7 +42,7 @@ async function fillScreeningNames(tx: Queryable): Promise<void> {
  * gets a `started_failing` event.
  */
 export async function screen(tx: Queryable, now: Date, borrowerId?: bigint): Promise<ScreeningSummary> {
-  await fillScreeningNames(tx);
+  await fillScreeningNames(tx, borrowerId);
   const [result] = await tx.query<{ hits: bigint; borrowers: bigint }>(
     `WITH latest AS (SELECT DISTINCT ON (name) id, name FROM screening_lists ORDER BY name, id DESC),
      vals AS (
@@ -174,8 +178,7 @@ export const clearScreeningHitAction: ApprovalAction<ClearHitPayload> = {
     if (hit === undefined) return { ok: false, error: { code: 'hit_not_open', message: `screening hit ${payload.hitId} is not open` } };
     const [open] = await tx.query<{ n: bigint }>('SELECT count(*) AS n FROM screening_hits WHERE borrower_id = $1 AND status = \'open\'', [hit.borrower_id]);
     if (open!.n === 0n) {
-      await tx.query('INSERT INTO compliance_events (borrower_id, rule, kind, reason, raised_at) VALUES ($1, $2, $3, $4, $5)',
-        [hit.borrower_id, 'sanctions_screening', 'stopped_failing', `the last open screening hit was cleared by two officers: ${payload.reason}`, context.now]);
+      await raiseComplianceEvent(tx, { borrowerId: hit.borrower_id, rule: 'sanctions_screening', kind: 'stopped_failing', reason: `the last open screening hit was cleared by two officers: ${payload.reason}`, at: context.now });
     }
     await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'compliance.screening_hit.clear', target: `screening_hit:${payload.hitId}`, details: { reason: payload.reason, approvalId: context.approvalId, proposedBy: context.proposerId } }, context.now);
     return { ok: true, value: { hitId: payload.hitId, status: 'cleared' } };

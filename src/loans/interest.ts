@@ -1,5 +1,6 @@
 import { addDays } from '../calendar/business.js';
 import { daysBetween, type Day } from '../calendar/days.js';
+import { parsePercent } from '../money/money.js';
 
 /**
  * Interest, exact. Rates are kept in millionths per year (23.5% = 235,000); interest accrues on
@@ -75,9 +76,11 @@ export function interestDayByDay(principal: bigint, rateMillionths: bigint, from
   return { kopecks, remainder: carry };
 }
 
-/** "23.5" (percent a year, up to 4 decimals) as millionths: 235,000. */
+/** "23.5" (percent, up to 4 decimals, below 1000) as millionths: 235,000. Parsed by money's parsePercent. */
 export function rateFromPercent(text: string): bigint | undefined {
-  const match = /^(0|[1-9][0-9]{0,2})(?:\.([0-9]{1,4}))?$/.exec(text);
-  if (match === null) return undefined;
-  return BigInt(match[1]!) * 10_000n + BigInt((match[2] ?? '').padEnd(4, '0'));
+  const parsed = parsePercent(text, 4);
+  if (!parsed.ok) return undefined;
+  // Four decimals of a percent are millionths exactly: the denominator divides 10^6.
+  const millionths = (parsed.value.numerator * RATE_SCALE) / parsed.value.denominator;
+  return millionths < 10_000_000n ? millionths : undefined;
 }

@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox';
 import { actorOf, auditFields } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
-import { Instant } from '../api/schemas.js';
+import { Instant, Percent } from '../api/schemas.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
@@ -13,7 +13,6 @@ import { productProblems, type ProductTerms } from './product.js';
 
 /** Loan products (an admin configures them, in versions) and the key-rate history. */
 
-const Percent = Type.String({ pattern: '^(0|[1-9][0-9]{0,2})(\\.[0-9]{1,4})?$' });
 const Terms = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
   borrowerKinds: Type.Array(Type.Union([Type.Literal('company'), Type.Literal('entrepreneur'), Type.Literal('individual')]), { minItems: 1, maxItems: 3, uniqueItems: true }),

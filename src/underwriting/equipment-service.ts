@@ -3,6 +3,7 @@ import type { Job } from '../jobs/schedule.js';
 import { systemUser } from '../identity/identity-repository.js';
 import { loadBanTable } from '../compliance/evaluation.js';
 import { bansOn } from '../compliance/rules.js';
+import { raiseComplianceEvent } from '../compliance/events.js';
 import { daysBetween } from '../calendar/days.js';
 import { applyBps, formatMinorUnits, parseDecimalQuote, type Bps, type Fraction, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
@@ -127,8 +128,7 @@ export async function revalueEquipment(tx: Queryable, options: { asOf: string; n
       breaches += 1;
       if (previous === undefined || previous.breach === null) {
         events += 1;
-        await tx.query('INSERT INTO compliance_events (borrower_id, rule, kind, reason, raised_at) VALUES ($1, $2, $3, $4, $5)',
-          [group.borrower_id, 'equipment_collateral', 'started_failing', `pledged ${group.model} x${group.serials.length} worth nothing as collateral: ${breach}: a default event for a live loan`, options.now]);
+        await raiseComplianceEvent(tx, { borrowerId: group.borrower_id, rule: 'equipment_collateral', kind: 'started_failing', reason: `pledged ${group.model} x${group.serials.length} worth nothing as collateral: ${breach}: a default event for a live loan`, at: options.now });
       }
     }
     total += valuation.valueKopecks;

@@ -3,12 +3,12 @@ import { Type } from 'typebox';
 import { actorOf, auditFields } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
-import { BtcAmount, Id, Instant, RubAmount } from '../api/schemas.js';
+import { BtcAmount, Id, Instant, Percent, RubAmount } from '../api/schemas.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { findBorrower } from '../borrowers/borrower-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
-import { applyBps, applyFraction, divide, type Bps, formatMinorUnits, fraction, parseKopecks, parsePercent, parsePrice, parseSats, type Fraction, type Kopecks, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
+import { applyBps, applyFraction, divide, type Bps, formatFraction, formatMinorUnits, fraction, parseKopecks, parsePercent, parsePrice, parseSats, type Fraction, type Kopecks, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { holdOrSell } from './hold-or-sell.js';
 import { runUnderwriting, type UnderwritingTerms } from './underwriting-service.js';
@@ -17,7 +17,6 @@ import { DEFAULT_EQUIPMENT_POLICY, revalueEquipment, TIER_NAMES } from './equipm
 /** The underwriting report an officer runs on a borrower, and the miner's hold-or-sell calculator. */
 
 const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') };
-const Percent = Type.String({ pattern: '^(0|[1-9][0-9]{0,3})(\\.[0-9]{1,4})?$', description: 'a percentage, e.g. "23.5"' });
 
 /** A percentage as the exact fraction it stands for ("23.5" -> 47/200). */
 function percent(text: string, field: string): Fraction {
@@ -233,7 +232,7 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
       const interest = applyFraction(need * BigInt(body.months), fraction(rate.numerator, rate.denominator * 12n), 'ceil');
       const cost = (interest + applyFraction(need, fee, 'ceil')) as Kopecks;
       const pledged = divide(need * 100_000_000n * ltv.denominator, price * ltv.numerator, 'ceil') as Sats;
-      if (pledged > holdings) throw new ApiError(400, 'insufficient_holdings', `borrowing ${formatMinorUnits(need, 'RUB')} at ${formatMinorUnits(price, 'RUB')} per BTC and ${formatMinorUnits(applyFraction(10_000n, ltv, 'floor'), 'RUB')}% LTV needs ${formatMinorUnits(pledged, 'BTC')} BTC pledged; the holdings are ${formatMinorUnits(holdings, 'BTC')}`);
+      if (pledged > holdings) throw new ApiError(400, 'insufficient_holdings', `borrowing ${formatMinorUnits(need, 'RUB')} at ${formatMinorUnits(price, 'RUB')} per BTC and ${formatFraction(fraction(ltv.numerator * 100n, ltv.denominator), 2)}% LTV needs ${formatMinorUnits(pledged, 'BTC')} BTC pledged; the holdings are ${formatMinorUnits(holdings, 'BTC')}`);
       const ends = body.endPrices !== undefined
         ? body.endPrices.map((text, index) => ({ name: `end price ${index + 1}`, priceAtEndKopecks: money(parsePrice(text), `endPrices[${index}]`) }))
         : [5_000n, 7_500n, 10_000n, 12_500n, 15_000n, 20_000n].map((bps) => ({ name: `${bps / 100n}% of today`, priceAtEndKopecks: divide(price * bps, 10_000n, 'floor') as PriceKopecksPerBtc }));
