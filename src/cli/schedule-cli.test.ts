@@ -16,7 +16,7 @@ describe('zalog schedule', () => {
     expect(result.code).toBe(0);
     const lines = result.output.trim().split('\n').map((line) => JSON.parse(line));
     expect(lines).toHaveLength(13);
-    expect(lines[0]).toEqual({ number: 1, dueDate: '2028-01-17', days: 33, principal: '109649.05', interest: '31827.64', payment: '141476.69', balance: '1390350.95' });
+    expect(lines[0]).toEqual({ number: 1, dueDate: '2028-01-17', days: 33, principal: '109651.69', interest: '31825.00', payment: '141476.69', balance: '1390348.31' });
     expect(lines[12].totals.principal).toBe('1500000.00');
     const interest = lines.slice(0, 12).reduce((sum: bigint, line: { interest: string }) => sum + BigInt(line.interest.replace('.', '')), 0n);
     expect(lines[12].totals.interest).toBe(`${interest / 100n}.${String(interest % 100n).padStart(2, '0')}`);

@@ -10,8 +10,9 @@ describe('interest on actual days', () => {
     // 1,500,000.00 at 23.5%: 31 days of 2027 = 29,938.35616...; of 2028 = 29,856.55737...
     expect(interestForSpan(150_000_000n, 235_000n, '2027-03-01', '2027-04-01').kopecks).toBe(2_993_835n);
     expect(interestForSpan(150_000_000n, 235_000n, '2028-03-01', '2028-04-01').kopecks).toBe(2_985_655n);
-    // A span across New Year: 17 days at 1/365 and 16 at 1/366.
-    expect(interestForSpan(150_000_000n, 235_000n, '2027-12-15', '2028-01-17').kopecks).toBe(3_182_764n);
+    // A span across New Year, days after the 15th to the 17th inclusive: 16 days at 1/365 and 17
+    // at 1/366 = 1,545,205.48 + 1,637,295.08.
+    expect(interestForSpan(150_000_000n, 235_000n, '2027-12-15', '2028-01-17').kopecks).toBe(3_182_500n);
     expect(interestForSpan(150_000_000n, 235_000n, '2028-02-28', '2028-03-01').kopecks).toBe(interestForSpan(150_000_000n, 235_000n, '2028-02-28', '2028-02-29').kopecks * 2n);
   });
 

@@ -29,15 +29,21 @@ export function dayUnits(principal: bigint, rateMillionths: bigint, year: number
   return principal * rateMillionths * (isLeapYear(year) ? 365n : 366n);
 }
 
-/** Interest units over the days [from, to) (to exclusive): each year's days at its own length. */
+/**
+ * Interest units over the days (from, to]: interest runs from the day after the money is lent to
+ * the day it is due, inclusive (Regulation 39-P), each day at its own year's length. End of day on
+ * date D accrues the day D itself, so a schedule line ending on D and the accruals up to D's end of
+ * day count the same days in the same years.
+ */
 export function spanUnits(principal: bigint, rateMillionths: bigint, from: Day, to: Day): bigint {
   if (to < from) throw new RangeError(`a span ends (${to}) before it starts (${from})`);
   let units = 0n;
-  let cursor = from;
-  while (cursor < to) {
+  let cursor = addDays(from, 1);
+  const stop = addDays(to, 1);
+  while (cursor < stop) {
     const year = Number(cursor.slice(0, 4));
     const yearEnd = `${year + 1}-01-01`;
-    const end = yearEnd < to ? yearEnd : to;
+    const end = yearEnd < stop ? yearEnd : stop;
     units += BigInt(daysBetween(cursor, end)) * dayUnits(principal, rateMillionths, year);
     cursor = end;
   }
@@ -59,7 +65,7 @@ export function accrue(remainder: bigint, units: bigint): Accrued {
   return { kopecks: total / UNITS_PER_KOPECK, remainder: total % UNITS_PER_KOPECK };
 }
 
-/** The interest of [from, to) in one step. */
+/** The interest of (from, to] in one step. */
 export function interestForSpan(principal: bigint, rateMillionths: bigint, from: Day, to: Day, remainder = 0n): Accrued {
   return accrue(remainder, spanUnits(principal, rateMillionths, from, to));
 }
@@ -68,7 +74,7 @@ export function interestForSpan(principal: bigint, rateMillionths: bigint, from:
 export function interestDayByDay(principal: bigint, rateMillionths: bigint, from: Day, to: Day, remainder = 0n): Accrued {
   let kopecks = 0n;
   let carry = remainder;
-  for (let day = from; day < to; day = addDays(day, 1)) {
+  for (let day = addDays(from, 1); day <= to; day = addDays(day, 1)) {
     const step = accrue(carry, dayUnits(principal, rateMillionths, Number(day.slice(0, 4))));
     kopecks += step.kopecks;
     carry = step.remainder;
