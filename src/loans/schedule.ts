@@ -85,24 +85,58 @@ export function buildSchedule(terms: ScheduleTerms, calendar: BusinessCalendar):
   if (type === 'interest_only' && (!Number.isInteger(interestOnlyMonths) || interestOnlyMonths < 0 || interestOnlyMonths >= months)) throw new ScheduleTermsError('the interest-only months are fewer than the term');
   const balloon = type === 'interest_only' ? divide(principal * (terms.balloonBps ?? 5_000n), 10_000n, 'floor') : 0n;
   if (balloon < 0n || balloon > principal) throw new ScheduleTermsError('the balloon is 0 to 100% of the principal');
+  return continueSchedule({ principal, rateMillionths, anchor: terms.start, firstLine: 1, lastLine: months, interestFrom: terms.start, remainder: 0n, type, interestOnlyThrough: interestOnlyMonths, balloon }, calendar);
+}
 
+/**
+ * The rest of a schedule from line `firstLine` to `lastLine` (line k falls k months after the
+ * anchor, the disbursement day), for `principal` outstanding with interest accrued through
+ * `interestFrom`: what a prepayment (smaller instalment, or shorter term by keeping `instalment`)
+ * and a restructuring (a later `lastLine`) produce. `accruedInterest` (already accrued, not yet
+ * paid) is added to the first line's interest.
+ */
+export interface Continuation {
+  readonly principal: bigint;
+  readonly rateMillionths: bigint;
+  readonly anchor: Day;
+  readonly firstLine: number;
+  readonly lastLine: number;
+  readonly interestFrom: Day;
+  readonly remainder: bigint;
+  readonly type: RepaymentType;
+  /** Lines up to this number pay interest only (interest-only loans; 0 otherwise). */
+  readonly interestOnlyThrough: number;
+  /** Principal left for the last line (interest-only loans; 0 otherwise). */
+  readonly balloon: bigint;
+  /** Keep this instalment (annuity: the term shortens instead). */
+  readonly instalment?: bigint;
+  readonly accruedInterest?: bigint;
+}
+
+export function continueSchedule(plan: Continuation, calendar: BusinessCalendar): Schedule {
+  const { principal, rateMillionths, type, firstLine, lastLine } = plan;
+  if (principal < 0n || rateMillionths < 0n) throw new ScheduleTermsError('the principal and the rate are not negative');
+  if (!Number.isInteger(firstLine) || !Number.isInteger(lastLine) || firstLine < 1 || lastLine < firstLine || lastLine > 600) throw new ScheduleTermsError('lines run from 1 to at most 600, first before last');
+  const balloon = plan.balloon > principal ? principal : plan.balloon;
   const lines: ScheduleLine[] = [];
   let balance = principal;
-  let remainder = 0n;
-  let previous = terms.start;
-  let instalment: bigint | undefined = type === 'annuity' ? annuityPayment(principal, 0n, months, rateMillionths) : undefined;
-  for (let k = 1; k <= months; k += 1) {
-    const nominalDate = sameDayMonthsLater(terms.start, k);
+  let remainder = plan.remainder;
+  let previous = plan.interestFrom;
+  let instalment: bigint | undefined = plan.instalment;
+  const amortisedFrom = Math.max(firstLine, plan.interestOnlyThrough + 1);
+  for (let k = firstLine; k <= lastLine && (balance > 0n || k === firstLine); k += 1) {
+    const nominalDate = sameDayMonthsLater(plan.anchor, k);
     const dueDate = calendar.nextBusinessDay(nominalDate);
+    if (dueDate <= previous) throw new ScheduleTermsError(`line ${k} (${dueDate}) is not after ${previous}`);
     const accrued = accrue(remainder, spanUnits(balance, rateMillionths, previous, dueDate));
     remainder = accrued.remainder;
-    const interest = accrued.kopecks;
+    const interest = accrued.kopecks + (k === firstLine ? (plan.accruedInterest ?? 0n) : 0n);
     let repaid: bigint;
-    if (k === months) repaid = balance;
-    else if (type === 'bullet' || k <= interestOnlyMonths) repaid = 0n;
+    if (k === lastLine) repaid = balance;
+    else if (type === 'bullet' || k <= plan.interestOnlyThrough) repaid = 0n;
     else {
-      if (instalment === undefined) instalment = annuityPayment(balance, balloon, months - interestOnlyMonths, rateMillionths);
-      repaid = instalment - interest;
+      if (instalment === undefined) instalment = annuityPayment(balance, balloon, lastLine - amortisedFrom + 1, rateMillionths);
+      repaid = instalment - accrued.kopecks;
       if (repaid < 0n) repaid = 0n; // a long first period's interest can exceed the instalment
       if (repaid > balance - balloon) repaid = balance - balloon;
     }
