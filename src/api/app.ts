@@ -18,6 +18,10 @@ import { borrowerRoutes } from '../borrowers/routes.js';
 import { complianceRoutes } from '../compliance/routes.js';
 import { underwritingRoutes } from '../underwriting/routes.js';
 import { loanRoutes } from '../loans/routes.js';
+import { loanLifeRoutes } from '../loans/loan-routes.js';
+import { approveLoanAction } from '../loans/origination.js';
+import { confirmCollateralAction, releaseCollateralAction, restructureAction } from '../loans/servicing.js';
+import { bankCalendar } from '../calendar/load.js';
 import { clearScreeningHitAction } from '../compliance/screening.js';
 import type { RegistryClient } from '../compliance/registry.js';
 import { bankDetailsAction } from '../borrowers/bank-details-action.js';
@@ -63,6 +67,10 @@ export function approvalRegistry(): ApprovalRegistry {
   registry.register(activateUserAction);
   registry.register(clearScreeningHitAction);
   registry.register(bankDetailsAction);
+  registry.register(approveLoanAction);
+  registry.register(confirmCollateralAction);
+  registry.register(releaseCollateralAction);
+  registry.register(restructureAction(bankCalendar));
   return registry;
 }
 
@@ -239,6 +247,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(complianceRoutes(context), { prefix: '/api/v1/compliance' });
   await app.register(underwritingRoutes(context), { prefix: '/api/v1' });
   await app.register(loanRoutes(context), { prefix: '/api/v1' });
+  await app.register(loanLifeRoutes(context), { prefix: '/api/v1' });
   await app.ready();
   return Object.assign(app, { routeRules, context }) as unknown as App;
 }

@@ -44,6 +44,27 @@ const STATUS_BY_CODE: Record<string, number> = {
   not_found: 404,
   hit_not_open: 409,
   invalid_bank_details: 400,
+  // Loans (src/loans/loan-errors.ts).
+  product_not_found: 404,
+  loan_not_found: 404,
+  application_not_found: 404,
+  position_not_found: 404,
+  application_not_open: 409,
+  offer_expired: 409,
+  offer_blocked: 409,
+  no_key_rate: 409,
+  price_unavailable: 409,
+  loan_not_in_state: 409,
+  collateral_insufficient: 409,
+  no_bank_details: 409,
+  not_business_day: 409,
+  eod_in_progress: 409,
+  reference_reused: 409,
+  insufficient_funds: 409,
+  position_not_pending: 409,
+  release_not_open: 409,
+  custodian_ref_taken: 409,
+  eod_out_of_order: 409,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

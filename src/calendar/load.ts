@@ -20,3 +20,11 @@ export async function loadCalendar(dir = CALENDAR_DIR): Promise<BusinessCalendar
   }
   return new BusinessCalendar(years);
 }
+
+let cached: Promise<BusinessCalendar> | undefined;
+
+/** The bank's calendar from config/calendar, read once per process. */
+export function bankCalendar(): Promise<BusinessCalendar> {
+  cached ??= loadCalendar();
+  return cached;
+}

@@ -1,6 +1,7 @@
 import { parseKopecks } from '../money/money.js';
 import { rateFromPercent } from './interest.js';
 import { REPAYMENT_TYPES, type RepaymentType } from './schedule.js';
+import { waterfallProblem, type Bucket } from './waterfall.js';
 
 /**
  * Loan products, pure: the terms an admin configures, checked as a whole. A product is versioned:
@@ -34,6 +35,8 @@ export interface ProductTerms {
     readonly curePeriodHours: number;
   };
   readonly calendar: 'ru';
+  /** The order repayments settle debts (waterfall.ts); the default when absent. */
+  readonly waterfall?: readonly Bucket[];
 }
 
 export const DEFAULT_PRODUCT: ProductTerms = {
@@ -107,6 +110,12 @@ export function productProblems(terms: ProductTerms): ProductProblem[] {
   }
   if (!Number.isInteger(c?.curePeriodHours) || c.curePeriodHours < 1 || c.curePeriodHours > 720) add('collateral.curePeriodHours', '1 to 720 hours');
   if (terms.calendar !== 'ru') add('calendar', 'ru (the Russian business calendar) is the only calendar');
+  if (terms.waterfall !== undefined) {
+    const problem = waterfallProblem(terms.waterfall);
+    if (problem !== undefined) add('waterfall', problem);
+    // 353-FZ art. 5 part 20 fixes the order for consumer loans: overdue debts before penalties.
+    else if (terms.borrowerKinds.includes('individual') && terms.waterfall.indexOf('penalty') < terms.waterfall.indexOf('principal_overdue')) add('waterfall', 'loans to individuals settle overdue interest and principal before penalties (353-FZ art. 5 part 20)');
+  } else if (terms.borrowerKinds?.includes('individual')) add('waterfall', 'a product for individuals states its waterfall; the law\'s order is interest_overdue, principal_overdue, penalty, interest, principal, fee');
   return problems;
 }
 

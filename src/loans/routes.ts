@@ -10,6 +10,7 @@ import { isCalendarDate } from '../ledger/entry.js';
 import { formatFraction, fraction } from '../money/money.js';
 import { rateFromPercent } from './interest.js';
 import { productProblems, type ProductTerms } from './product.js';
+import { BUCKETS } from './waterfall.js';
 
 /** Loan products (an admin configures them, in versions) and the key-rate history. */
 
@@ -34,6 +35,7 @@ const Terms = Type.Object({
     curePeriodHours: Type.Integer(),
   }, { additionalProperties: false }),
   calendar: Type.Literal('ru'),
+  waterfall: Type.Optional(Type.Array(Type.Union(BUCKETS.map((b) => Type.Literal(b))), { minItems: 6, maxItems: 6, uniqueItems: true })),
 }, { additionalProperties: false });
 const ProductView = Type.Object({ code: Type.String(), version: Type.Integer(), terms: Terms, createdAt: Instant, createdBy: Type.String() });
 const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') };

@@ -17,6 +17,7 @@ export const TEST_USERS = {
   risk: { roles: ['risk_officer'], borrowerId: null },
   risk2: { roles: ['risk_officer'], borrowerId: null },
   treasury: { roles: ['treasury'], borrowerId: null },
+  treasury2: { roles: ['treasury'], borrowerId: null },
   auditor: { roles: ['auditor'], borrowerId: null },
   borrower1: { roles: ['borrower'], borrowerId: 'B-1' },
   borrower2: { roles: ['borrower'], borrowerId: 'B-2' },

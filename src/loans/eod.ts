@@ -1,0 +1,311 @@
+import type { Database, Queryable } from '../db/database.js';
+import { addDays } from '../calendar/business.js';
+import { isLeapYear, UNITS_PER_KOPECK } from './interest.js';
+import { refuse } from './loan-errors.js';
+import { endOfDay, moscowDay } from './loan-store.js';
+import { BUCKETS } from './waterfall.js';
+
+/**
+ * End of day: closes business days for every live loan, set-based. For day D, in one pass over a
+ * chunk of loans (each chunk is one transaction of a few statements, whatever its size):
+ *
+ * 1. interest for D on all principal (overdue principal keeps bearing interest), in units of
+ *    1/(10^6 x 365 x 366) kopeck with the loan's carried remainder (interest.ts): exact;
+ * 2. penalty for D on what was overdue when the day began (penalty rate a day, capped at 20% a
+ *    year for individuals), with its own sub-kopeck remainder;
+ * 3. on a due date, the instalment (the line's principal and all accrued interest) is collected
+ *    from the borrower's settlement account by the loan's waterfall, together with anything else
+ *    due (penalties, overdue amounts, fees), each loan of a borrower in turn;
+ * 4. what a due date leaves unpaid moves to overdue (the day after the due date is its first
+ *    overdue day, and the first day that bears a penalty);
+ * 5. status follows (active / overdue / closed, and a closed loan's collateral-release
+ *    instruction), floating rates reset on their reset dates to the key rate then in force;
+ * 6. one balanced ledger entry per loan and day holds all of it (idempotency key eod:D:LN-n), and
+ *    the loan's balance columns change in the same transaction.
+ *
+ * Crash safety: a loan's `accrued_through` moves to D in the transaction that books its day, and a
+ * chunk takes only loans still at D-1, so a run killed anywhere resumes where it stopped and books
+ * nothing twice. Days are closed in order from the oldest open one; a day already closed is not
+ * run again (the call reports it closed), and a day after today is refused.
+ */
+
+export const EOD_LOCK_KEY = 7_207_004;
+export const EOD_CHUNK = 20_000;
+
+export interface EodDay {
+  readonly businessDate: string;
+  readonly loans: number;
+  readonly entries: number;
+  readonly interest: bigint;
+  readonly penalties: bigint;
+  readonly collected: bigint;
+  readonly movedToOverdue: bigint;
+  readonly closedLoans: number;
+  readonly defaultReviews: number;
+}
+
+export interface EodReport {
+  readonly through: string;
+  /** Days closed by this run, in order (empty when `through` was already closed). */
+  readonly days: readonly EodDay[];
+  readonly alreadyClosed: boolean;
+}
+
+export interface EodOptions {
+  readonly now: Date;
+  readonly chunkSize?: number;
+  /** Called after each committed chunk (progress, and the crash test's hook). */
+  readonly onChunk?: (day: string, loans: number) => void | Promise<void>;
+}
+
+// Allocation of the available settlement money to each bucket in the loan's own order: a bucket
+// gets what is left after every bucket before it in that order is paid in full. Generated from
+// the bucket list (constants, not input).
+const allocationSql = BUCKETS.map((bucket) => {
+  const before = BUCKETS.filter((other) => other !== bucket).map((other) => `CASE WHEN o.wf_${other} < o.wf_${bucket} THEN o.d_${other} ELSE 0 END`).join(' + ');
+  return `LEAST(o.d_${bucket}, GREATEST(0, o.avail - (${before})))::int8 AS a_${bucket}`;
+}).join(',\n           ');
+
+const WORK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_work (
+  id int8, ref text, borrower_id int8, status text, schedule_version int4, line_number int4, new_rate int8,
+  acc_principal int8, acc_principal_overdue int8, acc_interest int8, acc_interest_overdue int8, acc_penalty int8, acc_fee int8, acc_settlement int8,
+  accr int8, i_rem int8, pen int8, p_rem int8, d_interest int8, collected int8,
+  a_penalty int8, a_interest_overdue int8, a_principal_overdue int8, a_interest int8, a_principal int8, a_fee int8,
+  move_principal int8, move_interest int8,
+  n_principal int8, n_principal_overdue int8, n_interest int8, n_interest_overdue int8, n_penalty int8, n_fee int8,
+  n_status text, n_overdue_since date, entry_id int8
+) ON COMMIT DELETE ROWS`;
+
+/** $1 day, $2 previous day, $3 after id, $4 chunk, $5 interest day factor, $6 days in year, $7 key rate or null. */
+const COMPUTE = `
+INSERT INTO eod_work
+WITH picked AS (
+  SELECT l.* FROM loans l
+   WHERE l.status IN ('active', 'overdue') AND l.accrued_through = $2::date AND l.id > $3
+   ORDER BY l.id LIMIT $4
+   FOR UPDATE
+), day AS (
+  SELECT p.*, s.number AS line_number, s.principal AS line_principal,
+         ((p.principal + p.principal_overdue)::numeric * p.rate_millionths * $5::int8 + p.interest_remainder) AS i_units,
+         ((p.principal_overdue + p.interest_overdue)::numeric
+            * (CASE WHEN p.borrower_kind = 'individual' THEN LEAST(p.penalty_millionths_per_day, 200000 / $6::int8) ELSE p.penalty_millionths_per_day END)
+            + p.penalty_remainder) AS p_units
+    FROM picked p
+    LEFT JOIN loan_schedule_lines s ON s.loan_id = p.id AND s.version = p.schedule_version AND s.due_date = $1::date
+), accrued AS (
+  SELECT d.*, div(d.i_units, ${UNITS_PER_KOPECK})::int8 AS accr, mod(d.i_units, ${UNITS_PER_KOPECK})::int8 AS i_rem,
+         div(d.p_units, 1000000)::int8 AS pen, mod(d.p_units, 1000000)::int8 AS p_rem
+    FROM day d
+), owed AS (
+  SELECT a.*,
+         a.penalty + a.pen AS d_penalty,
+         a.interest_overdue AS d_interest_overdue,
+         a.principal_overdue AS d_principal_overdue,
+         CASE WHEN a.line_number IS NOT NULL THEN a.interest + a.accr ELSE 0 END AS d_interest,
+         CASE WHEN a.line_number IS NULL THEN 0 WHEN $1::date >= a.maturity_on THEN a.principal ELSE LEAST(a.line_principal, a.principal) END AS d_principal,
+         a.fee AS d_fee
+    FROM accrued a
+), totals AS (
+  SELECT o.*, o.d_penalty + o.d_interest_overdue + o.d_principal_overdue + o.d_interest + o.d_principal + o.d_fee AS d_total FROM owed o
+), available AS (
+  -- Only loans owing something now read their borrower's account; loans of one borrower take
+  -- from it in id order.
+  SELECT t.id, GREATEST(0, b.settlement_kopecks - coalesce(sum(t.d_total) OVER (PARTITION BY t.borrower_id ORDER BY t.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)) AS avail
+    FROM totals t JOIN borrowers b ON b.id = t.borrower_id
+   WHERE t.d_total > 0
+), allocated AS (
+  SELECT o.*,
+         ${allocationSql}
+    FROM (SELECT t.*, coalesce(v.avail, 0) AS avail FROM totals t LEFT JOIN available v ON v.id = t.id) o
+), moved AS (
+  SELECT x.*,
+         x.a_penalty + x.a_interest_overdue + x.a_principal_overdue + x.a_interest + x.a_principal + x.a_fee AS collected,
+         x.d_principal - x.a_principal AS move_principal,
+         x.d_interest - x.a_interest AS move_interest
+    FROM allocated x
+), result AS (
+  SELECT m.*,
+         m.principal - m.a_principal - m.move_principal AS n_principal,
+         m.principal_overdue - m.a_principal_overdue + m.move_principal AS n_principal_overdue,
+         m.interest + m.accr - m.a_interest - m.move_interest AS n_interest,
+         m.interest_overdue - m.a_interest_overdue + m.move_interest AS n_interest_overdue,
+         m.penalty + m.pen - m.a_penalty AS n_penalty,
+         m.fee - m.a_fee AS n_fee
+    FROM moved m
+)
+SELECT r.id, r.ref, r.borrower_id, r.status, r.schedule_version, r.line_number,
+       CASE WHEN r.rate_kind = 'floating' AND r.line_number IS NOT NULL AND $7::int8 IS NOT NULL AND r.line_number % r.rate_reset_months = 0
+            THEN $7::int8 + r.margin_millionths END,
+       r.acc_principal, r.acc_principal_overdue, r.acc_interest, r.acc_interest_overdue, r.acc_penalty, r.acc_fee, r.acc_settlement,
+       r.accr, r.i_rem, r.pen, r.p_rem, r.d_interest, r.collected,
+       r.a_penalty, r.a_interest_overdue, r.a_principal_overdue, r.a_interest, r.a_principal, r.a_fee,
+       r.move_principal, r.move_interest,
+       r.n_principal, r.n_principal_overdue, r.n_interest, r.n_interest_overdue, r.n_penalty, r.n_fee,
+       CASE WHEN r.n_principal + r.n_principal_overdue + r.n_interest + r.n_interest_overdue + r.n_penalty + r.n_fee = 0 THEN 'closed'
+            WHEN r.n_principal_overdue + r.n_interest_overdue > 0 THEN 'overdue' ELSE 'active' END,
+       CASE WHEN r.n_principal_overdue + r.n_interest_overdue = 0 THEN NULL ELSE coalesce(r.overdue_since, $1::date + 1) END,
+       CASE WHEN r.accr + r.pen + r.collected + r.move_principal + r.move_interest > 0
+            THEN nextval(pg_get_serial_sequence('ledger_entries', 'id')) END
+  FROM result r`;
+
+/** $1 day, $2 value time. Income accounts are bank-wide: $3 interest income, $4 penalty income. */
+const ENTRIES = `
+INSERT INTO ledger_entries (id, idempotency_key, content_hash, business_date, value_time, reason, kind)
+OVERRIDING SYSTEM VALUE
+SELECT w.entry_id, 'eod:' || $1::text || ':' || w.ref,
+       encode(sha256(convert_to(concat_ws('|', 'eod', $1::text, w.ref, w.accr, w.pen, w.a_penalty, w.a_interest_overdue, w.a_principal_overdue, w.a_interest, w.a_principal, w.a_fee, w.move_principal, w.move_interest), 'UTF8')), 'hex'),
+       $1::date, $2::timestamptz, 'End of day ' || $1::text || ' for loan ' || w.ref, 'eod'
+  FROM eod_work w WHERE w.entry_id IS NOT NULL`;
+
+const POSTINGS = `
+INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount, value_time)
+SELECT w.entry_id, v.line, v.account_id, 'RUB', v.amount, $1::timestamptz
+  FROM eod_work w CROSS JOIN LATERAL (VALUES
+    (0, w.acc_interest, w.accr), (1, $2::int8, -w.accr),
+    (2, w.acc_penalty, w.pen), (3, $3::int8, -w.pen),
+    (4, w.acc_settlement, w.collected),
+    (5, w.acc_penalty, -w.a_penalty), (6, w.acc_interest_overdue, -w.a_interest_overdue), (7, w.acc_principal_overdue, -w.a_principal_overdue),
+    (8, w.acc_interest, -w.a_interest), (9, w.acc_principal, -w.a_principal), (10, w.acc_fee, -w.a_fee),
+    (11, w.acc_principal_overdue, w.move_principal), (12, w.acc_principal, -w.move_principal),
+    (13, w.acc_interest_overdue, w.move_interest), (14, w.acc_interest, -w.move_interest)
+  ) AS v (line, account_id, amount)
+ WHERE w.entry_id IS NOT NULL AND v.amount <> 0`;
+
+const UPDATE_LOANS = `
+UPDATE loans l SET accrued_through = $1::date,
+       principal = w.n_principal, principal_overdue = w.n_principal_overdue, interest = w.n_interest,
+       interest_overdue = w.n_interest_overdue, penalty = w.n_penalty, fee = w.n_fee,
+       interest_remainder = CASE WHEN w.n_status = 'closed' THEN 0 ELSE w.i_rem END,
+       penalty_remainder = CASE WHEN w.n_status = 'closed' THEN 0 ELSE w.p_rem END,
+       status = w.n_status, overdue_since = w.n_overdue_since,
+       closed_on = CASE WHEN w.n_status = 'closed' THEN $1::date END,
+       rate_millionths = coalesce(w.new_rate, l.rate_millionths)
+  FROM eod_work w WHERE l.id = w.id`;
+
+const UPDATE_SETTLEMENT = `
+UPDATE borrowers b SET settlement_kopecks = b.settlement_kopecks - s.total
+  FROM (SELECT borrower_id, sum(collected) AS total FROM eod_work WHERE collected > 0 GROUP BY borrower_id) s
+ WHERE b.id = s.borrower_id`;
+
+const UPDATE_LINES = `
+UPDATE loan_schedule_lines s SET interest_due = w.d_interest
+  FROM eod_work w
+ WHERE w.line_number IS NOT NULL AND s.loan_id = w.id AND s.version = w.schedule_version AND s.number = w.line_number`;
+
+const EVENTS = `
+INSERT INTO loan_events (loan_id, business_date, kind, details, at)
+SELECT w.id, $1::date, 'status', jsonb_build_object('from', w.status, 'to', w.n_status), $2::timestamptz FROM eod_work w WHERE w.n_status <> w.status
+UNION ALL
+SELECT w.id, $1::date, 'rate_reset', jsonb_build_object('rateMillionths', w.new_rate), $2::timestamptz FROM eod_work w WHERE w.new_rate IS NOT NULL`;
+
+const RELEASES = `
+INSERT INTO collateral_releases (loan_id, sats, status, created_on)
+SELECT w.id, (SELECT coalesce(sum(p.sats), 0) FROM collateral_positions p WHERE p.loan_id = w.id AND p.state IN ('confirmed', 'pledged')), 'open', $1::date
+  FROM eod_work w WHERE w.n_status = 'closed'`;
+
+const SUMMARY = `
+SELECT count(*)::int8 AS loans, count(entry_id)::int8 AS entries, coalesce(sum(accr), 0)::int8 AS interest, coalesce(sum(pen), 0)::int8 AS penalties,
+       coalesce(sum(collected), 0)::int8 AS collected, coalesce(sum(move_principal + move_interest), 0)::int8 AS moved,
+       count(*) FILTER (WHERE n_status = 'closed')::int8 AS closed, max(id) AS last_id
+  FROM eod_work`;
+
+interface Summary { loans: bigint; entries: bigint; interest: bigint; penalties: bigint; collected: bigint; moved: bigint; closed: bigint; last_id: bigint | null; [key: string]: unknown }
+
+async function bankAccountId(db: Queryable, chart: string): Promise<bigint> {
+  const [row] = await db.query<{ id: bigint }>(`SELECT id FROM ledger_accounts WHERE chart_code = $1 AND subledger_key = ''`, [chart]);
+  return row!.id;
+}
+
+async function keyRateOn(db: Queryable, day: string): Promise<bigint | null> {
+  const [row] = await db.query<{ rate_millionths: bigint }>('SELECT rate_millionths FROM key_rates WHERE effective_from <= $1 ORDER BY effective_from DESC LIMIT 1', [day]);
+  return row?.rate_millionths ?? null;
+}
+
+/** The first day end of day has to close: the day after the last closed, or after the oldest live loan's last accrual. */
+export async function firstOpenDay(db: Queryable): Promise<string | undefined> {
+  const [last] = await db.query<{ business_date: string; finished_at: Date | null }>('SELECT business_date, finished_at FROM eod_days ORDER BY business_date DESC LIMIT 1');
+  if (last !== undefined) return last.finished_at === null ? last.business_date : addDays(last.business_date, 1);
+  const [oldest] = await db.query<{ day: string | null }>(`SELECT min(accrued_through)::text AS day FROM loans WHERE status IN ('active', 'overdue')`);
+  return oldest?.day === null || oldest?.day === undefined ? undefined : addDays(oldest.day, 1);
+}
+
+async function closeDay(db: Database, day: string, options: EodOptions, accounts: { interest: bigint; penalty: bigint }): Promise<EodDay> {
+  const previous = addDays(day, -1);
+  const year = Number(day.slice(0, 4));
+  const factor = isLeapYear(year) ? 365n : 366n;
+  const daysInYear = isLeapYear(year) ? 366n : 365n;
+  const keyRate = await keyRateOn(db, day);
+  const valueTime = endOfDay(day);
+  await db.query(`INSERT INTO eod_days (business_date, started_at) VALUES ($1, $2) ON CONFLICT (business_date) DO NOTHING`, [day, options.now]);
+  const total = { loans: 0, entries: 0, interest: 0n, penalties: 0n, collected: 0n, moved: 0n, closed: 0 };
+  let after = 0n;
+  for (;;) {
+    const summary = await db.transaction(async (tx) => {
+      // One end-of-day writer at a time; operations on loans wait for the chunk's row locks.
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [EOD_LOCK_KEY]);
+      await tx.query(WORK_TABLE);
+      await tx.query(COMPUTE, [day, previous, after, options.chunkSize ?? EOD_CHUNK, factor, daysInYear, keyRate]);
+      const [s] = await tx.query<Summary>(SUMMARY);
+      if (s!.loans === 0n) return s!;
+      await tx.query(ENTRIES, [day, valueTime]);
+      await tx.query(POSTINGS, [valueTime, accounts.interest, accounts.penalty]);
+      await tx.query(UPDATE_LOANS, [day]);
+      await tx.query(UPDATE_SETTLEMENT);
+      await tx.query(UPDATE_LINES);
+      await tx.query(EVENTS, [day, options.now]);
+      await tx.query(RELEASES, [day]);
+      await tx.query('UPDATE eod_days SET loans = loans + $2, entries = entries + $3 WHERE business_date = $1', [day, s!.loans, s!.entries]);
+      return s!;
+    });
+    if (summary.loans === 0n) break;
+    total.loans += Number(summary.loans);
+    total.entries += Number(summary.entries);
+    total.interest += summary.interest;
+    total.penalties += summary.penalties;
+    total.collected += summary.collected;
+    total.moved += summary.moved;
+    total.closed += Number(summary.closed);
+    after = summary.last_id!;
+    await options.onChunk?.(day, Number(summary.loans));
+  }
+  const reviews = await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [EOD_LOCK_KEY]);
+    const [behind] = await tx.query<{ n: bigint }>(`SELECT count(*)::int8 AS n FROM loans WHERE status IN ('active', 'overdue') AND accrued_through < $1`, [day]);
+    if (behind!.n > 0n) refuse('eod_out_of_order', `${behind!.n} live loans have not accrued through ${previous}; close the earlier days first`);
+    // Compliance events raised since the last day: a rule that started failing for a borrower with
+    // a live loan puts the loan under default review (risk decides; issue 7 acts on it).
+    const [state] = await tx.query<{ last: bigint }>('SELECT coalesce(max(compliance_event_id), 0)::int8 AS last FROM eod_days');
+    const [newest] = await tx.query<{ id: bigint | null }>('SELECT max(id) AS id FROM compliance_events');
+    const flagged = await tx.query<{ id: bigint }>(
+      `WITH e AS (SELECT DISTINCT ON (borrower_id) borrower_id, rule, reason FROM compliance_events WHERE id > $1 AND kind = 'started_failing' ORDER BY borrower_id, id DESC)
+       UPDATE loans l SET default_review = true, default_review_reason = e.rule || ': ' || e.reason
+         FROM e WHERE l.borrower_id = e.borrower_id AND l.status IN ('active', 'overdue') AND NOT l.default_review
+       RETURNING l.id`, [state!.last]);
+    if (flagged.length > 0) {
+      await tx.query(`INSERT INTO loan_events (loan_id, business_date, kind, details, at)
+                      SELECT l.id, $2, 'default_review', jsonb_build_object('reason', l.default_review_reason), $3 FROM loans l WHERE l.id = ANY($1::int8[])`, [flagged.map((f) => f.id), day, options.now]);
+    }
+    await tx.query('UPDATE eod_days SET finished_at = $2, compliance_event_id = $3 WHERE business_date = $1', [day, options.now, newest!.id ?? state!.last]);
+    return flagged.length;
+  });
+  return { businessDate: day, loans: total.loans, entries: total.entries, interest: total.interest, penalties: total.penalties, collected: total.collected, movedToOverdue: total.moved, closedLoans: total.closed, defaultReviews: reviews };
+}
+
+/** Closes every open day up to `through`, in order. */
+export async function runEod(db: Database, through: string, options: EodOptions): Promise<EodReport> {
+  if (through > moscowDay(options.now)) refuse('eod_future_date', `${through} has not begun yet in Moscow; end of day closes days up to today`);
+  const first = await firstOpenDay(db);
+  if (first === undefined) {
+    // No loan has ever been live and no day closed: close just this one.
+    return { through, days: [await closeDay(db, through, options, await incomeAccounts(db))], alreadyClosed: false };
+  }
+  if (through < first) return { through, days: [], alreadyClosed: true };
+  const accounts = await incomeAccounts(db);
+  const days: EodDay[] = [];
+  for (let day = first; day <= through; day = addDays(day, 1)) days.push(await closeDay(db, day, options, accounts));
+  return { through, days, alreadyClosed: false };
+}
+
+async function incomeAccounts(db: Queryable) {
+  return { interest: await bankAccountId(db, 'interest_income'), penalty: await bankAccountId(db, 'penalty_income') };
+}

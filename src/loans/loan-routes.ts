@@ -1,0 +1,260 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { actorOf, auditFields } from '../api/access.js';
+import type { AppContext } from '../api/context.js';
+import { ApiError, rejection } from '../api/errors.js';
+import { runIdempotent } from '../api/idempotency.js';
+import { BtcAmount, CalendarDate, Id, IdempotencyHeaders, RubAmount } from '../api/schemas.js';
+import { propose, type ApprovalAction } from '../approvals/approvals.js';
+import { ApprovalView, approvalView } from '../approvals/routes.js';
+import { appendAudit } from '../audit/audit-repository.js';
+import { findBorrower } from '../borrowers/borrower-repository.js';
+import { bankCalendar } from '../calendar/load.js';
+import type { Queryable } from '../db/database.js';
+import { BOOK_READERS } from '../identity/roles.js';
+import { isCalendarDate } from '../ledger/entry.js';
+import { formatKopecks, parseKopecks, parseSats } from '../money/money.js';
+import { LoanError } from './loan-errors.js';
+import { loadLoan, openBusinessDay } from './loan-store.js';
+import { applyForLoan, approveLoanAction, makeOffer, offerView, type OfferRow } from './origination.js';
+import { confirmCollateralAction, declareCollateral, disburse, prepay, recordRepayment, releaseCollateralAction } from './servicing.js';
+import { balancesAsOf, collateralView, loanView, reconcileLoans, scheduleView, statement } from './views.js';
+
+/** The loan's life through the API: apply, offer, approve, collateral, disburse, repay, read. */
+
+const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') };
+const BorrowerRef = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' });
+const LoanRef = Type.String({ pattern: '^LN-[1-9][0-9]{0,17}$', description: 'a loan reference, e.g. "LN-1"' });
+const Loose = Type.Record(Type.String(), Type.Unknown());
+const STAFF = [...BOOK_READERS, 'admin'] as const;
+
+function money<T>(parsed: { ok: true; value: T } | { ok: false; error: { message: string } }, field: string): T {
+  if (!parsed.ok) throw new ApiError(400, 'invalid_amount', `${field}: ${parsed.error.message}`, { field });
+  return parsed.value;
+}
+
+/** Runs a service call, turning its business rejection into the API's error. */
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof LoanError) throw rejection(error);
+    throw error;
+  }
+}
+
+type Outcome = { ok: true; value: { status: number; body: unknown } } | { ok: false; error: { code: string; message: string; details?: Readonly<Record<string, unknown>> } };
+function idempotent(context: AppContext, request: FastifyRequest, reply: FastifyReply, status: number, work: (tx: Queryable) => Promise<unknown>) {
+  return runIdempotent(context.db, request, reply, async (tx): Promise<Outcome> => {
+    try {
+      return { ok: true, value: { status, body: await work(tx) } };
+    } catch (error) {
+      if (error instanceof LoanError) return { ok: false, error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
+      throw error;
+    }
+  });
+}
+
+export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+  const { db, now } = context;
+  const offerContext = async () => ({ now: now(), calendar: await bankCalendar(), staleAfterSeconds: context.pricesStaleAfterSeconds });
+  const ownRef = async (request: { params: unknown }, borrowerId: string) => (request.params as { ref: string }).ref === borrowerId;
+  const proposeAction = (request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payload: unknown) =>
+    runIdempotent(db, request, reply, async (tx) => {
+      const proposed = await propose(tx, action, payload, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
+      return proposed.ok ? { ok: true, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
+    });
+
+  return async (app) => {
+    app.post('/borrowers/:ref/loan-applications', {
+      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownRef }, audit: 'loans.apply', idempotent: true },
+      schema: {
+        tags: ['loans'],
+        summary: 'Apply for a loan (the borrower, or an officer for it): the offer comes back at once, with its schedule, cost, the collateral required at the current price, compliance and underwriting, and for individuals the full cost of credit',
+        headers: IdempotencyHeaders,
+        params: Type.Object({ ref: BorrowerRef }),
+        body: Type.Object({
+          product: Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{1,31}$' }),
+          amount: RubAmount,
+          months: Type.Integer({ minimum: 1, maximum: 120 }),
+          repaymentType: Type.Union([Type.Literal('annuity'), Type.Literal('bullet'), Type.Literal('interest_only')]),
+          collateral: BtcAmount,
+        }, { additionalProperties: false }),
+        response: { 201: Type.Object({ applicationId: Type.String(), offer: Loose }), ...errors, 422: Type.Ref('Error') },
+      },
+    }, async (request, reply) => {
+      const amount = money(parseKopecks(request.body.amount), 'amount');
+      const collateral = money(parseSats(request.body.collateral), 'collateral');
+      const borrower = await findBorrower(db, request.params.ref);
+      if (borrower === undefined) throw new ApiError(404, 'not_found', `no borrower ${request.params.ref}`);
+      const ctx = await offerContext();
+      return idempotent(context, request, reply, 201, async (tx) => {
+        const made = await applyForLoan(tx, borrower, { productCode: request.body.product, amount, months: request.body.months, repaymentType: request.body.repaymentType, collateralSats: collateral }, actorOf(request).user.id, ctx);
+        await appendAudit(tx, { ...auditFields(request), action: 'loans.apply', target: `loan_application:${made.applicationId}`, details: { ...request.body, offerId: made.offer.id.toString() } }, ctx.now);
+        request.audited = true;
+        return { applicationId: made.applicationId.toString(), offer: offerView(made.offer) };
+      });
+    });
+
+    app.get('/borrowers/:ref/loan-applications', {
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownRef } },
+      schema: { tags: ['loans'], summary: 'The borrower\'s applications with their latest offers', params: Type.Object({ ref: BorrowerRef }), response: { 200: Type.Object({ applications: Type.Array(Loose) }), ...errors } },
+    }, async (request) => {
+      const rows = await db.query<{ id: bigint; status: string; amount_kopecks: bigint; months: number; repayment_type: string; product_code: string; product_version: number; created_at: Date }>(
+        'SELECT a.* FROM loan_applications a JOIN borrowers b ON b.id = a.borrower_id WHERE b.ref = $1 ORDER BY a.id DESC LIMIT 100', [request.params.ref]);
+      const offers = rows.length === 0 ? [] : await db.query<OfferRow>('SELECT DISTINCT ON (application_id) * FROM loan_offers WHERE application_id = ANY($1::int8[]) ORDER BY application_id, id DESC', [rows.map((r) => r.id)]);
+      const loans = rows.length === 0 ? [] : await db.query<{ application_id: bigint; ref: string }>('SELECT application_id, ref FROM loans WHERE application_id = ANY($1::int8[])', [rows.map((r) => r.id)]);
+      return {
+        applications: rows.map((r) => {
+          const offer = offers.find((o) => o.application_id === r.id);
+          return { applicationId: r.id.toString(), status: r.status, product: { code: r.product_code, version: r.product_version }, amount: formatKopecks(r.amount_kopecks), months: r.months, repaymentType: r.repayment_type, createdAt: r.created_at.toISOString(), loan: loans.find((l) => l.application_id === r.id)?.ref ?? null, offer: offer === undefined ? null : offerView(offer) };
+        }),
+      };
+    });
+
+    app.post('/loan-applications/:id/offer', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'loans.reoffer', idempotent: true },
+      schema: { tags: ['loans'], summary: 'Compute a fresh offer for an open application (new price, new compliance evaluation, latest underwriting)', headers: IdempotencyHeaders, params: Type.Object({ id: Id }), response: { 201: Loose, ...errors, 422: Type.Ref('Error') } },
+    }, async (request, reply) => {
+      const ctx = await offerContext();
+      return idempotent(context, request, reply, 201, async (tx) => {
+        const [app] = await tx.query<{ status: string }>('SELECT status FROM loan_applications WHERE id = $1 FOR UPDATE', [BigInt(request.params.id)]);
+        if (app === undefined) throw new LoanError('application_not_found', `no application ${request.params.id}`);
+        if (app.status !== 'offered') throw new LoanError('application_not_open', `application ${request.params.id} is ${app.status}`);
+        return offerView(await makeOffer(tx, BigInt(request.params.id), actorOf(request).user.id, ctx));
+      });
+    });
+
+    app.post('/loan-applications/:id/approval', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'loans.approve.propose', idempotent: true },
+      schema: { tags: ['loans'], summary: 'Propose the latest offer for approval: a second credit officer approves it (a risk officer above the limit) at POST /approvals/{id}/approve', headers: IdempotencyHeaders, params: Type.Object({ id: Id }), body: Type.Object({ offerId: Id }, { additionalProperties: false }), response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') } },
+    }, async (request, reply) => proposeAction(request, reply, approveLoanAction as ApprovalAction<unknown>, { applicationId: request.params.id, offerId: request.body.offerId }));
+
+    app.get('/loans', {
+      config: { access: { roles: STAFF } },
+      schema: { tags: ['loans'], summary: 'Loans, newest first', querystring: Type.Object({ status: Type.Optional(Type.Union(['approved', 'active', 'overdue', 'closed', 'cancelled'].map((s) => Type.Literal(s)))), borrower: Type.Optional(BorrowerRef), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }, { additionalProperties: false }), response: { 200: Type.Object({ loans: Type.Array(Loose) }) } },
+    }, async (request) => {
+      const rows = await db.query(`SELECT l.* FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE ($1::text IS NULL OR l.status = $1) AND ($2::text IS NULL OR b.ref = $2) ORDER BY l.id DESC LIMIT $3`, [request.query.status ?? null, request.query.borrower ?? null, request.query.limit]);
+      return { loans: rows.map((row) => loanView(row as never)) };
+    });
+
+    app.get('/borrowers/:ref/loans', {
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownRef } },
+      schema: { tags: ['loans'], summary: 'The borrower\'s loans, each with its balances and schedule', params: Type.Object({ ref: BorrowerRef }), response: { 200: Type.Object({ loans: Type.Array(Loose) }), ...errors } },
+    }, async (request) => {
+      const rows = await db.query(`SELECT l.* FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE b.ref = $1 ORDER BY l.id DESC LIMIT 100`, [request.params.ref]);
+      const today = await guard(() => openBusinessDay(db, now()));
+      return { loans: await Promise.all(rows.map(async (row) => ({ ...loanView(row as never), schedule: (await scheduleView(db, row as never, today)).lines, collateral: await collateralView(db, row as never) }))) };
+    });
+
+    app.get('/loans/reconciliation', {
+      config: { access: { roles: ['auditor', 'risk_officer', 'admin'] } },
+      schema: { tags: ['loans'], summary: 'Every loan\'s balances, every settlement account and every pledge against the ledger: an empty list means they agree', response: { 200: Type.Object({ agree: Type.Boolean(), mismatches: Type.Array(Loose) }) } },
+    }, async () => {
+      const mismatches = await reconcileLoans(db);
+      return { agree: mismatches.length === 0, mismatches: mismatches as unknown as Record<string, unknown>[] };
+    });
+
+    app.get('/loans/:ref', {
+      config: { access: { roles: STAFF } },
+      schema: { tags: ['loans'], summary: 'A loan: terms, product version, status, balances', params: Type.Object({ ref: LoanRef }), response: { 200: Loose, ...errors } },
+    }, async (request) => loanView(await guard(() => loadLoan(db, request.params.ref))));
+
+    app.get('/loans/:ref/schedule', {
+      config: { access: { roles: STAFF } },
+      schema: { tags: ['loans'], summary: 'The schedule in force, each line paid / due / overdue / future on the open business day', params: Type.Object({ ref: LoanRef }), response: { 200: Loose, ...errors } },
+    }, async (request) => guard(async () => scheduleView(db, await loadLoan(db, request.params.ref), await openBusinessDay(db, now()))));
+
+    app.get('/loans/:ref/balances', {
+      config: { access: { roles: STAFF } },
+      schema: { tags: ['loans'], summary: 'Balances at the end of a business day, read from the ledger accounts (named in the answer)', params: Type.Object({ ref: LoanRef }), querystring: Type.Object({ asOf: Type.Optional(CalendarDate) }, { additionalProperties: false }), response: { 200: Loose, ...errors } },
+    }, async (request) => guard(async () => {
+      const day = request.query.asOf ?? await openBusinessDay(db, now());
+      if (!isCalendarDate(day)) throw new ApiError(400, 'invalid_date', 'asOf is a calendar date YYYY-MM-DD');
+      return balancesAsOf(db, await loadLoan(db, request.params.ref), day);
+    }));
+
+    app.get('/loans/:ref/statement', {
+      config: { access: { roles: STAFF } },
+      schema: { tags: ['loans'], summary: 'The ledger entries on the loan\'s accounts, oldest first (optionally one account: loan_principal, interest_receivable, ...)', params: Type.Object({ ref: LoanRef }), querystring: Type.Object({ after: Type.Optional(Id), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }), account: Type.Optional(Type.String({ pattern: '^[a-z_]{3,48}$' })) }, { additionalProperties: false }), response: { 200: Loose, ...errors } },
+    }, async (request) => guard(async () => statement(db, await loadLoan(db, request.params.ref), { limit: request.query.limit, ...(request.query.after ? { afterEntryId: BigInt(request.query.after) } : {}), ...(request.query.account ? { account: request.query.account } : {}) })));
+
+    app.get('/loans/:ref/collateral', {
+      config: { access: { roles: STAFF } },
+      schema: { tags: ['loans'], summary: 'The loan\'s collateral positions and release instruction', params: Type.Object({ ref: LoanRef }), response: { 200: Loose, ...errors } },
+    }, async (request) => guard(async () => collateralView(db, await loadLoan(db, request.params.ref))));
+
+    app.get('/loans/:ref/events', {
+      config: { access: { roles: STAFF } },
+      schema: { tags: ['loans'], summary: 'What happened to the loan, in order', params: Type.Object({ ref: LoanRef }), response: { 200: Type.Object({ events: Type.Array(Loose) }), ...errors } },
+    }, async (request) => {
+      const loan = await guard(() => loadLoan(db, request.params.ref));
+      const rows = await db.query<{ id: bigint; business_date: string; kind: string; details: unknown; at: Date }>('SELECT id, business_date::text, kind, details, at FROM loan_events WHERE loan_id = $1 ORDER BY id LIMIT 1000', [loan.id]);
+      return { events: rows.map((r) => ({ id: r.id.toString(), businessDate: r.business_date, kind: r.kind, details: r.details, at: r.at.toISOString() })) };
+    });
+
+    app.post('/loans/:ref/collateral', {
+      config: { access: { roles: ['credit_officer', 'treasury'] }, audit: 'collateral.declare' },
+      schema: { tags: ['loans'], summary: 'Declare a BTC deposit the borrower is making to the custodian (pending until treasury confirms it)', params: Type.Object({ ref: LoanRef }), body: Type.Object({ sats: BtcAmount }, { additionalProperties: false }), response: { 201: Type.Object({ positionId: Type.String(), state: Type.String() }), ...errors } },
+    }, async (request, reply) => {
+      const sats = money(parseSats(request.body.sats), 'sats');
+      const id = await guard(() => db.transaction((tx) => declareCollateral(tx, request.params.ref, sats, actorOf(request).user.id, now())));
+      reply.status(201);
+      return { positionId: id.toString(), state: 'pending' };
+    });
+
+    app.post('/collateral-positions/:id/confirmation', {
+      config: { access: { roles: ['treasury'] }, audit: 'collateral.confirm.propose', idempotent: true },
+      schema: { tags: ['loans'], summary: 'Record the custodian\'s confirmation of a deposit, with its reference; a second treasurer approves', headers: IdempotencyHeaders, params: Type.Object({ id: Id }), body: Type.Object({ custodianRef: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }), response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') } },
+    }, async (request, reply) => proposeAction(request, reply, confirmCollateralAction as ApprovalAction<unknown>, { positionId: request.params.id, custodianRef: request.body.custodianRef }));
+
+    app.post('/loans/:ref/disbursement', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'loans.disburse', idempotent: true },
+      schema: { tags: ['loans'], summary: 'Disburse an approved loan: only with confirmed collateral meeting the origination LTV at a fresh price; books the principal to the settlement account and records the payment order', headers: IdempotencyHeaders, params: Type.Object({ ref: LoanRef }), response: { 201: Loose, ...errors, 422: Type.Ref('Error') } },
+    }, async (request, reply) => {
+      const ctx = await offerContext();
+      return idempotent(context, request, reply, 201, (tx) => disburse(tx, request.params.ref, actorOf(request).user.id, ctx));
+    });
+
+    app.post('/loans/:ref/repayments', {
+      config: { access: { roles: ['treasury', 'credit_officer'] }, audit: 'loans.repayment' },
+      schema: { tags: ['loans'], summary: 'Record an incoming payment by its bank reference (the same reference again is the same payment); what is due now is settled by the waterfall, the rest waits on the settlement account', params: Type.Object({ ref: LoanRef }), body: Type.Object({ reference: Type.String({ pattern: '^[A-Za-z0-9._/-]{1,64}$' }), amount: RubAmount }, { additionalProperties: false }), response: { 201: Loose, 200: Loose, ...errors } },
+    }, async (request, reply) => {
+      const amount = money(parseKopecks(request.body.amount), 'amount');
+      const result = await guard(() => db.transaction((tx) => recordRepayment(tx, request.params.ref, { reference: request.body.reference, amount }, actorOf(request).user.id, now())));
+      reply.status(result.replayed ? 200 : 201);
+      return result;
+    });
+
+    app.post('/loans/:ref/prepayments', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'loans.prepayment', idempotent: true },
+      schema: { tags: ['loans'], summary: 'Early repayment from the settlement account (all that is owed without an amount); the schedule is recomputed: shorter term or smaller instalment, as the borrower chooses', headers: IdempotencyHeaders, params: Type.Object({ ref: LoanRef }), body: Type.Object({ amount: Type.Optional(RubAmount), mode: Type.Union([Type.Literal('shorter_term'), Type.Literal('smaller_instalment')]) }, { additionalProperties: false }), response: { 201: Loose, ...errors, 422: Type.Ref('Error') } },
+    }, async (request, reply) => {
+      const amount = request.body.amount === undefined ? undefined : money(parseKopecks(request.body.amount), 'amount');
+      const calendar = await bankCalendar();
+      return idempotent(context, request, reply, 201, (tx) => prepay(tx, request.params.ref, { ...(amount !== undefined ? { amount } : {}), mode: request.body.mode }, actorOf(request).user.id, now(), calendar));
+    });
+
+    app.post('/loans/:ref/restructuring', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'loans.restructure.propose', idempotent: true },
+      schema: { tags: ['loans'], summary: 'Propose a term extension (a new schedule version; the old ones are kept); a second officer approves', headers: IdempotencyHeaders, params: Type.Object({ ref: LoanRef }), body: Type.Object({ extraMonths: Type.Integer({ minimum: 1, maximum: 60 }), reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }), response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') } },
+    }, async (request, reply) => proposeAction(request, reply, context.approvals.get('loans.restructure')!, { loan: request.params.ref, ...request.body }));
+
+    app.post('/loans/:ref/collateral-release', {
+      config: { access: { roles: ['treasury'] }, audit: 'collateral.release.propose', idempotent: true },
+      schema: { tags: ['loans'], summary: 'Propose executing a repaid loan\'s collateral-release instruction; a second treasurer approves', headers: IdempotencyHeaders, params: Type.Object({ ref: LoanRef }), response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') } },
+    }, async (request, reply) => proposeAction(request, reply, releaseCollateralAction as ApprovalAction<unknown>, { loan: request.params.ref }));
+
+    app.get('/eod/days', {
+      config: { access: { roles: STAFF } },
+      schema: { tags: ['loans'], summary: 'The business days end of day closed, newest first, and the open day', response: { 200: Type.Object({ openDay: Type.Union([Type.String(), Type.Null()]), days: Type.Array(Loose) }) } },
+    }, async () => {
+      const rows = await db.query<{ business_date: string; started_at: Date; finished_at: Date | null; loans: bigint; entries: bigint }>('SELECT business_date::text, started_at, finished_at, loans, entries FROM eod_days ORDER BY business_date DESC LIMIT 60');
+      let openDay: string | null = null;
+      try { openDay = await openBusinessDay(db, now()); } catch { openDay = null; }
+      return { openDay, days: rows.map((r) => ({ businessDate: r.business_date, startedAt: r.started_at.toISOString(), finishedAt: r.finished_at?.toISOString() ?? null, loans: Number(r.loans), entries: Number(r.entries) })) };
+    });
+  };
+}
+

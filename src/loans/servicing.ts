@@ -1,0 +1,391 @@
+import type { ApprovalAction } from '../approvals/approvals.js';
+import { appendAudit } from '../audit/audit-repository.js';
+import type { BusinessCalendar } from '../calendar/business.js';
+import type { Queryable } from '../db/database.js';
+import type { PostingDraft } from '../ledger/entry.js';
+import { postEntries } from '../ledger/ledger-repository.js';
+import { formatKopecks, formatSats } from '../money/money.js';
+import { currentPrice } from '../prices/current.js';
+import { covers, requiredSats } from './collateral.js';
+import { rateFromPercent } from './interest.js';
+import { refuse } from './loan-errors.js';
+import { endOfDay, LIVE_STATUSES, loadLoan, loanEvent, openBusinessDay, requireStatus, type LoanRow } from './loan-store.js';
+import { loanOutcome, productVersion, rateOn, scheduleTermsOf } from './origination.js';
+import { buildSchedule, continueSchedule, type Schedule } from './schedule.js';
+import { allocate, BUCKETS, ZERO_BUCKETS, type Bucket, type Buckets } from './waterfall.js';
+
+/**
+ * A loan's life after approval, one loan at a time: collateral positions (declared, confirmed by
+ * treasury with the custodian's reference under four eyes, pledged at disbursement, released after
+ * repayment under four eyes), disbursement, repayments by reference, prepayments, restructuring.
+ *
+ * Every movement of money goes through `move`: one ledger entry and, in the same transaction, the
+ * same change to the loan's balance columns and the borrower's settlement balance, so the two
+ * cannot drift apart here (end of day does the same set-based; `reconcileLoans` checks both).
+ */
+
+type Place = Bucket | 'settlement' | 'cash' | 'interest_income' | 'penalty_income' | 'fee_income';
+interface Movement { readonly debit: Place; readonly credit: Place; readonly amount: bigint }
+
+const BUCKET_CHART: Record<Bucket, string> = {
+  principal: 'loan_principal', principal_overdue: 'loan_principal_overdue', interest: 'interest_receivable',
+  interest_overdue: 'interest_overdue', penalty: 'penalty_receivable', fee: 'fee_receivable',
+};
+const BANK_CHART: Record<string, string> = { cash: 'cash_correspondent', interest_income: 'interest_income', penalty_income: 'penalty_income', fee_income: 'fee_income' };
+const isBucket = (place: Place): place is Bucket => (BUCKETS as readonly string[]).includes(place);
+
+export interface Ctx {
+  readonly now: Date;
+  readonly calendar: BusinessCalendar;
+  readonly staleAfterSeconds: number;
+}
+
+async function borrowerRefOf(db: Queryable, loan: LoanRow): Promise<{ ref: string; bik: string | null; account: string | null; settlement: bigint }> {
+  const [row] = await db.query<{ ref: string; bik: string | null; account: string | null; settlement_kopecks: bigint }>('SELECT ref, bik, account, settlement_kopecks FROM borrowers WHERE id = $1 FOR UPDATE', [loan.borrower_id]);
+  return { ref: row!.ref, bik: row!.bik, account: row!.account, settlement: row!.settlement_kopecks };
+}
+
+/** Posts one entry of movements and applies the same changes to the loan and settlement balances. */
+async function move(tx: Queryable, loan: LoanRow, borrowerRef: string, entry: { key: string; kind: string; day: string; reason: string; valueTime: Date }, movements: readonly Movement[]): Promise<bigint | undefined> {
+  const live = movements.filter((m) => m.amount !== 0n);
+  if (live.some((m) => m.amount < 0n)) throw new Error('a movement is not negative');
+  if (live.length === 0) return undefined;
+  const address = (place: Place) => isBucket(place) ? { chartCode: BUCKET_CHART[place], subledgerKey: loan.ref }
+    : place === 'settlement' ? { chartCode: 'borrower_settlement', subledgerKey: borrowerRef } : { chartCode: BANK_CHART[place]!, subledgerKey: '' };
+  const postings: PostingDraft[] = live.flatMap((m) => [
+    { account: address(m.debit), currency: 'RUB' as const, amount: m.amount },
+    { account: address(m.credit), currency: 'RUB' as const, amount: -m.amount },
+  ]);
+  const posted = await postEntries(tx, [{ idempotencyKey: entry.key, kind: entry.kind, businessDate: entry.day, valueTime: entry.valueTime, reason: entry.reason, postings }]);
+  if (!posted.ok) throw new Error(`posting ${entry.key}: ${posted.error.message}`);
+  if (posted.value[0]!.replayed) throw new Error(`entry ${entry.key} was already posted`);
+  const delta: Record<string, bigint> = { ...ZERO_BUCKETS, settlement: 0n };
+  for (const m of live) {
+    // Loan buckets are assets (a debit adds); the settlement account is the borrower's money, a liability (a credit adds).
+    if (isBucket(m.debit)) delta[m.debit]! += m.amount; else if (m.debit === 'settlement') delta.settlement! -= m.amount;
+    if (isBucket(m.credit)) delta[m.credit]! -= m.amount; else if (m.credit === 'settlement') delta.settlement! += m.amount;
+  }
+  await tx.query(
+    `UPDATE loans SET principal = principal + $2, principal_overdue = principal_overdue + $3, interest = interest + $4, interest_overdue = interest_overdue + $5, penalty = penalty + $6, fee = fee + $7 WHERE id = $1`,
+    [loan.id, delta.principal, delta.principal_overdue, delta.interest, delta.interest_overdue, delta.penalty, delta.fee]);
+  if (delta.settlement !== 0n) await tx.query('UPDATE borrowers SET settlement_kopecks = settlement_kopecks + $2 WHERE id = $1', [loan.borrower_id, delta.settlement]);
+  return posted.value[0]!.entryId;
+}
+
+const bucketsOf = (loan: LoanRow): Buckets => ({ penalty: loan.penalty, interest_overdue: loan.interest_overdue, principal_overdue: loan.principal_overdue, interest: loan.interest, principal: loan.principal, fee: loan.fee });
+export const waterfallOf = (loan: LoanRow): Bucket[] => [...BUCKETS].sort((a, b) => (loan[`wf_${a}`] as number) - (loan[`wf_${b}`] as number));
+
+/** After a change: the loan's status follows its balances; a loan owing nothing closes and its collateral awaits release. */
+async function settleStatus(tx: Queryable, ref: string, day: string, now: Date): Promise<LoanRow> {
+  const loan = await loadLoan(tx, ref, true);
+  if (!(LIVE_STATUSES as readonly string[]).includes(loan.status)) return loan;
+  const owed = loan.principal + loan.principal_overdue + loan.interest + loan.interest_overdue + loan.penalty + loan.fee;
+  const overdue = loan.principal_overdue + loan.interest_overdue > 0n;
+  const status = owed === 0n ? 'closed' : overdue ? 'overdue' : 'active';
+  const since = overdue ? loan.overdue_since : null;
+  if (status === loan.status && since === loan.overdue_since) return loan;
+  await tx.query(`UPDATE loans SET status = $2, overdue_since = $3, closed_on = CASE WHEN $2 = 'closed' THEN $4::date END, interest_remainder = CASE WHEN $2 = 'closed' THEN 0 ELSE interest_remainder END, penalty_remainder = CASE WHEN $2 = 'closed' THEN 0 ELSE penalty_remainder END WHERE id = $1`, [loan.id, status, since, day]);
+  if (status !== loan.status) await loanEvent(tx, loan.id, day, 'status', { from: loan.status, to: status }, now);
+  if (status === 'closed') {
+    await tx.query(`INSERT INTO collateral_releases (loan_id, sats, status, created_on)
+                    SELECT $1, coalesce(sum(sats), 0), 'open', $2 FROM collateral_positions WHERE loan_id = $1 AND state IN ('confirmed', 'pledged')`, [loan.id, day]);
+  }
+  return loadLoan(tx, ref, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collateral.
+
+export async function declareCollateral(tx: Queryable, ref: string, sats: bigint, userId: bigint, now: Date): Promise<bigint> {
+  const loan = await loadLoan(tx, ref, true);
+  requireStatus(loan, ['approved', 'active', 'overdue'], 'a collateral deposit');
+  const [row] = await tx.query<{ id: bigint }>(`INSERT INTO collateral_positions (loan_id, sats, state, declared_at, declared_by) VALUES ($1, $2, 'pending', $3, $4) RETURNING id`, [loan.id, sats, now, userId]);
+  return row!.id;
+}
+
+interface PositionRow { id: bigint; loan_id: bigint; sats: bigint; state: string; custodian_ref: string | null; [key: string]: unknown }
+
+export interface ConfirmPayload { readonly positionId: string; readonly custodianRef: string }
+
+async function checkConfirmable(db: Queryable, payload: ConfirmPayload) {
+  if (!/^[1-9][0-9]{0,17}$/.test(String(payload.positionId))) refuse('invalid_proposal', 'positionId is an id');
+  if (typeof payload.custodianRef !== 'string' || !/^[A-Za-z0-9._:/-]{1,100}$/.test(payload.custodianRef)) refuse('invalid_proposal', 'custodianRef is the custodian\'s deposit reference: 1 to 100 letters, digits and ._:/-');
+  const [position] = await db.query<PositionRow & { ref: string; status: string }>('SELECT p.*, l.ref, l.status FROM collateral_positions p JOIN loans l ON l.id = p.loan_id WHERE p.id = $1', [BigInt(payload.positionId)]);
+  if (position === undefined) refuse('position_not_found', `no collateral position ${payload.positionId}`);
+  if (position.state !== 'pending') refuse('position_not_pending', `position ${position.id} is ${position.state}`);
+  const [taken] = await db.query('SELECT id FROM collateral_positions WHERE custodian_ref = $1', [payload.custodianRef]);
+  if (taken !== undefined) refuse('custodian_ref_taken', `the custodian's reference ${payload.custodianRef} already confirmed a deposit`);
+  return position;
+}
+
+/** Treasury records the custodian's confirmation of a deposit; a second treasurer approves. */
+export const confirmCollateralAction: ApprovalAction<ConfirmPayload> = {
+  type: 'collateral.confirm',
+  proposerRoles: ['treasury'],
+  defaultApproverRoles: ['treasury'],
+  prepare(db, raw) {
+    return loanOutcome(async () => {
+      const payload = raw as ConfirmPayload;
+      const position = await checkConfirmable(db, payload);
+      return { payload: { positionId: position.id.toString(), custodianRef: payload.custodianRef }, summary: `custodian confirms ${formatSats(position.sats)} BTC for ${position.ref} (reference ${payload.custodianRef})`, amounts: { BTC: position.sats }, target: `collateral_position:${position.id}` };
+    });
+  },
+  execute(tx, payload, context) {
+    return loanOutcome(async () => {
+      const position = await checkConfirmable(tx, payload);
+      const loan = await loadLoan(tx, position.ref, true);
+      const day = await openBusinessDay(tx, context.now);
+      const posted = await postEntries(tx, [{
+        idempotencyKey: `collateral:${position.id}:confirm`, kind: 'collateral_in', businessDate: day, valueTime: context.now,
+        reason: `BTC collateral for ${loan.ref} confirmed by the custodian, reference ${payload.custodianRef}`,
+        postings: [{ account: { chartCode: 'collateral_held', subledgerKey: '' }, currency: 'BTC', amount: position.sats }, { account: { chartCode: 'collateral_pledged', subledgerKey: loan.ref }, currency: 'BTC', amount: -position.sats }],
+      }]);
+      if (!posted.ok) throw new Error(posted.error.message);
+      // A top-up to a live loan is pledged at once; before disbursement it waits, confirmed.
+      const state = loan.status === 'approved' ? 'confirmed' : 'pledged';
+      await tx.query('UPDATE collateral_positions SET state = $2, custodian_ref = $3, confirmed_at = $4, confirmed_approval_id = $5, ledger_entry_id = $6 WHERE id = $1', [position.id, state, payload.custodianRef, context.now, context.approvalId, posted.value[0]!.entryId]);
+      await loanEvent(tx, loan.id, day, 'collateral_confirmed', { positionId: position.id.toString(), sats: formatSats(position.sats), custodianRef: payload.custodianRef }, context.now);
+      await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'collateral.confirm', target: `loan:${loan.ref}`, details: { positionId: position.id.toString(), sats: formatSats(position.sats), custodianRef: payload.custodianRef, approvalId: context.approvalId.toString(), proposedBy: context.proposerId.toString() } }, context.now);
+      return { loan: loan.ref, positionId: position.id.toString(), state };
+    });
+  },
+};
+
+export interface ReleasePayload { readonly loan: string }
+
+async function checkReleasable(db: Queryable, payload: ReleasePayload) {
+  if (typeof payload.loan !== 'string' || !/^LN-[0-9]{1,18}$/.test(payload.loan)) refuse('invalid_proposal', 'loan is a loan reference such as LN-1');
+  const loan = await loadLoan(db, payload.loan);
+  const [release] = await db.query<{ id: bigint; sats: bigint; status: string }>('SELECT id, sats, status FROM collateral_releases WHERE loan_id = $1', [loan.id]);
+  if (release === undefined || release.status !== 'open') refuse('release_not_open', `loan ${loan.ref} has no open collateral-release instruction (it is released once the loan is repaid in full)`);
+  return { loan, release };
+}
+
+/** The collateral-release instruction a repaid loan produces, executed by treasury under four eyes. */
+export const releaseCollateralAction: ApprovalAction<ReleasePayload> = {
+  type: 'collateral.release',
+  proposerRoles: ['treasury'],
+  defaultApproverRoles: ['treasury'],
+  prepare(db, raw) {
+    return loanOutcome(async () => {
+      const { loan, release } = await checkReleasable(db, raw as ReleasePayload);
+      return { payload: { loan: loan.ref }, summary: `release ${formatSats(release.sats)} BTC of collateral of repaid loan ${loan.ref}`, amounts: release.sats > 0n ? { BTC: release.sats } : {}, target: `loan:${loan.ref}` };
+    });
+  },
+  execute(tx, payload, context) {
+    return loanOutcome(async () => {
+      const { loan, release } = await checkReleasable(tx, payload);
+      const day = await openBusinessDay(tx, context.now);
+      if (release.sats > 0n) {
+        const posted = await postEntries(tx, [{
+          idempotencyKey: `collateral:${loan.ref}:release`, kind: 'collateral_out', businessDate: day, valueTime: context.now, reason: `BTC collateral of repaid loan ${loan.ref} released to the borrower`,
+          postings: [{ account: { chartCode: 'collateral_pledged', subledgerKey: loan.ref }, currency: 'BTC', amount: release.sats }, { account: { chartCode: 'collateral_held', subledgerKey: '' }, currency: 'BTC', amount: -release.sats }],
+        }]);
+        if (!posted.ok) throw new Error(posted.error.message);
+      }
+      await tx.query(`UPDATE collateral_positions SET state = 'released', released_at = $2 WHERE loan_id = $1 AND state IN ('confirmed', 'pledged')`, [loan.id, context.now]);
+      await tx.query(`UPDATE collateral_releases SET status = 'executed', executed_at = $2, approval_id = $3 WHERE id = $1`, [release.id, context.now, context.approvalId]);
+      await loanEvent(tx, loan.id, day, 'collateral_released', { sats: formatSats(release.sats) }, context.now);
+      await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'collateral.release', target: `loan:${loan.ref}`, details: { sats: formatSats(release.sats), approvalId: context.approvalId.toString(), proposedBy: context.proposerId.toString() } }, context.now);
+      return { loan: loan.ref, released: formatSats(release.sats) };
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Schedules.
+
+async function writeScheduleVersion(tx: Queryable, loan: LoanRow, version: number, kind: string, reason: string, day: string, userId: bigint | null, now: Date, schedule: Schedule, keepBefore: number): Promise<void> {
+  await tx.query('INSERT INTO loan_schedule_versions (loan_id, version, kind, reason, business_date, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)', [loan.id, version, kind, reason, day, now, userId]);
+  if (keepBefore > 1) {
+    await tx.query(`INSERT INTO loan_schedule_lines (loan_id, version, number, due_date, days, principal, interest, balance, interest_due)
+                    SELECT loan_id, $2, number, due_date, days, principal, interest, balance, interest_due FROM loan_schedule_lines WHERE loan_id = $1 AND version = $3 AND number < $4`, [loan.id, version, loan.schedule_version, keepBefore]);
+  }
+  const lines = schedule.lines;
+  await tx.query(`INSERT INTO loan_schedule_lines (loan_id, version, number, due_date, days, principal, interest, balance)
+                  SELECT $1, $2, * FROM unnest($3::int[], $4::date[], $5::int[], $6::int8[], $7::int8[], $8::int8[])`,
+    [loan.id, version, lines.map((l) => l.number), lines.map((l) => l.dueDate), lines.map((l) => l.days), lines.map((l) => l.principal), lines.map((l) => l.interest), lines.map((l) => l.balance)]);
+  await tx.query('UPDATE loans SET schedule_version = $2, maturity_on = $3 WHERE id = $1', [loan.id, version, lines[lines.length - 1]!.dueDate]);
+}
+
+interface LineRow { number: number; due_date: string; principal: bigint; interest: bigint; [key: string]: unknown }
+async function currentLines(db: Queryable, loan: LoanRow): Promise<LineRow[]> {
+  return db.query<LineRow>('SELECT number, due_date, principal, interest FROM loan_schedule_lines WHERE loan_id = $1 AND version = $2 ORDER BY number', [loan.id, loan.schedule_version]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disbursement.
+
+export async function disburse(tx: Queryable, ref: string, userId: bigint, ctx: Ctx) {
+  const loan = await loadLoan(tx, ref, true);
+  requireStatus(loan, ['approved'], 'disbursement');
+  const day = await openBusinessDay(tx, ctx.now);
+  if (!ctx.calendar.isBusinessDay(day)) refuse('not_business_day', `${day} is not a business day; disburse on ${ctx.calendar.nextBusinessDay(day)}`);
+  const borrower = await borrowerRefOf(tx, loan);
+  if (borrower.bik === null || borrower.account === null) refuse('no_bank_details', `borrower ${borrower.ref} has no bank details to pay the loan to`);
+  const { terms } = await productVersion(tx, loan.product_code, loan.product_version);
+  const price = await currentPrice(tx, ctx.now, ctx.staleAfterSeconds);
+  if (!price.ok) refuse(price.code, price.message);
+  const [held] = await tx.query<{ sats: bigint }>(`SELECT coalesce(sum(sats), 0)::int8 AS sats FROM collateral_positions WHERE loan_id = $1 AND state = 'confirmed'`, [loan.id]);
+  const ltv = rateFromPercent(terms.collateral.ltv.origination)!;
+  const haircut = rateFromPercent(terms.collateral.haircutPercent)!;
+  if (!covers(loan.amount_kopecks, held!.sats, price.price, haircut, ltv)) {
+    const need = requiredSats(loan.amount_kopecks, price.price, ltv, haircut);
+    refuse('collateral_insufficient', `confirmed collateral ${formatSats(held!.sats)} BTC is below the ${formatSats(need)} BTC the origination LTV of ${terms.collateral.ltv.origination}% asks at ${formatKopecks(price.price)} RUB/BTC`, { confirmed: formatSats(held!.sats), required: formatSats(need), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString() });
+  }
+  const { rate } = loan.rate_kind === 'fixed' ? { rate: loan.rate_millionths } : await rateOn(tx, terms, day);
+  await tx.query('UPDATE loans SET rate_millionths = $2 WHERE id = $1', [loan.id, rate]);
+  const schedule = buildSchedule(scheduleTermsOf(terms, { amount: loan.amount_kopecks, months: loan.months, repaymentType: loan.repayment_type }, rate, day), ctx.calendar);
+  await writeScheduleVersion(tx, loan, 1, 'disbursement', 'schedule at disbursement', day, userId, ctx.now, schedule, 1);
+
+  const at = { day, valueTime: ctx.now };
+  const payout = loan.amount_kopecks - loan.fee_kopecks;
+  await move(tx, loan, borrower.ref, { ...at, key: `loan:${loan.ref}:disbursement`, kind: 'disbursement', reason: `Loan ${loan.ref} disbursed to the settlement account of ${borrower.ref}` }, [{ debit: 'principal', credit: 'settlement', amount: loan.amount_kopecks }]);
+  await move(tx, loan, borrower.ref, { ...at, key: `loan:${loan.ref}:origination-fee`, kind: 'fee', reason: `Origination fee of loan ${loan.ref}, charged and paid from the loan` }, [{ debit: 'fee', credit: 'fee_income', amount: loan.fee_kopecks }, { debit: 'settlement', credit: 'fee', amount: loan.fee_kopecks }]);
+  const payoutEntry = await move(tx, loan, borrower.ref, { ...at, key: `loan:${loan.ref}:payout`, kind: 'payment_order', reason: `Payment order: loan ${loan.ref} to BIK ${borrower.bik}, account ${borrower.account}` }, [{ debit: 'settlement', credit: 'cash', amount: payout }]);
+  const [order] = await tx.query<{ id: bigint }>(
+    `INSERT INTO payment_orders (loan_id, borrower_id, kind, amount_kopecks, bik, account, purpose, business_date, created_at, ledger_entry_id)
+     VALUES ($1, $2, 'disbursement', $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+    [loan.id, loan.borrower_id, payout, borrower.bik, borrower.account, `Loan ${loan.ref} under contract of ${day}, less the origination fee`, day, ctx.now, payoutEntry]);
+  await tx.query(`UPDATE collateral_positions SET state = 'pledged' WHERE loan_id = $1 AND state = 'confirmed'`, [loan.id]);
+  await tx.query(`UPDATE loans SET status = 'active', disbursed_on = $2, accrued_through = $2 WHERE id = $1`, [loan.id, day]);
+  await loanEvent(tx, loan.id, day, 'disbursed', { amount: formatKopecks(loan.amount_kopecks), paymentOrderId: order!.id.toString(), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString(), collateral: formatSats(held!.sats) }, ctx.now);
+  return { loan: loan.ref, disbursedOn: day, paymentOrderId: order!.id.toString(), payout: formatKopecks(payout), fee: formatKopecks(loan.fee_kopecks), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repayments.
+
+export interface RepaymentResult {
+  readonly loan: string;
+  readonly reference: string;
+  readonly amount: string;
+  readonly businessDate: string;
+  readonly allocated: Record<Bucket, string>;
+  readonly leftOnSettlement: string;
+  readonly status: string;
+  readonly replayed: boolean;
+}
+
+/**
+ * An incoming payment by its bank reference: credited to the borrower's settlement account, then
+ * what is due now (penalties, overdue interest and principal, fees) is settled from that account
+ * by the loan's waterfall. Current interest and the next instalment are collected by end of day
+ * on the due date, so money paid early waits on the account (as a Russian bank debits it on the
+ * due date). A replay of the reference with the same loan and amount returns the first result.
+ */
+export async function recordRepayment(tx: Queryable, ref: string, input: { reference: string; amount: bigint }, userId: bigint, now: Date): Promise<RepaymentResult> {
+  const loan = await loadLoan(tx, ref, true);
+  const [previous] = await tx.query<{ loan_id: bigint; amount_kopecks: bigint; business_date: string; allocation: Record<Bucket, string>; left_kopecks: bigint }>('SELECT * FROM repayments WHERE reference = $1', [input.reference]);
+  if (previous !== undefined) {
+    if (previous.loan_id !== loan.id || previous.amount_kopecks !== input.amount) refuse('reference_reused', `payment reference ${input.reference} was already recorded for another loan or amount`);
+    return { loan: loan.ref, reference: input.reference, amount: formatKopecks(input.amount), businessDate: previous.business_date, allocated: previous.allocation, leftOnSettlement: formatKopecks(previous.left_kopecks), status: loan.status, replayed: true };
+  }
+  requireStatus(loan, ['active', 'overdue'], 'a repayment');
+  const day = await openBusinessDay(tx, now);
+  const borrower = await borrowerRefOf(tx, loan);
+  const at = { day, valueTime: now };
+  const received = await move(tx, loan, borrower.ref, { ...at, key: `repayment:${input.reference}`, kind: 'repayment', reason: `Payment ${input.reference} for loan ${loan.ref} received` }, [{ debit: 'cash', credit: 'settlement', amount: input.amount }]);
+  const dueNow: Buckets = { ...bucketsOf(loan), interest: 0n, principal: 0n };
+  const { allocated } = allocate(borrower.settlement + input.amount, dueNow, waterfallOf(loan));
+  await move(tx, loan, borrower.ref, { ...at, key: `repayment:${input.reference}:allocation`, kind: 'repayment_allocation', reason: `Payment ${input.reference} applied to loan ${loan.ref} by its waterfall` }, BUCKETS.map((b) => ({ debit: 'settlement' as const, credit: b, amount: allocated[b] })));
+  const after = await settleStatus(tx, ref, day, now);
+  const [left] = await tx.query<{ settlement_kopecks: bigint }>('SELECT settlement_kopecks FROM borrowers WHERE id = $1', [loan.borrower_id]);
+  const allocation = Object.fromEntries(BUCKETS.map((b) => [b, formatKopecks(allocated[b])])) as Record<Bucket, string>;
+  await tx.query(`INSERT INTO repayments (loan_id, reference, amount_kopecks, business_date, allocation, left_kopecks, recorded_by, recorded_at, ledger_entry_id) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)`,
+    [loan.id, input.reference, input.amount, day, JSON.stringify(allocation), left!.settlement_kopecks, userId, now, received]);
+  return { loan: loan.ref, reference: input.reference, amount: formatKopecks(input.amount), businessDate: day, allocated: allocation, leftOnSettlement: formatKopecks(left!.settlement_kopecks), status: after.status, replayed: false };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prepayment and restructuring.
+
+export type PrepaymentMode = 'shorter_term' | 'smaller_instalment';
+
+async function reschedule(tx: Queryable, loan: LoanRow, kind: 'prepayment' | 'restructuring', reason: string, day: string, userId: bigint | null, now: Date, calendar: BusinessCalendar, options: { extraMonths?: number; mode?: PrepaymentMode }): Promise<number | undefined> {
+  const fresh = await loadLoan(tx, loan.ref, true);
+  if (fresh.principal === 0n) return undefined;
+  const lines = await currentLines(tx, fresh);
+  const next = lines.find((l) => l.due_date > day);
+  if (next === undefined) return undefined;
+  const last = lines[lines.length - 1]!;
+  const instalment = options.mode === 'shorter_term' && next.number < last.number ? next.principal + next.interest : undefined;
+  const schedule = continueSchedule({
+    principal: fresh.principal, rateMillionths: fresh.rate_millionths, anchor: fresh.disbursed_on!, firstLine: next.number, lastLine: last.number + (options.extraMonths ?? 0),
+    interestFrom: fresh.accrued_through!, remainder: fresh.interest_remainder, type: fresh.repayment_type, interestOnlyThrough: fresh.interest_only_through,
+    balloon: fresh.balloon_kopecks, accruedInterest: fresh.interest, ...(instalment !== undefined ? { instalment } : {}),
+  }, calendar);
+  const version = fresh.schedule_version + 1;
+  await writeScheduleVersion(tx, fresh, version, kind, reason, day, userId, now, schedule, next.number);
+  await loanEvent(tx, fresh.id, day, 'schedule', { version, kind, reason, firstLine: next.number, lastLine: schedule.lines[schedule.lines.length - 1]!.number }, now);
+  return version;
+}
+
+/**
+ * Early repayment from the settlement account: `amount` (all that is owed when absent) settles what
+ * is owed by the waterfall, the rest of it prepays principal; the schedule is recomputed from the
+ * next line, keeping the instalment (shorter term, annuities only) or the term (smaller instalment).
+ */
+export async function prepay(tx: Queryable, ref: string, input: { amount?: bigint; mode: PrepaymentMode }, userId: bigint, now: Date, calendar: BusinessCalendar) {
+  const loan = await loadLoan(tx, ref, true);
+  requireStatus(loan, ['active', 'overdue'], 'a prepayment');
+  if (input.mode === 'shorter_term' && loan.repayment_type !== 'annuity') refuse('prepayment_mode_unsupported', `a shorter term keeps an annuity's instalment; loan ${loan.ref} is ${loan.repayment_type}: choose smaller_instalment`);
+  const day = await openBusinessDay(tx, now);
+  const borrower = await borrowerRefOf(tx, loan);
+  const owed = bucketsOf(loan);
+  const total = BUCKETS.reduce((s, b) => s + owed[b], 0n);
+  const amount = input.amount ?? total;
+  if (amount > total) refuse('amount_above_debt', `the loan owes ${formatKopecks(total)} RUB in all; prepay at most that`, { owed: formatKopecks(total) });
+  if (amount > borrower.settlement) refuse('insufficient_funds', `the settlement account of ${borrower.ref} holds ${formatKopecks(borrower.settlement)} RUB; ${formatKopecks(amount)} is needed (pay it in first)`, { available: formatKopecks(borrower.settlement), needed: formatKopecks(amount) });
+  const { allocated } = allocate(amount, owed, waterfallOf(loan));
+  await move(tx, loan, borrower.ref, { day, valueTime: now, key: `prepayment:${loan.ref}:${now.getTime()}:${amount}`, kind: 'prepayment', reason: `Early repayment of loan ${loan.ref} (${input.mode.replace('_', ' ')})` }, BUCKETS.map((b) => ({ debit: 'settlement' as const, credit: b, amount: allocated[b] })));
+  const version = allocated.principal > 0n ? await reschedule(tx, loan, 'prepayment', `prepayment of ${formatKopecks(allocated.principal)} RUB principal, ${input.mode.replace('_', ' ')}`, day, userId, now, calendar, { mode: input.mode }) : undefined;
+  const after = await settleStatus(tx, ref, day, now);
+  return { loan: loan.ref, businessDate: day, allocated: Object.fromEntries(BUCKETS.map((b) => [b, formatKopecks(allocated[b])])), status: after.status, scheduleVersion: version ?? after.schedule_version };
+}
+
+export interface RestructurePayload { readonly loan: string; readonly extraMonths: number; readonly reason: string }
+
+async function checkRestructurable(db: Queryable, payload: RestructurePayload) {
+  if (typeof payload.loan !== 'string' || !/^LN-[0-9]{1,18}$/.test(payload.loan)) refuse('invalid_proposal', 'loan is a loan reference such as LN-1');
+  if (!Number.isInteger(payload.extraMonths) || payload.extraMonths < 1 || payload.extraMonths > 60) refuse('invalid_proposal', 'extraMonths is 1 to 60');
+  if (typeof payload.reason !== 'string' || payload.reason.length < 1 || payload.reason.length > 500) refuse('invalid_proposal', 'a reason of 1 to 500 characters');
+  const loan = await loadLoan(db, payload.loan);
+  requireStatus(loan, ['active', 'overdue'], 'restructuring');
+  return loan;
+}
+
+/**
+ * Restructuring (term extension): overdue principal goes back into the principal, the schedule is
+ * recomputed over the longer term as a new version (the old ones are kept); overdue interest and
+ * penalties stay due. Proposed by a credit officer, approved by a second (limits by principal).
+ */
+export function restructureAction(calendar: () => Promise<BusinessCalendar>): ApprovalAction<RestructurePayload> {
+  return {
+    type: 'loans.restructure',
+    proposerRoles: ['credit_officer'],
+    defaultApproverRoles: ['credit_officer', 'risk_officer'],
+    prepare(db, raw) {
+      return loanOutcome(async () => {
+        const payload = raw as RestructurePayload;
+        const loan = await checkRestructurable(db, payload);
+        return { payload: { loan: loan.ref, extraMonths: payload.extraMonths, reason: payload.reason }, summary: `restructure ${loan.ref}: term extended by ${payload.extraMonths} months (${payload.reason})`, amounts: { RUB: loan.principal + loan.principal_overdue }, target: `loan:${loan.ref}` };
+      });
+    },
+    execute(tx, payload, context) {
+      return loanOutcome(async () => {
+        await checkRestructurable(tx, payload);
+        const loan = await loadLoan(tx, payload.loan, true);
+        const day = await openBusinessDay(tx, context.now);
+        const borrower = await borrowerRefOf(tx, loan);
+        await move(tx, loan, borrower.ref, { day, valueTime: context.now, key: `loan:${loan.ref}:restructure:${loan.schedule_version + 1}`, kind: 'restructuring', reason: `Restructuring of ${loan.ref}: overdue principal rescheduled` }, [{ debit: 'principal', credit: 'principal_overdue', amount: loan.principal_overdue }]);
+        const version = await reschedule(tx, loan, 'restructuring', payload.reason, day, context.approver.id, context.now, await calendar(), { extraMonths: payload.extraMonths, mode: 'smaller_instalment' });
+        if (version === undefined) refuse('loan_not_in_state', `loan ${loan.ref} has no principal or no line left to reschedule`);
+        await tx.query('UPDATE loans SET months = months + $2 WHERE id = $1', [loan.id, payload.extraMonths]);
+        const after = await settleStatus(tx, loan.ref, day, context.now);
+        await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'loans.restructure', target: `loan:${loan.ref}`, details: { extraMonths: payload.extraMonths, reason: payload.reason, scheduleVersion: version, approvalId: context.approvalId.toString(), proposedBy: context.proposerId.toString() } }, context.now);
+        return { loan: loan.ref, scheduleVersion: version, maturityOn: after.maturity_on, status: after.status };
+      });
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import type { Queryable } from '../db/database.js';
+import type { PriceKopecksPerBtc } from '../money/money.js';
+import { latestCycle, type StoredCycle } from './price-repository.js';
+
+/**
+ * "The current price, or why not" for decisions that move money (offers, disbursements): the live
+ * stream's latest published price, only when the service stands behind it: not degraded, and not
+ * older than the staleness limit (a stopped feed does not write a degraded cycle, so age is judged
+ * here, as /prices/current does). A manual price set by four eyes counts.
+ */
+export type CurrentPrice =
+  | { readonly ok: true; readonly price: PriceKopecksPerBtc; readonly cycle: StoredCycle }
+  | { readonly ok: false; readonly code: 'price_unavailable'; readonly message: string };
+
+export async function currentPrice(db: Queryable, now: Date, staleAfterSeconds: number): Promise<CurrentPrice> {
+  const cycle = await latestCycle(db, 'live');
+  if (cycle === undefined || cycle.publishedKopecks === null) return { ok: false, code: 'price_unavailable', message: 'the price service has no BTC/RUB price yet' };
+  if (cycle.status === 'degraded') return { ok: false, code: 'price_unavailable', message: `the BTC/RUB price is degraded (${cycle.reasons.join(', ')}); wait for the feed or a manual price` };
+  const age = (now.getTime() - cycle.at.getTime()) / 1000;
+  if (age > staleAfterSeconds) return { ok: false, code: 'price_unavailable', message: `the latest BTC/RUB price is ${Math.round(age)} s old (limit ${staleAfterSeconds} s)` };
+  return { ok: true, price: cycle.publishedKopecks as PriceKopecksPerBtc, cycle };
+}
