@@ -31,6 +31,7 @@ import { fetchCbrArchive } from '../prices/sources/cbr.js';
 import { SourceError } from '../adapters/http.js';
 import type { Pair } from '../prices/aggregate.js';
 import { serve } from './serve.js';
+import { registerLoanCommands } from './loans-cli.js';
 
 /** Opens the configured database, brings its schema up to date, runs `work`, closes it. */
 async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
@@ -366,6 +367,8 @@ program.command('schedule')
     }
     console.log(`    total             ${rub(schedule.totals.principal).padStart(13)}  ${rub(schedule.totals.interest).padStart(13)}  ${rub(schedule.totals.payment).padStart(13)}`);
   });
+
+registerLoanCommands(program, withDatabase);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof ListImportError || error instanceof ExtractImportError) {

@@ -9,6 +9,7 @@ import { cbrDailyRate } from '../prices/sources/cbr.js';
 import { httpRegistryClient, registryRecheckJob } from '../compliance/registry.js';
 import { scheduleJob } from '../jobs/schedule.js';
 import { equipmentRevaluationJob } from '../underwriting/equipment-service.js';
+import { eodJob } from '../loans/eod.js';
 
 /**
  * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
@@ -52,6 +53,8 @@ export async function serve(config: Config): Promise<void> {
   // Registered miners are re-checked in the registry monthly; the job looks every 6 hours for who is due.
   const stopRecheck = registry === undefined ? () => undefined : scheduleJob(db, registryRecheckJob(registry), logger);
   const stopRevaluation = scheduleJob(db, equipmentRevaluationJob, logger);
+  // End of day closes each business day for every live loan once it is over (and catches up).
+  const stopEod = scheduleJob(db, eodJob, logger);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -63,6 +66,7 @@ export async function serve(config: Config): Promise<void> {
     try {
       stopRecheck();
       stopRevaluation();
+      stopEod();
       await prices.stop();
       await app.close();
       await db.close();

@@ -1,0 +1,50 @@
+/**
+ * `npm run bench:eod [-- --loans N] [--engine pglite|postgres]` (default N = 1,000,000)
+ *
+ * One end of day over N live loans (issue 6; goal: 1,000,000 loans in <= 60 s on PostgreSQL and
+ * <= 300 s on PGlite on the 2-core machine). The loans are seeded set-based (src/loans/seed.ts:
+ * 10 loans a borrower, 1,000,000.00 RUB, 23.5%, 12-month annuities, disbursed on 2026-01-15 with
+ * their ledger entries), end of day is run for 2026-01-16 to warm up, then timed for 2026-01-17:
+ * every loan accrues, so every loan gets an entry of two postings and its balances change. The
+ * script then checks the books: every loan's interest equals two days of accrual, and (below
+ * 200,000 loans) the full reconciliation of loans against the ledger is empty.
+ */
+import { loadCalendar } from '../src/calendar/load.js';
+import { runEod } from '../src/loans/eod.js';
+import { seedLoans } from '../src/loans/seed.js';
+import { interestDayByDay } from '../src/loans/interest.js';
+import { reconcileLoans } from '../src/loans/views.js';
+import { benchEngines, integerOption, machine, openBenchDatabase, printBench } from './bench-support.js';
+
+const argv = process.argv.slice(2);
+const loans = integerOption(argv, 'loans', 1_000_000);
+const chunk = integerOption(argv, 'chunk', 50_000);
+const calendar = await loadCalendar();
+console.log(`end-of-day benchmark on ${machine()}: ${loans} loans, ${chunk} a transaction`);
+
+for (const engine of benchEngines(argv)) {
+  const bench = await openBenchDatabase(engine);
+  try {
+    const seedStarted = performance.now();
+    await seedLoans(bench.db, { count: loans, disbursedOn: '2026-01-15', calendar, chunk: 100_000, prefix: 'bench' });
+    console.log(`${engine}: seeded ${loans} loans in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+    const now = new Date('2026-02-01T00:00:00Z');
+    await runEod(bench.db, '2026-01-16', { now, chunkSize: chunk });
+    const started = performance.now();
+    const report = await runEod(bench.db, '2026-01-17', { now, chunkSize: chunk });
+    const seconds = (performance.now() - started) / 1000;
+    const day = report.days[0]!;
+    if (day.loans !== loans || day.entries !== loans) throw new Error(`end of day touched ${day.loans} loans and wrote ${day.entries} entries, not ${loans}`);
+    const expected = interestDayByDay(100_000_000n, 235_000n, '2026-01-15', '2026-01-17').kopecks;
+    const [check] = await bench.db.query<{ wrong: bigint }>(`SELECT count(*) FILTER (WHERE interest <> $1)::int8 AS wrong FROM loans WHERE product_code = 'SEED'`, [expected]);
+    if (check!.wrong !== 0n) throw new Error(`${check!.wrong} loans do not hold two days of interest (${expected} kopecks)`);
+    if (loans <= 200_000) {
+      const mismatches = await reconcileLoans(bench.db);
+      if (mismatches.length > 0) throw new Error(`the books disagree: ${JSON.stringify(mismatches.slice(0, 3))}`);
+    }
+    console.log(`${engine}: end of day 2026-01-17 over ${day.loans} loans, ${day.entries} entries in ${seconds.toFixed(1)} s: ${Math.round(loans / seconds)} loans/s`);
+    printBench({ name: 'eod', metric: 'eod_loans_per_s', value: Math.round(loans / seconds), unit: 'loans/s', engine, goal: engine === 'postgres' ? '>= 16667 (1,000,000 in <= 60 s)' : '>= 3334 (1,000,000 in <= 300 s)' });
+  } finally {
+    await bench.dispose();
+  }
+}
