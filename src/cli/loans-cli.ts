@@ -28,13 +28,14 @@ export function registerLoanCommands(program: Command, withDatabase: <T>(work: (
     .requiredOption('--date <date>', 'the last business day to close, YYYY-MM-DD')
     .option('--chunk <n>', 'loans per transaction', '20000')
     .option('--json', 'one JSON line per closed day')
-    .action(async (options: { date: string; chunk: string; json?: boolean }) => {
+    .option('--progress', 'a line on stderr after each committed chunk')
+    .action(async (options: { date: string; chunk: string; json?: boolean; progress?: boolean }) => {
       if (!isCalendarDate(options.date)) throw new ConfigError('--date is a date YYYY-MM-DD');
       if (!/^[1-9][0-9]{0,6}$/.test(options.chunk)) throw new ConfigError('--chunk is a whole number of loans');
       await withDatabase(async (db) => {
         let report;
         try {
-          report = await runEod(db, options.date, { now: new Date(), chunkSize: Number(options.chunk) });
+          report = await runEod(db, options.date, { now: new Date(), chunkSize: Number(options.chunk), ...(options.progress ? { onChunk: (day: string, loans: number) => { process.stderr.write(`eod ${day}: ${loans} loans committed\n`); } } : {}) });
         } catch (error) {
           if (error instanceof LoanError) throw new ConfigError(`${error.code}: ${error.message}`);
           throw error;
