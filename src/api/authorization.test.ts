@@ -41,6 +41,9 @@ const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
   'GET /api/v1/borrowers/:ref/btc-addresses': borrower1Path('btc-addresses'),
   'POST /api/v1/borrowers/:ref/attestations': borrower1Path('attestations'),
   'GET /api/v1/borrowers/:ref/attestations': borrower1Path('attestations'),
+  'POST /api/v1/borrowers/:ref/loan-applications': borrower1Path('loan-applications'),
+  'GET /api/v1/borrowers/:ref/loan-applications': borrower1Path('loan-applications'),
+  'GET /api/v1/borrowers/:ref/loans': borrower1Path('loans'),
   'POST /api/v1/auth/tokens/:id/revoke': async (app) => {
     const made = await app.as('borrower1').post('/api/v1/auth/tokens', { name: 'probe', expiresInDays: 1 });
     return `/api/v1/auth/tokens/${made.json().token.id}/revoke`;
