@@ -167,16 +167,24 @@ export async function reconcileLoans(db: Queryable): Promise<Mismatch[]> {
      WHERE v.loan_says <> coalesce(b.balance, 0)
      ORDER BY l.id, v.what`);
   const settlementRows = await db.query<{ ref: string; loan_says: bigint; ledger_says: bigint }>(`
-    SELECT br.ref, br.settlement_kopecks AS loan_says, coalesce(-(SELECT sum(p.amount) FROM ledger_postings p WHERE p.account_id = a.id), 0)::int8 AS ledger_says
-      FROM borrowers br LEFT JOIN ledger_accounts a ON a.chart_code = 'borrower_settlement' AND a.subledger_key = br.ref
-     WHERE br.settlement_kopecks <> coalesce(-(SELECT sum(p.amount) FROM ledger_postings p WHERE p.account_id = a.id), 0)`);
+    WITH balances AS (
+      SELECT a.subledger_key AS ref, -sum(p.amount)::int8 AS balance FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id
+       WHERE a.chart_code = 'borrower_settlement' GROUP BY a.subledger_key)
+    SELECT br.ref, br.settlement_kopecks AS loan_says, coalesce(b.balance, 0) AS ledger_says
+      FROM borrowers br LEFT JOIN balances b ON b.ref = br.ref
+     WHERE br.settlement_kopecks <> coalesce(b.balance, 0)`);
   const collateralRows = await db.query<{ ref: string; loan_says: bigint; ledger_says: bigint }>(`
-    SELECT l.ref, coalesce((SELECT sum(sats) FROM collateral_positions c WHERE c.loan_id = l.id AND c.state IN ('confirmed', 'pledged')), 0)::int8 AS loan_says,
-           coalesce(-(SELECT sum(p.amount) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'collateral_pledged' AND a.subledger_key = l.ref), 0)::int8 AS ledger_says
-      FROM loans l`);
+    WITH held AS (
+      SELECT loan_id, sum(sats)::int8 AS sats FROM collateral_positions WHERE state IN ('confirmed', 'pledged') GROUP BY loan_id),
+    pledged AS (
+      SELECT a.subledger_key AS ref, -sum(p.amount)::int8 AS sats FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id
+       WHERE a.chart_code = 'collateral_pledged' GROUP BY a.subledger_key)
+    SELECT l.ref, coalesce(h.sats, 0) AS loan_says, coalesce(g.sats, 0) AS ledger_says
+      FROM loans l LEFT JOIN held h ON h.loan_id = l.id LEFT JOIN pledged g ON g.ref = l.ref
+     WHERE coalesce(h.sats, 0) <> coalesce(g.sats, 0)`);
   return [
     ...loanRows.map((r) => ({ loan: r.ref, what: r.what, loanSays: rub(r.loan_says), ledgerSays: rub(r.ledger_says) })),
     ...settlementRows.map((r) => ({ loan: r.ref, what: 'settlement', loanSays: rub(r.loan_says), ledgerSays: rub(r.ledger_says) })),
-    ...collateralRows.filter((r) => r.loan_says !== r.ledger_says).map((r) => ({ loan: r.ref, what: 'collateral', loanSays: formatSats(r.loan_says), ledgerSays: formatSats(r.ledger_says) })),
+    ...collateralRows.map((r) => ({ loan: r.ref, what: 'collateral', loanSays: formatSats(r.loan_says), ledgerSays: formatSats(r.ledger_says) })),
   ];
 }

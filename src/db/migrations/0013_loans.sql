@@ -99,8 +99,11 @@ CREATE TABLE loans (
   acc_principal bigint, acc_principal_overdue bigint, acc_interest bigint, acc_interest_overdue bigint,
   acc_penalty bigint, acc_fee bigint, acc_settlement bigint,
   FOREIGN KEY (product_code, product_version) REFERENCES loan_product_versions (product_code, version)
-);
-CREATE INDEX loans_live ON loans (accrued_through, id) WHERE status IN ('active', 'overdue');
+) WITH (fillfactor = 70);
+-- End of day rewrites every live loan's row once a day. No index covers a column it changes and
+-- pages keep room, so the new row versions are HOT (no index entries written): measured to matter
+-- at 1,000,000 loans. End of day walks the loans by primary key instead of an index on
+-- accrued_through for the same reason.
 CREATE INDEX loans_borrower ON loans (borrower_id, id);
 
 -- What is on each borrower's settlement account (40702/40802/40817), in step with the ledger.
