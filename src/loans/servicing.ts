@@ -9,7 +9,7 @@ import { currentPrice } from '../prices/current.js';
 import { covers, requiredSats } from './collateral.js';
 import { rateFromPercent } from './interest.js';
 import { refuse } from './loan-errors.js';
-import { endOfDay, LIVE_STATUSES, loadLoan, loanEvent, openBusinessDay, requireStatus, type LoanRow } from './loan-store.js';
+import { LIVE_STATUSES, loadLoan, loanEvent, openBusinessDay, requireStatus, type LoanRow } from './loan-store.js';
 import { loanOutcome, productVersion, rateOn, scheduleTermsOf } from './origination.js';
 import { buildSchedule, continueSchedule, type Schedule } from './schedule.js';
 import { allocate, BUCKETS, ZERO_BUCKETS, type Bucket, type Buckets } from './waterfall.js';
