@@ -1,21 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestApp, type TestApp } from '../test-support/app.js';
-import { accountProblem } from './identifiers.js';
+import { validAccount } from '../test-support/loans.js';
 
 let t: TestApp;
 beforeAll(async () => { t = await openTestApp(); });
 afterAll(() => t.close());
 
-/** A settlement account at Sberbank that passes the key: the digit that makes it valid (there is one). */
-function sberbankAccount(body19: string): string {
-  for (let key = 0; key <= 9; key += 1) {
-    const account = `${body19.slice(0, 8)}${key}${body19.slice(8)}`;
-    if (accountProblem('044525225', account) === undefined) return account;
-  }
-  throw new Error('no key');
-}
-
-const company = { ref: 'B-1', kind: 'company', name: 'PAO Sberbank (published identifiers)', inn: '7707083893', ogrn: '1027700132195', kpp: '773601001', regionCode: '77', address: 'Moscow, Vavilova 19', bik: '044525225', account: sberbankAccount('4070281038000000001') };
+const company = { ref: 'B-1', kind: 'company', name: 'PAO Sberbank (published identifiers)', inn: '7707083893', ogrn: '1027700132195', kpp: '773601001', regionCode: '77', address: 'Moscow, Vavilova 19', bik: '044525225', account: validAccount('4070281038000000001') };
 const entrepreneur = { ref: 'B-2', kind: 'entrepreneur', name: 'IE Miner', inn: '500100732259', ogrn: '304500116000157', regionCode: '38', address: 'Irkutsk region' };
 
 describe('recording borrowers', () => {
@@ -168,7 +159,7 @@ describe('attestations and bank details', () => {
   });
 
   it('changes bank details only with a second credit officer, and refuses a bad account key', async () => {
-    const account = sberbankAccount('4070281038000000777');
+    const account = validAccount('4070281038000000777');
     expect((await t.as('officer').inject({ method: 'PUT', url: '/api/v1/borrowers/B-2/bank-details', payload: { bik: '044525225', account: `${account.slice(0, 19)}${(Number(account[19]) + 1) % 10}`, reason: 'new account' }, headers: { 'idempotency-key': 'bad-account' } })).json().error.code).toBe('invalid_bank_details');
     const proposed = await t.as('officer').inject({ method: 'PUT', url: '/api/v1/borrowers/B-2/bank-details', payload: { bik: '044525225', account, reason: 'the borrower moved its account' }, headers: { 'idempotency-key': 'bank-details-1' } });
     expect(proposed.statusCode).toBe(202);

@@ -110,6 +110,13 @@ export async function findAccount(db: Queryable, address: AccountAddress): Promi
   return (await findAccounts(db, [address])).get(formatAccountAddress(address));
 }
 
+/** The id of a bank-wide account (opened by its migration), for set-based writers that post by id. */
+export async function bankAccountId(db: Queryable, chartCode: string): Promise<bigint> {
+  const account = await findAccount(db, { chartCode, subledgerKey: '' });
+  if (account === undefined) throw new Error(`the bank-wide account ${chartCode} is missing`);
+  return account.id;
+}
+
 export interface ChartRow {
   readonly code: string;
   readonly name: string;

@@ -2,7 +2,8 @@ import type { Database, Queryable } from '../db/database.js';
 import { addDays } from '../calendar/business.js';
 import { isLeapYear, UNITS_PER_KOPECK } from './interest.js';
 import { refuse } from './loan-errors.js';
-import { endOfDay, moscowDay } from './loan-store.js';
+import { endOfDay, keyRateOn, moscowDay } from './loan-store.js';
+import { bankAccountId } from '../ledger/ledger-repository.js';
 import { BUCKETS } from './waterfall.js';
 
 /**
@@ -211,15 +212,6 @@ SELECT count(*)::int8 AS loans, count(entry_id)::int8 AS entries, coalesce(sum(a
 
 interface Summary { loans: bigint; entries: bigint; interest: bigint; penalties: bigint; collected: bigint; moved: bigint; closed: bigint; last_id: bigint | null; [key: string]: unknown }
 
-async function bankAccountId(db: Queryable, chart: string): Promise<bigint> {
-  const [row] = await db.query<{ id: bigint }>(`SELECT id FROM ledger_accounts WHERE chart_code = $1 AND subledger_key = ''`, [chart]);
-  return row!.id;
-}
-
-async function keyRateOn(db: Queryable, day: string): Promise<bigint | null> {
-  const [row] = await db.query<{ rate_millionths: bigint }>('SELECT rate_millionths FROM key_rates WHERE effective_from <= $1 ORDER BY effective_from DESC LIMIT 1', [day]);
-  return row?.rate_millionths ?? null;
-}
 
 /** The first day end of day has to close: the day after the last closed, or after the oldest live loan's last accrual. */
 export async function firstOpenDay(db: Queryable): Promise<string | undefined> {
@@ -234,7 +226,7 @@ async function closeDay(db: Database, day: string, options: EodOptions, accounts
   const year = Number(day.slice(0, 4));
   const factor = isLeapYear(year) ? 365n : 366n;
   const daysInYear = isLeapYear(year) ? 366n : 365n;
-  const keyRate = await keyRateOn(db, day);
+  const keyRate = (await keyRateOn(db, day)) ?? null;
   const valueTime = endOfDay(day);
   await db.query(`INSERT INTO eod_days (business_date, started_at) VALUES ($1, $2) ON CONFLICT (business_date) DO NOTHING`, [day, options.now]);
   const total = { loans: 0, entries: 0, interest: 0n, penalties: 0n, collected: 0n, moved: 0n, closed: 0 };

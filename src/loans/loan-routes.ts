@@ -17,7 +17,7 @@ import { isCalendarDate } from '../ledger/entry.js';
 import { formatKopecks, parseKopecks, parseSats } from '../money/money.js';
 import { LoanError } from './loan-errors.js';
 import { loadLoan, openBusinessDay } from './loan-store.js';
-import { applyForLoan, approveLoanAction, makeOffer, offerView, type OfferRow } from './origination.js';
+import { applyForLoan, approveLoanAction, loanOutcome, makeOffer, offerView, type OfferRow } from './origination.js';
 import { confirmCollateralAction, declareCollateral, disburse, prepay, recordRepayment, releaseCollateralAction } from './servicing.js';
 import { balancesAsOf, collateralView, loanView, reconcileLoans, scheduleView, statement } from './views.js';
 
@@ -44,15 +44,11 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-type Outcome = { ok: true; value: { status: number; body: unknown } } | { ok: false; error: { code: string; message: string; details?: Readonly<Record<string, unknown>> } };
+/** An idempotent POST whose business rejection rolls back and is answered, not stored. */
 function idempotent(context: AppContext, request: FastifyRequest, reply: FastifyReply, status: number, work: (tx: Queryable) => Promise<unknown>) {
-  return runIdempotent(context.db, request, reply, async (tx): Promise<Outcome> => {
-    try {
-      return { ok: true, value: { status, body: await work(tx) } };
-    } catch (error) {
-      if (error instanceof LoanError) return { ok: false, error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } };
-      throw error;
-    }
+  return runIdempotent(context.db, request, reply, async (tx) => {
+    const outcome = await loanOutcome(() => work(tx));
+    return outcome.ok ? { ok: true, value: { status, body: outcome.value } } : outcome;
   });
 }
 

@@ -1,3 +1,4 @@
+import { addDays } from '../calendar/business.js';
 import type { Queryable } from '../db/database.js';
 import { openAccount } from '../ledger/ledger-repository.js';
 import { refuse } from './loan-errors.js';
@@ -56,9 +57,7 @@ export async function openBusinessDay(db: Queryable, now: Date): Promise<string>
   const [last] = await db.query<{ business_date: string; finished_at: Date | null }>('SELECT business_date, finished_at FROM eod_days ORDER BY business_date DESC LIMIT 1');
   if (last === undefined) return moscowDay(now);
   if (last.finished_at === null) refuse('eod_in_progress', `end of day for ${last.business_date} is not finished; run it to the end (zalog eod --date ${last.business_date}) and try again`);
-  const next = new Date(`${last.business_date}T00:00:00Z`);
-  next.setUTCDate(next.getUTCDate() + 1);
-  return next.toISOString().slice(0, 10);
+  return addDays(last.business_date, 1);
 }
 
 /** Opens the loan's ledger accounts (and its borrower's settlement account) and stores their ids. */

@@ -4,7 +4,7 @@ import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js
 import type { BusinessCalendar } from '../calendar/business.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
 import type { Queryable } from '../db/database.js';
-import { divide, formatKopecks, formatSats } from '../money/money.js';
+import { divide, formatKopecks, formatSats, parseKopecks } from '../money/money.js';
 import { currentPrice } from '../prices/current.js';
 import { requiredSats } from './collateral.js';
 import { rateFromPercent } from './interest.js';
@@ -74,8 +74,13 @@ export function feeOf(terms: ProductTerms, amount: bigint): bigint {
 }
 
 function checkApplication(terms: ProductTerms, borrower: Borrower, input: ApplicationInput): void {
-  const min = BigInt(terms.amount.min.replace('.', ''));
-  const max = BigInt(terms.amount.max.replace('.', ''));
+  const bound = (text: string) => {
+    const parsed = parseKopecks(text);
+    if (!parsed.ok) throw new Error(`product ${input.productCode}: stored amount bound "${text}" is not an amount (productProblems checks it)`);
+    return parsed.value;
+  };
+  const min = bound(terms.amount.min);
+  const max = bound(terms.amount.max);
   if (!terms.borrowerKinds.includes(borrower.kind)) refuse('borrower_kind_not_allowed', `product ${input.productCode} lends to ${terms.borrowerKinds.join(', ')}, not to a borrower of kind ${borrower.kind}`);
   if (input.amount < min || input.amount > max) refuse('amount_out_of_range', `the amount is ${terms.amount.min} to ${terms.amount.max} RUB under product ${input.productCode}`, { min: terms.amount.min, max: terms.amount.max });
   if (input.months < terms.months.min || input.months > terms.months.max) refuse('term_out_of_range', `the term is ${terms.months.min} to ${terms.months.max} months under product ${input.productCode}`);
@@ -101,7 +106,7 @@ function scheduleJson(schedule: Schedule) {
 export async function makeOffer(tx: Queryable, applicationId: bigint, userId: bigint, context: OfferContext): Promise<OfferRow> {
   const [app] = await tx.query<{ id: bigint; borrower_id: bigint; product_code: string; product_version: number; amount_kopecks: bigint; months: number; repayment_type: RepaymentType; collateral_sats: bigint }>('SELECT * FROM loan_applications WHERE id = $1', [applicationId]);
   if (app === undefined) refuse('application_not_found', `no application ${applicationId}`);
-  const [borrowerRow] = await tx.query<{ ref: string; kind: Borrower['kind'] }>('SELECT ref, kind FROM borrowers WHERE id = $1', [app.borrower_id]);
+  const [borrowerRow] = await tx.query<{ ref: string }>('SELECT ref FROM borrowers WHERE id = $1', [app.borrower_id]);
   const borrower = (await findBorrower(tx, borrowerRow!.ref))!;
   const { terms } = await productVersion(tx, app.product_code, app.product_version);
   const day = await openBusinessDay(tx, context.now);

@@ -1,6 +1,7 @@
 import type { BusinessCalendar } from '../calendar/business.js';
 import type { Database } from '../db/database.js';
 import { systemUser } from '../identity/identity-repository.js';
+import { bankAccountId } from '../ledger/ledger-repository.js';
 import { FIXED_TERMS } from './seed-terms.js';
 import { buildSchedule, type RepaymentType } from './schedule.js';
 
@@ -114,17 +115,13 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
                         FROM seed_entries e JOIN loans l ON l.id = e.loan_id
                         JOIN ledger_accounts cp ON cp.chart_code = 'collateral_pledged' AND cp.subledger_key = e.ref
                         CROSS JOIN LATERAL (VALUES (0, l.acc_principal, 'RUB', $2::int8), (1, $4::int8, 'RUB', -$2::int8), (2, $5::int8, 'BTC', $3::int8), (3, cp.id, 'BTC', -$3::int8)) AS v (line, account, currency, amount)`,
-        [valueTime, amount, sats, await bankAccount(tx, 'cash_correspondent'), await bankAccount(tx, 'collateral_held')]);
+        [valueTime, amount, sats, await bankAccountId(tx, 'cash_correspondent'), await bankAccountId(tx, 'collateral_held')]);
     });
     made = to;
   }
   return { loans: options.count, borrowers: borrowersTotal };
 }
 
-async function bankAccount(db: { query: Database['query'] }, chart: string): Promise<bigint> {
-  const [row] = await db.query<{ id: bigint }>(`SELECT id FROM ledger_accounts WHERE chart_code = $1 AND subledger_key = ''`, [chart]);
-  return row!.id;
-}
 
 // Seeded INNs and OGRNs have the right lengths (the database checks those) but not check digits:
 // the seed is not a borrower anyone can meet.

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.js';
 import { formatKopecks, formatSats } from '../money/money.js';
 import { formatRate } from './origination.js';
-import { loadLoan, type LoanRow } from './loan-store.js';
+import type { LoanRow } from './loan-store.js';
 import { waterfallOf } from './servicing.js';
 
 /**
@@ -139,10 +139,6 @@ export async function collateralView(db: Queryable, loan: LoanRow) {
     positions: positions.map((p) => ({ id: p.id.toString(), sats: formatSats(p.sats), state: p.state, custodianRef: p.custodian_ref, declaredAt: p.declared_at.toISOString(), confirmedAt: p.confirmed_at?.toISOString() ?? null, releasedAt: p.released_at?.toISOString() ?? null })),
     release: release === undefined ? null : { sats: formatSats(release.sats), status: release.status, createdOn: release.created_on, executedAt: release.executed_at?.toISOString() ?? null },
   };
-}
-
-export async function loanByRef(db: Queryable, ref: string): Promise<LoanRow> {
-  return loadLoan(db, ref);
 }
 
 export interface Mismatch { readonly loan: string; readonly what: string; readonly loanSays: string; readonly ledgerSays: string }

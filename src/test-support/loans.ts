@@ -13,6 +13,7 @@ import type { HttpStub } from './http-stub.js';
  * The bank's open day is set by recording the previous day as closed (what end of day does).
  */
 
+/** A settlement account at Sberbank (BIK 044525225) that passes the control key: the one digit that makes it valid. */
 export function validAccount(body19: string): string {
   for (let key = 0; key <= 9; key += 1) {
     const account = `${body19.slice(0, 8)}${key}${body19.slice(8)}`;
