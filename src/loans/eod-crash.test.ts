@@ -67,7 +67,8 @@ describe.skipIf(testDatabaseUrl !== undefined)('end of day killed mid-run', () =
     const uninterrupted = await runEod(whole);
     expect(uninterrupted.code, uninterrupted.stderr).toBe(0);
     const chunksInAll = uninterrupted.chunks;
-    expect(chunksInAll).toBe(6 * 64); // 300 loans in chunks of 50, 16 January to 20 March
+    // Loans 1 to 300 in aligned chunks of 50 ids (0-49, 50-99, ..., 300-349), 16 January to 20 March.
+    expect(chunksInAll).toBe(7 * 64);
 
     const first = await runEod(killed, { killAfterChunks: 100 });
     expect(first.signal).toBe('SIGKILL');
@@ -82,6 +83,11 @@ describe.skipIf(testDatabaseUrl !== undefined)('end of day killed mid-run', () =
       const [left, right] = await Promise.all([snapshot(a), snapshot(b)]);
       expect(right.entries.length).toBe(left.entries.length);
       expect(right.entries).toEqual(left.entries);
+      // One entry per batch of loans and day (the batch is the chunk size here, 50).
+      const eod = left.entries.filter((e) => e.idempotency_key.startsWith('eod:'));
+      expect(eod).toHaveLength(7 * 64);
+      expect(eod.filter((e) => e.business_date === '2026-02-16').map((e) => e.idempotency_key).sort())
+        .toEqual(['0-49', '100-149', '150-199', '200-249', '250-299', '300-349', '50-99'].map((range) => `eod:2026-02-16:${range}`));
       expect(right.balances).toEqual(left.balances);
       expect(right.loans).toEqual(left.loans);
       expect(left.loans.every((loan) => loan.status === 'overdue' && loan.accrued_through === THROUGH)).toBe(true);

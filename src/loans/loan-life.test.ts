@@ -256,4 +256,27 @@ describe('restructuring, compliance events and the end-of-day rules', () => {
     expect(days.openDay).toBe('2025-07-11');
     await expectBooksAgree();
   });
+
+  it('books one entry per batch of loans and day: each loan\'s postings on its own accounts, the batch\'s income in one posting', async () => {
+    const db = t.test.db;
+    const live = await db.query<{ id: bigint; ref: string }>(`SELECT id, ref FROM loans WHERE status IN ('active', 'overdue') ORDER BY id`);
+    expect(live.length).toBeGreaterThan(1);
+    const entries = await db.query<{ id: bigint; idempotency_key: string; reason: string }>(`SELECT id, idempotency_key, reason FROM ledger_entries WHERE kind = 'eod' AND business_date = '2025-07-10'`);
+    // The test world's loans all have ids below 1,000: one batch.
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.idempotency_key).toBe('eod:2025-07-10:0-999');
+    expect(entries[0]!.reason).toBe(`End of day 2025-07-10 for ${live.length} loans with ids 0 to 999`);
+    const postings = await db.query<{ line: number; chart_code: string; subledger_key: string; amount: bigint }>(
+      `SELECT p.line, a.chart_code, a.subledger_key, p.amount FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE p.entry_id = $1 ORDER BY p.line`, [entries[0]!.id]);
+    const accrued = postings.filter((p) => p.chart_code === 'interest_receivable' && p.amount > 0n);
+    expect(accrued.map((p) => p.subledger_key)).toEqual(live.map((l) => l.ref));
+    // Each loan's lines sit in its own block of 16: line = 16 x (id mod 1000) + k.
+    for (const p of accrued) expect(Math.floor(p.line / 16)).toBe(Number(live.find((l) => l.ref === p.subledger_key)!.id % 1000n));
+    const income = postings.filter((p) => p.chart_code === 'interest_income');
+    expect(income).toEqual([{ line: 16_000, chart_code: 'interest_income', subledger_key: '', amount: -accrued.reduce((sum, p) => sum + p.amount, 0n) }]);
+    // A loan's statement shows the batch entry with that loan's postings only.
+    const statement = (await t.as('officer').get(`/api/v1/loans/${live[0]!.ref}/statement`)).json();
+    const last = statement.entries.find((e: { entryId: string }) => e.entryId === entries[0]!.id.toString());
+    expect(last.postings.every((p: { account: string }) => p.account.endsWith(`:${live[0]!.ref}`))).toBe(true);
+  });
 });
