@@ -1,0 +1,120 @@
+import { SATS_PER_BTC } from '../money/money.js';
+import { RATE_SCALE } from '../loans/interest.js';
+
+/**
+ * The LTV ladder, pure: which state a loan is in at a price, and the prices at which it moves.
+ *
+ * LTV = debt / (sats x price / 10^8 x (1 - haircut)), debt in kopecks (principal, interest,
+ * penalties and fees owed), price in kopecks per BTC, thresholds in millionths (70% = 700,000).
+ * Every comparison is exact integer arithmetic: LTV >= T  <=>  debt x 10^20 >= sats x price x
+ * (10^6 - haircut) x T.
+ *
+ * States rise with LTV: healthy -> warning -> margin call -> accelerated call -> liquidation. A
+ * state is entered when the LTV reaches its threshold, and left downwards only when the LTV falls
+ * below a threshold by more than the hysteresis band (so a price wobbling around a threshold does
+ * not send a notice a minute): warning clears below warning - band; a margin call (either kind) is
+ * cured below marginCall - band, landing in warning or healthy by the same rule. Liquidation is not
+ * left by price: the liquidation process takes the loan from there.
+ *
+ * Because LTV falls as the price rises, each threshold is a trigger price: the loan is at or above
+ * threshold T exactly when price <= triggerPrice(T). A loan in a state has at most two prices that
+ * matter: the price at or below which it worsens (`worsenAt`), and the price above which it
+ * improves (`improveAbove`). The risk index orders loans by those two prices, so a new price only
+ * touches the loans whose trigger it passed.
+ */
+
+export const STATES = ['healthy', 'warning', 'margin_call', 'accelerated_call', 'liquidation'] as const;
+export type RiskState = (typeof STATES)[number];
+
+export interface Ladder {
+  readonly warning: bigint;
+  readonly marginCall: bigint;
+  /** Optional: a call above this LTV gets the short deadline. */
+  readonly acceleratedCall?: bigint;
+  readonly liquidation: bigint;
+  /** Percentage points (millionths) below a threshold the LTV must fall to step down. */
+  readonly band: bigint;
+  readonly haircut: bigint;
+}
+
+export interface Exposure {
+  /** Kopecks owed: principal, interest, penalties and fees, current and overdue. */
+  readonly debt: bigint;
+  /** Confirmed (and pledged) collateral. */
+  readonly sats: bigint;
+}
+
+/** A trigger price no real price reaches: the loan is past the threshold at any price (no collateral). */
+export const ANY_PRICE = (1n << 62n) - 1n;
+
+const rank = (state: RiskState): number => STATES.indexOf(state);
+
+/** Checks a ladder's order (the product validation says it in words; this guards the maths). */
+export function assertLadder(ladder: Ladder): void {
+  const steps = [ladder.warning, ladder.marginCall, ...(ladder.acceleratedCall === undefined ? [] : [ladder.acceleratedCall]), ladder.liquidation];
+  for (let i = 1; i < steps.length; i += 1) if (steps[i]! <= steps[i - 1]!) throw new RangeError('the ladder must rise: warning < margin call < accelerated call < liquidation');
+  if (ladder.band < 0n || ladder.band >= ladder.warning) throw new RangeError('the hysteresis band must be at least 0 and below the warning LTV');
+  if (ladder.haircut < 0n || ladder.haircut >= RATE_SCALE) throw new RangeError('a haircut from 0 to below 100%');
+}
+
+/** Whether the LTV at `price` is at least `threshold` (millionths). */
+export function atOrAbove(exposure: Exposure, price: bigint, threshold: bigint, haircut: bigint): boolean {
+  if (exposure.debt <= 0n) return false;
+  return exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE >= exposure.sats * price * (RATE_SCALE - haircut) * threshold;
+}
+
+/**
+ * The highest price (kopecks per BTC) at which the LTV is at least `threshold`: at or below it the
+ * loan is past the threshold. 0 when nothing is owed (never past); ANY_PRICE without collateral.
+ */
+export function triggerPrice(exposure: Exposure, threshold: bigint, haircut: bigint): bigint {
+  if (exposure.debt <= 0n) return 0n;
+  const per = exposure.sats * (RATE_SCALE - haircut) * threshold;
+  if (per <= 0n) return ANY_PRICE;
+  const price = (exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE) / per;
+  return price > ANY_PRICE ? ANY_PRICE : price;
+}
+
+/** The highest state whose entry threshold the LTV has reached at `price`. */
+function reached(exposure: Exposure, price: bigint, ladder: Ladder): RiskState {
+  if (atOrAbove(exposure, price, ladder.liquidation, ladder.haircut)) return 'liquidation';
+  if (ladder.acceleratedCall !== undefined && atOrAbove(exposure, price, ladder.acceleratedCall, ladder.haircut)) return 'accelerated_call';
+  if (atOrAbove(exposure, price, ladder.marginCall, ladder.haircut)) return 'margin_call';
+  if (atOrAbove(exposure, price, ladder.warning, ladder.haircut)) return 'warning';
+  return 'healthy';
+}
+
+/**
+ * The state a loan in `from` moves to at `price` (itself when it stays). The brute-force rule the
+ * index must agree with.
+ */
+export function nextState(from: RiskState, exposure: Exposure, price: bigint, ladder: Ladder): RiskState {
+  const up = reached(exposure, price, ladder);
+  if (rank(up) > rank(from)) return up;
+  if (from === 'liquidation') return from;
+  if (from === 'margin_call' || from === 'accelerated_call') {
+    if (atOrAbove(exposure, price, ladder.marginCall - ladder.band, ladder.haircut)) return from;
+    return atOrAbove(exposure, price, ladder.warning - ladder.band, ladder.haircut) ? 'warning' : 'healthy';
+  }
+  if (from === 'warning') return atOrAbove(exposure, price, ladder.warning - ladder.band, ladder.haircut) ? 'warning' : 'healthy';
+  return from;
+}
+
+export interface Triggers {
+  /** At or below this price the loan worsens; undefined when it cannot (liquidation). */
+  readonly worsenAt: bigint | undefined;
+  /** Above this price the loan improves; undefined when it cannot (healthy, liquidation). */
+  readonly improveAbove: bigint | undefined;
+}
+
+/** The two prices that matter for a loan in `state`. */
+export function triggers(state: RiskState, exposure: Exposure, ladder: Ladder): Triggers {
+  const at = (threshold: bigint) => triggerPrice(exposure, threshold, ladder.haircut);
+  switch (state) {
+    case 'healthy': return { worsenAt: at(ladder.warning), improveAbove: undefined };
+    case 'warning': return { worsenAt: at(ladder.marginCall), improveAbove: at(ladder.warning - ladder.band) };
+    case 'margin_call': return { worsenAt: at(ladder.acceleratedCall ?? ladder.liquidation), improveAbove: at(ladder.marginCall - ladder.band) };
+    case 'accelerated_call': return { worsenAt: at(ladder.liquidation), improveAbove: at(ladder.marginCall - ladder.band) };
+    case 'liquidation': return { worsenAt: undefined, improveAbove: undefined };
+  }
+}
