@@ -72,6 +72,33 @@ describe('the ladder', () => {
     expect(() => assertLadder(LADDER)).not.toThrow();
   });
 
+  // The ladder's rule written on the LTV itself, as the issue states it: the reference that the
+  // trigger-price form (levels compared with the price) must agree with.
+  const reference = (from: RiskState, e: Exposure, price: bigint, l: Ladder): RiskState => {
+    const past = (t: bigint) => atOrAbove(e, price, t, l.haircut);
+    const order: RiskState[] = ['healthy', 'warning', 'margin_call', 'accelerated_call', 'liquidation'];
+    const reachedState: RiskState = past(l.liquidation) ? 'liquidation' : l.acceleratedCall !== undefined && past(l.acceleratedCall) ? 'accelerated_call'
+      : past(l.marginCall) ? 'margin_call' : past(l.warning) ? 'warning' : 'healthy';
+    if (order.indexOf(reachedState) > order.indexOf(from)) return reachedState;
+    if (from === 'margin_call' || from === 'accelerated_call') return past(l.marginCall - l.band) ? from : past(l.warning - l.band) ? 'warning' : 'healthy';
+    if (from === 'warning') return past(l.warning - l.band) ? 'warning' : 'healthy';
+    return from;
+  };
+
+  it('decides by trigger prices exactly what the LTV rule decides (property)', () => {
+    fc.assert(fc.property(
+      fc.constantFrom(...STATES), fc.bigInt({ min: 0n, max: 10n ** 11n }), fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.bigInt({ min: 1n, max: 10n ** 11n }),
+      fc.boolean(), fc.bigInt({ min: 0n, max: 300_000n }), fc.constantFrom(-1n, 0n, 1n), fc.constantFrom(LADDER.warning, LADDER.marginCall, LADDER.liquidation),
+      (state, debt, sats, price, accelerated, haircut, delta, edge) => {
+        const ladder = { ...LADDER, haircut, ...(accelerated ? {} : { acceleratedCall: undefined }) };
+        const exposure = { debt, sats };
+        expect(nextState(state, exposure, price, ladder)).toBe(reference(state, exposure, price, ladder));
+        // and at a threshold's own trigger price, a kopeck either side
+        const near = triggerPrice(exposure, edge, haircut) + delta;
+        if (near > 0n && near < ANY_PRICE) expect(nextState(state, exposure, near, ladder)).toBe(reference(state, exposure, near, ladder));
+      }));
+  });
+
   it('moves exactly when a price passes one of the state\'s two triggers (property)', () => {
     fc.assert(fc.property(
       fc.constantFrom(...STATES), fc.bigInt({ min: 0n, max: 10n ** 11n }), fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.bigInt({ min: 1n, max: 10n ** 11n }), fc.boolean(),

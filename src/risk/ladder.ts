@@ -75,29 +75,56 @@ export function triggerPrice(exposure: Exposure, threshold: bigint, haircut: big
   return price > ANY_PRICE ? ANY_PRICE : price;
 }
 
+/**
+ * A loan's thresholds as trigger prices, computed once per change of its debt or collateral: the
+ * index then decides a move with comparisons alone (no division per tick).
+ */
+export interface Levels {
+  readonly warning: bigint;
+  readonly warningClear: bigint;
+  readonly marginCall: bigint;
+  readonly callCured: bigint;
+  readonly acceleratedCall: bigint | undefined;
+  readonly liquidation: bigint;
+}
+
+export function levels(exposure: Exposure, ladder: Ladder): Levels {
+  const at = (threshold: bigint) => triggerPrice(exposure, threshold, ladder.haircut);
+  return {
+    warning: at(ladder.warning),
+    warningClear: at(ladder.warning - ladder.band),
+    marginCall: at(ladder.marginCall),
+    callCured: at(ladder.marginCall - ladder.band),
+    acceleratedCall: ladder.acceleratedCall === undefined ? undefined : at(ladder.acceleratedCall),
+    liquidation: at(ladder.liquidation),
+  };
+}
+
 /** The highest state whose entry threshold the LTV has reached at `price`. */
-function reached(exposure: Exposure, price: bigint, ladder: Ladder): RiskState {
-  if (atOrAbove(exposure, price, ladder.liquidation, ladder.haircut)) return 'liquidation';
-  if (ladder.acceleratedCall !== undefined && atOrAbove(exposure, price, ladder.acceleratedCall, ladder.haircut)) return 'accelerated_call';
-  if (atOrAbove(exposure, price, ladder.marginCall, ladder.haircut)) return 'margin_call';
-  if (atOrAbove(exposure, price, ladder.warning, ladder.haircut)) return 'warning';
+function reached(price: bigint, lv: Levels): RiskState {
+  if (price <= lv.liquidation) return 'liquidation';
+  if (lv.acceleratedCall !== undefined && price <= lv.acceleratedCall) return 'accelerated_call';
+  if (price <= lv.marginCall) return 'margin_call';
+  if (price <= lv.warning) return 'warning';
   return 'healthy';
 }
 
-/**
- * The state a loan in `from` moves to at `price` (itself when it stays). The brute-force rule the
- * index must agree with.
- */
-export function nextState(from: RiskState, exposure: Exposure, price: bigint, ladder: Ladder): RiskState {
-  const up = reached(exposure, price, ladder);
+/** The state a loan in `from` moves to at `price` (itself when it stays), from its levels. */
+export function stateAt(from: RiskState, price: bigint, lv: Levels): RiskState {
+  const up = reached(price, lv);
   if (rank(up) > rank(from)) return up;
   if (from === 'liquidation') return from;
   if (from === 'margin_call' || from === 'accelerated_call') {
-    if (atOrAbove(exposure, price, ladder.marginCall - ladder.band, ladder.haircut)) return from;
-    return atOrAbove(exposure, price, ladder.warning - ladder.band, ladder.haircut) ? 'warning' : 'healthy';
+    if (price <= lv.callCured) return from;
+    return price <= lv.warningClear ? 'warning' : 'healthy';
   }
-  if (from === 'warning') return atOrAbove(exposure, price, ladder.warning - ladder.band, ladder.haircut) ? 'warning' : 'healthy';
+  if (from === 'warning') return price <= lv.warningClear ? 'warning' : 'healthy';
   return from;
+}
+
+/** The state a loan in `from` moves to at `price`. */
+export function nextState(from: RiskState, exposure: Exposure, price: bigint, ladder: Ladder): RiskState {
+  return stateAt(from, price, levels(exposure, ladder));
 }
 
 export interface Triggers {
@@ -108,13 +135,16 @@ export interface Triggers {
 }
 
 /** The two prices that matter for a loan in `state`. */
-export function triggers(state: RiskState, exposure: Exposure, ladder: Ladder): Triggers {
-  const at = (threshold: bigint) => triggerPrice(exposure, threshold, ladder.haircut);
+export function triggersAt(state: RiskState, lv: Levels): Triggers {
   switch (state) {
-    case 'healthy': return { worsenAt: at(ladder.warning), improveAbove: undefined };
-    case 'warning': return { worsenAt: at(ladder.marginCall), improveAbove: at(ladder.warning - ladder.band) };
-    case 'margin_call': return { worsenAt: at(ladder.acceleratedCall ?? ladder.liquidation), improveAbove: at(ladder.marginCall - ladder.band) };
-    case 'accelerated_call': return { worsenAt: at(ladder.liquidation), improveAbove: at(ladder.marginCall - ladder.band) };
+    case 'healthy': return { worsenAt: lv.warning, improveAbove: undefined };
+    case 'warning': return { worsenAt: lv.marginCall, improveAbove: lv.warningClear };
+    case 'margin_call': return { worsenAt: lv.acceleratedCall ?? lv.liquidation, improveAbove: lv.callCured };
+    case 'accelerated_call': return { worsenAt: lv.liquidation, improveAbove: lv.callCured };
     case 'liquidation': return { worsenAt: undefined, improveAbove: undefined };
   }
+}
+
+export function triggers(state: RiskState, exposure: Exposure, ladder: Ladder): Triggers {
+  return triggersAt(state, levels(exposure, ladder));
 }

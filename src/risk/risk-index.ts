@@ -1,5 +1,5 @@
 import sortedBtree from 'sorted-btree';
-import { nextState, triggers, type Exposure, type Ladder, type RiskState } from './ladder.js';
+import { levels, stateAt, triggersAt, type Exposure, type Ladder, type Levels, type RiskState } from './ladder.js';
 
 // sorted-btree is CommonJS: Node's ESM import gives its exports object (the class is `.default`),
 // vitest's interop gives the class itself.
@@ -38,6 +38,7 @@ export interface Move {
 }
 
 interface Entry extends IndexedLoan {
+  readonly levels: Levels;
   readonly worsenKey: bigint | undefined;
   readonly improveKey: bigint | undefined;
 }
@@ -73,8 +74,9 @@ export class RiskIndex {
   put(loan: IndexedLoan): Move | undefined {
     if (loan.id < 0n || loan.id > ID_MASK) throw new RangeError(`loan id ${loan.id} is outside the index's 40-bit range`);
     this.unlink(loan.id);
-    const to = this.last === undefined ? loan.state : nextState(loan.state, loan.exposure, this.last, loan.ladder);
-    this.link({ ...loan, state: to });
+    const lv = levels(loan.exposure, loan.ladder);
+    const to = this.last === undefined ? loan.state : stateAt(loan.state, this.last, lv);
+    this.link(loan.id, to, loan.exposure, loan.ladder, lv);
     return to === loan.state ? undefined : { id: loan.id, from: loan.state, to };
   }
 
@@ -100,10 +102,10 @@ export class RiskIndex {
       const entry = this.loans.get(id);
       // A loan listed by both trees (it cannot be: worsenAt < improveAbove always) is moved once.
       if (entry === undefined) continue;
-      const to = nextState(entry.state, entry.exposure, price, entry.ladder);
+      const to = stateAt(entry.state, price, entry.levels);
       if (to === entry.state) continue;
       this.unlink(id);
-      this.link({ id, state: to, exposure: entry.exposure, ladder: entry.ladder });
+      this.link(id, to, entry.exposure, entry.ladder, entry.levels);
       moves.push({ id, from: entry.state, to });
     }
     return moves;
@@ -114,13 +116,13 @@ export class RiskIndex {
     for (const [id, entry] of this.loans) yield [id, entry.state];
   }
 
-  private link(loan: IndexedLoan): void {
-    const t = triggers(loan.state, loan.exposure, loan.ladder);
-    const worsenKey = t.worsenAt === undefined ? undefined : (t.worsenAt << ID_BITS) | loan.id;
-    const improveKey = t.improveAbove === undefined ? undefined : (t.improveAbove << ID_BITS) | loan.id;
-    if (worsenKey !== undefined) this.worsen.set(worsenKey, loan.id);
-    if (improveKey !== undefined) this.improve.set(improveKey, loan.id);
-    this.loans.set(loan.id, { ...loan, worsenKey, improveKey });
+  private link(id: bigint, state: RiskState, exposure: Exposure, ladder: Ladder, lv: Levels): void {
+    const t = triggersAt(state, lv);
+    const worsenKey = t.worsenAt === undefined ? undefined : (t.worsenAt << ID_BITS) | id;
+    const improveKey = t.improveAbove === undefined ? undefined : (t.improveAbove << ID_BITS) | id;
+    if (worsenKey !== undefined) this.worsen.set(worsenKey, id);
+    if (improveKey !== undefined) this.improve.set(improveKey, id);
+    this.loans.set(id, { id, state, exposure, ladder, levels: lv, worsenKey, improveKey });
   }
 
   private unlink(id: bigint): void {
