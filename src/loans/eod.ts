@@ -97,23 +97,19 @@ const BATCH_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_batch (
 // table whose size the planner sees. Read straight from loans, the day's filter
 // (accrued_through = the previous day, a value the statistics have never seen) was estimated at
 // one row, which made every later join a nested loop, quadratic on a due date.
-const PICK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_pick ON COMMIT DELETE ROWS AS
-SELECT id, ref, borrower_id, borrower_kind, status, schedule_version, maturity_on, overdue_since,
+const PICKED = `SELECT id, ref, borrower_id, borrower_kind, status, schedule_version, maturity_on, overdue_since,
        rate_kind, rate_millionths, margin_millionths, rate_reset_months, penalty_millionths_per_day,
        principal, principal_overdue, interest, interest_overdue, penalty, fee, interest_remainder, penalty_remainder,
        wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee,
        acc_principal, acc_principal_overdue, acc_interest, acc_interest_overdue, acc_penalty, acc_fee, acc_settlement
-  FROM loans WITH NO DATA`;
+  FROM loans`;
+
+const PICK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_pick ON COMMIT DELETE ROWS AS ${PICKED} WITH NO DATA`;
 
 /** $1 previous day, $2 first id, $3 id after the chunk. */
 const PICK = `
 INSERT INTO eod_pick
-SELECT id, ref, borrower_id, borrower_kind, status, schedule_version, maturity_on, overdue_since,
-       rate_kind, rate_millionths, margin_millionths, rate_reset_months, penalty_millionths_per_day,
-       principal, principal_overdue, interest, interest_overdue, penalty, fee, interest_remainder, penalty_remainder,
-       wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee,
-       acc_principal, acc_principal_overdue, acc_interest, acc_interest_overdue, acc_penalty, acc_fee, acc_settlement
-  FROM loans
+${PICKED}
  WHERE status IN ('active', 'overdue') AND accrued_through = $1::date AND id >= $2 AND id < $3
    FOR UPDATE`;
 
