@@ -52,15 +52,14 @@ const RANK: Record<RiskState, number> = { healthy: 0, warning: 1, margin_call: 2
 export async function applyPrice(index: RiskIndex, store: RiskStore, price: PriceKopecksPerBtc, priceRef: string, at: Date): Promise<Transition[]> {
   const moves = index.apply(price);
   if (moves.length === 0) return [];
-  const transitions = moves.map((move) => transitionOf(index, move, price, priceRef, at));
+  const transitions = moves.map((move) => transitionOf(move, price, priceRef, at));
   const when = at.toISOString();
   await store.record(transitions, transitions.map((t) => messageOf(t, when)));
   return transitions;
 }
 
-function transitionOf(index: RiskIndex, move: Move, price: PriceKopecksPerBtc, priceRef: string, at: Date): Transition {
-  const loan = index.get(move.id)!;
-  return { loanId: move.id, from: move.from, to: move.to, price, priceRef, ltvMillionths: ltvMillionths(loan.exposure.debt, loan.exposure.sats, price, loan.ladder.haircut), at };
+function transitionOf(move: Move, price: PriceKopecksPerBtc, priceRef: string, at: Date): Transition {
+  return { loanId: move.id, from: move.from, to: move.to, price, priceRef, ltvMillionths: ltvMillionths(move.exposure.debt, move.exposure.sats, price, move.ladder.haircut), at };
 }
 
 function messageOf(t: Transition, when: string): OutboxMessage {

@@ -10,19 +10,24 @@ type BTree<K, V> = import('sorted-btree').default<K, V>;
 /**
  * Every loan ordered by its trigger prices, in memory (issue 7: "trigger prices, not rescans").
  *
- * Two B+ trees (sorted-btree, a maintained library: a balanced tree we do not write by hand) hold
- * one key per loan each: its `worsenAt` price in one, its `improveAbove` price in the other, the
- * loan id in the key's low 40 bits so keys are unique and the order is total. The index keeps one
- * invariant: every loan's state is the one `nextState` gives at the last price applied. Then a new
- * price p can only move the loans with worsenAt >= p or improveAbove < p, found by two range
- * reads, O(log n + k), whatever the move's size; a price that crosses no trigger reads nothing.
- * Changes to a loan's debt, collateral or state go through `put`, which re-evaluates it at the
- * last price (so a repayment or top-up that cures a call is decided at once).
+ * Two B+ trees (sorted-btree, a maintained library: a balanced tree we do not write by hand) map a
+ * trigger price to the loans that have it: each loan's `worsenAt` price in one, its `improveAbove`
+ * price in the other. The index keeps one invariant: every loan's state is the one `stateAt` gives
+ * at the last price applied. Then a new price p can only move the loans with worsenAt >= p or
+ * improveAbove < p, found by two range reads, O(log n + k), whatever the move's size; a price that
+ * crosses no trigger reads nothing. Changes to a loan's debt, collateral or state go through `put`,
+ * which re-evaluates it at the last price (so a repayment or top-up that cures a call is decided at
+ * once).
+ *
+ * The trees' keys are JS numbers, not BigInts (measured: BigInt keys and the allocations they
+ * bring were most of a tick). That is exact: prices in kopecks per BTC are below 2^53 (90 trillion
+ * roubles a bitcoin; `apply` refuses more), a trigger above that is clamped to 2^53 - 1 (past it at
+ * any price that can occur), and the keys only choose which loans to look at: every decision is
+ * made on the BigInt levels.
  */
 
-const ID_BITS = 40n;
-const ID_MASK = (1n << ID_BITS) - 1n;
-const compare = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
+const MAX_KEY = Number.MAX_SAFE_INTEGER;
+const keyOf = (price: bigint): number => (price >= BigInt(MAX_KEY) ? MAX_KEY : Number(price));
 
 export interface IndexedLoan {
   readonly id: bigint;
@@ -35,18 +40,26 @@ export interface Move {
   readonly id: bigint;
   readonly from: RiskState;
   readonly to: RiskState;
+  readonly exposure: Exposure;
+  readonly ladder: Ladder;
 }
 
-interface Entry extends IndexedLoan {
+interface Entry {
+  readonly id: bigint;
+  state: RiskState;
+  readonly exposure: Exposure;
+  readonly ladder: Ladder;
   readonly levels: Levels;
-  readonly worsenKey: bigint | undefined;
-  readonly improveKey: bigint | undefined;
+  worsenKey: number | undefined;
+  improveKey: number | undefined;
 }
+
+type Tree = BTree<number, Set<Entry>>;
 
 export class RiskIndex {
   private readonly loans = new Map<bigint, Entry>();
-  private readonly worsen: BTree<bigint, bigint> = new BTree<bigint, bigint>(undefined, compare);
-  private readonly improve: BTree<bigint, bigint> = new BTree<bigint, bigint>(undefined, compare);
+  private readonly worsen: Tree = new BTree<number, Set<Entry>>();
+  private readonly improve: Tree = new BTree<number, Set<Entry>>();
   private last: bigint | undefined;
 
   /** `price`: the last accepted price, if any (a loan put before any price keeps the state it has). */
@@ -72,41 +85,41 @@ export class RiskIndex {
    * last price: the move, if any, is returned and already applied.
    */
   put(loan: IndexedLoan): Move | undefined {
-    if (loan.id < 0n || loan.id > ID_MASK) throw new RangeError(`loan id ${loan.id} is outside the index's 40-bit range`);
-    this.unlink(loan.id);
+    this.remove(loan.id);
     const lv = levels(loan.exposure, loan.ladder);
     const to = this.last === undefined ? loan.state : stateAt(loan.state, this.last, lv);
-    this.link(loan.id, to, loan.exposure, loan.ladder, lv);
-    return to === loan.state ? undefined : { id: loan.id, from: loan.state, to };
+    const entry: Entry = { id: loan.id, state: to, exposure: loan.exposure, ladder: loan.ladder, levels: lv, worsenKey: undefined, improveKey: undefined };
+    this.loans.set(loan.id, entry);
+    this.link(entry);
+    return to === loan.state ? undefined : { id: loan.id, from: loan.state, to, exposure: loan.exposure, ladder: loan.ladder };
   }
 
   remove(id: bigint): void {
-    this.unlink(id);
+    const entry = this.loans.get(id);
+    if (entry === undefined) return;
+    this.unlink(entry);
+    this.loans.delete(id);
   }
 
   /** The loans a move to `price` would touch (those whose trigger it passes), without moving them. */
   candidates(price: bigint): bigint[] {
-    const ids: bigint[] = [];
-    this.worsen.forRange(price << ID_BITS, (1n << 62n) << ID_BITS, true, (_key, id) => { ids.push(id); });
-    this.improve.forRange(0n, price << ID_BITS, false, (_key, id) => { ids.push(id); });
-    return ids;
+    return this.touched(price).map((entry) => entry.id);
   }
 
   /** Applies a new price: every loan whose trigger it passes moves (possibly several steps). */
   apply(price: bigint): Move[] {
-    if (price <= 0n) throw new RangeError('a price above zero');
-    const ids = this.candidates(price);
+    if (price <= 0n || price >= BigInt(MAX_KEY)) throw new RangeError('a price above zero and below 2^53 kopecks per BTC');
+    const touched = this.touched(price);
     this.last = price;
     const moves: Move[] = [];
-    for (const id of ids) {
-      const entry = this.loans.get(id);
-      // A loan listed by both trees (it cannot be: worsenAt < improveAbove always) is moved once.
-      if (entry === undefined) continue;
-      const to = stateAt(entry.state, price, entry.levels);
-      if (to === entry.state) continue;
-      this.unlink(id);
-      this.link(id, to, entry.exposure, entry.ladder, entry.levels);
-      moves.push({ id, from: entry.state, to });
+    for (const entry of touched) {
+      const from = entry.state;
+      const to = stateAt(from, price, entry.levels);
+      if (to === from) continue;
+      this.unlink(entry);
+      entry.state = to;
+      this.link(entry);
+      moves.push({ id: entry.id, from, to, exposure: entry.exposure, ladder: entry.ladder });
     }
     return moves;
   }
@@ -116,20 +129,39 @@ export class RiskIndex {
     for (const [id, entry] of this.loans) yield [id, entry.state];
   }
 
-  private link(id: bigint, state: RiskState, exposure: Exposure, ladder: Ladder, lv: Levels): void {
-    const t = triggersAt(state, lv);
-    const worsenKey = t.worsenAt === undefined ? undefined : (t.worsenAt << ID_BITS) | id;
-    const improveKey = t.improveAbove === undefined ? undefined : (t.improveAbove << ID_BITS) | id;
-    if (worsenKey !== undefined) this.worsen.set(worsenKey, id);
-    if (improveKey !== undefined) this.improve.set(improveKey, id);
-    this.loans.set(id, { id, state, exposure, ladder, levels: lv, worsenKey, improveKey });
+  private touched(price: bigint): Entry[] {
+    const key = keyOf(price);
+    const found: Entry[] = [];
+    const collect = (_key: number, set: Set<Entry>) => { for (const entry of set) found.push(entry); };
+    // A loan is never in both ranges: its worsenAt is below its improveAbove.
+    this.worsen.forRange(key, MAX_KEY, true, collect);
+    this.improve.forRange(-1, key, false, collect);
+    return found;
   }
 
-  private unlink(id: bigint): void {
-    const entry = this.loans.get(id);
-    if (entry === undefined) return;
-    if (entry.worsenKey !== undefined) this.worsen.delete(entry.worsenKey);
-    if (entry.improveKey !== undefined) this.improve.delete(entry.improveKey);
-    this.loans.delete(id);
+  private link(entry: Entry): void {
+    const t = triggersAt(entry.state, entry.levels);
+    entry.worsenKey = t.worsenAt === undefined ? undefined : keyOf(t.worsenAt);
+    entry.improveKey = t.improveAbove === undefined ? undefined : keyOf(t.improveAbove);
+    if (entry.worsenKey !== undefined) add(this.worsen, entry.worsenKey, entry);
+    if (entry.improveKey !== undefined) add(this.improve, entry.improveKey, entry);
   }
+
+  private unlink(entry: Entry): void {
+    if (entry.worsenKey !== undefined) drop(this.worsen, entry.worsenKey, entry);
+    if (entry.improveKey !== undefined) drop(this.improve, entry.improveKey, entry);
+  }
+}
+
+function add(tree: Tree, key: number, entry: Entry): void {
+  const set = tree.get(key);
+  if (set === undefined) tree.set(key, new Set([entry]));
+  else set.add(entry);
+}
+
+function drop(tree: Tree, key: number, entry: Entry): void {
+  const set = tree.get(key);
+  if (set === undefined) return;
+  set.delete(entry);
+  if (set.size === 0) tree.delete(key);
 }
