@@ -48,6 +48,14 @@ export interface ApprovalContext {
   readonly ip: string | null;
 }
 
+/**
+ * The audit record an approved action writes for what it did: the approver is the actor, the
+ * approval and its proposer go into the details, in the approval's transaction and at its time.
+ */
+export async function auditApproved(tx: Queryable, context: ApprovalContext, action: string, target: string, details: Readonly<Record<string, unknown>>): Promise<void> {
+  await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action, target, details: { ...details, approvalId: context.approvalId, proposedBy: context.proposerId } }, context.now);
+}
+
 export interface ApprovalAction<P> {
   readonly type: string;
   readonly proposerRoles: readonly Role[];

@@ -1,5 +1,4 @@
-import type { ApprovalAction } from '../approvals/approvals.js';
-import { appendAudit } from '../audit/audit-repository.js';
+import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
 import { accountProblem, bikProblem } from './identifiers.js';
 
 /**
@@ -32,7 +31,7 @@ export const bankDetailsAction: ApprovalAction<BankDetailsPayload> = {
     const [before] = await tx.query<{ bik: string | null; account: string | null }>('SELECT bik, account FROM borrowers WHERE ref = $1 FOR UPDATE', [payload.ref]);
     if (before === undefined) return { ok: false, error: { code: 'not_found', message: 'no such record' } };
     await tx.query('UPDATE borrowers SET bik = $2, account = $3 WHERE ref = $1', [payload.ref, payload.bik, payload.account]);
-    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'borrowers.bank_details.set', target: `borrower:${payload.ref}`, details: { before, after: { bik: payload.bik, account: payload.account }, reason: payload.reason, approvalId: context.approvalId, proposedBy: context.proposerId } }, context.now);
+    await auditApproved(tx, context, 'borrowers.bank_details.set', `borrower:${payload.ref}`, { before, after: { bik: payload.bik, account: payload.account }, reason: payload.reason });
     return { ok: true, value: { ref: payload.ref, bik: payload.bik, account: payload.account } };
   },
 };

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ApprovalAction } from '../approvals/approvals.js';
-import { appendAudit } from '../audit/audit-repository.js';
+import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
 import type { Queryable } from '../db/database.js';
 import { validateReason } from '../ledger/entry.js';
 import type { ScreeningHit } from './rules.js';
@@ -180,7 +179,7 @@ export const clearScreeningHitAction: ApprovalAction<ClearHitPayload> = {
     if (open!.n === 0n) {
       await raiseComplianceEvent(tx, { borrowerId: hit.borrower_id, rule: 'sanctions_screening', kind: 'stopped_failing', reason: `the last open screening hit was cleared by two officers: ${payload.reason}`, at: context.now });
     }
-    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'compliance.screening_hit.clear', target: `screening_hit:${payload.hitId}`, details: { reason: payload.reason, approvalId: context.approvalId, proposedBy: context.proposerId } }, context.now);
+    await auditApproved(tx, context, 'compliance.screening_hit.clear', `screening_hit:${payload.hitId}`, { reason: payload.reason });
     return { ok: true, value: { hitId: payload.hitId, status: 'cleared' } };
   },
 };

@@ -1,5 +1,4 @@
-import type { ApprovalAction } from '../approvals/approvals.js';
-import { appendAudit } from '../audit/audit-repository.js';
+import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
 import { findUserById, setActivationPending } from './identity-repository.js';
 
 /**
@@ -30,7 +29,7 @@ export const activateUserAction: ApprovalAction<ActivationPayload> = {
   },
   async execute(tx, payload, context) {
     await setActivationPending(tx, BigInt(payload.userId), false);
-    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'identity.user.activate', target: `user:${payload.userId}`, details: { roles: payload.roles, cause: payload.cause, approvalId: context.approvalId, proposedBy: context.proposerId } }, context.now);
+    await auditApproved(tx, context, 'identity.user.activate', `user:${payload.userId}`, { roles: payload.roles, cause: payload.cause });
     return { ok: true, value: { userId: payload.userId, active: true } };
   },
 };

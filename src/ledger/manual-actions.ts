@@ -1,6 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import type { ApprovalAction, ApprovalOutcome, PreparedProposal } from '../approvals/approvals.js';
-import { appendAudit } from '../audit/audit-repository.js';
+import { auditApproved, type ApprovalAction, type ApprovalOutcome, type PreparedProposal } from '../approvals/approvals.js';
 import type { Currency } from '../money/money.js';
 import { formatAccountAddress, isCalendarDate, parseInstant, validateEntryRequest, validateReason, type EntryDraft, type EntryRequest } from './entry.js';
 import { checkEntryAccounts, postEntries, readEntry, reverseEntry } from './ledger-repository.js';
@@ -56,7 +55,7 @@ export const manualEntryAction: ApprovalAction<ManualEntryPayload> = {
     const posted = await postEntries(tx, [draft.value]);
     if (!posted.ok) return posted;
     const entryId = posted.value[0]!.entryId;
-    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'ledger.entry.post', target: `ledger_entry:${entryId}`, details: { approvalId: context.approvalId, proposedBy: context.proposerId, entry: payload } }, context.now);
+    await auditApproved(tx, context, 'ledger.entry.post', `ledger_entry:${entryId}`, { entry: payload });
     return { ok: true, value: { entryId: entryId.toString() } };
   },
 };
@@ -88,7 +87,7 @@ export const reversalAction: ApprovalAction<ReversalPayload> = {
     });
     if (!posted.ok) return posted;
     const entryId = posted.value[0]!.entryId;
-    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'ledger.entry.reverse', target: `ledger_entry:${payload.entryId}`, details: { approvalId: context.approvalId, proposedBy: context.proposerId, reversalEntryId: entryId, reason: payload.reason } }, context.now);
+    await auditApproved(tx, context, 'ledger.entry.reverse', `ledger_entry:${payload.entryId}`, { reversalEntryId: entryId, reason: payload.reason });
     return { ok: true, value: { entryId: entryId.toString(), reversesEntryId: payload.entryId } };
   },
 };

@@ -1,5 +1,4 @@
-import type { ApprovalAction } from '../approvals/approvals.js';
-import { appendAudit } from '../audit/audit-repository.js';
+import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
 import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js';
 import type { BusinessCalendar } from '../calendar/business.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
@@ -264,7 +263,7 @@ export const approveLoanAction: ApprovalAction<ApprovePayload> = {
       await tx.query(`UPDATE loan_applications SET status = 'approved' WHERE id = $1`, [app.id]);
       const day = await openBusinessDay(tx, context.now);
       await loanEvent(tx, loan!.id, day, 'approved', { approvalId: context.approvalId.toString(), offerId: offer.id.toString(), approvedBy: context.approver.username }, context.now);
-      await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'loans.approve', target: `loan:${loan!.ref}`, details: { applicationId: app.id.toString(), offerId: offer.id.toString(), amount: formatKopecks(app.amount_kopecks), approvalId: context.approvalId.toString(), proposedBy: context.proposerId.toString() } }, context.now);
+      await auditApproved(tx, context, 'loans.approve', `loan:${loan!.ref}`, { applicationId: app.id.toString(), offerId: offer.id.toString(), amount: formatKopecks(app.amount_kopecks) });
       return { loan: loan!.ref, applicationId: app.id.toString() };
     });
   },

@@ -1,5 +1,4 @@
-import type { ApprovalAction } from '../approvals/approvals.js';
-import { appendAudit } from '../audit/audit-repository.js';
+import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
 import type { BusinessCalendar } from '../calendar/business.js';
 import type { Queryable } from '../db/database.js';
 import type { PostingDraft } from '../ledger/entry.js';
@@ -145,7 +144,7 @@ export const confirmCollateralAction: ApprovalAction<ConfirmPayload> = {
       const state = loan.status === 'approved' ? 'confirmed' : 'pledged';
       await tx.query('UPDATE collateral_positions SET state = $2, custodian_ref = $3, confirmed_at = $4, confirmed_approval_id = $5, ledger_entry_id = $6 WHERE id = $1', [position.id, state, payload.custodianRef, context.now, context.approvalId, posted.value[0]!.entryId]);
       await loanEvent(tx, loan.id, day, 'collateral_confirmed', { positionId: position.id.toString(), sats: formatSats(position.sats), custodianRef: payload.custodianRef }, context.now);
-      await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'collateral.confirm', target: `loan:${loan.ref}`, details: { positionId: position.id.toString(), sats: formatSats(position.sats), custodianRef: payload.custodianRef, approvalId: context.approvalId.toString(), proposedBy: context.proposerId.toString() } }, context.now);
+      await auditApproved(tx, context, 'collateral.confirm', `loan:${loan.ref}`, { positionId: position.id.toString(), sats: formatSats(position.sats), custodianRef: payload.custodianRef });
       return { loan: loan.ref, positionId: position.id.toString(), state };
     });
   },
@@ -186,7 +185,7 @@ export const releaseCollateralAction: ApprovalAction<ReleasePayload> = {
       await tx.query(`UPDATE collateral_positions SET state = 'released', released_at = $2 WHERE loan_id = $1 AND state IN ('confirmed', 'pledged')`, [loan.id, context.now]);
       await tx.query(`UPDATE collateral_releases SET status = 'executed', executed_at = $2, approval_id = $3 WHERE id = $1`, [release.id, context.now, context.approvalId]);
       await loanEvent(tx, loan.id, day, 'collateral_released', { sats: formatSats(release.sats) }, context.now);
-      await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'collateral.release', target: `loan:${loan.ref}`, details: { sats: formatSats(release.sats), approvalId: context.approvalId.toString(), proposedBy: context.proposerId.toString() } }, context.now);
+      await auditApproved(tx, context, 'collateral.release', `loan:${loan.ref}`, { sats: formatSats(release.sats) });
       return { loan: loan.ref, released: formatSats(release.sats) };
     });
   },
@@ -383,7 +382,7 @@ export function restructureAction(calendar: () => Promise<BusinessCalendar>): Ap
         if (version === undefined) refuse('loan_not_in_state', `loan ${loan.ref} has no principal or no line left to reschedule`);
         await tx.query('UPDATE loans SET months = months + $2 WHERE id = $1', [loan.id, payload.extraMonths]);
         const after = await settleStatus(tx, loan.ref, day, context.now);
-        await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'loans.restructure', target: `loan:${loan.ref}`, details: { extraMonths: payload.extraMonths, reason: payload.reason, scheduleVersion: version, approvalId: context.approvalId.toString(), proposedBy: context.proposerId.toString() } }, context.now);
+        await auditApproved(tx, context, 'loans.restructure', `loan:${loan.ref}`, { extraMonths: payload.extraMonths, reason: payload.reason, scheduleVersion: version });
         return { loan: loan.ref, scheduleVersion: version, maturityOn: after.maturity_on, status: after.status };
       });
     },

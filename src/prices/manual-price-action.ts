@@ -1,5 +1,4 @@
-import type { ApprovalAction } from '../approvals/approvals.js';
-import { appendAudit } from '../audit/audit-repository.js';
+import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
 import { formatPrice, parsePrice } from '../money/money.js';
 import { validateReason } from '../ledger/entry.js';
 
@@ -41,7 +40,7 @@ export const manualPriceAction: ApprovalAction<ManualPricePayload> = {
       'INSERT INTO price_manual (price_kopecks, valid_from, valid_until, reason, approval_id) VALUES ($1, $2, $3, $4, $5) RETURNING id',
       [price.value, context.now, until, payload.reason, context.approvalId],
     );
-    await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action: 'prices.manual_price.set', target: `price_manual:${row!.id}`, details: { price: payload.price, validFrom: context.now, validUntil: until, reason: payload.reason, approvalId: context.approvalId, proposedBy: context.proposerId } }, context.now);
+    await auditApproved(tx, context, 'prices.manual_price.set', `price_manual:${row!.id}`, { price: payload.price, validFrom: context.now, validUntil: until, reason: payload.reason });
     return { ok: true, value: { manualPriceId: row!.id.toString(), validUntil: until.toISOString() } };
   },
 };
