@@ -1,6 +1,6 @@
 import { ltvMillionths } from '../loans/collateral.js';
 import type { PriceKopecksPerBtc } from '../money/money.js';
-import type { RiskState } from './ladder.js';
+import { rank, type RiskState } from './ladder.js';
 import type { Move, RiskIndex } from './risk-index.js';
 
 /**
@@ -46,8 +46,6 @@ export class MemoryRiskStore implements RiskStore {
   }
 }
 
-const RANK: Record<RiskState, number> = { healthy: 0, warning: 1, margin_call: 2, accelerated_call: 3, liquidation: 4 };
-
 /** Applies an accepted price: moves, their transitions and messages, recorded together. */
 export async function applyPrice(index: RiskIndex, store: RiskStore, price: PriceKopecksPerBtc, priceRef: string, at: Date): Promise<Transition[]> {
   const moves = index.apply(price);
@@ -63,7 +61,7 @@ function transitionOf(move: Move, price: PriceKopecksPerBtc, priceRef: string, a
 }
 
 function messageOf(t: Transition, when: string): OutboxMessage {
-  const worse = RANK[t.to] > RANK[t.from];
+  const worse = rank(t.to) > rank(t.from);
   return {
     key: `risk:${t.loanId}:${when}:${t.to}`,
     loanId: t.loanId,

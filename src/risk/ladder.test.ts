@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ANY_PRICE, assertLadder, atOrAbove, nextState, STATES, triggerPrice, triggers, type Exposure, type Ladder, type RiskState } from './ladder.js';
+import { ANY_PRICE, assertLadder, atOrAbove, levels, nextState, STATES, triggerPrice, triggersAt, type Exposure, type Ladder, type RiskState } from './ladder.js';
 import { RiskIndex } from './risk-index.js';
 
 const pct = (text: string) => BigInt(Math.round(Number(text) * 10_000)); // test literals only
@@ -105,7 +105,7 @@ describe('the ladder', () => {
       (state, debt, sats, price, accelerated) => {
         const ladder = accelerated ? LADDER : { ...LADDER, acceleratedCall: undefined };
         const exposure = { debt, sats };
-        const t = triggers(state, exposure, ladder);
+        const t = triggersAt(state, levels(exposure, ladder));
         const passes = (t.worsenAt !== undefined && price <= t.worsenAt) || (t.improveAbove !== undefined && price > t.improveAbove);
         expect(nextState(state, exposure, price, ladder) !== state).toBe(passes);
       }));

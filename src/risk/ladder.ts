@@ -47,7 +47,8 @@ export interface Exposure {
 /** A trigger price no real price reaches: the loan is past the threshold at any price (no collateral). */
 export const ANY_PRICE = (1n << 62n) - 1n;
 
-const rank = (state: RiskState): number => STATES.indexOf(state);
+/** A state's height on the ladder (healthy 0 .. liquidation 4). */
+export const rank = (state: RiskState): number => STATES.indexOf(state);
 
 /** Checks a ladder's order (the product validation says it in words; this guards the maths). */
 export function assertLadder(ladder: Ladder): void {
@@ -143,8 +144,4 @@ export function triggersAt(state: RiskState, lv: Levels): Triggers {
     case 'accelerated_call': return { worsenAt: lv.liquidation, improveAbove: lv.callCured };
     case 'liquidation': return { worsenAt: undefined, improveAbove: undefined };
   }
-}
-
-export function triggers(state: RiskState, exposure: Exposure, ladder: Ladder): Triggers {
-  return triggersAt(state, levels(exposure, ladder));
 }

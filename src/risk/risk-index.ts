@@ -67,14 +67,6 @@ export class RiskIndex {
     this.last = price;
   }
 
-  get size(): number {
-    return this.loans.size;
-  }
-
-  get price(): bigint | undefined {
-    return this.last;
-  }
-
   get(id: bigint): IndexedLoan | undefined {
     const entry = this.loans.get(id);
     return entry === undefined ? undefined : { id: entry.id, state: entry.state, exposure: entry.exposure, ladder: entry.ladder };
@@ -122,11 +114,6 @@ export class RiskIndex {
       moves.push({ id: entry.id, from, to, exposure: entry.exposure, ladder: entry.ladder });
     }
     return moves;
-  }
-
-  /** Every loan and its state (for checks against a rescan). */
-  *states(): IterableIterator<[bigint, RiskState]> {
-    for (const [id, entry] of this.loans) yield [id, entry.state];
   }
 
   private touched(price: bigint): Entry[] {
