@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { ConfigError, describeDatabase, loadConfig } from '../config.js';
 import { MigrationError, migrate } from '../db/migrate.js';
 import { DatabaseLockedError, openDatabase } from '../db/open.js';
-import { formatMinorUnits, parseKopecks, type Currency } from '../money/money.js';
+import { formatMinorUnits, formatKopecks, parseKopecks, type Currency } from '../money/money.js';
 import { buildSchedule, REPAYMENT_TYPES, ScheduleTermsError, type RepaymentType } from '../loans/schedule.js';
 import { rateFromPercent } from '../loans/interest.js';
 import { loadCalendar } from '../calendar/load.js';
@@ -355,17 +355,16 @@ program.command('schedule')
       if (error instanceof ScheduleTermsError || error instanceof CalendarDataError) throw new ConfigError(error.message);
       throw error;
     }
-    const rub = (k: bigint) => formatMinorUnits(k, 'RUB');
     if (options.json) {
-      for (const line of schedule.lines) console.log(JSON.stringify({ number: line.number, dueDate: line.dueDate, days: line.days, principal: rub(line.principal), interest: rub(line.interest), payment: rub(line.payment), balance: rub(line.balance) }));
-      console.log(JSON.stringify({ totals: { principal: rub(schedule.totals.principal), interest: rub(schedule.totals.interest), payment: rub(schedule.totals.payment) } }));
+      for (const line of schedule.lines) console.log(JSON.stringify({ number: line.number, dueDate: line.dueDate, days: line.days, principal: formatKopecks(line.principal), interest: formatKopecks(line.interest), payment: formatKopecks(line.payment), balance: formatKopecks(line.balance) }));
+      console.log(JSON.stringify({ totals: { principal: formatKopecks(schedule.totals.principal), interest: formatKopecks(schedule.totals.interest), payment: formatKopecks(schedule.totals.payment) } }));
       return;
     }
     console.log(' #  due date    days      principal       interest        payment        balance');
     for (const line of schedule.lines) {
-      console.log(`${String(line.number).padStart(2)}  ${line.dueDate}  ${String(line.days).padStart(4)}  ${rub(line.principal).padStart(13)}  ${rub(line.interest).padStart(13)}  ${rub(line.payment).padStart(13)}  ${rub(line.balance).padStart(13)}`);
+      console.log(`${String(line.number).padStart(2)}  ${line.dueDate}  ${String(line.days).padStart(4)}  ${formatKopecks(line.principal).padStart(13)}  ${formatKopecks(line.interest).padStart(13)}  ${formatKopecks(line.payment).padStart(13)}  ${formatKopecks(line.balance).padStart(13)}`);
     }
-    console.log(`    total             ${rub(schedule.totals.principal).padStart(13)}  ${rub(schedule.totals.interest).padStart(13)}  ${rub(schedule.totals.payment).padStart(13)}`);
+    console.log(`    total             ${formatKopecks(schedule.totals.principal).padStart(13)}  ${formatKopecks(schedule.totals.interest).padStart(13)}  ${formatKopecks(schedule.totals.payment).padStart(13)}`);
   });
 
 registerLoanCommands(program, withDatabase);

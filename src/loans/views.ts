@@ -11,7 +11,6 @@ import { waterfallOf } from './servicing.js';
  * ledger accounts.
  */
 
-const rub = (k: bigint) => formatKopecks(k);
 
 export function loanView(loan: LoanRow) {
   return {
@@ -19,12 +18,12 @@ export function loanView(loan: LoanRow) {
     status: loan.status,
     borrowerId: loan.borrower_id.toString(),
     product: { code: loan.product_code, version: loan.product_version },
-    amount: rub(loan.amount_kopecks),
+    amount: formatKopecks(loan.amount_kopecks),
     months: loan.months,
     repaymentType: loan.repayment_type,
     rate: { kind: loan.rate_kind, percent: formatRate(loan.rate_millionths), marginPercent: loan.margin_millionths === null ? null : formatRate(loan.margin_millionths) },
     penaltyPercentPerDay: formatRate(loan.penalty_millionths_per_day),
-    fee: rub(loan.fee_kopecks),
+    fee: formatKopecks(loan.fee_kopecks),
     waterfall: waterfallOf(loan),
     approvedAt: loan.approved_at.toISOString(),
     disbursedOn: loan.disbursed_on,
@@ -35,9 +34,9 @@ export function loanView(loan: LoanRow) {
     overdueSince: loan.overdue_since,
     defaultReview: loan.default_review ? { reason: loan.default_review_reason } : null,
     balances: {
-      principal: rub(loan.principal), principalOverdue: rub(loan.principal_overdue), interest: rub(loan.interest),
-      interestOverdue: rub(loan.interest_overdue), penalty: rub(loan.penalty), fee: rub(loan.fee),
-      total: rub(loan.principal + loan.principal_overdue + loan.interest + loan.interest_overdue + loan.penalty + loan.fee),
+      principal: formatKopecks(loan.principal), principalOverdue: formatKopecks(loan.principal_overdue), interest: formatKopecks(loan.interest),
+      interestOverdue: formatKopecks(loan.interest_overdue), penalty: formatKopecks(loan.penalty), fee: formatKopecks(loan.fee),
+      total: formatKopecks(loan.principal + loan.principal_overdue + loan.interest + loan.interest_overdue + loan.penalty + loan.fee),
     },
   };
 }
@@ -75,9 +74,9 @@ export async function scheduleView(db: Queryable, loan: LoanRow, today: string) 
       const status: LineStatus = line.due_date > today ? 'future' : line.due_date === today ? 'due'
         : (overdue !== undefined && overdue.principalOverdue + overdue.interestOverdue > 0n) ? 'overdue' : 'paid';
       return {
-        number: line.number, dueDate: line.due_date, days: line.days, principal: rub(line.principal), interest: rub(line.interest),
-        interestDue: line.interest_due === null ? null : rub(line.interest_due), payment: rub(line.principal + line.interest), balance: rub(line.balance), status,
-        overdue: overdue === undefined ? null : { principal: rub(overdue.principalOverdue), interest: rub(overdue.interestOverdue) },
+        number: line.number, dueDate: line.due_date, days: line.days, principal: formatKopecks(line.principal), interest: formatKopecks(line.interest),
+        interestDue: line.interest_due === null ? null : formatKopecks(line.interest_due), payment: formatKopecks(line.principal + line.interest), balance: formatKopecks(line.balance), status,
+        overdue: overdue === undefined ? null : { principal: formatKopecks(overdue.principalOverdue), interest: formatKopecks(overdue.interestOverdue) },
       };
     }),
   };
@@ -101,9 +100,9 @@ export async function balancesAsOf(db: Queryable, loan: LoanRow, day: string) {
   for (const [name, chart] of Object.entries(ACCOUNT_OF)) {
     const value = by.get(chart) ?? 0n;
     total += value;
-    out[name] = rub(value);
+    out[name] = formatKopecks(value);
   }
-  return { loan: loan.ref, asOf: day, ...out, total: rub(total), collateral: formatSats(-(by.get('collateral_pledged') ?? 0n)), accounts: Object.fromEntries(Object.entries(ACCOUNT_OF).map(([name, chart]) => [name, `${chart}:${loan.ref}`])) };
+  return { loan: loan.ref, asOf: day, ...out, total: formatKopecks(total), collateral: formatSats(-(by.get('collateral_pledged') ?? 0n)), accounts: Object.fromEntries(Object.entries(ACCOUNT_OF).map(([name, chart]) => [name, `${chart}:${loan.ref}`])) };
 }
 
 /** Every entry on the loan's accounts, oldest first, with the loan's postings in each. */
@@ -123,7 +122,7 @@ export async function statement(db: Queryable, loan: LoanRow, options: { afterEn
       entries.push(entry);
     }
     const amount = row.amount < 0n ? -row.amount : row.amount;
-    const text = row.currency === 'BTC' ? formatSats(amount) : rub(amount);
+    const text = row.currency === 'BTC' ? formatSats(amount) : formatKopecks(amount);
     entry.postings.push({ account: `${row.chart_code}:${loan.ref}`, debit: row.amount > 0n ? text : null, credit: row.amount < 0n ? text : null, currency: row.currency });
   }
   return { loan: loan.ref, entries, nextAfter: entries.length === options.limit ? entries[entries.length - 1]!.entryId : null };
@@ -179,8 +178,8 @@ export async function reconcileLoans(db: Queryable): Promise<Mismatch[]> {
       FROM loans l LEFT JOIN held h ON h.loan_id = l.id LEFT JOIN pledged g ON g.ref = l.ref
      WHERE coalesce(h.sats, 0) <> coalesce(g.sats, 0)`);
   return [
-    ...loanRows.map((r) => ({ loan: r.ref, what: r.what, loanSays: rub(r.loan_says), ledgerSays: rub(r.ledger_says) })),
-    ...settlementRows.map((r) => ({ loan: r.ref, what: 'settlement', loanSays: rub(r.loan_says), ledgerSays: rub(r.ledger_says) })),
+    ...loanRows.map((r) => ({ loan: r.ref, what: r.what, loanSays: formatKopecks(r.loan_says), ledgerSays: formatKopecks(r.ledger_says) })),
+    ...settlementRows.map((r) => ({ loan: r.ref, what: 'settlement', loanSays: formatKopecks(r.loan_says), ledgerSays: formatKopecks(r.ledger_says) })),
     ...collateralRows.map((r) => ({ loan: r.ref, what: 'collateral', loanSays: formatSats(r.loan_says), ledgerSays: formatSats(r.ledger_says) })),
   ];
 }

@@ -8,7 +8,7 @@ import { appendAudit } from '../audit/audit-repository.js';
 import { findBorrower } from '../borrowers/borrower-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
-import { applyBps, applyFraction, divide, type Bps, formatFraction, formatMinorUnits, fraction, parseKopecks, parsePercent, parsePrice, parseSats, type Fraction, type Kopecks, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
+import { applyBps, applyFraction, divide, type Bps, formatFraction, formatMinorUnits, formatKopecks, fraction, parseKopecks, parsePercent, parsePrice, parseSats, type Fraction, type Kopecks, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { holdOrSell } from './hold-or-sell.js';
 import { runUnderwriting, type UnderwritingTerms } from './underwriting-service.js';
@@ -177,12 +177,11 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
       if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
       const rows = await db.query<{ machines_id: bigint; valued_on: string; pledged_count: number; index_value_kopecks: bigint; cash_flow_value_kopecks: bigint; method: string; value_kopecks: bigint; weight_bps: number; breach: string | null; reason: string; inputs: unknown }>(
         'SELECT DISTINCT ON (machines_id) * FROM equipment_valuations WHERE borrower_id = $1 ORDER BY machines_id, id DESC', [borrower.id]);
-      const rub = (k: bigint) => formatMinorUnits(k, 'RUB');
-      const valuations = rows.map((r) => ({ machinesId: r.machines_id.toString(), valuedOn: r.valued_on, pledgedCount: r.pledged_count, indexValue: rub(r.index_value_kopecks), cashFlowValue: rub(r.cash_flow_value_kopecks), method: r.method, value: rub(r.value_kopecks), weightedKopecks: applyBps(r.value_kopecks, BigInt(r.weight_bps) as Bps, 'floor'), breach: r.breach, reason: r.reason, inputs: r.inputs }));
+      const valuations = rows.map((r) => ({ machinesId: r.machines_id.toString(), valuedOn: r.valued_on, pledgedCount: r.pledged_count, indexValue: formatKopecks(r.index_value_kopecks), cashFlowValue: formatKopecks(r.cash_flow_value_kopecks), method: r.method, value: formatKopecks(r.value_kopecks), weightedKopecks: applyBps(r.value_kopecks, BigInt(r.weight_bps) as Bps, 'floor'), breach: r.breach, reason: r.reason, inputs: r.inputs }));
       return {
-        total: rub(rows.reduce((sum, r) => sum + r.value_kopecks, 0n)),
-        weighted: rub(valuations.reduce((sum, v) => sum + v.weightedKopecks, 0n)),
-        valuations: valuations.map(({ weightedKopecks, ...v }) => ({ ...v, weighted: rub(weightedKopecks) })),
+        total: formatKopecks(rows.reduce((sum, r) => sum + r.value_kopecks, 0n)),
+        weighted: formatKopecks(valuations.reduce((sum, v) => sum + v.weightedKopecks, 0n)),
+        valuations: valuations.map(({ weightedKopecks, ...v }) => ({ ...v, weighted: formatKopecks(weightedKopecks) })),
       };
     });
 
@@ -243,15 +242,14 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
         if (error instanceof RangeError) throw new ApiError(400, 'insufficient_holdings', error.message);
         throw error;
       }
-      const rub = (k: bigint) => formatMinorUnits(k, 'RUB');
       return {
-        price: rub(price), priceBasis,
-        loan: { need: rub(need), months: body.months, interest: rub(interest), totalCost: rub(cost), pledged: formatMinorUnits(pledged, 'BTC') },
+        price: formatKopecks(price), priceBasis,
+        loan: { need: formatKopecks(need), months: body.months, interest: formatKopecks(interest), totalCost: formatKopecks(cost), pledged: formatMinorUnits(pledged, 'BTC') },
         sellNow: formatMinorUnits(result.sellNowSats, 'BTC'),
-        breakEvenPrice: rub(result.breakEvenPriceKopecks),
-        liquidationPrice: rub(result.liquidationPriceKopecks),
-        explanation: `borrowing keeps ${formatMinorUnits(result.sellNowSats, 'BTC')} BTC that selling would give up and costs ${rub(cost)}; it wins if BTC ends above ${rub(result.breakEvenPriceKopecks)} and never falls below ${rub(result.liquidationPriceKopecks)} on the way`,
-        outcomes: result.outcomes.map((o) => ({ name: o.name, priceAtEnd: rub(o.priceAtEndKopecks), borrow: rub(o.borrowKopecks), sell: rub(o.sellKopecks), better: o.better })),
+        breakEvenPrice: formatKopecks(result.breakEvenPriceKopecks),
+        liquidationPrice: formatKopecks(result.liquidationPriceKopecks),
+        explanation: `borrowing keeps ${formatMinorUnits(result.sellNowSats, 'BTC')} BTC that selling would give up and costs ${formatKopecks(cost)}; it wins if BTC ends above ${formatKopecks(result.breakEvenPriceKopecks)} and never falls below ${formatKopecks(result.liquidationPriceKopecks)} on the way`,
+        outcomes: result.outcomes.map((o) => ({ name: o.name, priceAtEnd: formatKopecks(o.priceAtEndKopecks), borrow: formatKopecks(o.borrowKopecks), sell: formatKopecks(o.sellKopecks), better: o.better })),
       };
     });
   };

@@ -3,7 +3,7 @@ import type { Borrower } from '../borrowers/borrower-repository.js';
 import { addMonths, daysInMonth } from '../calendar/days.js';
 import { evaluateBorrower, loadBanTable } from '../compliance/evaluation.js';
 import { bansOn, type BanEntry } from '../compliance/rules.js';
-import { formatFraction, formatMinorUnits, fraction, parseDecimalQuote, type Fraction, type Kopecks, type PriceKopecksPerBtc } from '../money/money.js';
+import { formatFraction, formatKopecks, fraction, parseDecimalQuote, type Fraction, type Kopecks, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
 import type { Fleet, MachineGroup, RepaymentShape, Site } from './mining.js';
 import { networkOn } from './network-data.js';
@@ -76,27 +76,26 @@ export async function fleetOf(db: Queryable, borrower: Borrower, asOf: string, u
   };
 }
 
-const rub = (kopecks: bigint) => formatMinorUnits(kopecks, 'RUB');
 
 /** The report as JSON: money as decimal strings, ratios with their digits, every figure beside what it came from. */
 export function reportView(report: UnderwritingReport, price: PriceKopecksPerBtc) {
   return {
     fleet: { hashrateThs: formatFraction(fraction(report.fleetHashrateGhs, 1_000n), 3), powerKw: formatFraction(fraction(report.fleetPowerWatts, 1_000n), 3), efficiencyJPerTh: formatFraction(report.fleetEfficiencyJPerTh, 2) },
-    price: rub(price),
+    price: formatKopecks(price),
     hashpriceSatsPerThDay: formatFraction(report.hashpriceSatsPerThDay, 2),
     breakEvenTariffRubPerKwh: formatFraction(report.breakEvenTariffRubPerKwh, 4),
-    breakEvenPrice: report.breakEvenPriceKopecks === null ? null : rub(report.breakEvenPriceKopecks),
+    breakEvenPrice: report.breakEvenPriceKopecks === null ? null : formatKopecks(report.breakEvenPriceKopecks),
     crossesHalving: report.crossesHalving,
-    maxPrincipal: rub(report.maxPrincipalKopecks),
+    maxPrincipal: formatKopecks(report.maxPrincipalKopecks),
     bindingScenario: report.bindingScenario,
     scenarios: report.scenarios.map((scenario) => ({
       name: scenario.scenario,
-      maxPrincipal: rub(scenario.maxPrincipalKopecks),
+      maxPrincipal: formatKopecks(scenario.maxPrincipalKopecks),
       bindingMonth: scenario.bindingMonth,
       months: scenario.months.map((month, index) => ({
         month: month.month, start: month.start, days: month.days, difficulty: month.difficulty.toString(), subsidySats: month.subsidySats.toString(),
-        hashpriceSatsPerThDay: formatFraction(month.hashpriceSatsPerThDay, 2), minedSats: month.minedSats.toString(), revenue: rub(month.revenueKopecks),
-        powerKwh: month.powerKwh.toString(), powerCost: rub(month.powerCostKopecks), margin: rub(month.marginKopecks),
+        hashpriceSatsPerThDay: formatFraction(month.hashpriceSatsPerThDay, 2), minedSats: month.minedSats.toString(), revenue: formatKopecks(month.revenueKopecks),
+        powerKwh: month.powerKwh.toString(), powerCost: formatKopecks(month.powerCostKopecks), margin: formatKopecks(month.marginKopecks),
         dscrPerMillionBorrowed: formatFraction(fraction(scenario.referenceDscrBps[index]!, 10_000n), 2),
       })),
     })),
@@ -136,20 +135,20 @@ export async function runUnderwriting(tx: Queryable, borrower: Borrower, terms: 
     reasons.push(`the fleet's margin covers no debt service in the stress scenario "${report.bindingScenario}": the loan would rest on its collateral alone`);
   } else if (terms.amountKopecks !== null && terms.amountKopecks > report.maxPrincipalKopecks) {
     recommendation = 'refer';
-    reasons.push(`the amount asked, ${rub(terms.amountKopecks)}, is above the ${rub(report.maxPrincipalKopecks)} the cash flow covers at DSCR ${formatFraction(fraction(terms.dscrMinBps, 10_000n), 2)} in scenario "${report.bindingScenario}" (month ${report.scenarios.find((s) => s.scenario === report.bindingScenario)?.bindingMonth})`);
+    reasons.push(`the amount asked, ${formatKopecks(terms.amountKopecks)}, is above the ${formatKopecks(report.maxPrincipalKopecks)} the cash flow covers at DSCR ${formatFraction(fraction(terms.dscrMinBps, 10_000n), 2)} in scenario "${report.bindingScenario}" (month ${report.scenarios.find((s) => s.scenario === report.bindingScenario)?.bindingMonth})`);
   } else {
     recommendation = 'approve';
-    reasons.push(`every compliance rule passes; the cash flow covers up to ${rub(report.maxPrincipalKopecks)} at DSCR ${formatFraction(fraction(terms.dscrMinBps, 10_000n), 2)} in every scenario${terms.amountKopecks !== null ? `, above the ${rub(terms.amountKopecks)} asked` : ''}`);
+    reasons.push(`every compliance rule passes; the cash flow covers up to ${formatKopecks(report.maxPrincipalKopecks)} at DSCR ${formatFraction(fraction(terms.dscrMinBps, 10_000n), 2)} in every scenario${terms.amountKopecks !== null ? `, above the ${formatKopecks(terms.amountKopecks)} asked` : ''}`);
   }
   const body = {
     asOf: terms.asOf,
     recommendation,
     reasons,
     inputs: {
-      terms: { amount: terms.amountKopecks === null ? null : rub(terms.amountKopecks), months: terms.months, annualRatePercent: formatFraction(fraction(terms.annualRate.numerator * 100n, terms.annualRate.denominator), 4), repayment: terms.shape, dscrMin: formatFraction(fraction(terms.dscrMinBps, 10_000n), 2) },
+      terms: { amount: terms.amountKopecks === null ? null : formatKopecks(terms.amountKopecks), months: terms.months, annualRatePercent: formatFraction(fraction(terms.annualRate.numerator * 100n, terms.annualRate.denominator), 4), repayment: terms.shape, dscrMin: formatFraction(fraction(terms.dscrMinBps, 10_000n), 2) },
       fleet: fleet.inputs,
       network: { source: network.source, observedAt: network.observedAt.toISOString(), height: network.state.height.toString(), difficulty: network.state.difficulty.toString(), feesSatsPerBlock: network.state.feesSatsPerBlock.toString(), notes: [...network.notes] },
-      price: { cycleId: cycle.id.toString(), at: cycle.at.toISOString(), status: cycle.status, price: rub(price) },
+      price: { cycleId: cycle.id.toString(), at: cycle.at.toISOString(), status: cycle.status, price: formatKopecks(price) },
     },
     compliance: { evaluationId: evaluation.id.toString(), blocking: evaluation.blocking, results: evaluation.results },
     figures: reportView(report, price),
