@@ -65,12 +65,12 @@ let moved = 0;
 for (let tick = 0; tick < 200; tick += 1) {
   const price = tick % 2 === 0 ? down : up;
   started = performance.now();
-  const transitions = await applyPrice(index, store, price, `bench-${tick}`, new Date());
+  const { moves: transitions } = await applyPrice(index, store, { price, priceRef: `bench-${tick}`, at: new Date() });
   tickMs.push(performance.now() - started);
   moved += transitions.length;
   if (transitions.length < crossing) throw new Error(`tick ${tick} moved ${transitions.length} loans, expected at least ${crossing}`);
 }
-if (store.outbox.length !== moved) throw new Error('every transition needs its message');
+if (store.ticks.reduce((n, t) => n + t.moves.length, 0) !== moved) throw new Error('every move must be recorded');
 console.log(`memory: 200 ticks moving ${moved / 200} loans each (1% = ${crossing}): p50 ${percentile(tickMs, 50).toFixed(2)} ms, p99 ${percentile(tickMs, 99).toFixed(2)} ms`);
 
 // Moves of a kopeck around a price with no trigger near it.
@@ -79,7 +79,7 @@ const noneMs: number[] = [];
 for (let tick = 0; tick < 1000; tick += 1) {
   const price = (quiet + BigInt(tick % 2)) as PriceKopecksPerBtc;
   started = performance.now();
-  const transitions = await applyPrice(index, store, price, `quiet-${tick}`, new Date());
+  const { moves: transitions } = await applyPrice(index, store, { price, priceRef: `quiet-${tick}`, at: new Date() });
   noneMs.push(performance.now() - started);
   if (transitions.length !== 0) throw new Error(`a quiet tick moved ${transitions.length} loans`);
 }

@@ -78,15 +78,16 @@ export function triggerPrice(exposure: Exposure, threshold: bigint, haircut: big
 
 /**
  * A loan's thresholds as trigger prices, computed once per change of its debt or collateral: the
- * index then decides a move with comparisons alone (no division per tick).
+ * index then decides a move with comparisons alone (no division per tick). `P` is bigint for the
+ * exact prices, number for the index's copy (`levelKeys`): the same comparisons on both.
  */
-export interface Levels {
-  readonly warning: bigint;
-  readonly warningClear: bigint;
-  readonly marginCall: bigint;
-  readonly callCured: bigint;
-  readonly acceleratedCall: bigint | undefined;
-  readonly liquidation: bigint;
+export interface Levels<P extends bigint | number = bigint> {
+  readonly warning: P;
+  readonly warningClear: P;
+  readonly marginCall: P;
+  readonly callCured: P;
+  readonly acceleratedCall: P | undefined;
+  readonly liquidation: P;
 }
 
 export function levels(exposure: Exposure, ladder: Ladder): Levels {
@@ -101,8 +102,25 @@ export function levels(exposure: Exposure, ladder: Ladder): Levels {
   };
 }
 
+/**
+ * The largest price the index keeps as a JS number (2^53 - 1). Kopecks per BTC stay below it (90
+ * trillion roubles a bitcoin); a trigger above it is clamped to it, which keeps every comparison
+ * with a price below it true, so the number copy decides exactly as the bigint levels do.
+ */
+export const MAX_PRICE_KEY = Number.MAX_SAFE_INTEGER;
+export const priceKey = (price: bigint): number => (price >= BigInt(MAX_PRICE_KEY) ? MAX_PRICE_KEY : Number(price));
+
+/** The levels as numbers, for prices below MAX_PRICE_KEY (measured: bigint comparisons were a third of a tick). */
+export function levelKeys(lv: Levels): Levels<number> {
+  return {
+    warning: priceKey(lv.warning), warningClear: priceKey(lv.warningClear), marginCall: priceKey(lv.marginCall),
+    callCured: priceKey(lv.callCured), acceleratedCall: lv.acceleratedCall === undefined ? undefined : priceKey(lv.acceleratedCall),
+    liquidation: priceKey(lv.liquidation),
+  };
+}
+
 /** The highest state whose entry threshold the LTV has reached at `price`. */
-function reached(price: bigint, lv: Levels): RiskState {
+function reached<P extends bigint | number>(price: P, lv: Levels<P>): RiskState {
   if (price <= lv.liquidation) return 'liquidation';
   if (lv.acceleratedCall !== undefined && price <= lv.acceleratedCall) return 'accelerated_call';
   if (price <= lv.marginCall) return 'margin_call';
@@ -111,7 +129,7 @@ function reached(price: bigint, lv: Levels): RiskState {
 }
 
 /** The state a loan in `from` moves to at `price` (itself when it stays), from its levels. */
-export function stateAt(from: RiskState, price: bigint, lv: Levels): RiskState {
+export function stateAt<P extends bigint | number>(from: RiskState, price: P, lv: Levels<P>): RiskState {
   const up = reached(price, lv);
   if (rank(up) > rank(from)) return up;
   if (from === 'liquidation') return from;
@@ -128,15 +146,15 @@ export function nextState(from: RiskState, exposure: Exposure, price: bigint, la
   return stateAt(from, price, levels(exposure, ladder));
 }
 
-export interface Triggers {
+export interface Triggers<P extends bigint | number = bigint> {
   /** At or below this price the loan worsens; undefined when it cannot (liquidation). */
-  readonly worsenAt: bigint | undefined;
+  readonly worsenAt: P | undefined;
   /** Above this price the loan improves; undefined when it cannot (healthy, liquidation). */
-  readonly improveAbove: bigint | undefined;
+  readonly improveAbove: P | undefined;
 }
 
 /** The two prices that matter for a loan in `state`. */
-export function triggersAt(state: RiskState, lv: Levels): Triggers {
+export function triggersAt<P extends bigint | number>(state: RiskState, lv: Levels<P>): Triggers<P> {
   switch (state) {
     case 'healthy': return { worsenAt: lv.warning, improveAbove: undefined };
     case 'warning': return { worsenAt: lv.marginCall, improveAbove: lv.warningClear };

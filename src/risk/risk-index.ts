@@ -1,5 +1,5 @@
 import sortedBtree from 'sorted-btree';
-import { levels, stateAt, triggersAt, type Exposure, type Ladder, type Levels, type RiskState } from './ladder.js';
+import { levelKeys, levels, MAX_PRICE_KEY, priceKey, stateAt, triggersAt, type Exposure, type Ladder, type Levels, type RiskState } from './ladder.js';
 
 // sorted-btree is CommonJS: Node's ESM import gives its exports object (the class is `.default`),
 // vitest's interop gives the class itself.
@@ -19,15 +19,17 @@ type BTree<K, V> = import('sorted-btree').default<K, V>;
  * which re-evaluates it at the last price (so a repayment or top-up that cures a call is decided at
  * once).
  *
- * The trees' keys are JS numbers, not BigInts (measured: BigInt keys and the allocations they
- * bring were most of a tick). That is exact: prices in kopecks per BTC are below 2^53 (90 trillion
- * roubles a bitcoin; `apply` refuses more), a trigger above that is clamped to 2^53 - 1 (past it at
- * any price that can occur), and the keys only choose which loans to look at: every decision is
- * made on the BigInt levels.
+ * The trees' keys and the levels a tick compares are JS numbers, not BigInts (measured: BigInt
+ * keys and comparisons were most of a tick). That is exact: prices in kopecks per BTC are below
+ * 2^53 (90 trillion roubles a bitcoin; `apply` refuses more) and a trigger above that is clamped to
+ * 2^53 - 1, past it at any price that can occur (`levelKeys` in ladder.ts). The property test in
+ * ladder.test.ts holds the index to the bigint rule.
+ *
+ * A price's loans are one entry or, when several share the price, an array (a Set per price was
+ * two million objects for a million loans, and the garbage collector's time in a tick).
  */
 
-const MAX_KEY = Number.MAX_SAFE_INTEGER;
-const keyOf = (price: bigint): number => (price >= BigInt(MAX_KEY) ? MAX_KEY : Number(price));
+const MAX_KEY = MAX_PRICE_KEY;
 
 export interface IndexedLoan {
   readonly id: bigint;
@@ -49,17 +51,18 @@ interface Entry {
   state: RiskState;
   readonly exposure: Exposure;
   readonly ladder: Ladder;
-  readonly levels: Levels;
+  readonly levels: Levels<number>;
   worsenKey: number | undefined;
   improveKey: number | undefined;
 }
 
-type Tree = BTree<number, Set<Entry>>;
+type Slot = Entry | Entry[];
+type Tree = BTree<number, Slot>;
 
 export class RiskIndex {
   private readonly loans = new Map<bigint, Entry>();
-  private readonly worsen: Tree = new BTree<number, Set<Entry>>();
-  private readonly improve: Tree = new BTree<number, Set<Entry>>();
+  private readonly worsen: Tree = new BTree<number, Slot>();
+  private readonly improve: Tree = new BTree<number, Slot>();
   private last: bigint | undefined;
 
   /** `price`: the last accepted price, if any (a loan put before any price keeps the state it has). */
@@ -78,8 +81,8 @@ export class RiskIndex {
    */
   put(loan: IndexedLoan): Move | undefined {
     this.remove(loan.id);
-    const lv = levels(loan.exposure, loan.ladder);
-    const to = this.last === undefined ? loan.state : stateAt(loan.state, this.last, lv);
+    const lv = levelKeys(levels(loan.exposure, loan.ladder));
+    const to = this.last === undefined ? loan.state : stateAt(loan.state, priceKey(this.last), lv);
     const entry: Entry = { id: loan.id, state: to, exposure: loan.exposure, ladder: loan.ladder, levels: lv, worsenKey: undefined, improveKey: undefined };
     this.loans.set(loan.id, entry);
     this.link(entry);
@@ -103,10 +106,11 @@ export class RiskIndex {
     if (price <= 0n || price >= BigInt(MAX_KEY)) throw new RangeError('a price above zero and below 2^53 kopecks per BTC');
     const touched = this.touched(price);
     this.last = price;
+    const key = Number(price);
     const moves: Move[] = [];
     for (const entry of touched) {
       const from = entry.state;
-      const to = stateAt(from, price, entry.levels);
+      const to = stateAt(from, key, entry.levels);
       if (to === from) continue;
       this.unlink(entry);
       entry.state = to;
@@ -117,9 +121,12 @@ export class RiskIndex {
   }
 
   private touched(price: bigint): Entry[] {
-    const key = keyOf(price);
+    const key = priceKey(price);
     const found: Entry[] = [];
-    const collect = (_key: number, set: Set<Entry>) => { for (const entry of set) found.push(entry); };
+    const collect = (_key: number, slot: Slot) => {
+      if (Array.isArray(slot)) for (const entry of slot) found.push(entry);
+      else found.push(slot);
+    };
     // A loan is never in both ranges: its worsenAt is below its improveAbove.
     this.worsen.forRange(key, MAX_KEY, true, collect);
     this.improve.forRange(-1, key, false, collect);
@@ -128,8 +135,8 @@ export class RiskIndex {
 
   private link(entry: Entry): void {
     const t = triggersAt(entry.state, entry.levels);
-    entry.worsenKey = t.worsenAt === undefined ? undefined : keyOf(t.worsenAt);
-    entry.improveKey = t.improveAbove === undefined ? undefined : keyOf(t.improveAbove);
+    entry.worsenKey = t.worsenAt;
+    entry.improveKey = t.improveAbove;
     if (entry.worsenKey !== undefined) add(this.worsen, entry.worsenKey, entry);
     if (entry.improveKey !== undefined) add(this.improve, entry.improveKey, entry);
   }
@@ -141,14 +148,17 @@ export class RiskIndex {
 }
 
 function add(tree: Tree, key: number, entry: Entry): void {
-  const set = tree.get(key);
-  if (set === undefined) tree.set(key, new Set([entry]));
-  else set.add(entry);
+  const slot = tree.get(key);
+  if (slot === undefined) tree.set(key, entry);
+  else if (Array.isArray(slot)) slot.push(entry);
+  else tree.set(key, [slot, entry]);
 }
 
 function drop(tree: Tree, key: number, entry: Entry): void {
-  const set = tree.get(key);
-  if (set === undefined) return;
-  set.delete(entry);
-  if (set.size === 0) tree.delete(key);
+  const slot = tree.get(key);
+  if (slot === entry) { tree.delete(key); return; }
+  if (!Array.isArray(slot)) return;
+  const at = slot.indexOf(entry);
+  if (at >= 0) slot.splice(at, 1);
+  if (slot.length === 1) tree.set(key, slot[0]!);
 }
