@@ -76,3 +76,24 @@ describe('products and key rates through the API', () => {
     expect((await put('risk', '/api/v1/key-rates/2026-03-01', { percent: '15.5%', source: 'x' })).statusCode).toBe(400);
   });
 });
+
+describe('the ladder in the product', () => {
+  const withLtv = (ltv: Partial<ProductTerms['collateral']['ltv']>, extra: Partial<ProductTerms['collateral']> = {}): ProductTerms =>
+    ({ ...DEFAULT_PRODUCT, collateral: { ...DEFAULT_PRODUCT.collateral, ...extra, ltv: { ...DEFAULT_PRODUCT.collateral.ltv, ...ltv } } });
+  const fields = (terms: ProductTerms) => productProblems(terms).map((p) => p.field);
+
+  it('takes an accelerated call between the margin call and liquidation, with a shorter cure', () => {
+    expect(productProblems(DEFAULT_PRODUCT)).toEqual([]);
+    expect(fields(withLtv({ acceleratedCall: '70' }))).toEqual(['collateral.ltv.acceleratedCall']);
+    expect(fields(withLtv({ acceleratedCall: '80' }))).toEqual(['collateral.ltv.acceleratedCall']);
+    expect(fields(withLtv({}, { acceleratedCureHours: 49 }))).toEqual(['collateral.acceleratedCureHours']);
+    const { acceleratedCall: _dropped, ...ltv } = DEFAULT_PRODUCT.collateral.ltv;
+    expect(fields({ ...DEFAULT_PRODUCT, collateral: { ...DEFAULT_PRODUCT.collateral, ltv } })).toEqual(['collateral.acceleratedCureHours']);
+  });
+
+  it('takes a hysteresis band below the warning LTV', () => {
+    expect(fields(withLtv({ hysteresisPoints: '2.5' }))).toEqual([]);
+    expect(fields(withLtv({ hysteresisPoints: '60' }))).toEqual(['collateral.ltv.hysteresisPoints']);
+    expect(fields(withLtv({ hysteresisPoints: 'x' }))).toEqual(['collateral.ltv.hysteresisPoints']);
+  });
+});

@@ -31,8 +31,16 @@ export interface ProductTerms {
   readonly collateral: {
     readonly accepted: readonly 'BTC'[];
     readonly haircutPercent: string;
-    readonly ltv: { readonly origination: string; readonly warning: string; readonly marginCall: string; readonly liquidation: string; readonly target: string };
+    readonly ltv: {
+      readonly origination: string; readonly warning: string; readonly marginCall: string; readonly liquidation: string; readonly target: string;
+      /** A call above this LTV gets the short deadline (Unchained's accelerated call); none when absent. */
+      readonly acceleratedCall?: string;
+      /** Points below a threshold the LTV must fall to step down the ladder (default 5). */
+      readonly hysteresisPoints?: string;
+    };
     readonly curePeriodHours: number;
+    /** The accelerated call's cure period, with acceleratedCall. */
+    readonly acceleratedCureHours?: number;
   };
   readonly calendar: 'ru';
   /** The order repayments settle debts (waterfall.ts); the default when absent. */
@@ -50,7 +58,7 @@ export const DEFAULT_PRODUCT: ProductTerms = {
   interestOnly: { balloonPercent: '50' },
   originationFeePercent: '1',
   penaltyPercentPerDay: '0.1',
-  collateral: { accepted: ['BTC'], haircutPercent: '0', ltv: { origination: '50', warning: '60', marginCall: '70', liquidation: '80', target: '50' }, curePeriodHours: 48 },
+  collateral: { accepted: ['BTC'], haircutPercent: '0', ltv: { origination: '50', warning: '60', marginCall: '70', acceleratedCall: '75', liquidation: '80', target: '50' }, curePeriodHours: 48, acceleratedCureHours: 4 },
   calendar: 'ru',
 };
 
@@ -109,6 +117,15 @@ export function productProblems(terms: ProductTerms): ProductProblem[] {
     if (target === 0n || target > values[0]!) add('collateral.ltv.target', 'above 0 and at most the origination LTV (a partial liquidation restores at least the opening cover)');
   }
   if (!Number.isInteger(c?.curePeriodHours) || c.curePeriodHours < 1 || c.curePeriodHours > 720) add('collateral.curePeriodHours', '1 to 720 hours');
+  if (c?.ltv?.acceleratedCall !== undefined) {
+    const accelerated = millionths(c.ltv.acceleratedCall);
+    if (accelerated === undefined || values[2] === undefined || values[3] === undefined || accelerated <= values[2] || accelerated >= values[3]) add('collateral.ltv.acceleratedCall', 'a percentage between marginCall and liquidation');
+    if (!Number.isInteger(c.acceleratedCureHours) || c.acceleratedCureHours! < 1 || c.acceleratedCureHours! > c.curePeriodHours) add('collateral.acceleratedCureHours', 'whole hours from 1 to the cure period (the accelerated call is the shorter one)');
+  } else if (c?.acceleratedCureHours !== undefined) add('collateral.acceleratedCureHours', 'only with collateral.ltv.acceleratedCall');
+  if (c?.ltv?.hysteresisPoints !== undefined) {
+    const band = millionths(c.ltv.hysteresisPoints);
+    if (band === undefined || values[1] === undefined || band >= values[1]) add('collateral.ltv.hysteresisPoints', 'percentage points from 0 to below the warning LTV');
+  }
   if (terms.calendar !== 'ru') add('calendar', 'ru (the Russian business calendar) is the only calendar');
   if (terms.waterfall !== undefined) {
     const problem = waterfallProblem(terms.waterfall);

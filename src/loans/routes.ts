@@ -31,8 +31,9 @@ const Terms = Type.Object({
   collateral: Type.Object({
     accepted: Type.Array(Type.Literal('BTC'), { minItems: 1, maxItems: 1 }),
     haircutPercent: Percent,
-    ltv: Type.Object({ origination: Percent, warning: Percent, marginCall: Percent, liquidation: Percent, target: Percent }, { additionalProperties: false }),
+    ltv: Type.Object({ origination: Percent, warning: Percent, marginCall: Percent, acceleratedCall: Type.Optional(Percent), liquidation: Percent, target: Percent, hysteresisPoints: Type.Optional(Percent) }, { additionalProperties: false }),
     curePeriodHours: Type.Integer(),
+    acceleratedCureHours: Type.Optional(Type.Integer()),
   }, { additionalProperties: false }),
   calendar: Type.Literal('ru'),
   waterfall: Type.Optional(Type.Array(Type.Union(BUCKETS.map((b) => Type.Literal(b))), { minItems: 6, maxItems: 6, uniqueItems: true })),

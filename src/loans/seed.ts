@@ -23,6 +23,8 @@ export interface SeedOptions {
   readonly months?: number;
   readonly type?: RepaymentType;
   readonly sats?: bigint;
+  /** Collateral spread evenly (by a hash of the loan id) over [min, max] instead of `sats` for every loan. */
+  readonly satsRange?: { readonly min: bigint; readonly max: bigint };
   readonly chunk?: number;
   readonly calendar: BusinessCalendar;
   /** Borrowers and loans are named SB-<prefix>-n; several seeds can share a database. */
@@ -35,6 +37,7 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
   const months = options.months ?? 12;
   const type = options.type ?? 'annuity';
   const sats = options.sats ?? 25_000_000n;
+  const range = options.satsRange ?? { min: sats, max: sats };
   const perBorrower = options.loansPerBorrower ?? 10;
   const prefix = options.prefix ?? 'seed';
   const chunk = options.chunk ?? 100_000;
@@ -71,15 +74,16 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
         [firstBorrower, lastBorrower, prefix, innPrefix(prefix), ogrnPrefix(prefix), user.id]);
       await tx.query(`INSERT INTO ledger_accounts (chart_code, subledger_key, currency)
                       SELECT 'borrower_settlement', 'SB-' || $3 || '-' || i, 'RUB' FROM generate_series($1::int, $2::int) i ON CONFLICT DO NOTHING`, [firstBorrower, lastBorrower, prefix]);
-      await tx.query(`CREATE TEMP TABLE IF NOT EXISTS seed_map (n int, loan_id int8, app_id int8, borrower_id int8) ON COMMIT DELETE ROWS`);
+      await tx.query(`CREATE TEMP TABLE IF NOT EXISTS seed_map (n int, loan_id int8, app_id int8, borrower_id int8, sats int8) ON COMMIT DELETE ROWS`);
       await tx.query(`INSERT INTO seed_map (n, loan_id, borrower_id)
                       SELECT g, nextval('loans_id_seq'), b.id FROM generate_series($1::int, $2::int) g
                         JOIN borrowers b ON b.ref = 'SB-' || $4 || '-' || ((g - 1) / $3 + 1)`, [from, to, perBorrower, prefix]);
+      await tx.query('UPDATE seed_map SET sats = $1::int8 + (loan_id * 2654435761) % ($2::int8 - $1::int8 + 1)', [range.min, range.max]);
       await tx.query(`WITH apps AS (
                         INSERT INTO loan_applications (borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, status, created_by, created_at)
-                        SELECT borrower_id, 'SEED', 1, $1, $2, $3, $4, 'approved', $5, now() FROM seed_map ORDER BY n RETURNING id, borrower_id)
+                        SELECT borrower_id, 'SEED', 1, $1, $2, $3, sats, 'approved', $4, now() FROM seed_map ORDER BY n RETURNING id, borrower_id)
                       UPDATE seed_map m SET app_id = a.id FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM apps) a
-                       WHERE m.n = a.r + $6 - 1`, [amount, months, type, sats, user.id, from]);
+                       WHERE m.n = a.r + $5 - 1`, [amount, months, type, user.id, from]);
       await tx.query(`INSERT INTO loans (id, ref, application_id, offer_id, borrower_id, borrower_kind, product_code, product_version, amount_kopecks, months, repayment_type,
                         rate_kind, rate_millionths, penalty_millionths_per_day, fee_kopecks, wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee,
                         status, approved_at, disbursed_on, maturity_on, accrued_through, schedule_version, principal)
@@ -103,19 +107,19 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
                       SELECT m.loan_id, 1, t.number, t.due_date, t.days, t.principal, t.interest, t.balance
                         FROM seed_map m CROSS JOIN unnest($1::int[], $2::date[], $3::int[], $4::int8[], $5::int8[], $6::int8[]) AS t (number, due_date, days, principal, interest, balance)`,
         [lines.map((l) => l.number), lines.map((l) => l.dueDate), lines.map((l) => l.days), lines.map((l) => l.principal), lines.map((l) => l.interest), lines.map((l) => l.balance)]);
-      await tx.query(`INSERT INTO collateral_positions (loan_id, sats, state, custodian_ref, declared_at, declared_by, confirmed_at) SELECT loan_id, $1, 'pledged', 'SEED-' || $3 || '-' || loan_id, now(), $2, now() FROM seed_map`, [sats, user.id, prefix]);
+      await tx.query(`INSERT INTO collateral_positions (loan_id, sats, state, custodian_ref, declared_at, declared_by, confirmed_at) SELECT loan_id, sats, 'pledged', 'SEED-' || $2 || '-' || loan_id, now(), $1, now() FROM seed_map`, [user.id, prefix]);
       // One disbursement entry per loan: principal out of the correspondent account, BTC into custody.
-      await tx.query(`CREATE TEMP TABLE IF NOT EXISTS seed_entries (loan_id int8, ref text, entry_id int8) ON COMMIT DELETE ROWS`);
-      await tx.query(`INSERT INTO seed_entries SELECT loan_id, 'LN-' || loan_id, nextval(pg_get_serial_sequence('ledger_entries', 'id')) FROM seed_map`);
+      await tx.query(`CREATE TEMP TABLE IF NOT EXISTS seed_entries (loan_id int8, ref text, entry_id int8, sats int8) ON COMMIT DELETE ROWS`);
+      await tx.query(`INSERT INTO seed_entries SELECT loan_id, 'LN-' || loan_id, nextval(pg_get_serial_sequence('ledger_entries', 'id')), sats FROM seed_map`);
       await tx.query(`INSERT INTO ledger_entries (id, idempotency_key, content_hash, business_date, value_time, reason, kind) OVERRIDING SYSTEM VALUE
-                      SELECT entry_id, 'seed:' || ref, encode(sha256(convert_to('seed|' || ref || '|' || $3::text || '|' || $4::text, 'UTF8')), 'hex'), $1, $2, 'Seeded loan ' || ref || ' disbursed, collateral in custody', 'disbursement'
-                        FROM seed_entries`, [options.disbursedOn, valueTime, amount, sats]);
+                      SELECT entry_id, 'seed:' || ref, encode(sha256(convert_to('seed|' || ref || '|' || $3::text || '|' || sats::text, 'UTF8')), 'hex'), $1, $2, 'Seeded loan ' || ref || ' disbursed, collateral in custody', 'disbursement'
+                        FROM seed_entries`, [options.disbursedOn, valueTime, amount]);
       await tx.query(`INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount, value_time)
                       SELECT e.entry_id, v.line, v.account, v.currency, v.amount, $1
                         FROM seed_entries e JOIN loans l ON l.id = e.loan_id
                         JOIN ledger_accounts cp ON cp.chart_code = 'collateral_pledged' AND cp.subledger_key = e.ref
-                        CROSS JOIN LATERAL (VALUES (0, l.acc_principal, 'RUB', $2::int8), (1, $4::int8, 'RUB', -$2::int8), (2, $5::int8, 'BTC', $3::int8), (3, cp.id, 'BTC', -$3::int8)) AS v (line, account, currency, amount)`,
-        [valueTime, amount, sats, await bankAccountId(tx, 'cash_correspondent'), await bankAccountId(tx, 'collateral_held')]);
+                        CROSS JOIN LATERAL (VALUES (0, l.acc_principal, 'RUB', $2::int8), (1, $3::int8, 'RUB', -$2::int8), (2, $4::int8, 'BTC', e.sats), (3, cp.id, 'BTC', -e.sats)) AS v (line, account, currency, amount)`,
+        [valueTime, amount, await bankAccountId(tx, 'cash_correspondent'), await bankAccountId(tx, 'collateral_held')]);
     });
     made = to;
   }

@@ -16,14 +16,21 @@ import type { Move, RiskIndex } from './risk-index.js';
  * garbage).
  */
 
-/** An accepted price: its value, the reference of the price cycle that published it (with its source quotes), and when. */
+/** An accepted price: its value, the price cycle that published it (whose row holds the source quotes; none in backtests), and when. */
 export interface AcceptedPrice {
   readonly price: PriceKopecksPerBtc;
-  readonly priceRef: string;
+  readonly cycleId: bigint | undefined;
   readonly at: Date;
 }
 
+/**
+ * Why loans moved: a new price; a change of their debt or collateral (a repayment, a top-up,
+ * accrual) decided at the last price; or a call that expired uncured.
+ */
+export type Cause = 'price' | 'exposure' | 'deadline';
+
 export interface Tick extends AcceptedPrice {
+  readonly cause: Cause;
   readonly moves: readonly Move[];
 }
 
@@ -31,8 +38,9 @@ export interface Transition {
   readonly loanId: bigint;
   readonly from: RiskState;
   readonly to: RiskState;
+  readonly cause: Cause;
   readonly price: bigint;
-  readonly priceRef: string;
+  readonly cycleId: bigint | undefined;
   /** The LTV at the price (rounded up), undefined without collateral. */
   readonly ltvMillionths: bigint | undefined;
   readonly at: Date;
@@ -53,7 +61,7 @@ export interface RiskStore {
 
 export function transitionsOf(tick: Tick): Transition[] {
   return tick.moves.map((move) => ({
-    loanId: move.id, from: move.from, to: move.to, price: tick.price, priceRef: tick.priceRef, at: tick.at,
+    loanId: move.id, from: move.from, to: move.to, cause: tick.cause, price: tick.price, cycleId: tick.cycleId, at: tick.at,
     ltvMillionths: ltvMillionths(move.exposure.debt, move.exposure.sats, tick.price, move.ladder.haircut),
   }));
 }
@@ -67,7 +75,7 @@ export function messageOf(t: Transition): OutboxMessage {
     key: `risk:${t.loanId}:${when}:${t.to}`,
     loanId: t.loanId,
     topic: worsens(t.from, t.to) ? `risk.${t.to}` : 'risk.improved',
-    payload: { from: t.from, to: t.to, price: t.price.toString(), priceRef: t.priceRef, ltvMillionths: t.ltvMillionths?.toString() ?? null, at: when },
+    payload: { from: t.from, to: t.to, cause: t.cause, price: t.price.toString(), priceCycle: t.cycleId?.toString() ?? null, ltvMillionths: t.ltvMillionths?.toString() ?? null, at: when },
   };
 }
 
@@ -90,7 +98,7 @@ export class MemoryRiskStore implements RiskStore {
 
 /** Applies an accepted price: the loans it moves, recorded (transitions and messages) before it returns. */
 export async function applyPrice(index: RiskIndex, store: RiskStore, accepted: AcceptedPrice): Promise<Tick> {
-  const tick: Tick = { ...accepted, moves: index.apply(accepted.price) };
+  const tick: Tick = { ...accepted, cause: 'price', moves: index.apply(accepted.price) };
   if (tick.moves.length > 0) await store.record(tick);
   return tick;
 }

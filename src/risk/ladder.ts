@@ -35,6 +35,9 @@ export interface Ladder {
   /** Percentage points (millionths) below a threshold the LTV must fall to step down. */
   readonly band: bigint;
   readonly haircut: bigint;
+  /** Cure periods in business hours (deadline.ts): the margin call's, and the accelerated call's. */
+  readonly cureHours?: number;
+  readonly acceleratedCureHours?: number;
 }
 
 export interface Exposure {
@@ -91,7 +94,18 @@ export interface Levels<P extends bigint | number = bigint> {
 }
 
 export function levels(exposure: Exposure, ladder: Ladder): Levels {
-  const at = (threshold: bigint) => triggerPrice(exposure, threshold, ladder.haircut);
+  // triggerPrice for each threshold, with the numerator and the collateral's part computed once
+  // (a rebuild computes a million of these).
+  const { debt, sats } = exposure;
+  const numerator = debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE;
+  const base = sats * (RATE_SCALE - ladder.haircut);
+  const at = (threshold: bigint): bigint => {
+    if (debt <= 0n) return 0n;
+    const per = base * threshold;
+    if (per <= 0n) return ANY_PRICE;
+    const price = numerator / per;
+    return price > ANY_PRICE ? ANY_PRICE : price;
+  };
   return {
     warning: at(ladder.warning),
     warningClear: at(ladder.warning - ladder.band),

@@ -1,0 +1,139 @@
+import { Mutex } from 'async-mutex';
+import type { Database } from '../db/database.js';
+import type { PriceKopecksPerBtc } from '../money/money.js';
+import { latestCycle, type StoredCycle } from '../prices/price-repository.js';
+import { applyPrice, type AcceptedPrice, type RiskStore, type Tick } from './engine.js';
+import type { Ladder } from './ladder.js';
+import { RiskIndex, type IndexedLoan, type Move } from './risk-index.js';
+import { changesSince, loadLadders } from './risk-store.js';
+
+/**
+ * The risk engine in the service: the in-memory index rebuilt from `loan_risk` at start, kept in
+ * step with it by reading the rows changed since the last read (repayments, top-ups, accrual,
+ * new and closed loans), and moved by every accepted price. One engine per bank (the service
+ * runs it in the instance that holds its leadership lock). Every step runs under one mutex, so
+ * a tick never interleaves with a catch-up.
+ *
+ * Order of a tick: first catch up with the changed exposures (each re-decided at the last price:
+ * a repayment that cures a call is recorded before the new price is applied), then apply the
+ * price. If recording fails, the index may hold moves the database does not: the engine rebuilds
+ * before its next step.
+ */
+export interface RiskEngineReport {
+  readonly loans: number;
+  readonly moves: number;
+}
+
+export class RiskEngine {
+  private index = new RiskIndex();
+  private ladders = new Map<string, Ladder>();
+  private seq = -1n;
+  private last: AcceptedPrice | undefined;
+  private stale = true;
+  private readonly mutex = new Mutex();
+
+  constructor(private readonly db: Database, private readonly store: RiskStore) {}
+
+  /** The last price applied. */
+  get price(): PriceKopecksPerBtc | undefined {
+    return this.last?.price;
+  }
+
+  /** Reads every exposure again and re-decides each at the last accepted price. */
+  rebuild(): Promise<RiskEngineReport> {
+    return this.mutex.runExclusive(() => this.rebuildNow());
+  }
+
+  /** Catches up with the exposures changed since the last read. */
+  catchUp(now: Date): Promise<RiskEngineReport> {
+    return this.mutex.runExclusive(async () => (this.stale ? this.rebuildNow() : this.catchUpNow(now)));
+  }
+
+  /** Applies a published price cycle (a degraded cycle moves nothing: its price is the last good one). */
+  onCycle(cycle: StoredCycle): Promise<Tick | undefined> {
+    if (cycle.publishedKopecks === null || cycle.status === 'degraded') return Promise.resolve(undefined);
+    return this.onPrice({ price: cycle.publishedKopecks, cycleId: cycle.id, at: cycle.at });
+  }
+
+  onPrice(accepted: AcceptedPrice): Promise<Tick> {
+    return this.mutex.runExclusive(async () => {
+      if (this.stale) await this.rebuildNow();
+      else await this.catchUpNow(accepted.at);
+      return this.guard(async () => {
+        const tick = await applyPrice(this.index, this.store, accepted);
+        this.last = accepted;
+        return tick;
+      });
+    });
+  }
+
+  /**
+   * Calls whose deadline has passed uncured go to liquidation (cause 'deadline'), decided at the
+   * last price. Run by the service every minute.
+   */
+  expireCalls(now: Date): Promise<number> {
+    return this.mutex.runExclusive(async () => {
+      if (this.stale) await this.rebuildNow();
+      else await this.catchUpNow(now);
+      const due = await this.db.query<{ loan_id: bigint }>(
+        `SELECT loan_id FROM loan_risk WHERE live AND state IN ('margin_call', 'accelerated_call') AND call_deadline <= $1 ORDER BY loan_id`, [now]);
+      const moves: Move[] = [];
+      for (const { loan_id: id } of due) {
+        const loan = this.index.get(id);
+        if (loan === undefined || (loan.state !== 'margin_call' && loan.state !== 'accelerated_call')) continue;
+        moves.push({ id, from: loan.state, to: 'liquidation', exposure: loan.exposure, ladder: loan.ladder });
+        this.index.put({ ...loan, state: 'liquidation' });
+      }
+      if (moves.length > 0 && this.last !== undefined) await this.guard(() => this.store.record({ ...this.last!, at: now, cause: 'deadline', moves }));
+      return moves.length;
+    });
+  }
+
+  private async rebuildNow(): Promise<RiskEngineReport> {
+    const cycle = await latestCycle(this.db, 'live');
+    if (this.last === undefined && cycle?.publishedKopecks != null) this.last = { price: cycle.publishedKopecks, cycleId: cycle.id, at: cycle.at };
+    this.index = new RiskIndex(this.last?.price);
+    this.ladders = await loadLadders(this.db);
+    this.seq = -1n;
+    this.stale = false;
+    return this.catchUpNow(new Date());
+  }
+
+  private async catchUpNow(now: Date): Promise<RiskEngineReport> {
+    const changes = await changesSince(this.db, this.seq);
+    const fresh = this.seq < 0n;
+    const live: IndexedLoan[] = [];
+    for (const row of changes.rows) {
+      if (!row.live) {
+        this.index.remove(row.loanId);
+        continue;
+      }
+      let ladder = this.ladders.get(row.ladderKey);
+      if (ladder === undefined) {
+        this.ladders = await loadLadders(this.db);
+        ladder = this.ladders.get(row.ladderKey);
+        if (ladder === undefined) throw new Error(`no ladder for ${row.ladderKey}`);
+      }
+      live.push({ id: row.loanId, state: row.state, exposure: { debt: row.debt, sats: row.sats }, ladder });
+    }
+    const moves: Move[] = fresh ? this.index.load(live) : [];
+    if (!fresh) for (const loan of live) {
+      const move = this.index.put(loan);
+      if (move !== undefined) moves.push(move);
+    }
+    this.seq = changes.seq;
+    if (moves.length > 0 && this.last !== undefined) await this.guard(() => this.store.record({ ...this.last!, at: now, cause: 'exposure', moves }));
+    return { loans: live.length, moves: moves.length };
+  }
+
+  /** Records moves the index has already made: on failure the index is no longer trusted. */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      this.stale = true;
+      throw error;
+    }
+  }
+}
+
