@@ -26,6 +26,8 @@ export interface Config {
   readonly pricesPoll: boolean;
   /** The FNS miners' registry service (src/compliance/registry.ts); undefined: none configured. */
   readonly registry: { readonly url: string; readonly token?: string } | undefined;
+  /** The SMTP server risk notices go through (smtp://host:port or smtps://user:pass@host); undefined: e-mails wait in the outbox. */
+  readonly smtp: { readonly url: string; readonly from: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +79,11 @@ export function loadConfig(env: Env = process.env): Config {
   const pricesPoll = env.ZALOG_PRICES_POLL || 'true';
   if (pricesPoll !== 'true' && pricesPoll !== 'false') throw new ConfigError(`ZALOG_PRICES_POLL must be true or false; got "${pricesPoll}"`);
 
+  const smtpUrl = env.ZALOG_SMTP_URL || undefined;
+  if (smtpUrl !== undefined && !/^smtps?:\/\/[^\s]+$/.test(smtpUrl)) throw new ConfigError(`ZALOG_SMTP_URL must be an smtp:// or smtps:// URL; got "${smtpUrl}"`);
+  const mailFrom = env.ZALOG_MAIL_FROM || 'risk@zalog.local';
+  if (!/^[^@\s]+@[^@\s]+$/.test(mailFrom)) throw new ConfigError(`ZALOG_MAIL_FROM must be an e-mail address; got "${mailFrom}"`);
+
   return {
     host,
     port,
@@ -90,6 +97,7 @@ export function loadConfig(env: Env = process.env): Config {
     pricesConfigPath: env.ZALOG_PRICES_CONFIG || undefined,
     pricesPoll: pricesPoll === 'true',
     registry: registryUrl === undefined ? undefined : { url: registryUrl, ...(registryToken !== undefined ? { token: registryToken } : {}) },
+    smtp: smtpUrl === undefined ? undefined : { url: smtpUrl, from: mailFrom },
   };
 }
 

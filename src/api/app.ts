@@ -19,6 +19,7 @@ import { complianceRoutes } from '../compliance/routes.js';
 import { underwritingRoutes } from '../underwriting/routes.js';
 import { loanRoutes } from '../loans/routes.js';
 import { loanLifeRoutes } from '../loans/loan-routes.js';
+import { riskRoutes } from '../risk/routes.js';
 import { approveLoanAction } from '../loans/origination.js';
 import { confirmCollateralAction, releaseCollateralAction, restructureAction } from '../loans/servicing.js';
 import { bankCalendar } from '../calendar/load.js';
@@ -248,6 +249,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(underwritingRoutes(context), { prefix: '/api/v1' });
   await app.register(loanRoutes(context), { prefix: '/api/v1' });
   await app.register(loanLifeRoutes(context), { prefix: '/api/v1' });
+  await app.register(riskRoutes(context), { prefix: '/api/v1' });
   await app.ready();
   return Object.assign(app, { routeRules, context }) as unknown as App;
 }

@@ -10,6 +10,11 @@ import { httpRegistryClient, registryRecheckJob } from '../compliance/registry.j
 import { scheduleJob } from '../jobs/schedule.js';
 import { equipmentRevaluationJob } from '../underwriting/equipment-service.js';
 import { eodJob } from '../loans/eod.js';
+import nodemailer from 'nodemailer';
+import { bankCalendar } from '../calendar/load.js';
+import { RiskEngine } from '../risk/risk-engine.js';
+import { PgRiskStore } from '../risk/risk-store.js';
+import { deliverDue, emailSender, webhookSender } from '../risk/outbox.js';
 
 /**
  * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
@@ -55,6 +60,30 @@ export async function serve(config: Config): Promise<void> {
   const stopRevaluation = scheduleJob(db, equipmentRevaluationJob, logger);
   // End of day closes each business day for every live loan once it is over (and catches up).
   const stopEod = scheduleJob(db, eodJob, logger);
+  // The risk engine: rebuilt from the database now, moved by every published price cycle, kept
+  // in step with repayments, top-ups and accrual, and expiring calls, every 10 seconds. Several
+  // instances may run one each: a move is written only from the state it was decided on, so the
+  // second writer of the same move writes nothing.
+  const risk = new RiskEngine(db, new PgRiskStore(db, await bankCalendar()));
+  const rebuilt = await risk.rebuild();
+  logger.info({ loans: rebuilt.loans, moves: rebuilt.moves }, 'risk index rebuilt');
+  prices.on('cycle', (cycle) => {
+    risk.onCycle(cycle).catch((error: unknown) => logger.error({ err: error }, 'risk tick failed'));
+  });
+  const stopRisk = scheduleJob(db, { name: 'risk', lockKey: 7_207_102, everyMs: 10_000, run: async () => {
+    const caughtUp = await risk.catchUp(new Date());
+    const expired = await risk.expireCalls(new Date());
+    return caughtUp.moves + expired > 0 ? { moves: caughtUp.moves, expired } : undefined;
+  } }, logger);
+  // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait).
+  const senders = {
+    webhook: webhookSender({ timeoutMs: 10_000, now: () => new Date() }),
+    ...(config.smtp === undefined ? {} : { email: emailSender(nodemailer.createTransport(config.smtp.url), config.smtp.from, config.smtp.from.split('@')[1]!) }),
+  };
+  const stopOutbox = scheduleJob(db, { name: 'risk-outbox', lockKey: 7_207_103, everyMs: 5_000, run: async () => {
+    const report = await deliverDue(db, { senders, now: () => new Date() });
+    return report.delivered + report.retried + report.dead > 0 ? report : undefined;
+  } }, logger);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -67,6 +96,8 @@ export async function serve(config: Config): Promise<void> {
       stopRecheck();
       stopRevaluation();
       stopEod();
+      stopRisk();
+      stopOutbox();
       await prices.stop();
       await app.close();
       await db.close();

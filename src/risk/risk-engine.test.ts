@@ -149,3 +149,38 @@ describe('exposures and triggers in the database', () => {
     expect(await riskRow(third)).toMatchObject({ live: false, worsen_at: null, improve_above: null });
   });
 });
+
+describe('the borrower\'s risk through the API', () => {
+  it('shows the loans on the ladder and the transitions, and takes the borrower\'s acknowledgement once', async () => {
+    const view = await t.as('borrower1').get('/api/v1/borrowers/B-1/risk');
+    expect(view.statusCode, view.body).toBe(200);
+    const body = view.json();
+    expect(body.price).toBe('8000000.00');
+    const call = body.transitions.find((x: { from: string; to: string }) => x.from === 'warning' && x.to === 'margin_call');
+    expect(call).toMatchObject({ from: 'warning', cause: 'price', acknowledgedAt: null });
+    const ack = (id: string) => t.as('borrower1').post('/api/v1/borrowers/B-1/risk-acknowledgements', { transitionId: id });
+    const first = await ack(call.id);
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await ack(call.id);
+    expect(again.statusCode).toBe(200);
+    expect(again.json().acknowledgedAt).toBe(first.json().acknowledgedAt);
+    const recovery = body.transitions.find((x: { to: string }) => x.to === 'healthy');
+    expect((await ack(recovery.id)).json().error.code).toBe('nothing_to_acknowledge');
+    expect((await ack('999999')).statusCode).toBe(404);
+    const seen = (await t.as('officer').get('/api/v1/borrowers/B-1/risk')).json();
+    expect(seen.transitions.find((x: { id: string }) => x.id === call.id).acknowledgedAt).toBe(first.json().acknowledgedAt);
+  });
+
+  it('lets a credit officer set where notices go; a new webhook URL gets a new signing key, shown once', async () => {
+    const set = (body: object) => t.as('officer').inject({ method: 'PUT', url: '/api/v1/borrowers/B-1/risk-contacts', payload: body });
+    const first = await set({ email: 'cfo@farm.example', webhookUrl: 'https://farm.example/hooks/zalog' });
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json().webhookSecret).toMatch(/^[0-9a-f]{64}$/);
+    const same = await set({ email: 'ops@farm.example', webhookUrl: 'https://farm.example/hooks/zalog' });
+    expect(same.json().webhookSecret).toBeNull(); // the key is kept, and not shown again
+    const [stored] = await t.test.db.query<{ webhook_secret: string }>('SELECT webhook_secret FROM risk_contacts');
+    expect(stored!.webhook_secret).toBe(first.json().webhookSecret);
+    expect((await set({ email: 'not-an-address', webhookUrl: null })).statusCode).toBe(400);
+    expect((await t.as('borrower1').inject({ method: 'PUT', url: '/api/v1/borrowers/B-1/risk-contacts', payload: { email: null, webhookUrl: null } })).statusCode).toBe(404); // borrowers are told staff routes naming a record are not there
+  });
+});

@@ -213,3 +213,15 @@ REVOKE UPDATE, DELETE, TRUNCATE ON risk_transitions, risk_acknowledgements FROM 
 
 -- Every live loan gets its row now.
 SELECT risk_refresh(ARRAY(SELECT id FROM loans WHERE status IN ('active', 'overdue')));
+
+-- Where a borrower is told about its loans' risk: an e-mail address and a webhook (URL and the
+-- HMAC key its payloads are signed with). Set by a credit officer; one row per borrower.
+CREATE TABLE risk_contacts (
+  borrower_id      int8 PRIMARY KEY REFERENCES borrowers (id),
+  email            text CHECK (email ~ '^[^@\s]+@[^@\s]+$' AND length(email) <= 254),
+  webhook_url      text CHECK (webhook_url ~ '^https?://' AND length(webhook_url) <= 2000),
+  webhook_secret   text CHECK (length(webhook_secret) BETWEEN 32 AND 128),
+  updated_at       timestamptz NOT NULL,
+  updated_by       int8 NOT NULL REFERENCES users (id),
+  CHECK ((webhook_url IS NULL) = (webhook_secret IS NULL))
+);

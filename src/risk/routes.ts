@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { auditFields } from '../api/access.js';
+import type { AppContext } from '../api/context.js';
+import { ApiError } from '../api/errors.js';
+import { Id, Instant } from '../api/schemas.js';
+import { appendAudit } from '../audit/audit-repository.js';
+import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js';
+import { BOOK_READERS } from '../identity/roles.js';
+import { ltvMillionths } from '../loans/collateral.js';
+import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
+import { latestCycle } from '../prices/price-repository.js';
+import { ANY_PRICE } from './ladder.js';
+
+/**
+ * The borrower's risk through the API: each live loan's place on the ladder with its LTV at the
+ * current price and the prices that would move it, the transitions (notices, calls, liquidation)
+ * with whether the borrower acknowledged them; the acknowledgement itself (the borrower's, once
+ * per transition); and where notices go (a credit officer sets the e-mail and the webhook, whose
+ * signing key is shown once).
+ */
+
+const Ref = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' });
+const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') };
+const Loose = Type.Record(Type.String(), Type.Unknown());
+const ACKNOWLEDGEABLE = ['warning', 'margin_call', 'accelerated_call', 'liquidation'];
+
+const priceText = (price: bigint | null) => (price === null || price <= 0n || price >= ANY_PRICE ? null : formatPrice(price as PriceKopecksPerBtc));
+const percentText = (millionths: bigint | undefined | null) => (millionths == null ? null : `${millionths / 10_000n}.${(millionths % 10_000n).toString().padStart(4, '0')}`);
+
+export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+  const { db, now } = context;
+  const ownRef = async (request: { params: unknown }, borrowerId: string) => (request.params as { ref: string }).ref === borrowerId;
+  const requireBorrower = async (ref: string): Promise<Borrower> => {
+    const borrower = await findBorrower(db, ref);
+    if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
+    return borrower;
+  };
+
+  return async (app) => {
+    app.get('/borrowers/:ref/risk', {
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
+      schema: { tags: ['risk'], summary: 'The borrower\'s live loans on the LTV ladder (state, LTV at the current price, the prices that would move them, an open call\'s deadline) and the last 100 transitions with their acknowledgements', params: Type.Object({ ref: Ref }), response: { 200: Loose, ...errors } },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const cycle = await latestCycle(db, 'live');
+      const price = cycle?.publishedKopecks ?? null;
+      const loans = await db.query<{ ref: string; state: string; debt_kopecks: bigint; sats: bigint; worsen_at: bigint | null; improve_above: bigint | null; call_deadline: Date | null; state_since: Date; haircut: bigint }>(
+        `SELECT l.ref, r.state, r.debt_kopecks, r.sats, r.worsen_at, r.improve_above, r.call_deadline, r.state_since, lad.haircut
+           FROM loan_risk r JOIN loans l ON l.id = r.loan_id JOIN risk_ladders lad ON lad.product_code = r.product_code AND lad.product_version = r.product_version
+          WHERE l.borrower_id = $1 AND r.live ORDER BY l.id`, [borrower.id]);
+      const transitions = await db.query<{ id: bigint; ref: string; from_state: string; to_state: string; cause: string; price_kopecks: bigint; ltv_millionths: bigint | null; call_deadline: Date | null; at: Date; acknowledged_at: Date | null }>(
+        `SELECT t.id, l.ref, t.from_state, t.to_state, t.cause, t.price_kopecks, t.ltv_millionths, t.call_deadline, t.at, a.at AS acknowledged_at
+           FROM risk_transitions t JOIN loans l ON l.id = t.loan_id LEFT JOIN risk_acknowledgements a ON a.transition_id = t.id
+          WHERE l.borrower_id = $1 ORDER BY t.id DESC LIMIT 100`, [borrower.id]);
+      return {
+        borrower: borrower.ref,
+        price: priceText(price),
+        loans: loans.map((r) => ({
+          loan: r.ref, state: r.state, since: r.state_since.toISOString(), debt: formatKopecks(r.debt_kopecks), collateral: formatSats(r.sats),
+          ltvPercent: price === null ? null : percentText(ltvMillionths(r.debt_kopecks, r.sats, price, r.haircut)),
+          worsensAtOrBelow: priceText(r.worsen_at), improvesAbove: priceText(r.improve_above), callDeadline: r.call_deadline?.toISOString() ?? null,
+        })),
+        transitions: transitions.map((t) => ({
+          id: t.id.toString(), loan: t.ref, from: t.from_state, to: t.to_state, cause: t.cause, price: priceText(t.price_kopecks), ltvPercent: percentText(t.ltv_millionths),
+          callDeadline: t.call_deadline?.toISOString() ?? null, at: t.at.toISOString(), acknowledgedAt: t.acknowledged_at?.toISOString() ?? null,
+        })),
+      };
+    });
+
+    app.post('/borrowers/:ref/risk-acknowledgements', {
+      config: { access: { roles: ['borrower', 'credit_officer'], borrowerOwns: ownRef }, audit: 'risk.acknowledge' },
+      schema: {
+        tags: ['risk'], summary: 'The borrower acknowledges a notice, a call or a liquidation (or a credit officer records that it did, by phone or in person); once, the same acknowledgement again answers 200',
+        params: Type.Object({ ref: Ref }), body: Type.Object({ transitionId: Id }, { additionalProperties: false }),
+        response: { 201: Type.Object({ transitionId: Type.String(), acknowledgedAt: Instant }), 200: Type.Object({ transitionId: Type.String(), acknowledgedAt: Instant }), ...errors },
+      },
+    }, async (request, reply) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const at = now();
+      const outcome = await db.transaction(async (tx) => {
+        const [transition] = await tx.query<{ id: bigint; to_state: string; ref: string }>(
+          'SELECT t.id, t.to_state, l.ref FROM risk_transitions t JOIN loans l ON l.id = t.loan_id WHERE t.id = $1 AND l.borrower_id = $2', [BigInt(request.body.transitionId), borrower.id]);
+        if (transition === undefined) throw new ApiError(404, 'not_found', 'no such transition for this borrower');
+        if (!ACKNOWLEDGEABLE.includes(transition.to_state)) throw new ApiError(409, 'nothing_to_acknowledge', `the transition to ${transition.to_state} is not a notice or a call`);
+        const inserted = await tx.query<{ at: Date }>('INSERT INTO risk_acknowledgements (transition_id, user_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING at', [transition.id, request.principal!.user.id, at]);
+        if (inserted.length === 0) {
+          const [existing] = await tx.query<{ at: Date }>('SELECT at FROM risk_acknowledgements WHERE transition_id = $1', [transition.id]);
+          return { created: false, at: existing!.at };
+        }
+        await appendAudit(tx, { ...auditFields(request), action: 'risk.acknowledge', target: `loan:${transition.ref}`, details: { transitionId: transition.id.toString(), state: transition.to_state } }, at);
+        return { created: true, at };
+      });
+      request.audited = true;
+      reply.status(outcome.created ? 201 : 200);
+      return { transitionId: request.body.transitionId, acknowledgedAt: outcome.at.toISOString() };
+    });
+
+    app.put('/borrowers/:ref/risk-contacts', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'risk.contacts.set' },
+      schema: {
+        tags: ['risk'], summary: 'Where the borrower\'s risk notices go: an e-mail address and a webhook URL (null removes one). A new webhook URL gets a new signing key, shown in this answer only',
+        params: Type.Object({ ref: Ref }),
+        body: Type.Object({
+          email: Type.Union([Type.String({ pattern: '^[^@\\s]+@[^@\\s]+$', maxLength: 254 }), Type.Null()]),
+          webhookUrl: Type.Union([Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000 }), Type.Null()]),
+        }, { additionalProperties: false }),
+        response: { 200: Type.Object({ email: Type.Union([Type.String(), Type.Null()]), webhookUrl: Type.Union([Type.String(), Type.Null()]), webhookSecret: Type.Union([Type.String(), Type.Null()]) }), ...errors },
+      },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const at = now();
+      const { email, webhookUrl } = request.body;
+      const secret = await db.transaction(async (tx) => {
+        const [old] = await tx.query<{ webhook_url: string | null; webhook_secret: string | null }>('SELECT webhook_url, webhook_secret FROM risk_contacts WHERE borrower_id = $1 FOR UPDATE', [borrower.id]);
+        const fresh = webhookUrl !== null && webhookUrl !== old?.webhook_url;
+        const key = webhookUrl === null ? null : fresh ? randomBytes(32).toString('hex') : old!.webhook_secret;
+        await tx.query(`INSERT INTO risk_contacts (borrower_id, email, webhook_url, webhook_secret, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6)
+                        ON CONFLICT (borrower_id) DO UPDATE SET email = EXCLUDED.email, webhook_url = EXCLUDED.webhook_url, webhook_secret = EXCLUDED.webhook_secret, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`,
+          [borrower.id, email, webhookUrl, key, at, request.principal!.user.id]);
+        // The key itself never goes into the audit trail.
+        await appendAudit(tx, { ...auditFields(request), action: 'risk.contacts.set', target: `borrower:${borrower.ref}`, details: { email, webhookUrl, newSigningKey: fresh } }, at);
+        return fresh ? key : null;
+      });
+      request.audited = true;
+      return { email, webhookUrl, webhookSecret: secret };
+    });
+  };
+}
