@@ -110,9 +110,9 @@ CREATE FUNCTION risk_improve_above(state text, debt int8, sats int8, l risk_ladd
   END
 $$;
 
--- Refreshes the exposure of the given loans (debt from their balances, confirmed and pledged sats)
--- and their triggers in their current state; writes only rows that change.
-CREATE FUNCTION risk_refresh(ids int8[]) RETURNS void LANGUAGE sql AS $$
+-- Refreshes the exposure of the given loans (debt from their balances; with `collateral`, their
+-- confirmed and pledged sats) and their triggers in their current state; writes only rows that change.
+CREATE FUNCTION risk_refresh(ids int8[], collateral boolean) RETURNS void LANGUAGE sql AS $$
   INSERT INTO loan_risk AS r (loan_id, product_code, product_version, live, debt_kopecks, sats, worsen_at, improve_above, state_since)
   SELECT l.id, l.product_code, l.product_version, x.live, x.debt, x.sats,
          CASE WHEN x.live THEN risk_worsen_at(coalesce(o.state, 'healthy'), x.debt, x.sats, lad) END,
@@ -124,7 +124,11 @@ CREATE FUNCTION risk_refresh(ids int8[]) RETURNS void LANGUAGE sql AS $$
     LEFT JOIN loan_risk o ON o.loan_id = l.id
    CROSS JOIN LATERAL (SELECT l.status IN ('active', 'overdue') AS live,
                               l.principal + l.principal_overdue + l.interest + l.interest_overdue + l.penalty + l.fee AS debt,
-                              coalesce((SELECT sum(c.sats) FROM collateral_positions c WHERE c.loan_id = l.id AND c.state IN ('confirmed', 'pledged')), 0)::int8 AS sats) x
+                              -- A change of the loan row alone keeps the sats it has (end of day does not look at
+                              -- 50,000 loans' positions again); a change of positions sums them.
+                              CASE WHEN collateral OR o.loan_id IS NULL
+                                   THEN coalesce((SELECT sum(c.sats) FROM collateral_positions c WHERE c.loan_id = l.id AND c.state IN ('confirmed', 'pledged')), 0)::int8
+                                   ELSE o.sats END AS sats) x
    WHERE o.loan_id IS NOT NULL OR x.live
   ON CONFLICT (loan_id) DO UPDATE SET live = EXCLUDED.live, debt_kopecks = EXCLUDED.debt_kopecks, sats = EXCLUDED.sats,
          worsen_at = EXCLUDED.worsen_at, improve_above = EXCLUDED.improve_above, seq = nextval('loan_risk_seq')
@@ -137,7 +141,7 @@ $$;
 CREATE FUNCTION risk_after_loans() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(7207101);
-  PERFORM risk_refresh(ARRAY(SELECT n.id FROM changed n));
+  PERFORM risk_refresh(ARRAY(SELECT n.id FROM changed n), false);
   PERFORM pg_notify('zalog_risk', '');
   RETURN NULL;
 END $$;
@@ -147,7 +151,7 @@ CREATE TRIGGER loans_risk AFTER UPDATE ON loans REFERENCING NEW TABLE AS changed
 CREATE FUNCTION risk_after_collateral() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(7207101);
-  PERFORM risk_refresh(ARRAY(SELECT DISTINCT n.loan_id FROM changed n));
+  PERFORM risk_refresh(ARRAY(SELECT DISTINCT n.loan_id FROM changed n), true);
   PERFORM pg_notify('zalog_risk', '');
   RETURN NULL;
 END $$;
@@ -212,7 +216,7 @@ CREATE TRIGGER risk_acknowledgements_append_only BEFORE UPDATE OR DELETE ON risk
 REVOKE UPDATE, DELETE, TRUNCATE ON risk_transitions, risk_acknowledgements FROM zalog_app;
 
 -- Every live loan gets its row now.
-SELECT risk_refresh(ARRAY(SELECT id FROM loans WHERE status IN ('active', 'overdue')));
+SELECT risk_refresh(ARRAY(SELECT id FROM loans WHERE status IN ('active', 'overdue')), true);
 
 -- Where a borrower is told about its loans' risk: an e-mail address and a webhook (URL and the
 -- HMAC key its payloads are signed with). Set by a credit officer; one row per borrower.
