@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
 import type { Database } from '../db/database.js';
 import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
+import { formatRate } from '../loans/origination.js';
 import type { Channel } from './risk-store.js';
 
 /**
@@ -64,17 +65,12 @@ export function messageBody(m: RiskMessage): Record<string, string | null> {
     to: m.to,
     cause: m.cause,
     priceRubPerBtc: formatPrice(m.price as PriceKopecksPerBtc),
-    ltvPercent: m.ltvMillionths === null ? null : formatLtv(m.ltvMillionths),
+    ltvPercent: m.ltvMillionths === null ? null : formatRate(m.ltvMillionths),
     debtRub: formatKopecks(m.debt),
     collateralBtc: formatSats(m.sats),
     callDeadline: m.callDeadline?.toISOString() ?? null,
     at: m.at.toISOString(),
   };
-}
-
-/** Millionths as a percentage with four decimals ("71.4286"). */
-function formatLtv(millionths: bigint): string {
-  return `${millionths / 10_000n}.${(millionths % 10_000n).toString().padStart(4, '0')}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import { appendAudit } from '../audit/audit-repository.js';
 import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js';
 import { BOOK_READERS } from '../identity/roles.js';
 import { ltvMillionths } from '../loans/collateral.js';
+import { formatRate } from '../loans/origination.js';
 import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { ANY_PRICE } from './ladder.js';
@@ -27,7 +28,7 @@ const Loose = Type.Record(Type.String(), Type.Unknown());
 const ACKNOWLEDGEABLE = ['warning', 'margin_call', 'accelerated_call', 'liquidation'];
 
 const priceText = (price: bigint | null) => (price === null || price <= 0n || price >= ANY_PRICE ? null : formatPrice(price as PriceKopecksPerBtc));
-const percentText = (millionths: bigint | undefined | null) => (millionths == null ? null : `${millionths / 10_000n}.${(millionths % 10_000n).toString().padStart(4, '0')}`);
+const percentText = (millionths: bigint | undefined | null) => (millionths == null ? null : formatRate(millionths));
 
 export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
