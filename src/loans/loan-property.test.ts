@@ -8,7 +8,7 @@ import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { originate, seedLendingWorld } from '../test-support/loans.js';
 import { fixedPriceService } from '../test-support/prices.js';
 import { runEod } from './eod.js';
-import { openBusinessDay } from './loan-store.js';
+import { moscowDay, openBusinessDay } from './loan-store.js';
 import { reconcileLoans } from './views.js';
 
 /**
@@ -51,7 +51,7 @@ async function openOnBusinessDay(): Promise<void> {
   const calendar = await bankCalendar();
   const open = await openBusinessDay(t.test.db, new Date());
   const target = calendar.nextBusinessDay(open);
-  if (target !== open) await runEod(t.test.db, addDays(target, -1), { now: new Date() });
+  if (target !== open && addDays(target, -1) < moscowDay(new Date())) await runEod(t.test.db, addDays(target, -1), { now: new Date() });
 }
 
 describe('loan balances and the ledger', () => {
@@ -68,7 +68,11 @@ describe('loan balances and the ledger', () => {
           if (eodSteps >= 3) continue; // keep the calendar within today for the whole run
           eodSteps += 1;
           const open = await openBusinessDay(t.test.db, new Date());
-          await runEod(t.test.db, addDays(open, s.days - 1), { now: new Date() });
+          // Never past yesterday in Moscow: the runs (and fast-check's shrinking, which replays
+          // them) walk the calendar forward from 2025, and end of day refuses a day not yet over.
+          const yesterday = addDays(moscowDay(new Date()), -1);
+          const through = addDays(open, s.days - 1) < yesterday ? addDays(open, s.days - 1) : yesterday;
+          if (through >= open) await runEod(t.test.db, through, { now: new Date() });
         } else if (s.kind === 'repay') {
           const amount = (kop(loan.balances.total) * BigInt(s.permille)) / 1_000n + 1n;
           reference += 1;
