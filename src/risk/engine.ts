@@ -1,6 +1,4 @@
-import { ltvMillionths } from '../loans/collateral.js';
 import type { PriceKopecksPerBtc } from '../money/money.js';
-import { rank, type RiskState } from './ladder.js';
 import type { Move, RiskIndex } from './risk-index.js';
 
 /**
@@ -34,49 +32,9 @@ export interface Tick extends AcceptedPrice {
   readonly moves: readonly Move[];
 }
 
-export interface Transition {
-  readonly loanId: bigint;
-  readonly from: RiskState;
-  readonly to: RiskState;
-  readonly cause: Cause;
-  readonly price: bigint;
-  readonly cycleId: bigint | undefined;
-  /** The LTV at the price (rounded up), undefined without collateral. */
-  readonly ltvMillionths: bigint | undefined;
-  readonly at: Date;
-}
-
-export interface OutboxMessage {
-  /** One message per transition; the key makes a redelivery recognisable. */
-  readonly key: string;
-  readonly loanId: bigint;
-  readonly topic: `risk.${RiskState}` | 'risk.improved';
-  readonly payload: Readonly<Record<string, string | null>>;
-}
-
 export interface RiskStore {
-  /** Records the tick's moves as transitions, each with its outbox message, all or nothing. */
+  /** Records the tick's moves as transitions, each with its outbox rows, all or nothing. */
   record(tick: Tick): Promise<void>;
-}
-
-export function transitionsOf(tick: Tick): Transition[] {
-  return tick.moves.map((move) => ({
-    loanId: move.id, from: move.from, to: move.to, cause: tick.cause, price: tick.price, cycleId: tick.cycleId, at: tick.at,
-    ltvMillionths: ltvMillionths(move.exposure.debt, move.exposure.sats, tick.price, move.ladder.haircut),
-  }));
-}
-
-/** Whether a transition is a step up the ladder (a notice, a call, a liquidation) rather than a recovery. */
-export const worsens = (from: RiskState, to: RiskState): boolean => rank(to) > rank(from);
-
-export function messageOf(t: Transition): OutboxMessage {
-  const when = t.at.toISOString();
-  return {
-    key: `risk:${t.loanId}:${when}:${t.to}`,
-    loanId: t.loanId,
-    topic: worsens(t.from, t.to) ? `risk.${t.to}` : 'risk.improved',
-    payload: { from: t.from, to: t.to, cause: t.cause, price: t.price.toString(), priceCycle: t.cycleId?.toString() ?? null, ltvMillionths: t.ltvMillionths?.toString() ?? null, at: when },
-  };
 }
 
 /** A store in memory: the benchmark's in-memory figure, and backtests. */
@@ -86,17 +44,9 @@ export class MemoryRiskStore implements RiskStore {
   async record(tick: Tick): Promise<void> {
     this.ticks.push(tick);
   }
-
-  transitions(): Transition[] {
-    return this.ticks.flatMap(transitionsOf);
-  }
-
-  outbox(): OutboxMessage[] {
-    return this.transitions().map(messageOf);
-  }
 }
 
-/** Applies an accepted price: the loans it moves, recorded (transitions and messages) before it returns. */
+/** Applies an accepted price: the loans it moves, recorded (transitions and outbox) before it returns. */
 export async function applyPrice(index: RiskIndex, store: RiskStore, accepted: AcceptedPrice): Promise<Tick> {
   const tick: Tick = { ...accepted, cause: 'price', moves: index.apply(accepted.price) };
   if (tick.moves.length > 0) await store.record(tick);

@@ -72,10 +72,14 @@ export function atOrAbove(exposure: Exposure, price: bigint, threshold: bigint, 
  * loan is past the threshold. 0 when nothing is owed (never past); ANY_PRICE without collateral.
  */
 export function triggerPrice(exposure: Exposure, threshold: bigint, haircut: bigint): bigint {
-  if (exposure.debt <= 0n) return 0n;
-  const per = exposure.sats * (RATE_SCALE - haircut) * threshold;
+  return triggerOf(exposure.debt, exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE, exposure.sats * (RATE_SCALE - haircut) * threshold);
+}
+
+/** The trigger price from its two parts: debt x 10^20 over sats x (10^6 - haircut) x threshold. */
+function triggerOf(debt: bigint, numerator: bigint, per: bigint): bigint {
+  if (debt <= 0n) return 0n;
   if (per <= 0n) return ANY_PRICE;
-  const price = (exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE) / per;
+  const price = numerator / per;
   return price > ANY_PRICE ? ANY_PRICE : price;
 }
 
@@ -96,16 +100,9 @@ export interface Levels<P extends bigint | number = bigint> {
 export function levels(exposure: Exposure, ladder: Ladder): Levels {
   // triggerPrice for each threshold, with the numerator and the collateral's part computed once
   // (a rebuild computes a million of these).
-  const { debt, sats } = exposure;
-  const numerator = debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE;
-  const base = sats * (RATE_SCALE - ladder.haircut);
-  const at = (threshold: bigint): bigint => {
-    if (debt <= 0n) return 0n;
-    const per = base * threshold;
-    if (per <= 0n) return ANY_PRICE;
-    const price = numerator / per;
-    return price > ANY_PRICE ? ANY_PRICE : price;
-  };
+  const numerator = exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE;
+  const base = exposure.sats * (RATE_SCALE - ladder.haircut);
+  const at = (threshold: bigint): bigint => triggerOf(exposure.debt, numerator, base * threshold);
   return {
     warning: at(ladder.warning),
     warningClear: at(ladder.warning - ladder.band),

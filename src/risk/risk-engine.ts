@@ -1,8 +1,7 @@
 import { Mutex } from 'async-mutex';
 import type { Database } from '../db/database.js';
-import type { PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle, type StoredCycle } from '../prices/price-repository.js';
-import { applyPrice, type AcceptedPrice, type RiskStore, type Tick } from './engine.js';
+import { applyPrice, type AcceptedPrice, type Cause, type RiskStore, type Tick } from './engine.js';
 import type { Ladder } from './ladder.js';
 import { RiskIndex, type IndexedLoan, type Move } from './risk-index.js';
 import { changesSince, loadLadders } from './risk-store.js';
@@ -10,9 +9,9 @@ import { changesSince, loadLadders } from './risk-store.js';
 /**
  * The risk engine in the service: the in-memory index rebuilt from `loan_risk` at start, kept in
  * step with it by reading the rows changed since the last read (repayments, top-ups, accrual,
- * new and closed loans), and moved by every accepted price. One engine per bank (the service
- * runs it in the instance that holds its leadership lock). Every step runs under one mutex, so
- * a tick never interleaves with a catch-up.
+ * new and closed loans), and moved by every accepted price. Every service instance runs one (the
+ * store writes a move only from the state it was decided on, so two engines making the same move
+ * write it once). Every step runs under one mutex, so a tick never interleaves with a catch-up.
  *
  * Order of a tick: first catch up with the changed exposures (each re-decided at the last price:
  * a repayment that cures a call is recorded before the new price is applied), then apply the
@@ -34,11 +33,6 @@ export class RiskEngine {
 
   constructor(private readonly db: Database, private readonly store: RiskStore) {}
 
-  /** The last price applied. */
-  get price(): PriceKopecksPerBtc | undefined {
-    return this.last?.price;
-  }
-
   /** Reads every exposure again and re-decides each at the last accepted price. */
   rebuild(): Promise<RiskEngineReport> {
     return this.mutex.runExclusive(() => this.rebuildNow());
@@ -46,7 +40,7 @@ export class RiskEngine {
 
   /** Catches up with the exposures changed since the last read. */
   catchUp(now: Date): Promise<RiskEngineReport> {
-    return this.mutex.runExclusive(async () => (this.stale ? this.rebuildNow() : this.catchUpNow(now)));
+    return this.mutex.runExclusive(() => this.ready(now));
   }
 
   /** Applies a published price cycle (a degraded cycle moves nothing: its price is the last good one). */
@@ -57,8 +51,7 @@ export class RiskEngine {
 
   onPrice(accepted: AcceptedPrice): Promise<Tick> {
     return this.mutex.runExclusive(async () => {
-      if (this.stale) await this.rebuildNow();
-      else await this.catchUpNow(accepted.at);
+      await this.ready(accepted.at);
       return this.guard(async () => {
         const tick = await applyPrice(this.index, this.store, accepted);
         this.last = accepted;
@@ -68,13 +61,13 @@ export class RiskEngine {
   }
 
   /**
-   * Calls whose deadline has passed uncured go to liquidation (cause 'deadline'), decided at the
-   * last price. Run by the service every minute.
+   * Calls whose deadline has passed uncured go to liquidation (cause 'deadline'), recorded at the
+   * last price (none before a first price: no call can be open then). Run by the service every 10 s.
    */
   expireCalls(now: Date): Promise<number> {
     return this.mutex.runExclusive(async () => {
-      if (this.stale) await this.rebuildNow();
-      else await this.catchUpNow(now);
+      await this.ready(now);
+      if (this.last === undefined) return 0;
       const due = await this.db.query<{ loan_id: bigint }>(
         `SELECT loan_id FROM loan_risk WHERE live AND state IN ('margin_call', 'accelerated_call') AND call_deadline <= $1 ORDER BY loan_id`, [now]);
       const moves: Move[] = [];
@@ -84,7 +77,7 @@ export class RiskEngine {
         moves.push({ id, from: loan.state, to: 'liquidation', exposure: loan.exposure, ladder: loan.ladder });
         this.index.put({ ...loan, state: 'liquidation' });
       }
-      if (moves.length > 0 && this.last !== undefined) await this.guard(() => this.store.record({ ...this.last!, at: now, cause: 'deadline', moves }));
+      await this.recordAtLast('deadline', moves, now);
       return moves.length;
     });
   }
@@ -122,8 +115,19 @@ export class RiskEngine {
       if (move !== undefined) moves.push(move);
     }
     this.seq = changes.seq;
-    if (moves.length > 0 && this.last !== undefined) await this.guard(() => this.store.record({ ...this.last!, at: now, cause: 'exposure', moves }));
+    await this.recordAtLast('exposure', moves, now);
     return { loans: live.length, moves: moves.length };
+  }
+
+  /** Rebuilds if the index is not trusted, else catches up. */
+  private ready(now: Date): Promise<RiskEngineReport> {
+    return this.stale ? this.rebuildNow() : this.catchUpNow(now);
+  }
+
+  /** Records moves decided at the last price (there are none before a first price). */
+  private async recordAtLast(cause: Cause, moves: readonly Move[], now: Date): Promise<void> {
+    const last = this.last;
+    if (moves.length > 0 && last !== undefined) await this.guard(() => this.store.record({ ...last, at: now, cause, moves }));
   }
 
   /** Records moves the index has already made: on failure the index is no longer trusted. */

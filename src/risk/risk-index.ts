@@ -81,12 +81,10 @@ export class RiskIndex {
    */
   put(loan: IndexedLoan): Move | undefined {
     this.remove(loan.id);
-    const lv = levelKeys(levels(loan.exposure, loan.ladder));
-    const to = this.last === undefined ? loan.state : stateAt(loan.state, priceKey(this.last), lv);
-    const entry: Entry = { id: loan.id, state: to, exposure: loan.exposure, ladder: loan.ladder, levels: lv, worsenKey: undefined, improveKey: undefined };
+    const entry = this.entryFor(loan);
     this.loans.set(loan.id, entry);
     this.link(entry);
-    return to === loan.state ? undefined : { id: loan.id, from: loan.state, to, exposure: loan.exposure, ladder: loan.ladder };
+    return moveOf(entry, loan.state);
   }
 
   /**
@@ -96,19 +94,26 @@ export class RiskIndex {
   load(loans: Iterable<IndexedLoan>): Move[] {
     if (this.loans.size > 0) throw new Error('load fills an empty index; use put');
     const moves: Move[] = [];
-    const last = this.last === undefined ? undefined : priceKey(this.last);
     for (const loan of loans) {
-      const lv = levelKeys(levels(loan.exposure, loan.ladder));
-      const to = last === undefined ? loan.state : stateAt(loan.state, last, lv);
-      const t = triggersAt(to, lv);
-      this.loans.set(loan.id, { id: loan.id, state: to, exposure: loan.exposure, ladder: loan.ladder, levels: lv, worsenKey: t.worsenAt, improveKey: t.improveAbove });
-      if (to !== loan.state) moves.push({ id: loan.id, from: loan.state, to, exposure: loan.exposure, ladder: loan.ladder });
+      const entry = this.entryFor(loan);
+      this.loans.set(loan.id, entry);
+      const move = moveOf(entry, loan.state);
+      if (move !== undefined) moves.push(move);
     }
     const byWorsen = [...this.loans.values()].filter((e) => e.worsenKey !== undefined).sort((a, b) => a.worsenKey! - b.worsenKey!);
     for (const entry of byWorsen) add(this.worsen, entry.worsenKey!, entry);
     const byImprove = [...this.loans.values()].filter((e) => e.improveKey !== undefined).sort((a, b) => a.improveKey! - b.improveKey!);
     for (const entry of byImprove) add(this.improve, entry.improveKey!, entry);
     return moves;
+  }
+
+  /** A loan's entry, its state re-decided at the last price and its keys set (not yet in the trees). */
+  private entryFor(loan: IndexedLoan): Entry {
+    const lv = levelKeys(levels(loan.exposure, loan.ladder));
+    const state = this.last === undefined ? loan.state : stateAt(loan.state, priceKey(this.last), lv);
+    const entry: Entry = { id: loan.id, state, exposure: loan.exposure, ladder: loan.ladder, levels: lv, worsenKey: undefined, improveKey: undefined };
+    setKeys(entry);
+    return entry;
   }
 
   remove(id: bigint): void {
@@ -136,8 +141,9 @@ export class RiskIndex {
       if (to === from) continue;
       this.unlink(entry);
       entry.state = to;
+      setKeys(entry);
       this.link(entry);
-      moves.push({ id: entry.id, from, to, exposure: entry.exposure, ladder: entry.ladder });
+      moves.push(moveOf(entry, from)!);
     }
     return moves;
   }
@@ -156,9 +162,6 @@ export class RiskIndex {
   }
 
   private link(entry: Entry): void {
-    const t = triggersAt(entry.state, entry.levels);
-    entry.worsenKey = t.worsenAt;
-    entry.improveKey = t.improveAbove;
     if (entry.worsenKey !== undefined) add(this.worsen, entry.worsenKey, entry);
     if (entry.improveKey !== undefined) add(this.improve, entry.improveKey, entry);
   }
@@ -167,6 +170,18 @@ export class RiskIndex {
     if (entry.worsenKey !== undefined) drop(this.worsen, entry.worsenKey, entry);
     if (entry.improveKey !== undefined) drop(this.improve, entry.improveKey, entry);
   }
+}
+
+/** The keys an entry is filed under in its state. */
+function setKeys(entry: Entry): void {
+  const t = triggersAt(entry.state, entry.levels);
+  entry.worsenKey = t.worsenAt;
+  entry.improveKey = t.improveAbove;
+}
+
+/** The move from `from` to the entry's state, if it moved. */
+function moveOf(entry: Entry, from: RiskState): Move | undefined {
+  return entry.state === from ? undefined : { id: entry.id, from, to: entry.state, exposure: entry.exposure, ladder: entry.ladder };
 }
 
 function add(tree: Tree, key: number, entry: Entry): void {

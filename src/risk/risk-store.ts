@@ -2,7 +2,7 @@ import type { BusinessCalendar } from '../calendar/business.js';
 import type { Database, Queryable } from '../db/database.js';
 import { callDeadline } from './deadline.js';
 import type { RiskStore, Tick } from './engine.js';
-import type { Ladder, RiskState } from './ladder.js';
+import { STATES, type Ladder, type RiskState } from './ladder.js';
 
 /**
  * The risk engine's tables (migration 0015): ladders per product version, each live loan's
@@ -98,17 +98,14 @@ WITH m AS (
 )
 SELECT loan_id FROM t`;
 
-const LADDER_ORDER = ['healthy', 'warning', 'margin_call', 'accelerated_call', 'liquidation'];
-
 /**
  * The PostgreSQL store: a tick's moves, their transitions and their outbox rows in one statement
  * (one transaction). A move is written only if the loan's row still holds the state, debt and
  * collateral the engine decided on; a move that lost a race with a repayment or a top-up is
  * skipped, and the engine re-decides the loan from its new row (`changesSince` returns it, since
- * the change bumped its seq). `recorded` says how many were written.
+ * the change bumped its seq). `skipped` counts those.
  */
 export class PgRiskStore implements RiskStore {
-  recorded = 0;
   skipped = 0;
 
   constructor(private readonly db: Queryable, private readonly calendar: BusinessCalendar) {}
@@ -129,8 +126,7 @@ export class PgRiskStore implements RiskStore {
       if ((m.to === 'margin_call' || m.to === 'accelerated_call') && hours === undefined) throw new Error(`loan ${m.id}: its ladder has no cure period`);
       deadline[i] = hours === undefined ? null : deadlineIn(hours).toISOString();
     });
-    const rows = await this.db.query<{ loan_id: bigint }>(RECORD, [ids, from, to, debt, sats, deadline, tick.at, tick.cause, tick.price, tick.cycleId ?? null, CHANNELS, LADDER_ORDER]);
-    this.recorded += rows.length;
+    const rows = await this.db.query<{ loan_id: bigint }>(RECORD, [ids, from, to, debt, sats, deadline, tick.at, tick.cause, tick.price, tick.cycleId ?? null, CHANNELS, STATES]);
     this.skipped += n - rows.length;
   }
 }
