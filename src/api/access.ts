@@ -37,6 +37,9 @@ declare module 'fastify' {
   }
 }
 
+/** `borrowerOwns` for routes under /borrowers/:ref: the record is the borrower's when :ref is its own ref. */
+export const ownsBorrowerRef = async (request: { params: unknown }, borrowerId: string): Promise<boolean> => (request.params as { ref: string }).ref === borrowerId;
+
 export interface RouteRule {
   readonly method: string;
   readonly url: string;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { actorOf, auditFields } from '../api/access.js';
+import { actorOf, auditFields, ownsBorrowerRef } from '../api/access.js';
 import { runIdempotent } from '../api/idempotency.js';
 import { propose, type ApprovalAction } from '../approvals/approvals.js';
 import { approvalView, ApprovalView } from '../approvals/routes.js';
@@ -52,7 +52,6 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
       return borrower;
     };
-    const ownRef = async (request: { params: unknown }, borrowerId: string) => (request.params as { ref: string }).ref === borrowerId;
 
     app.post('/borrowers', {
       config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.create' },
@@ -82,7 +81,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async (request) => ({ borrowers: (await listBorrowers(db, { limit: request.query.limit, ...(request.query.afterId ? { afterId: BigInt(request.query.afterId) } : {}) })).map(borrowerView) }));
 
     app.get('/borrowers/:ref', {
-      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownsBorrowerRef } },
       schema: { tags: ['borrowers'], summary: 'One borrower (a representative sees only its own)', params: Type.Object({ ref: Ref }), response: { 200: BorrowerView, ...errors } },
     }, async (request) => {
       return borrowerView(await requireBorrower(request.params.ref));
@@ -150,7 +149,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.get('/borrowers/:ref/sites', {
-      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownsBorrowerRef } },
       schema: {
         tags: ['borrowers'],
         summary: 'A borrower\'s sites, tariffs (newest first) and machines',
@@ -245,7 +244,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.post('/borrowers/:ref/fns-reports', {
-      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownRef }, audit: 'compliance.fns_report.record' },
+      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownsBorrowerRef }, audit: 'compliance.fns_report.record' },
       schema: {
         tags: ['compliance'],
         summary: 'Record a monthly FNS report (mined currency and addresses) with its receipt',
@@ -290,7 +289,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.post('/borrowers/:ref/attestations', {
-      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownRef }, audit: 'borrowers.attestation.record' },
+      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownsBorrowerRef }, audit: 'borrowers.attestation.record' },
       schema: {
         tags: ['borrowers'],
         summary: 'Record an attestation (no record for economic crimes, owns the pledged BTC, no tax debt) with who recorded it; the latest of each kind counts',
@@ -313,7 +312,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.get('/borrowers/:ref/attestations', {
-      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownsBorrowerRef } },
       schema: { tags: ['borrowers'], summary: 'The borrower\'s attestations, oldest first', params: Type.Object({ ref: Ref }), response: { 200: Type.Object({ attestations: Type.Array(Type.Object({ id: Id, kind: Type.String(), value: Type.Boolean(), document: Type.Union([Type.String(), Type.Null()]), recordedBy: Type.String(), recordedAt: Instant })) }), ...errors } },
     }, async (request) => {
       const borrower = await requireBorrower(request.params.ref);
@@ -341,7 +340,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.post('/borrowers/:ref/btc-addresses', {
-      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownRef }, audit: 'borrowers.btc_address.add' },
+      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownsBorrowerRef }, audit: 'borrowers.btc_address.add' },
       schema: {
         tags: ['borrowers'],
         summary: 'Record a bitcoin address the borrower reported to the FNS, pledges from or is paid to; it is screened at once',
@@ -369,7 +368,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.get('/borrowers/:ref/btc-addresses', {
-      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownsBorrowerRef } },
       schema: { tags: ['borrowers'], summary: 'The borrower\'s recorded bitcoin addresses', params: Type.Object({ ref: Ref }), response: { 200: Type.Object({ addresses: Type.Array(Type.Object({ address: Type.String(), purpose: Type.String(), recordedAt: Instant })) }), ...errors } },
     }, async (request) => {
       const borrower = await requireBorrower(request.params.ref);

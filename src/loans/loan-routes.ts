@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { actorOf, auditFields } from '../api/access.js';
+import { actorOf, auditFields, ownsBorrowerRef } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
 import { runIdempotent } from '../api/idempotency.js';
@@ -55,7 +55,6 @@ function idempotent(context: AppContext, request: FastifyRequest, reply: Fastify
 export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
   const offerContext = async () => ({ now: now(), calendar: await bankCalendar(), staleAfterSeconds: context.pricesStaleAfterSeconds });
-  const ownRef = async (request: { params: unknown }, borrowerId: string) => (request.params as { ref: string }).ref === borrowerId;
   const proposeAction = (request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payload: unknown) =>
     runIdempotent(db, request, reply, async (tx) => {
       const proposed = await propose(tx, action, payload, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
@@ -64,7 +63,7 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
 
   return async (app) => {
     app.post('/borrowers/:ref/loan-applications', {
-      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownRef }, audit: 'loans.apply', idempotent: true },
+      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownsBorrowerRef }, audit: 'loans.apply', idempotent: true },
       schema: {
         tags: ['loans'],
         summary: 'Apply for a loan (the borrower, or an officer for it): the offer comes back at once, with its schedule, cost, the collateral required at the current price, compliance and underwriting, and for individuals the full cost of credit',
@@ -94,7 +93,7 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.get('/borrowers/:ref/loan-applications', {
-      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownRef } },
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsBorrowerRef } },
       schema: { tags: ['loans'], summary: 'The borrower\'s applications with their latest offers', params: Type.Object({ ref: BorrowerRef }), response: { 200: Type.Object({ applications: Type.Array(Loose) }), ...errors } },
     }, async (request) => {
       const rows = await db.query<{ id: bigint; status: string; amount_kopecks: bigint; months: number; repayment_type: string; product_code: string; product_version: number; created_at: Date }>(
@@ -136,7 +135,7 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.get('/borrowers/:ref/loans', {
-      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownRef } },
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsBorrowerRef } },
       schema: { tags: ['loans'], summary: 'The borrower\'s loans, each with its balances and schedule', params: Type.Object({ ref: BorrowerRef }), response: { 200: Type.Object({ loans: Type.Array(Loose) }), ...errors } },
     }, async (request) => {
       const rows = await db.query(`SELECT l.* FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE b.ref = $1 ORDER BY l.id DESC LIMIT 100`, [request.params.ref]);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditFields } from '../api/access.js';
+import { auditFields, ownsBorrowerRef } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { Id, Instant } from '../api/schemas.js';
@@ -32,7 +32,6 @@ const percentText = (millionths: bigint | undefined | null) => (millionths == nu
 
 export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
-  const ownRef = async (request: { params: unknown }, borrowerId: string) => (request.params as { ref: string }).ref === borrowerId;
   const requireBorrower = async (ref: string): Promise<Borrower> => {
     const borrower = await findBorrower(db, ref);
     if (borrower === undefined) throw new ApiError(404, 'not_found', 'no such record');
@@ -41,7 +40,7 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
 
   return async (app) => {
     app.get('/borrowers/:ref/risk', {
-      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownRef } },
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownsBorrowerRef } },
       schema: { tags: ['risk'], summary: 'The borrower\'s live loans on the LTV ladder (state, LTV at the current price, the prices that would move them, an open call\'s deadline) and the last 100 transitions with their acknowledgements', params: Type.Object({ ref: Ref }), response: { 200: Loose, ...errors } },
     }, async (request) => {
       const borrower = await requireBorrower(request.params.ref);
@@ -71,7 +70,7 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.post('/borrowers/:ref/risk-acknowledgements', {
-      config: { access: { roles: ['borrower', 'credit_officer'], borrowerOwns: ownRef }, audit: 'risk.acknowledge' },
+      config: { access: { roles: ['borrower', 'credit_officer'], borrowerOwns: ownsBorrowerRef }, audit: 'risk.acknowledge' },
       schema: {
         tags: ['risk'], summary: 'The borrower acknowledges a notice, a call or a liquidation (or a credit officer records that it did, by phone or in person); once, the same acknowledgement again answers 200',
         params: Type.Object({ ref: Ref }), body: Type.Object({ transitionId: Id }, { additionalProperties: false }),
