@@ -26,31 +26,28 @@ CREATE TABLE risk_ladders (
 CREATE FUNCTION risk_millionths(percent text) RETURNS int8 LANGUAGE sql IMMUTABLE AS
 $$ SELECT (percent::numeric * 10000)::int8 $$;
 
+-- A product version's ladder from its terms (one place for the parsing: the trigger and the backfill).
+CREATE FUNCTION risk_ladder_of(code text, version integer, terms jsonb) RETURNS risk_ladders LANGUAGE sql IMMUTABLE AS $$
+  SELECT code, version,
+         risk_millionths(terms #>> '{collateral,ltv,warning}'),
+         risk_millionths(terms #>> '{collateral,ltv,marginCall}'),
+         risk_millionths(terms #>> '{collateral,ltv,acceleratedCall}'),
+         risk_millionths(terms #>> '{collateral,ltv,liquidation}'),
+         risk_millionths(terms #>> '{collateral,ltv,target}'),
+         risk_millionths(coalesce(terms #>> '{collateral,ltv,hysteresisPoints}', '5')),
+         risk_millionths(terms #>> '{collateral,haircutPercent}'),
+         (terms #>> '{collateral,curePeriodHours}')::int4,
+         (terms #>> '{collateral,acceleratedCureHours}')::int4
+$$;
+
 CREATE FUNCTION risk_ladder_from_terms() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO risk_ladders (product_code, product_version, warning, margin_call, accelerated_call, liquidation, target, band, haircut, cure_hours, accelerated_cure_hours)
-  VALUES (NEW.product_code, NEW.version,
-          risk_millionths(NEW.terms #>> '{collateral,ltv,warning}'),
-          risk_millionths(NEW.terms #>> '{collateral,ltv,marginCall}'),
-          risk_millionths(NEW.terms #>> '{collateral,ltv,acceleratedCall}'),
-          risk_millionths(NEW.terms #>> '{collateral,ltv,liquidation}'),
-          risk_millionths(NEW.terms #>> '{collateral,ltv,target}'),
-          risk_millionths(coalesce(NEW.terms #>> '{collateral,ltv,hysteresisPoints}', '5')),
-          risk_millionths(NEW.terms #>> '{collateral,haircutPercent}'),
-          (NEW.terms #>> '{collateral,curePeriodHours}')::int4,
-          (NEW.terms #>> '{collateral,acceleratedCureHours}')::int4);
+  INSERT INTO risk_ladders SELECT * FROM risk_ladder_of(NEW.product_code, NEW.version, NEW.terms);
   RETURN NULL;
 END $$;
 CREATE TRIGGER loan_product_versions_ladder AFTER INSERT ON loan_product_versions
   FOR EACH ROW EXECUTE FUNCTION risk_ladder_from_terms();
-INSERT INTO risk_ladders (product_code, product_version, warning, margin_call, accelerated_call, liquidation, target, band, haircut, cure_hours, accelerated_cure_hours)
-SELECT product_code, version,
-       risk_millionths(terms #>> '{collateral,ltv,warning}'), risk_millionths(terms #>> '{collateral,ltv,marginCall}'),
-       risk_millionths(terms #>> '{collateral,ltv,acceleratedCall}'), risk_millionths(terms #>> '{collateral,ltv,liquidation}'),
-       risk_millionths(terms #>> '{collateral,ltv,target}'), risk_millionths(coalesce(terms #>> '{collateral,ltv,hysteresisPoints}', '5')),
-       risk_millionths(terms #>> '{collateral,haircutPercent}'), (terms #>> '{collateral,curePeriodHours}')::int4,
-       (terms #>> '{collateral,acceleratedCureHours}')::int4
-  FROM loan_product_versions;
+INSERT INTO risk_ladders SELECT l.* FROM loan_product_versions v, LATERAL risk_ladder_of(v.product_code, v.version, v.terms) l;
 
 -- The highest price (kopecks per BTC) at which debt / (sats x price / 10^8 x (1 - haircut)) is at
 -- least the threshold: src/risk/ladder.ts triggerPrice, the same integer maths (0 when nothing is
