@@ -21,7 +21,8 @@ import { loanRoutes } from '../loans/routes.js';
 import { loanLifeRoutes } from '../loans/loan-routes.js';
 import { riskRoutes } from '../risk/routes.js';
 import { approveLoanAction } from '../loans/origination.js';
-import { confirmCollateralAction, releaseCollateralAction, restructureAction } from '../loans/servicing.js';
+import { confirmCollateralAction, releaseCollateralAction, restructureAction, writeOffAction } from '../loans/servicing.js';
+import { liquidationFillsAction } from '../risk/liquidations.js';
 import { bankCalendar } from '../calendar/load.js';
 import { clearScreeningHitAction } from '../compliance/screening.js';
 import type { RegistryClient } from '../compliance/registry.js';
@@ -72,6 +73,8 @@ export function approvalRegistry(): ApprovalRegistry {
   registry.register(confirmCollateralAction);
   registry.register(releaseCollateralAction);
   registry.register(restructureAction(bankCalendar));
+  registry.register(writeOffAction);
+  registry.register(liquidationFillsAction(bankCalendar));
   return registry;
 }
 

@@ -65,6 +65,12 @@ const STATUS_BY_CODE: Record<string, number> = {
   release_not_open: 409,
   custodian_ref_taken: 409,
   eod_out_of_order: 409,
+  liquidation_not_found: 404,
+  liquidation_not_selling: 409,
+  below_floor: 422,
+  invalid_fill: 422,
+  collateral_remaining: 409,
+  nothing_owed: 409,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

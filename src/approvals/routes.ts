@@ -8,7 +8,8 @@ import { Id, Instant } from '../api/schemas.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { transactOutcome } from '../db/database.js';
 import { BOOK_READERS, type Role } from '../identity/roles.js';
-import { approve, decline, findApproval, listApprovals, type Approval } from './approvals.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { approve, decline, findApproval, listApprovals, propose, type Approval, type ApprovalAction } from './approvals.js';
 
 export const APPROVAL_STATUS = ['pending', 'approved', 'rejected', 'cancelled', 'expired'] as const;
 
@@ -54,6 +55,14 @@ const APPROVAL_READERS: readonly Role[] = [...BOOK_READERS, 'admin'];
 const CHECKERS: readonly Role[] = ['credit_officer', 'risk_officer', 'treasury', 'admin'];
 const errors = { 400: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') };
 const Reason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
+
+/** Proposes a four-eyes action from a request, idempotently: 202 with the proposal. */
+export function proposeFrom(context: AppContext, request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payload: unknown, ttlSeconds = context.approvalTtlSeconds) {
+  return runIdempotent(context.db, request, reply, async (tx) => {
+    const proposed = await propose(tx, action, payload, actorOf(request), { now: context.now(), ttlSeconds });
+    return proposed.ok ? { ok: true as const, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
+  });
+}
 
 export function approvalRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;

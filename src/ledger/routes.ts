@@ -2,12 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { transactOutcome, type Database } from '../db/database.js';
-import { actorOf, auditFields } from '../api/access.js';
+import { auditFields } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
-import { runIdempotent } from '../api/idempotency.js';
-import { propose, type ApprovalAction } from '../approvals/approvals.js';
-import { approvalView, ApprovalView } from '../approvals/routes.js';
+import type { ApprovalAction } from '../approvals/approvals.js';
+import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { BOOK_READERS, type Role } from '../identity/roles.js';
 import { manualEntryAction, reversalAction } from './manual-actions.js';
@@ -154,12 +153,6 @@ async function borrowerOwnsAccount(request: FastifyRequest, borrowerId: string):
 export function ledgerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
 
-  /** Proposes a four-eyes action from a request, idempotently; 202 with the proposal. */
-  const proposeFrom = (request: FastifyRequest, reply: Parameters<typeof runIdempotent>[2], action: ApprovalAction<unknown>, payload: unknown) =>
-    runIdempotent(db, request, reply, async (tx) => {
-      const proposed = await propose(tx, action, payload, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
-      return proposed.ok ? { ok: true, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
-    });
 
   return async (app) => {
     app.get('/chart', {
@@ -224,7 +217,7 @@ export function ledgerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         body: EntryBody,
         response: { 202: ApprovalView, ...errors },
       },
-    }, async (request, reply) => proposeFrom(request, reply, manualEntryAction as ApprovalAction<unknown>, request.body));
+    }, async (request, reply) => proposeFrom(context, request, reply, manualEntryAction as ApprovalAction<unknown>, request.body));
 
     app.get('/entries/:id', {
       config: { access: { roles: BOOK_READERS } },
@@ -245,7 +238,7 @@ export function ledgerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         body: Type.Object({ businessDate: CalendarDate, valueTime: Type.Optional(Instant), reason: Type.String({ maxLength: 500 }) }, { additionalProperties: false }),
         response: { 202: ApprovalView, ...errors },
       },
-    }, async (request, reply) => proposeFrom(request, reply, reversalAction as ApprovalAction<unknown>, { entryId: request.params.id, ...request.body }));
+    }, async (request, reply) => proposeFrom(context, request, reply, reversalAction as ApprovalAction<unknown>, { entryId: request.params.id, ...request.body }));
 
     app.get('/accounts/:address/balance', {
       config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: borrowerOwnsAccount } },

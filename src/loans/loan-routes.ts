@@ -6,8 +6,8 @@ import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
 import { runIdempotent } from '../api/idempotency.js';
 import { BtcAmount, CalendarDate, Id, IdempotencyHeaders, RubAmount } from '../api/schemas.js';
-import { propose, type ApprovalAction } from '../approvals/approvals.js';
-import { ApprovalView, approvalView } from '../approvals/routes.js';
+import type { ApprovalAction } from '../approvals/approvals.js';
+import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { findBorrower } from '../borrowers/borrower-repository.js';
 import { bankCalendar } from '../calendar/load.js';
@@ -55,11 +55,7 @@ function idempotent(context: AppContext, request: FastifyRequest, reply: Fastify
 export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
   const offerContext = async () => ({ now: now(), calendar: await bankCalendar(), staleAfterSeconds: context.pricesStaleAfterSeconds });
-  const proposeAction = (request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payload: unknown) =>
-    runIdempotent(db, request, reply, async (tx) => {
-      const proposed = await propose(tx, action, payload, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
-      return proposed.ok ? { ok: true, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
-    });
+  const proposeAction = (request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payload: unknown) => proposeFrom(context, request, reply, action, payload);
 
   return async (app) => {
     app.post('/borrowers/:ref/loan-applications', {

@@ -41,6 +41,17 @@ export interface ProductTerms {
     readonly curePeriodHours: number;
     /** The accelerated call's cure period, with acceleratedCall. */
     readonly acceleratedCureHours?: number;
+    /** How collateral is sold (risk/liquidation.ts); LIQUIDATION_DEFAULTS where absent. */
+    readonly liquidation?: {
+      /** The floor: no fill below the reference price less this (default 5). */
+      readonly maxDiscountPercent?: string;
+      /** The bank's fee on gross proceeds (default 1). */
+      readonly feePercent?: string;
+      /** A partial sale leaving less debt than this (roubles) sells in full (default amount.min). */
+      readonly minimumRemaining?: string;
+      /** A full sale returns the unsold BTC (default) or sells everything and returns roubles. */
+      readonly surplus?: 'btc' | 'rub';
+    };
   };
   readonly calendar: 'ru';
   /** The order repayments settle debts (waterfall.ts); the default when absent. */
@@ -61,6 +72,8 @@ export const DEFAULT_PRODUCT: ProductTerms = {
   collateral: { accepted: ['BTC'], haircutPercent: '0', ltv: { origination: '50', warning: '60', marginCall: '70', acceleratedCall: '75', liquidation: '80', target: '50' }, curePeriodHours: 48, acceleratedCureHours: 4 },
   calendar: 'ru',
 };
+
+export const LIQUIDATION_DEFAULTS = { maxDiscountPercent: '5', feePercent: '1', surplus: 'btc' } as const;
 
 /** 353-FZ art. 5 part 21: a penalty on loans to individuals while interest accrues: at most 20% a year. */
 export const INDIVIDUAL_PENALTY_CAP_MILLIONTHS_PER_YEAR = 200_000n;
@@ -125,6 +138,15 @@ export function productProblems(terms: ProductTerms): ProductProblem[] {
   if (c?.ltv?.hysteresisPoints !== undefined) {
     const band = millionths(c.ltv.hysteresisPoints);
     if (band === undefined || values[1] === undefined || band >= values[1]) add('collateral.ltv.hysteresisPoints', 'percentage points from 0 to below the warning LTV');
+  }
+  const sale = c?.liquidation;
+  if (sale !== undefined) {
+    const discount = millionths(sale.maxDiscountPercent ?? LIQUIDATION_DEFAULTS.maxDiscountPercent);
+    if (discount === undefined || discount === 0n || discount > 500_000n) add('collateral.liquidation.maxDiscountPercent', 'a percentage above 0 and at most 50');
+    const fee = millionths(sale.feePercent ?? LIQUIDATION_DEFAULTS.feePercent);
+    if (fee === undefined || fee > 100_000n) add('collateral.liquidation.feePercent', 'a percentage from 0 to 10');
+    if (sale.minimumRemaining !== undefined && !parseKopecks(sale.minimumRemaining, 'non_negative').ok) add('collateral.liquidation.minimumRemaining', 'an amount of roubles such as "100000.00"');
+    if (sale.surplus !== undefined && sale.surplus !== 'btc' && sale.surplus !== 'rub') add('collateral.liquidation.surplus', 'btc or rub');
   }
   if (terms.calendar !== 'ru') add('calendar', 'ru (the Russian business calendar) is the only calendar');
   if (terms.waterfall !== undefined) {

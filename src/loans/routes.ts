@@ -34,6 +34,7 @@ const Terms = Type.Object({
     ltv: Type.Object({ origination: Percent, warning: Percent, marginCall: Percent, acceleratedCall: Type.Optional(Percent), liquidation: Percent, target: Percent, hysteresisPoints: Type.Optional(Percent) }, { additionalProperties: false }),
     curePeriodHours: Type.Integer(),
     acceleratedCureHours: Type.Optional(Type.Integer()),
+    liquidation: Type.Optional(Type.Object({ maxDiscountPercent: Type.Optional(Percent), feePercent: Type.Optional(Percent), minimumRemaining: Type.Optional(Type.String({ maxLength: 20 })), surplus: Type.Optional(Type.Union([Type.Literal('btc'), Type.Literal('rub')])) }, { additionalProperties: false })),
   }, { additionalProperties: false }),
   calendar: Type.Literal('ru'),
   waterfall: Type.Optional(Type.Array(Type.Union(BUCKETS.map((b) => Type.Literal(b))), { minItems: 6, maxItems: 6, uniqueItems: true })),

@@ -2,7 +2,8 @@ import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
 import type { BusinessCalendar } from '../calendar/business.js';
 import type { Queryable } from '../db/database.js';
 import type { PostingDraft } from '../ledger/entry.js';
-import { postEntries } from '../ledger/ledger-repository.js';
+import { accountBalance, openAccount, postEntries } from '../ledger/ledger-repository.js';
+import { systemUser } from '../identity/identity-repository.js';
 import { formatKopecks, formatSats } from '../money/money.js';
 import { currentPrice } from '../prices/current.js';
 import { covers, requiredSats } from './collateral.js';
@@ -11,7 +12,7 @@ import { refuse } from './loan-errors.js';
 import { LIVE_STATUSES, loadLoan, loanEvent, openBusinessDay, requireStatus, type LoanRow } from './loan-store.js';
 import { loanOutcome, productVersion, rateOn, scheduleTermsOf } from './origination.js';
 import { buildSchedule, continueSchedule, type Schedule } from './schedule.js';
-import { allocate, BUCKETS, ZERO_BUCKETS, type Bucket, type Buckets } from './waterfall.js';
+import { allocate, BUCKETS, sumBuckets, ZERO_BUCKETS, type Bucket, type Buckets } from './waterfall.js';
 
 /**
  * A loan's life after approval, one loan at a time: collateral positions (declared, confirmed by
@@ -388,3 +389,152 @@ export function restructureAction(calendar: () => Promise<BusinessCalendar>): Ap
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Liquidation (the risk engine's sale of collateral; src/risk/liquidations.ts drives it).
+
+export interface LiquidationSale {
+  readonly liquidationId: bigint;
+  readonly soldSats: bigint;
+  /** What the venue paid: gross less its fees. */
+  readonly receivedKopecks: bigint;
+  /** The bank's liquidation fee, taken from what was received. */
+  readonly bankFeeKopecks: bigint;
+}
+
+export interface LiquidationBooking {
+  readonly day: string;
+  readonly allocated: Buckets;
+  /** Roubles left on the settlement account after the debt (a full sale's surplus). */
+  readonly surplusKopecks: bigint;
+  /** Collateral still pledged (a partial sale), or awaiting release (a full one). */
+  readonly remainingSats: bigint;
+  /** Debt left when no collateral is: provisioned now, written off under four eyes. */
+  readonly shortfallKopecks: bigint;
+  readonly status: LoanRow['status'];
+  readonly scheduleVersion: number;
+}
+
+/**
+ * Books a sale of a loan's collateral, in the caller's transaction: the sold BTC leaves custody
+ * (memo accounts), the venue's roubles arrive on the borrower's settlement account, the bank's fee
+ * is taken, and the rest settles the whole debt by the loan's waterfall (current interest and
+ * principal too: a sale is a forced early repayment, so the schedule is recomputed keeping its
+ * dates). Whatever is left stays on the settlement account (the surplus); a loan repaid in full
+ * closes and its unsold BTC gets a release instruction; debt left with no collateral is the
+ * shortfall, provisioned at once. Positions are split, never edited: the sold ones are marked
+ * liquidated and the unsold part of the last becomes a new pledged position.
+ */
+export async function bookLiquidationSale(tx: Queryable, ref: string, sale: LiquidationSale, now: Date, calendar: BusinessCalendar): Promise<LiquidationBooking> {
+  const loan = await loadLoan(tx, ref, true);
+  requireStatus(loan, ['active', 'overdue'], 'booking a liquidation');
+  const day = await openBusinessDay(tx, now);
+  const borrower = await borrowerRefOf(tx, loan);
+  const key = `liquidation:${sale.liquidationId}`;
+  const positions = await tx.query<{ id: bigint; sats: bigint }>(`SELECT id, sats FROM collateral_positions WHERE loan_id = $1 AND state = 'pledged' ORDER BY id FOR UPDATE`, [loan.id]);
+  const held = positions.reduce((sum, p) => sum + p.sats, 0n);
+  if (sale.soldSats > held) throw new Error(`${key}: sold ${sale.soldSats} sats of ${held} pledged`);
+  if (sale.soldSats > 0n) {
+    const posted = await postEntries(tx, [{
+      idempotencyKey: `${key}:collateral`, kind: 'collateral_out', businessDate: day, valueTime: now, reason: `BTC collateral of ${loan.ref} sold in liquidation ${sale.liquidationId}`,
+      postings: [{ account: { chartCode: 'collateral_pledged', subledgerKey: loan.ref }, currency: 'BTC', amount: sale.soldSats }, { account: { chartCode: 'collateral_held', subledgerKey: '' }, currency: 'BTC', amount: -sale.soldSats }],
+    }]);
+    if (!posted.ok) throw new Error(posted.error.message);
+    let left = sale.soldSats;
+    const sold: bigint[] = [];
+    for (const p of positions) {
+      if (left === 0n) break;
+      sold.push(p.id);
+      if (p.sats > left) {
+        const system = await systemUser(tx);
+        await tx.query(`INSERT INTO collateral_positions (loan_id, sats, state, declared_at, declared_by, confirmed_at, liquidation_id, ledger_entry_id) VALUES ($1, $2, 'pledged', $3, $4, $3, $5, $6)`,
+          [loan.id, p.sats - left, now, system.id, sale.liquidationId, posted.value[0]!.entryId]);
+        left = 0n;
+      } else left -= p.sats;
+    }
+    await tx.query(`UPDATE collateral_positions SET state = 'liquidated', released_at = $2, liquidation_id = $3 WHERE id = ANY ($1::int8[])`, [sold, now, sale.liquidationId]);
+  }
+  const at = { day, valueTime: now };
+  await move(tx, loan, borrower.ref, { ...at, key: `${key}:proceeds`, kind: 'liquidation_proceeds', reason: `Proceeds of the sale of ${loan.ref}'s collateral (liquidation ${sale.liquidationId})` }, [{ debit: 'cash', credit: 'settlement', amount: sale.receivedKopecks }]);
+  await move(tx, loan, borrower.ref, { ...at, key: `${key}:fee`, kind: 'fee', reason: `Liquidation fee, liquidation ${sale.liquidationId} of ${loan.ref}` }, [{ debit: 'settlement', credit: 'fee_income', amount: sale.bankFeeKopecks }]);
+  const { allocated, left: surplus } = allocate(sale.receivedKopecks - sale.bankFeeKopecks, bucketsOf(loan), waterfallOf(loan));
+  await move(tx, loan, borrower.ref, { ...at, key: `${key}:allocation`, kind: 'repayment_allocation', reason: `Liquidation ${sale.liquidationId} proceeds applied to loan ${loan.ref} by its waterfall` }, BUCKETS.map((b) => ({ debit: 'settlement' as const, credit: b, amount: allocated[b] })));
+  const version = allocated.principal > 0n ? await reschedule(tx, loan, 'prepayment', `liquidation ${sale.liquidationId}: ${formatKopecks(allocated.principal)} RUB principal repaid from the sale of collateral`, day, null, now, calendar, { mode: 'smaller_instalment' }) : undefined;
+  const after = await settleStatus(tx, ref, day, now);
+  const remainingSats = held - sale.soldSats;
+  const owed = sumBuckets(bucketsOf(after));
+  const shortfall = (LIVE_STATUSES as readonly string[]).includes(after.status) && remainingSats === 0n ? owed : 0n;
+  if (shortfall > 0n) {
+    const account = await openAccount(tx, { chartCode: 'loss_provisions', subledgerKey: loan.ref });
+    if (!account.ok) throw new Error(account.error.message);
+    const posted = await postEntries(tx, [{
+      idempotencyKey: `${key}:provision`, kind: 'provision', businessDate: day, valueTime: now, reason: `Shortfall of ${loan.ref} after liquidation ${sale.liquidationId}: no collateral left, provisioned in full`,
+      postings: [{ account: { chartCode: 'provision_expense', subledgerKey: '' }, currency: 'RUB', amount: shortfall }, { account: { chartCode: 'loss_provisions', subledgerKey: loan.ref }, currency: 'RUB', amount: -shortfall }],
+    }]);
+    if (!posted.ok) throw new Error(posted.error.message);
+  }
+  await loanEvent(tx, loan.id, day, 'liquidation', { liquidationId: sale.liquidationId.toString(), soldSats: formatSats(sale.soldSats), received: formatKopecks(sale.receivedKopecks), fee: formatKopecks(sale.bankFeeKopecks), surplus: formatKopecks(surplus), shortfall: formatKopecks(shortfall) }, now);
+  return { day, allocated, surplusKopecks: surplus, remainingSats, shortfallKopecks: shortfall, status: after.status, scheduleVersion: version ?? after.schedule_version };
+}
+
+export interface WriteOffPayload { readonly loan: string; readonly reason: string }
+
+async function checkWriteOff(db: Queryable, payload: WriteOffPayload) {
+  if (typeof payload.loan !== 'string' || !/^LN-[0-9]{1,18}$/.test(payload.loan)) refuse('invalid_proposal', 'loan is a loan reference such as LN-1');
+  if (typeof payload.reason !== 'string' || payload.reason.length < 1 || payload.reason.length > 500) refuse('invalid_proposal', 'a reason of 1 to 500 characters');
+  const loan = await loadLoan(db, payload.loan);
+  requireStatus(loan, ['active', 'overdue'], 'a write-off');
+  const [held] = await db.query<{ sats: bigint }>(`SELECT coalesce(sum(sats), 0)::int8 AS sats FROM collateral_positions WHERE loan_id = $1 AND state IN ('pending', 'confirmed', 'pledged')`, [loan.id]);
+  if (held!.sats > 0n) refuse('collateral_remaining', `loan ${loan.ref} still has ${formatSats(held!.sats)} BTC of collateral: only debt left after all of it is sold is written off`);
+  const owed = sumBuckets(bucketsOf(loan));
+  if (owed === 0n) refuse('nothing_owed', `loan ${loan.ref} owes nothing`);
+  return { loan, owed };
+}
+
+/**
+ * The shortfall a liquidation left (debt and no collateral) written off against its provision:
+ * proposed by a risk officer, approved by a second (limits by amount). The debt leaves the loan's
+ * accounts (the provision absorbs what it covers, the rest is charged to provisions now) and is
+ * kept in the off-balance memo accounts for written-off debt (91802), where recovery is pursued.
+ */
+export const writeOffAction: ApprovalAction<WriteOffPayload> = {
+  type: 'loans.write_off',
+  proposerRoles: ['risk_officer'],
+  defaultApproverRoles: ['risk_officer'],
+  prepare(db, raw) {
+    return loanOutcome(async () => {
+      const payload = raw as WriteOffPayload;
+      const { loan, owed } = await checkWriteOff(db, payload);
+      return { payload: { loan: loan.ref, reason: payload.reason }, summary: `write off ${formatKopecks(owed)} RUB owed on ${loan.ref} (no collateral left): ${payload.reason}`, amounts: { RUB: owed }, target: `loan:${loan.ref}` };
+    });
+  },
+  execute(tx, payload, context) {
+    return loanOutcome(async () => {
+      await loadLoan(tx, payload.loan, true);
+      const { loan, owed } = await checkWriteOff(tx, payload);
+      const day = await openBusinessDay(tx, context.now);
+      const provisions = await openAccount(tx, { chartCode: 'loss_provisions', subledgerKey: loan.ref });
+      if (!provisions.ok) throw new Error(provisions.error.message);
+      const provided = (await accountBalance(tx, provisions.value.account, undefined)).balance;
+      const used = provided < owed ? provided : owed;
+      const memo = await openAccount(tx, { chartCode: 'written_off_loans', subledgerKey: loan.ref });
+      if (!memo.ok) throw new Error(memo.error.message);
+      const owedBuckets = bucketsOf(loan);
+      const postings: PostingDraft[] = [
+        ...(used > 0n ? [{ account: { chartCode: 'loss_provisions', subledgerKey: loan.ref }, currency: 'RUB' as const, amount: used }] : []),
+        ...(owed - used > 0n ? [{ account: { chartCode: 'provision_expense', subledgerKey: '' }, currency: 'RUB' as const, amount: owed - used }] : []),
+        ...BUCKETS.filter((b) => owedBuckets[b] > 0n).map((b) => ({ account: { chartCode: BUCKET_CHART[b], subledgerKey: loan.ref }, currency: 'RUB' as const, amount: -owedBuckets[b] })),
+        { account: { chartCode: 'written_off_loans', subledgerKey: loan.ref }, currency: 'RUB', amount: owed },
+        { account: { chartCode: 'written_off_contra', subledgerKey: '' }, currency: 'RUB', amount: -owed },
+      ];
+      const posted = await postEntries(tx, [{ idempotencyKey: `loan:${loan.ref}:write-off`, kind: 'write_off', businessDate: day, valueTime: context.now, reason: `Debt of ${loan.ref} written off: ${payload.reason}`, postings }]);
+      if (!posted.ok) throw new Error(posted.error.message);
+      await tx.query('UPDATE loans SET principal = 0, principal_overdue = 0, interest = 0, interest_overdue = 0, penalty = 0, fee = 0 WHERE id = $1', [loan.id]);
+      await tx.query('INSERT INTO loan_write_offs (loan_id, amount_kopecks, provision_used, reason, approval_id, ledger_entry_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [loan.id, owed, used, payload.reason, context.approvalId, posted.value[0]!.entryId, context.now]);
+      const after = await settleStatus(tx, loan.ref, day, context.now);
+      await loanEvent(tx, loan.id, day, 'written_off', { amount: formatKopecks(owed), provisionUsed: formatKopecks(used), reason: payload.reason }, context.now);
+      await auditApproved(tx, context, 'loans.write_off', `loan:${loan.ref}`, { amount: formatKopecks(owed), provisionUsed: formatKopecks(used), reason: payload.reason });
+      return { loan: loan.ref, writtenOff: formatKopecks(owed), provisionUsed: formatKopecks(used), status: after.status };
+    });
+  },
+};

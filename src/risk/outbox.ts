@@ -35,6 +35,8 @@ export interface RiskMessage {
   readonly callDeadline: Date | null;
   readonly at: Date;
   readonly transitionId: bigint;
+  /** A booked liquidation's execution report (risk/liquidations.ts), or null. */
+  readonly report: Readonly<Record<string, unknown>> | null;
   readonly email: string | null;
   readonly webhookUrl: string | null;
   readonly webhookSecret: string | null;
@@ -54,7 +56,7 @@ export interface Sender {
 }
 
 /** The message's body, the same on both channels: the facts, amounts as decimal strings. */
-export function messageBody(m: RiskMessage): Record<string, string | null> {
+export function messageBody(m: RiskMessage): Record<string, unknown> {
   return {
     messageId: m.id.toString(),
     transitionId: m.transitionId.toString(),
@@ -70,6 +72,7 @@ export function messageBody(m: RiskMessage): Record<string, string | null> {
     collateralBtc: formatSats(m.sats),
     callDeadline: m.callDeadline?.toISOString() ?? null,
     at: m.at.toISOString(),
+    ...(m.report === null ? {} : { report: m.report }),
   };
 }
 
@@ -110,6 +113,8 @@ const SUBJECTS: Record<string, string> = {
   'risk.accelerated_call': 'Accelerated margin call',
   'risk.liquidation': 'Collateral liquidation',
   'risk.improved': 'LTV back within limits',
+  'risk.liquidated': 'Collateral sold: execution report',
+  'risk.liquidation_cancelled': 'Liquidation cancelled',
 };
 
 /** E-mail through an SMTP transport (nodemailer). The Message-ID is fixed per outbox row. */
@@ -122,6 +127,7 @@ export function emailSender(transport: Transporter, from: string, domain: string
         `Loan ${m.loanRef}: ${m.from} -> ${m.to} (${m.cause}).`,
         `BTC/RUB ${b.priceRubPerBtc}; LTV ${b.ltvPercent ?? 'n/a'}%; debt ${b.debtRub} RUB; collateral ${b.collateralBtc} BTC.`,
         ...(m.callDeadline === null ? [] : [`Top up the collateral or repay before ${b.callDeadline} (UTC); then acknowledge this call in the portal.`]),
+        ...(m.report === null ? [] : ['', 'Execution report:', JSON.stringify(m.report, null, 2)]),
       ];
       try {
         const info = await transport.sendMail({
@@ -164,7 +170,7 @@ RETURNING o.id, o.attempts`;
 
 const READ = `
 SELECT o.id, o.channel, o.topic, l.ref AS loan_ref, b.ref AS borrower_ref, t.id AS transition_id, t.from_state, t.to_state, t.cause,
-       t.price_kopecks, t.ltv_millionths, t.debt_kopecks, t.sats, t.call_deadline, t.at,
+       t.price_kopecks, t.ltv_millionths, t.debt_kopecks, t.sats, t.call_deadline, t.at, t.report,
        c.email, c.webhook_url, c.webhook_secret
   FROM risk_outbox o JOIN risk_transitions t ON t.id = o.transition_id JOIN loans l ON l.id = o.loan_id JOIN borrowers b ON b.id = l.borrower_id
   LEFT JOIN risk_contacts c ON c.borrower_id = b.id
@@ -173,7 +179,7 @@ SELECT o.id, o.channel, o.topic, l.ref AS loan_ref, b.ref AS borrower_ref, t.id 
 interface ReadRow {
   id: bigint; channel: Channel; topic: string; loan_ref: string; borrower_ref: string; transition_id: bigint; from_state: string; to_state: string; cause: string;
   price_kopecks: bigint; ltv_millionths: bigint | null; debt_kopecks: bigint; sats: bigint; call_deadline: Date | null; at: Date;
-  email: string | null; webhook_url: string | null; webhook_secret: string | null; [key: string]: unknown;
+  report: Record<string, unknown> | null; email: string | null; webhook_url: string | null; webhook_secret: string | null; [key: string]: unknown;
 }
 
 /** One round: claims due rows, sends them, records each outcome. */
@@ -191,7 +197,7 @@ export async function deliverDue(db: Database, options: DeliveryOptions): Promis
   for (const row of rows) {
     const message: RiskMessage = {
       id: row.id, channel: row.channel, topic: row.topic, loanRef: row.loan_ref, borrowerRef: row.borrower_ref, from: row.from_state, to: row.to_state, cause: row.cause,
-      price: row.price_kopecks, ltvMillionths: row.ltv_millionths, debt: row.debt_kopecks, sats: row.sats, callDeadline: row.call_deadline, at: row.at, transitionId: row.transition_id,
+      price: row.price_kopecks, ltvMillionths: row.ltv_millionths, debt: row.debt_kopecks, sats: row.sats, callDeadline: row.call_deadline, at: row.at, transitionId: row.transition_id, report: row.report,
       email: row.email, webhookUrl: row.webhook_url, webhookSecret: row.webhook_secret,
     };
     const attempt = attempts.get(row.id)!;

@@ -4,7 +4,10 @@ import { Type } from 'typebox';
 import { auditFields, ownsBorrowerRef } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
-import { Id, Instant } from '../api/schemas.js';
+import { BtcAmount, Id, IdempotencyHeaders, Instant, RubAmount } from '../api/schemas.js';
+import type { ApprovalAction } from '../approvals/approvals.js';
+import { ApprovalView, proposeFrom } from '../approvals/routes.js';
+import { writeOffAction } from '../loans/servicing.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js';
 import { BOOK_READERS } from '../identity/roles.js';
@@ -29,6 +32,22 @@ const ACKNOWLEDGEABLE = ['warning', 'margin_call', 'accelerated_call', 'liquidat
 
 const priceText = (price: bigint | null) => (price === null || price <= 0n || price >= ANY_PRICE ? null : formatPrice(price as PriceKopecksPerBtc));
 const percentText = (millionths: bigint | undefined | null) => (millionths == null ? null : formatRate(millionths));
+
+const LIQUIDATION_STATUSES = ['queued', 'selling', 'sold', 'booked', 'cancelled'] as const;
+const LIQUIDATION_LIST = `
+SELECT q.id, l.ref, q.status, q.kind, q.reason, q.venue, q.reference_kopecks, q.floor_kopecks, q.planned_sats, q.queued_at, q.admitted_at, q.booked_at, q.report,
+       (SELECT coalesce(sum(f.sats), 0)::int8 FROM liquidation_fills f WHERE f.liquidation_id = q.id) AS filled_sats
+  FROM liquidations q JOIN loans l ON l.id = q.loan_id`;
+interface LiquidationListRow {
+  id: bigint; ref: string; status: string; kind: string | null; reason: string | null; venue: string | null; reference_kopecks: bigint | null; floor_kopecks: bigint | null;
+  planned_sats: bigint | null; queued_at: Date; admitted_at: Date | null; booked_at: Date | null; report: unknown; filled_sats: bigint; [key: string]: unknown;
+}
+const liquidationView = (q: LiquidationListRow) => ({
+  id: q.id.toString(), loan: q.ref, status: q.status, kind: q.kind, reason: q.reason, venue: q.venue,
+  referencePrice: priceText(q.reference_kopecks), floorPrice: priceText(q.floor_kopecks),
+  plannedBtc: q.planned_sats === null ? null : formatSats(q.planned_sats), filledBtc: formatSats(q.filled_sats),
+  queuedAt: q.queued_at.toISOString(), admittedAt: q.admitted_at?.toISOString() ?? null, bookedAt: q.booked_at?.toISOString() ?? null, report: q.report,
+});
 
 export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
@@ -68,6 +87,50 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         })),
       };
     });
+
+    app.get('/liquidations', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: {
+        tags: ['risk'], summary: 'Liquidations, newest first (by status when given): the queue, those being sold with their plan (reference, floor, BTC to sell, venue), and the booked ones with their execution reports',
+        querystring: Type.Object({ status: Type.Optional(Type.Union(LIQUIDATION_STATUSES.map((s) => Type.Literal(s)))), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+        response: { 200: Type.Object({ inFlightBtc: Type.String(), liquidations: Type.Array(Loose) }), ...errors },
+      },
+    }, async (request) => {
+      const rows = await db.query<LiquidationListRow>(`${LIQUIDATION_LIST} WHERE ($1::text IS NULL OR q.status = $1) ORDER BY q.id DESC LIMIT $2`, [request.query.status ?? null, request.query.limit]);
+      const [flight] = await db.query<{ sats: bigint }>(`SELECT coalesce(sum(planned_sats), 0)::int8 AS sats FROM liquidations WHERE status IN ('selling', 'sold')`);
+      return { inFlightBtc: formatSats(flight!.sats), liquidations: rows.map(liquidationView) };
+    });
+
+    app.get('/borrowers/:ref/liquidations', {
+      config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownsBorrowerRef } },
+      schema: { tags: ['risk'], summary: 'The borrower\'s liquidations with their execution reports (reference price, fills, slippage, fees, LTV before and after)', params: Type.Object({ ref: Ref }), response: { 200: Type.Object({ liquidations: Type.Array(Loose) }), ...errors } },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const rows = await db.query<LiquidationListRow>(`${LIQUIDATION_LIST} WHERE l.borrower_id = $1 ORDER BY q.id DESC LIMIT 1000`, [borrower.id]);
+      return { liquidations: rows.map(liquidationView) };
+    });
+
+    app.post('/liquidations/:id/fills', {
+      config: { access: { roles: ['treasury'] }, audit: 'liquidation.fills.propose', idempotent: true },
+      schema: {
+        tags: ['risk'], summary: 'Record the OTC desk\'s fills of a liquidation (none below its floor); a second treasurer approves. With done: true the liquidation is booked on approval',
+        headers: IdempotencyHeaders, params: Type.Object({ id: Id }),
+        body: Type.Object({
+          fills: Type.Array(Type.Object({ venueFillId: Type.String({ minLength: 1, maxLength: 100 }), btc: BtcAmount, price: RubAmount, feeRub: RubAmount }, { additionalProperties: false }), { maxItems: 100 }),
+          done: Type.Boolean(),
+        }, { additionalProperties: false }),
+        response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') },
+      },
+    }, async (request, reply) => proposeFrom(context, request, reply, context.approvals.get('liquidation.fills')!, { liquidation: request.params.id, ...request.body }));
+
+    app.post('/loans/:ref/write-off', {
+      config: { access: { roles: ['risk_officer'] }, audit: 'loans.write_off.propose', idempotent: true },
+      schema: {
+        tags: ['risk'], summary: 'Propose writing off the debt a liquidation left with no collateral (against its provision); a second risk officer approves',
+        headers: IdempotencyHeaders, params: Type.Object({ ref: Type.String({ pattern: '^LN-[1-9][0-9]{0,17}$' }) }), body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+        response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') },
+      },
+    }, async (request, reply) => proposeFrom(context, request, reply, writeOffAction as ApprovalAction<unknown>, { loan: request.params.ref, reason: request.body.reason }));
 
     app.post('/borrowers/:ref/risk-acknowledgements', {
       config: { access: { roles: ['borrower', 'credit_officer'], borrowerOwns: ownsBorrowerRef }, audit: 'risk.acknowledge' },

@@ -1,0 +1,122 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PRODUCT } from '../loans/product.js';
+import type { PriceKopecksPerBtc } from '../money/money.js';
+import { fillProblem, floorPrice, liquidationTermsOf, netProceeds, planLiquidation, summariseFills, type LiquidationTerms, type PlanInput } from './liquidation.js';
+import { simulateFills, DEFAULT_SLIPPAGE } from './venues.js';
+
+const M = 10_000n; // millionths per percent
+const BTC = 100_000_000n;
+const P = 800_000_000n as PriceKopecksPerBtc; // 8,000,000.00 RUB/BTC
+const TERMS: LiquidationTerms = { targetLtv: 50n * M, haircut: 0n, feeMillionths: 1n * M, maxDiscountMillionths: 5n * M, minimumRemainingKopecks: 10_000_000n, surplus: 'btc' };
+const input = (over: Partial<PlanInput> = {}): PlanInput => ({ debt: 4_000_000_00n, sats: 60_000_000n, reference: P, venueFeeMillionths: 1_000n, pastMaturity: false, terms: TERMS, ...over });
+
+/** Selling `s` at the reference with fees restores the target (exact rational check, as the plan solves it). */
+const restores = (i: PlanInput, s: bigint) => {
+  const fee = i.terms.feeMillionths + i.venueFeeMillionths;
+  return i.debt * BTC * 10n ** 12n - s * i.reference * (1_000_000n - fee) * 1_000_000n <= i.terms.targetLtv * (i.sats - s) * i.reference * (1_000_000n - i.terms.haircut);
+};
+
+describe('the plan', () => {
+  it('the default product: floor 5% under the reference, fee 1%, minimum = the smallest loan, BTC back', () => {
+    expect(liquidationTermsOf(DEFAULT_PRODUCT)).toEqual({ targetLtv: 50n * M, haircut: 0n, feeMillionths: 1n * M, maxDiscountMillionths: 5n * M, minimumRemainingKopecks: 10_000_000n, surplus: 'btc' });
+  });
+
+  it('a loan at 83% sells just enough to be back at 50% after fees: one sat less would not do', () => {
+    const i = input(); // 4,000,000 RUB against 0.6 BTC at 8,000,000 = 83.3%
+    const plan = planLiquidation(i);
+    expect(plan.kind).toBe('partial');
+    if (plan.kind !== 'partial') return;
+    expect(plan.reason).toBe('target_ltv');
+    expect(restores(i, plan.sats)).toBe(true);
+    expect(restores(i, plan.sats - 1n)).toBe(false);
+    expect(plan.floor).toBe(760_000_000n);
+    expect(plan.ltvBefore).toBe(833_334n);
+    expect(plan.ltvAfter! <= 500_001n).toBe(true);
+  });
+
+  it('property: a partial plan is the least number of sats that restores the target; a full one sells what it must', () => {
+    fc.assert(fc.property(
+      fc.bigInt({ min: 1_000_000n, max: 10n ** 12n }), fc.bigInt({ min: 1_000n, max: 10n ** 11n }), fc.bigInt({ min: 100_000_000n, max: 2_000_000_000n }),
+      fc.bigInt({ min: 10n * M, max: 70n * M }), fc.bigInt({ min: 0n, max: 5n * M }), fc.bigInt({ min: 0n, max: 30n * M }), fc.boolean(),
+      (debt, sats, price, target, fee, haircut, rub) => {
+        const i = input({ debt, sats, reference: price as PriceKopecksPerBtc, venueFeeMillionths: 0n, terms: { ...TERMS, targetLtv: target, feeMillionths: fee, haircut, surplus: rub ? 'rub' : 'btc' } });
+        const plan = planLiquidation(i);
+        if (plan.kind === 'none') expect(restores(i, 0n)).toBe(true);
+        else if (plan.kind === 'partial') {
+          expect(plan.sats > 0n && plan.sats < sats).toBe(true);
+          expect(restores(i, plan.sats)).toBe(true);
+          expect(restores(i, plan.sats - 1n)).toBe(false);
+          expect(debt - netProceeds(plan.sats, price, fee) >= TERMS.minimumRemainingKopecks).toBe(true);
+        } else {
+          expect(plan.sats > 0n && plan.sats <= sats).toBe(true);
+          if (rub) expect(plan.sats).toBe(sats);
+          // Enough to cover the debt at the floor, or all there is.
+          else expect(plan.sats === sats || netProceeds(plan.sats, plan.floor, fee) >= debt).toBe(true);
+        }
+      }), { numRuns: 2_000 });
+  });
+
+  it('full when past maturity, below the minimum, or when all of it is not enough; none when at the target already', () => {
+    const mature = planLiquidation(input({ pastMaturity: true }));
+    expect(mature).toMatchObject({ kind: 'full', reason: 'past_maturity' });
+    // Covers 4,000,000 at the floor with fees: ceil(4e8 x 1e8 x 1e6 / (760e6 x 989,000)) sats.
+    expect(mature.kind === 'full' && mature.sats).toBe(53_216_966n);
+    expect(planLiquidation(input({ debt: 50_000_000n, sats: 5_000_000n }))).toMatchObject({ kind: 'full', reason: 'not_enough_collateral', sats: 5_000_000n });
+    expect(planLiquidation(input({ debt: 20_000_000n, sats: 3_000_000n, terms: { ...TERMS, minimumRemainingKopecks: 15_000_000n } }))).toMatchObject({ kind: 'full', reason: 'below_minimum' });
+    expect(planLiquidation(input({ pastMaturity: true, terms: { ...TERMS, surplus: 'rub' } }))).toMatchObject({ kind: 'full', sats: 60_000_000n });
+    expect(planLiquidation(input({ debt: 2_400_000_00n }))).toMatchObject({ kind: 'none' }); // exactly 50%
+    expect(planLiquidation(input({ debt: 0n })).kind).toBe('none');
+  });
+
+  it('fees so high that selling cannot bring the LTV down sell in full', () => {
+    expect(planLiquidation(input({ debt: 4_750_000_00n, terms: { ...TERMS, targetLtv: 98n * M, feeMillionths: 2n * M } }))).toMatchObject({ kind: 'full', reason: 'cannot_restore' });
+  });
+
+  it('the floor is never below the allowed discount (rounded up)', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.bigInt({ min: 1n, max: 500_000n }), (ref, d) => {
+      const floor = floorPrice(ref as PriceKopecksPerBtc, d);
+      expect(floor * 1_000_000n >= ref * (1_000_000n - d)).toBe(true);
+      expect((floor - 1n) * 1_000_000n < ref * (1_000_000n - d)).toBe(true);
+    }));
+  });
+});
+
+describe('fills', () => {
+  it('sums gross, fees, net, average and slippage exactly', () => {
+    const s = summariseFills([
+      { venueFillId: 'a', sats: 10_000_000n, price: 790_000_000n, feeKopecks: 7_900n },
+      { venueFillId: 'b', sats: 5_000_000n, price: 780_000_001n, feeKopecks: 3_900n },
+    ], P, 1n * M);
+    expect(s.grossKopecks).toBe(79_000_000n + 39_000_000n); // the second fill's odd kopeck rounds down
+    expect(s.venueFeesKopecks).toBe(11_800n);
+    expect(s.bankFeeKopecks).toBe(1_180_000n);
+    expect(s.netKopecks).toBe(118_000_000n - 11_800n - 1_180_000n);
+    expect(s.averagePrice).toBe(786_666_666n);
+    expect(s.slippageMillionths).toBe(16_667n);
+  });
+
+  it('a fill below the floor, above what is left, or with a fee above its proceeds is refused', () => {
+    const fill = { venueFillId: 'x', sats: 1_000n, price: 760_000_000n, feeKopecks: 0n };
+    expect(fillProblem(fill, 760_000_000n, 1_000n)).toBeUndefined();
+    expect(fillProblem({ ...fill, price: 759_999_999n }, 760_000_000n, 1_000n)).toMatch(/below the floor/);
+    expect(fillProblem(fill, 760_000_000n, 999n)).toMatch(/left to sell/);
+    expect(fillProblem({ ...fill, feeKopecks: 7_601n }, 760_000_000n, 1_000n)).toMatch(/fee/);
+  });
+
+  it('the simulated venue: deterministic, prices falling with size, never below the floor, what is left unsold', () => {
+    const order = { liquidationId: 7n, sats: 40n * BTC, reference: P, floor: floorPrice(P, 5n * M) };
+    const first = simulateFills(order, DEFAULT_SLIPPAGE);
+    expect(simulateFills(order, DEFAULT_SLIPPAGE)).toEqual(first);
+    expect(first.done).toBe(true);
+    const prices = first.fills.map((f) => f.price);
+    expect(prices.every((p, k) => p >= order.floor && (k === 0 || p < prices[k - 1]!))).toBe(true);
+    const sold = first.fills.reduce((s, f) => s + f.sats, 0n);
+    // -1% per 5 BTC from 0.1% under: the floor (-5%) is reached after about 24.5 BTC.
+    expect(sold).toBe(24n * BTC + BTC / 2n);
+    expect(first.fills[0]).toEqual({ venueFillId: '7-1', sats: BTC / 2n, price: 798_800_000n, feeKopecks: 399_400n }); // at its middle: -0.1% - 1% x 0.25 / 5
+    const small = simulateFills({ ...order, sats: 12_345n }, DEFAULT_SLIPPAGE);
+    expect(small.fills).toHaveLength(1);
+    expect(small.fills[0]!.sats).toBe(12_345n);
+  });
+});
