@@ -16,6 +16,14 @@ describe('configuration from the environment', () => {
     expect(describeDatabase(config.database)).toBe('PostgreSQL at postgres://zalog:***@db:5432/zalog');
   });
 
+  it('sells at the OTC desk with a 50 BTC cap unless told otherwise; refuses an unknown venue or a cap that is not BTC', () => {
+    expect(loadConfig({})).toMatchObject({ liquidationVenue: 'otc', liquidationCapSats: 5_000_000_000n });
+    expect(loadConfig({ ZALOG_LIQUIDATION_VENUE: 'simulated', ZALOG_LIQUIDATION_CAP_BTC: '12.5' })).toMatchObject({ liquidationVenue: 'simulated', liquidationCapSats: 1_250_000_000n });
+    expect(() => loadConfig({ ZALOG_LIQUIDATION_VENUE: 'binance' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ZALOG_LIQUIDATION_CAP_BTC: '1e3' })).toThrow(/ZALOG_LIQUIDATION_CAP_BTC/);
+    expect(() => loadConfig({ ZALOG_LIQUIDATION_CAP_BTC: '-1' })).toThrow(ConfigError);
+  });
+
   it('believes forwarded headers only from the proxies named', () => {
     expect(loadConfig({}).trustProxy).toEqual([]);
     expect(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);

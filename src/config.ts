@@ -1,3 +1,4 @@
+import { parseSats } from './money/money.js';
 import path from 'node:path';
 import type { DatabaseTarget } from './db/open.js';
 
@@ -28,6 +29,10 @@ export interface Config {
   readonly registry: { readonly url: string; readonly token?: string } | undefined;
   /** The SMTP server risk notices go through (smtp://host:port or smtps://user:pass@host); undefined: e-mails wait in the outbox. */
   readonly smtp: { readonly url: string; readonly from: string } | undefined;
+  /** Where collateral is sold: the OTC desk (treasury records fills, four eyes) or the simulated venue (demonstrations). */
+  readonly liquidationVenue: 'otc' | 'simulated';
+  /** Collateral being sold at once across the book, at most (sats). */
+  readonly liquidationCapSats: bigint;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +89,11 @@ export function loadConfig(env: Env = process.env): Config {
   const mailFrom = env.ZALOG_MAIL_FROM || 'risk@zalog.local';
   if (!/^[^@\s]+@[^@\s]+$/.test(mailFrom)) throw new ConfigError(`ZALOG_MAIL_FROM must be an e-mail address; got "${mailFrom}"`);
 
+  const liquidationVenue = env.ZALOG_LIQUIDATION_VENUE || 'otc';
+  if (liquidationVenue !== 'otc' && liquidationVenue !== 'simulated') throw new ConfigError(`ZALOG_LIQUIDATION_VENUE must be otc or simulated; got "${liquidationVenue}"`);
+  const cap = parseSats(env.ZALOG_LIQUIDATION_CAP_BTC || '50');
+  if (!cap.ok) throw new ConfigError(`ZALOG_LIQUIDATION_CAP_BTC must be an amount of BTC such as "50" or "12.5"; ${cap.error.message}`);
+
   return {
     host,
     port,
@@ -98,6 +108,8 @@ export function loadConfig(env: Env = process.env): Config {
     pricesPoll: pricesPoll === 'true',
     registry: registryUrl === undefined ? undefined : { url: registryUrl, ...(registryToken !== undefined ? { token: registryToken } : {}) },
     smtp: smtpUrl === undefined ? undefined : { url: smtpUrl, from: mailFrom },
+    liquidationVenue,
+    liquidationCapSats: cap.value,
   };
 }
 

@@ -15,6 +15,8 @@ import { bankCalendar } from '../calendar/load.js';
 import { RiskEngine } from '../risk/risk-engine.js';
 import { PgRiskStore } from '../risk/risk-store.js';
 import { deliverDue, emailSender, webhookSender } from '../risk/outbox.js';
+import { runLiquidations } from '../risk/liquidations.js';
+import { otcVenue, simulatedVenue } from '../risk/venues.js';
 
 /**
  * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
@@ -75,6 +77,16 @@ export async function serve(config: Config): Promise<void> {
     const expired = await risk.expireCalls(new Date());
     return caughtUp.moves + expired > 0 ? { moves: caughtUp.moves, expired } : undefined;
   } }, logger);
+  // Liquidations: queue, admit under the cap, sell (the simulated venue; the OTC desk's fills come
+  // through four eyes), book. Nothing is admitted or sold while the price is degraded or stale.
+  const stopLiquidation = scheduleJob(db, { name: 'liquidation', lockKey: 7_207_104, everyMs: 10_000, run: async () => {
+    const report = await runLiquidations(db, {
+      venue: config.liquidationVenue === 'simulated' ? simulatedVenue() : otcVenue, capSats: config.liquidationCapSats,
+      staleAfterSeconds: pricesConfig.breaker.staleAfterSeconds, calendar: await bankCalendar(), now: () => new Date(),
+      onSold: (id) => logger.info({ liquidation: id.toString() }, 'collateral sold'),
+    });
+    return report.queued + report.admitted + report.cancelled + report.sold + report.booked > 0 ? report : undefined;
+  } }, logger);
   // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait).
   const senders = {
     webhook: webhookSender({ timeoutMs: 10_000, now: () => new Date() }),
@@ -98,6 +110,7 @@ export async function serve(config: Config): Promise<void> {
       stopEod();
       stopRisk();
       stopOutbox();
+      stopLiquidation();
       await prices.stop();
       await app.close();
       await db.close();
