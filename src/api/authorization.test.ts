@@ -45,6 +45,7 @@ const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
   'GET /api/v1/borrowers/:ref/loan-applications': borrower1Path('loan-applications'),
   'GET /api/v1/borrowers/:ref/loans': borrower1Path('loans'),
   'GET /api/v1/borrowers/:ref/risk': borrower1Path('risk'),
+  'GET /api/v1/borrowers/:ref/liquidations': borrower1Path('liquidations'),
   'POST /api/v1/borrowers/:ref/risk-acknowledgements': borrower1Path('risk-acknowledgements'),
   'POST /api/v1/auth/tokens/:id/revoke': async (app) => {
     const made = await app.as('borrower1').post('/api/v1/auth/tokens', { name: 'probe', expiresInDays: 1 });
