@@ -181,6 +181,7 @@ export function offerView(offer: OfferRow) {
 }
 
 export function formatRate(millionths: bigint): string {
+  if (millionths < 0n) return `-${formatRate(-millionths)}`; // a fill above the reference: negative slippage
   const whole = millionths / 10_000n;
   const rest = (millionths % 10_000n).toString().padStart(4, '0').replace(/0+$/, '');
   return rest === '' ? whole.toString() : `${whole}.${rest}`;

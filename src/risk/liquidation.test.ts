@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formatRate } from '../loans/origination.js';
 import { DEFAULT_PRODUCT } from '../loans/product.js';
 import type { PriceKopecksPerBtc } from '../money/money.js';
 import { fillProblem, floorPrice, liquidationTermsOf, netProceeds, planLiquidation, summariseFills, type LiquidationTerms, type PlanInput } from './liquidation.js';
@@ -94,6 +95,13 @@ describe('fills', () => {
     expect(s.netKopecks).toBe(118_000_000n - 11_800n - 1_180_000n);
     expect(s.averagePrice).toBe(786_666_666n);
     expect(s.slippageMillionths).toBe(16_667n);
+  });
+
+  it('a fill above the reference is negative slippage, shown with its sign', () => {
+    const s = summariseFills([{ venueFillId: 'a', sats: BTC, price: 804_000_000n, feeKopecks: 0n }], P, 0n);
+    expect(s.slippageMillionths).toBe(-5_000n);
+    expect(formatRate(s.slippageMillionths!)).toBe('-0.5');
+    expect(formatRate(-1n)).toBe('-0.0001');
   });
 
   it('a fill below the floor, above what is left, or with a fee above its proceeds is refused', () => {

@@ -9,7 +9,7 @@ import { formatRate, loanOutcome } from '../loans/origination.js';
 import type { ProductTerms } from '../loans/product.js';
 import { bookLiquidationSale, type LiquidationBooking } from '../loans/servicing.js';
 import { BUCKETS } from '../loans/waterfall.js';
-import { formatKopecks, formatPrice, formatSats, parseKopecks, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
+import { divide, formatKopecks, formatPrice, formatSats, parseKopecks, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { currentPrice } from '../prices/current.js';
 import { fillProblem, liquidationTermsOf, planLiquidation, summariseFills, type Fill, type SaleSummary } from './liquidation.js';
 import { CHANNELS } from './risk-store.js';
@@ -219,7 +219,7 @@ function executionReport(q: LiquidationRow, fills: ReadonlyArray<Fill & { at: Da
     referencePrice: formatPrice(reference as PriceKopecksPerBtc),
     floorPrice: formatPrice(q.floor_kopecks! as PriceKopecksPerBtc),
     plannedBtc: formatSats(q.planned_sats!),
-    fills: fills.map((f) => ({ venueFillId: f.venueFillId, btc: formatSats(f.sats), price: formatPrice(f.price as PriceKopecksPerBtc), feeRub: formatKopecks(f.feeKopecks), slippagePercent: formatRate((reference - f.price) * 1_000_000n / reference), at: f.at.toISOString() })),
+    fills: fills.map((f) => ({ venueFillId: f.venueFillId, btc: formatSats(f.sats), price: formatPrice(f.price as PriceKopecksPerBtc), feeRub: formatKopecks(f.feeKopecks), slippagePercent: formatRate(divide((reference - f.price) * 1_000_000n, reference, 'ceil')), at: f.at.toISOString() })),
     soldBtc: formatSats(s.sats),
     averagePrice: s.averagePrice === undefined ? null : formatPrice(s.averagePrice as PriceKopecksPerBtc),
     slippagePercent: pct(s.slippageMillionths),
