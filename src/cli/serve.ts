@@ -85,7 +85,7 @@ export async function serve(config: Config): Promise<void> {
       staleAfterSeconds: pricesConfig.breaker.staleAfterSeconds, calendar: await bankCalendar(), now: () => new Date(),
       onSold: (id) => logger.info({ liquidation: id.toString() }, 'collateral sold'),
     });
-    return report.queued + report.admitted + report.cancelled + report.sold + report.booked > 0 ? report : undefined;
+    return report.queued + report.admitted + report.cancelled + report.sold + report.booked > 0 || report.held !== undefined ? report : undefined;
   } }, logger);
   // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait).
   const senders = {

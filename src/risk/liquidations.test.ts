@@ -156,6 +156,23 @@ describe('pause, cap and the OTC desk', () => {
   });
 });
 
+describe('a sale end of day holds', () => {
+  it('stays sold and is reported while a day is half closed; the next run books it', async () => {
+    await publish(800_000_000n);
+    const { ref } = await originate(t, { amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.25000000' });
+    await publish(460_000_000n);
+    // End of day starts on the open day right after the sale commits, before it is booked.
+    const run = await runLiquidations(t.test.db, options({ capSats: 100n * BTC, onSold: async () => { await t.test.db.query(`INSERT INTO eod_days (business_date, started_at) VALUES ('2025-03-17', now())`); } }));
+    expect(run).toMatchObject({ sold: 1, booked: 0, held: [{ code: 'eod_in_progress' }] });
+    const [liq] = await liquidationsOf(ref);
+    expect(liq!.status).toBe('sold');
+    await t.test.db.query(`DELETE FROM eod_days WHERE business_date = '2025-03-17'`);
+    expect(await runLiquidations(t.test.db, options({ capSats: 100n * BTC }))).toMatchObject({ booked: 1 });
+    expect((await liquidationsOf(ref))[0]!.status).toBe('booked');
+    await booksBalance();
+  });
+});
+
 describe('a full sale with a shortfall, provisioned and written off under four eyes', () => {
   let ref: string;
   it('sells everything when the collateral does not cover the debt, provisions the rest, keeps the loan in liquidation', async () => {

@@ -48,7 +48,7 @@ export interface LiquidationOptions {
   readonly now: () => Date;
   readonly batch?: number;
   /** Called after a sale is committed and before it is booked (progress lines; the crash test stops the process here). */
-  readonly onSold?: (liquidationId: bigint) => void;
+  readonly onSold?: (liquidationId: bigint) => void | Promise<void>;
 }
 
 export interface LiquidationRunReport {
@@ -59,6 +59,8 @@ export interface LiquidationRunReport {
   readonly booked: number;
   /** Why nothing was admitted or sold, when the price was not good enough. */
   readonly paused?: string;
+  /** Sold liquidations that could not be booked yet, with why. */
+  readonly held?: ReadonlyArray<{ readonly liquidation: string; readonly code: string; readonly message: string }>;
 }
 
 interface LiquidationRow {
@@ -80,8 +82,8 @@ export async function runLiquidations(db: Database, options: LiquidationOptions)
     ({ admitted, cancelled } = await admit(db, options, { price: price.price, cycleId: price.cycle.id }));
     if (options.venue.automatic) sold = await sell(db, options);
   }
-  const booked = await bookSold(db, options);
-  return { queued, admitted, cancelled, sold, booked, ...(price.ok ? {} : { paused: price.message }) };
+  const { booked, held } = await bookSold(db, options);
+  return { queued, admitted, cancelled, sold, booked, ...(price.ok ? {} : { paused: price.message }), ...(held!.length > 0 ? { held } : {}) };
 }
 
 async function queueLiquidations(db: Database, now: Date): Promise<number> {
@@ -154,7 +156,7 @@ async function sell(db: Database, options: LiquidationOptions): Promise<number> 
     });
     if (done) {
       sold += 1;
-      options.onSold?.(id);
+      await options.onSold?.(id);
     }
   }
   return sold;
@@ -178,11 +180,24 @@ async function fillsOf(db: Queryable, liquidationId: bigint): Promise<Array<Fill
   return rows.map((r) => ({ venueFillId: r.venue_fill_id, sats: r.sats, price: r.price_kopecks, feeKopecks: r.fee_kopecks, at: r.at }));
 }
 
-async function bookSold(db: Database, options: LiquidationOptions): Promise<number> {
+/**
+ * Books what is sold, each in its own transaction. One the loan refuses for now (end of day half
+ * way through a day; a loan no longer live) stays 'sold' and is reported in `held` with the reason,
+ * for the next run or a person; the others are booked.
+ */
+async function bookSold(db: Database, options: LiquidationOptions): Promise<{ booked: number; held: LiquidationRunReport['held'] }> {
   const sold = await db.query<{ id: bigint }>(`SELECT id FROM liquidations WHERE status = 'sold' ORDER BY id LIMIT $1`, [options.batch ?? 1_000]);
   let booked = 0;
-  for (const { id } of sold) if (await db.transaction((tx) => book(tx, id, options.calendar, options.now()))) booked += 1;
-  return booked;
+  const held: Array<{ liquidation: string; code: string; message: string }> = [];
+  for (const { id } of sold) {
+    try {
+      if (await db.transaction((tx) => book(tx, id, options.calendar, options.now()))) booked += 1;
+    } catch (error) {
+      if (!(error instanceof LoanError)) throw error;
+      held.push({ liquidation: id.toString(), code: error.code, message: error.message });
+    }
+  }
+  return { booked, held };
 }
 
 /**
