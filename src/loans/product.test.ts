@@ -96,4 +96,15 @@ describe('the ladder in the product', () => {
     expect(fields(withLtv({ hysteresisPoints: '60' }))).toEqual(['collateral.ltv.hysteresisPoints']);
     expect(fields(withLtv({ hysteresisPoints: 'x' }))).toEqual(['collateral.ltv.hysteresisPoints']);
   });
+
+  it('takes liquidation terms: a floor discount above 0 and at most 50%, a fee up to 10%, a minimum in roubles, BTC or RUB back', () => {
+    const sale = (liquidation: NonNullable<ProductTerms['collateral']['liquidation']>) => fields({ ...DEFAULT_PRODUCT, collateral: { ...DEFAULT_PRODUCT.collateral, liquidation } });
+    expect(sale({ maxDiscountPercent: '3', feePercent: '0.5', minimumRemaining: '50000.00', surplus: 'rub' })).toEqual([]);
+    expect(sale({})).toEqual([]);
+    expect(sale({ maxDiscountPercent: '0' })).toEqual(['collateral.liquidation.maxDiscountPercent']);
+    expect(sale({ maxDiscountPercent: '51' })).toEqual(['collateral.liquidation.maxDiscountPercent']);
+    expect(sale({ feePercent: '10.5' })).toEqual(['collateral.liquidation.feePercent']);
+    expect(sale({ minimumRemaining: '-1.00' })).toEqual(['collateral.liquidation.minimumRemaining']);
+    expect(sale({ surplus: 'eth' as 'btc' })).toEqual(['collateral.liquidation.surplus']);
+  });
 });
