@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { actorOf, auditFields, ownsBorrowerRef } from '../api/access.js';
-import { runIdempotent } from '../api/idempotency.js';
-import { propose, type ApprovalAction } from '../approvals/approvals.js';
-import { approvalView, ApprovalView } from '../approvals/routes.js';
+import { auditFields, ownsBorrowerRef } from '../api/access.js';
+import type { ApprovalAction } from '../approvals/approvals.js';
+import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { bankDetailsAction } from './bank-details-action.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
@@ -333,10 +332,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       },
     }, async (request, reply) => {
       await requireBorrower(request.params.ref);
-      return runIdempotent(db, request, reply, async (tx) => {
-        const proposed = await propose(tx, bankDetailsAction as ApprovalAction<unknown>, { ref: request.params.ref, ...request.body }, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
-        return proposed.ok ? { ok: true, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
-      });
+      return proposeFrom(context, request, reply, bankDetailsAction as ApprovalAction<unknown>, { ref: request.params.ref, ...request.body });
     });
 
     app.post('/borrowers/:ref/btc-addresses', {

@@ -7,9 +7,8 @@ import { appendAudit } from '../audit/audit-repository.js';
 import { BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { actorOf, auditFields } from '../api/access.js';
-import { runIdempotent } from '../api/idempotency.js';
-import { propose, type ApprovalAction } from '../approvals/approvals.js';
-import { approvalView, ApprovalView } from '../approvals/routes.js';
+import type { ApprovalAction } from '../approvals/approvals.js';
+import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { loadBanTable } from './evaluation.js';
 import { rescreenBannedAreas } from './rescreen.js';
 import { clearScreeningHitAction, importList, ListImportError, listHits } from './screening.js';
@@ -183,9 +182,6 @@ export function complianceRoutes(context: AppContext): FastifyPluginAsyncTypebox
         body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
         response: { 202: ApprovalView, ...errors },
       },
-    }, async (request, reply) => runIdempotent(db, request, reply, async (tx) => {
-      const proposed = await propose(tx, clearScreeningHitAction as ApprovalAction<unknown>, { hitId: request.params.id, reason: request.body.reason }, actorOf(request), { now: now(), ttlSeconds: context.approvalTtlSeconds });
-      return proposed.ok ? { ok: true, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
-    }));
+    }, async (request, reply) => proposeFrom(context, request, reply, clearScreeningHitAction as ApprovalAction<unknown>, { hitId: request.params.id, reason: request.body.reason }));
   };
 }

@@ -3,10 +3,9 @@ import { Type } from 'typebox';
 import { actorOf, auditFields } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
-import { runIdempotent } from '../api/idempotency.js';
 import { Id, IdempotencyHeaders, Instant, RubAmount } from '../api/schemas.js';
-import { propose, type ApprovalAction } from '../approvals/approvals.js';
-import { approvalView, ApprovalView } from '../approvals/routes.js';
+import type { ApprovalAction } from '../approvals/approvals.js';
+import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { formatMinorUnits } from '../money/money.js';
@@ -132,10 +131,7 @@ export function priceRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         body: Type.Object({ price: RubAmount, validMinutes: Type.Integer({ minimum: 1, maximum: MANUAL_PRICE_MINUTES_MAX }), reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
         response: { 202: ApprovalView, ...errors },
       },
-    }, async (request, reply) => runIdempotent(db, request, reply, async (tx) => {
-      const proposed = await propose(tx, manualPriceAction as ApprovalAction<unknown>, request.body, actorOf(request), { now: now(), ttlSeconds: Math.min(context.approvalTtlSeconds, 3_600) });
-      return proposed.ok ? { ok: true, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
-    }));
+    }, async (request, reply) => proposeFrom(context, request, reply, manualPriceAction as ApprovalAction<unknown>, request.body, Math.min(context.approvalTtlSeconds, 3_600)));
 
     app.post('/confirm', {
       config: { access: { roles: ['risk_officer'] }, audit: 'prices.confirm' },
