@@ -118,6 +118,11 @@ export interface SaleSummary {
   readonly slippageMillionths: bigint | undefined;
 }
 
+/** How far under the reference a price is: (reference - price) / reference in millionths, rounded up (never understated; negative above the reference). */
+export function slippageMillionths(reference: bigint, price: bigint): bigint {
+  return divide((reference - price) * RATE_SCALE, reference, 'ceil');
+}
+
 export function fillGross(fill: Fill): bigint {
   return divide(fill.sats * fill.price, SATS_PER_BTC, 'floor');
 }
@@ -133,7 +138,7 @@ export function summariseFills(fills: readonly Fill[], reference: PriceKopecksPe
   const net = gross - venueFees - bankFee;
   if (net < 0n) throw new RangeError('fees above the proceeds');
   const average = soldSats === 0n ? undefined : divide(gross * SATS_PER_BTC, soldSats, 'floor');
-  const slippage = average === undefined ? undefined : divide((reference - average) * RATE_SCALE, reference, 'ceil');
+  const slippage = average === undefined ? undefined : slippageMillionths(reference, average);
   return { sats: soldSats, grossKopecks: gross, venueFeesKopecks: venueFees, bankFeeKopecks: bankFee, netKopecks: net, averagePrice: average, slippageMillionths: slippage };
 }
 

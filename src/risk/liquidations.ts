@@ -9,9 +9,9 @@ import { formatRate, loanOutcome } from '../loans/origination.js';
 import type { ProductTerms } from '../loans/product.js';
 import { bookLiquidationSale, type LiquidationBooking } from '../loans/servicing.js';
 import { BUCKETS } from '../loans/waterfall.js';
-import { divide, formatKopecks, formatPrice, formatSats, parseKopecks, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
+import { formatKopecks, formatPrice, formatSats, parseKopecks, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { currentPrice } from '../prices/current.js';
-import { fillProblem, liquidationTermsOf, planLiquidation, summariseFills, type Fill, type SaleSummary } from './liquidation.js';
+import { fillProblem, liquidationTermsOf, planLiquidation, slippageMillionths, summariseFills, type Fill, type SaleSummary } from './liquidation.js';
 import { CHANNELS } from './risk-store.js';
 import type { Venue } from './venues.js';
 
@@ -60,8 +60,10 @@ export interface LiquidationRunReport {
   /** Why nothing was admitted or sold, when the price was not good enough. */
   readonly paused?: string;
   /** Sold liquidations that could not be booked yet, with why. */
-  readonly held?: ReadonlyArray<{ readonly liquidation: string; readonly code: string; readonly message: string }>;
+  readonly held?: readonly Held[];
 }
+
+interface Held { readonly liquidation: string; readonly code: string; readonly message: string }
 
 interface LiquidationRow {
   id: bigint; loan_id: bigint; ref: string; status: string; kind: 'partial' | 'full' | null; reason: string | null; venue: string | null;
@@ -83,7 +85,13 @@ export async function runLiquidations(db: Database, options: LiquidationOptions)
     if (options.venue.automatic) sold = await sell(db, options);
   }
   const { booked, held } = await bookSold(db, options);
-  return { queued, admitted, cancelled, sold, booked, ...(price.ok ? {} : { paused: price.message }), ...(held!.length > 0 ? { held } : {}) };
+  return { queued, admitted, cancelled, sold, booked, ...(price.ok ? {} : { paused: price.message }), ...(held.length > 0 ? { held } : {}) };
+}
+
+/** The collateral being sold across the book: planned sats of liquidations admitted and not yet booked (what the cap bounds). */
+export async function satsInFlight(db: Queryable): Promise<bigint> {
+  const [row] = await db.query<{ sats: bigint }>(`SELECT coalesce(sum(planned_sats), 0)::int8 AS sats FROM liquidations WHERE status IN ('selling', 'sold')`);
+  return row!.sats;
 }
 
 async function queueLiquidations(db: Database, now: Date): Promise<number> {
@@ -102,8 +110,7 @@ async function admit(db: Database, options: LiquidationOptions, price: { price: 
   return db.transaction(async (tx) => {
     // One admitter at a time: the cap is a sum over the book.
     await tx.query('SELECT pg_advisory_xact_lock($1)', [LIQUIDATION_LOCK_KEY]);
-    const [flight] = await tx.query<{ sats: bigint }>(`SELECT coalesce(sum(planned_sats), 0)::int8 AS sats FROM liquidations WHERE status IN ('selling', 'sold')`);
-    let inFlight = flight!.sats;
+    let inFlight = await satsInFlight(tx);
     const now = options.now();
     // Maturity is judged on the bank's open day; while end of day is half-way through one, nothing is admitted.
     let today: string;
@@ -185,10 +192,10 @@ async function fillsOf(db: Queryable, liquidationId: bigint): Promise<Array<Fill
  * way through a day; a loan no longer live) stays 'sold' and is reported in `held` with the reason,
  * for the next run or a person; the others are booked.
  */
-async function bookSold(db: Database, options: LiquidationOptions): Promise<{ booked: number; held: LiquidationRunReport['held'] }> {
+async function bookSold(db: Database, options: LiquidationOptions): Promise<{ booked: number; held: Held[] }> {
   const sold = await db.query<{ id: bigint }>(`SELECT id FROM liquidations WHERE status = 'sold' ORDER BY id LIMIT $1`, [options.batch ?? 1_000]);
   let booked = 0;
-  const held: Array<{ liquidation: string; code: string; message: string }> = [];
+  const held: Held[] = [];
   for (const { id } of sold) {
     try {
       if (await db.transaction((tx) => book(tx, id, options.calendar, options.now()))) booked += 1;
@@ -234,7 +241,7 @@ function executionReport(q: LiquidationRow, fills: ReadonlyArray<Fill & { at: Da
     referencePrice: formatPrice(reference as PriceKopecksPerBtc),
     floorPrice: formatPrice(q.floor_kopecks! as PriceKopecksPerBtc),
     plannedBtc: formatSats(q.planned_sats!),
-    fills: fills.map((f) => ({ venueFillId: f.venueFillId, btc: formatSats(f.sats), price: formatPrice(f.price as PriceKopecksPerBtc), feeRub: formatKopecks(f.feeKopecks), slippagePercent: formatRate(divide((reference - f.price) * 1_000_000n, reference, 'ceil')), at: f.at.toISOString() })),
+    fills: fills.map((f) => ({ venueFillId: f.venueFillId, btc: formatSats(f.sats), price: formatPrice(f.price as PriceKopecksPerBtc), feeRub: formatKopecks(f.feeKopecks), slippagePercent: formatRate(slippageMillionths(reference, f.price)), at: f.at.toISOString() })),
     soldBtc: formatSats(s.sats),
     averagePrice: s.averagePrice === undefined ? null : formatPrice(s.averagePrice as PriceKopecksPerBtc),
     slippagePercent: pct(s.slippageMillionths),

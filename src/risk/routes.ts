@@ -16,6 +16,7 @@ import { formatRate } from '../loans/origination.js';
 import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { ANY_PRICE } from './ladder.js';
+import { satsInFlight } from './liquidations.js';
 
 /**
  * The borrower's risk through the API: each live loan's place on the ladder with its LTV at the
@@ -97,8 +98,7 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       },
     }, async (request) => {
       const rows = await db.query<LiquidationListRow>(`${LIQUIDATION_LIST} WHERE ($1::text IS NULL OR q.status = $1) ORDER BY q.id DESC LIMIT $2`, [request.query.status ?? null, request.query.limit]);
-      const [flight] = await db.query<{ sats: bigint }>(`SELECT coalesce(sum(planned_sats), 0)::int8 AS sats FROM liquidations WHERE status IN ('selling', 'sold')`);
-      return { inFlightBtc: formatSats(flight!.sats), liquidations: rows.map(liquidationView) };
+      return { inFlightBtc: formatSats(await satsInFlight(db)), liquidations: rows.map(liquidationView) };
     });
 
     app.get('/borrowers/:ref/liquidations', {
