@@ -26,7 +26,7 @@ import { readBarsCsv, readRateCsv, HistoryFileError } from '../prices/history-fi
 import { fetchBitstampOhlc } from '../prices/import.js';
 import { loadPricesConfig, pipelineConfig, PricesConfigError } from '../prices/prices-config.js';
 import { saveHistory, type Bar } from '../prices/price-repository.js';
-import { replay } from '../prices/replay.js';
+import { historyPipeline, replay } from '../prices/replay.js';
 import { fetchCbrArchive } from '../prices/sources/cbr.js';
 import { SourceError } from '../adapters/http.js';
 import type { Pair } from '../prices/aggregate.js';
@@ -207,7 +207,7 @@ prices.command('replay')
         pair: 'BTC/USD',
         intervalSeconds: interval,
         usdRub,
-        config: { ...base, aggregation: { ...base.aggregation, quorum: Number(options.quorum), maxQuoteAgeSeconds: Math.max(base.aggregation.maxQuoteAgeSeconds, interval * 2) }, breaker: { ...base.breaker, staleAfterSeconds: Math.max(base.breaker.staleAfterSeconds, interval * 2) } },
+        config: historyPipeline(base, interval, Number(options.quorum)),
         speed,
         ...(options.from !== undefined ? { from: dateOption(options.from, 'from')! } : {}),
         ...(options.to !== undefined ? { to: dateOption(options.to, 'to')! } : {}),

@@ -49,11 +49,36 @@ export interface ReplaySummary {
   readonly seconds: number;
 }
 
+/** The history's price cycles, in order: each bar's close, observed at the bar's end, through the pipeline (pure). */
+export function* historyCycles(options: Pick<ReplayOptions, 'name' | 'series' | 'pair' | 'intervalSeconds' | 'usdRub' | 'from' | 'to' | 'config'>): Generator<CycleRecord> {
+  let state = INITIAL_BREAKER;
+  for (const bar of options.series) {
+    const now = new Date(bar.start.getTime() + options.intervalSeconds * 1000);
+    if ((options.from !== undefined && now < options.from) || (options.to !== undefined && now > options.to)) continue;
+    const quote: Quote = { source: `history:${options.name}`, pair: options.pair, price: bar.close, observedAt: now, receivedAt: now };
+    const usdRub = options.usdRub === undefined ? undefined : valueAt(options.usdRub, now);
+    const result = runCycle(state, [quote], usdRub, now, options.config);
+    state = result.state;
+    yield result.record;
+  }
+}
+
+/**
+ * The pipeline for history: one source (quorum 1 unless given), and quotes and prices allowed to be
+ * as old as two bars (a daily series is a day apart; the live limits are seconds).
+ */
+export function historyPipeline(base: PipelineConfig, intervalSeconds: number, quorum = 1): PipelineConfig {
+  return {
+    ...base,
+    aggregation: { ...base.aggregation, quorum, maxQuoteAgeSeconds: Math.max(base.aggregation.maxQuoteAgeSeconds, intervalSeconds * 2) },
+    breaker: { ...base.breaker, staleAfterSeconds: Math.max(base.breaker.staleAfterSeconds, intervalSeconds * 2) },
+  };
+}
+
 export async function replay(db: Database, options: ReplayOptions): Promise<ReplaySummary> {
   const stream = `replay:${options.name}`;
   const batchSize = options.batchSize ?? 1_000;
   const started = performance.now();
-  let state = INITIAL_BREAKER;
   let status: PriceStatus | undefined;
   let batch: CycleRecord[] = [];
   let cycles = 0;
@@ -67,14 +92,8 @@ export async function replay(db: Database, options: ReplayOptions): Promise<Repl
     await db.transaction((tx) => insertCycles(tx, stream, records));
   };
 
-  for (const bar of options.series) {
-    const now = new Date(bar.start.getTime() + options.intervalSeconds * 1000);
-    if ((options.from !== undefined && now < options.from) || (options.to !== undefined && now > options.to)) continue;
-    const quote: Quote = { source: `history:${options.name}`, pair: options.pair, price: bar.close, observedAt: now, receivedAt: now };
-    const usdRub = options.usdRub === undefined ? undefined : valueAt(options.usdRub, now);
-    const result = runCycle(state, [quote], usdRub, now, options.config);
-    state = result.state;
-    const record = result.record;
+  for (const record of historyCycles(options)) {
+    const now = record.at;
     cycles += 1;
     if (record.acceptedKopecks !== null) accepted += 1;
     if (record.published.status !== 'normal') degradedCycles += 1;
