@@ -13,10 +13,13 @@ import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js
 import { BOOK_READERS } from '../identity/roles.js';
 import { ltvMillionths } from '../loans/collateral.js';
 import { formatRate } from '../loans/origination.js';
-import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
+import { formatKopecks, formatPrice, formatSats, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { ANY_PRICE } from './ladder.js';
 import { satsInFlight } from './liquidations.js';
+import { parseShock } from './stress.js';
+import { NoPriceError, stressLiveBook, stressView } from './stress-book.js';
+import { DEFAULT_SLIPPAGE } from './venues.js';
 
 /**
  * The borrower's risk through the API: each live loan's place on the ladder with its LTV at the
@@ -99,6 +102,33 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async (request) => {
       const rows = await db.query<LiquidationListRow>(`${LIQUIDATION_LIST} WHERE ($1::text IS NULL OR q.status = $1) ORDER BY q.id DESC LIMIT $2`, [request.query.status ?? null, request.query.limit]);
       return { inFlightBtc: formatSats(await satsInFlight(db)), liquidations: rows.map(liquidationView) };
+    });
+
+    app.get('/risk/stress', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: {
+        tags: ['risk'],
+        summary: 'Stress the live book: the price moves by a shock at once; loans per state before and after, the collateral the liquidations would sell, what it raises at the simulated venue\'s slippage, the expected shortfall, and the queue hour by hour at a market depth (BTC an hour). Nothing is changed',
+        querystring: Type.Object({
+          shock: Type.String({ maxLength: 12, description: 'the move, e.g. "-30%" or "-30" (above -100%)' }),
+          depthBtcPerHour: Type.Optional({ ...BtcAmount, description: 'what the market takes an hour (default 10 BTC)' }),
+          price: Type.Optional({ ...RubAmount, description: 'the RUB/BTC price to shock (default: the latest published)' }),
+        }),
+        response: { 200: Loose, ...errors, 422: Type.Ref('Error') },
+      },
+    }, async (request) => {
+      const shock = parseShock(request.query.shock);
+      if (shock === undefined) throw new ApiError(400, 'invalid_shock', 'shock is a percentage above -100 and at most 1000, e.g. "-30%"');
+      const depth = parseSats(request.query.depthBtcPerHour ?? '10');
+      if (!depth.ok) throw new ApiError(400, 'invalid_amount', `depthBtcPerHour: ${depth.error.message}`);
+      const price = request.query.price === undefined ? undefined : parsePrice(request.query.price);
+      if (price !== undefined && !price.ok) throw new ApiError(400, 'invalid_amount', `price: ${price.error.message}`);
+      try {
+        return stressView(await stressLiveBook(db, { shockMillionths: shock, venue: DEFAULT_SLIPPAGE, depthSatsPerHour: depth.value, now: now(), ...(price === undefined ? {} : { price: price.value }) }));
+      } catch (error) {
+        if (error instanceof NoPriceError) throw new ApiError(422, 'price_unavailable', error.message);
+        throw error;
+      }
     });
 
     app.get('/borrowers/:ref/liquidations', {

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.js';
-import { moscowDay } from '../loans/loan-store.js';
+import { LoanError } from '../loans/loan-errors.js';
+import { openBusinessDay } from '../loans/loan-store.js';
 import type { ProductTerms } from '../loans/product.js';
 import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
@@ -12,7 +13,8 @@ import type { SlippageModel } from './venues.js';
 /**
  * The stress test on the live book: every live loan's exposure and state as the risk engine keeps
  * them (loan_risk), its product version's ladder and liquidation terms, and whether it is past
- * maturity (judged on today in Moscow: a stress is a what-if, it does not wait for end of day).
+ * maturity (judged on the bank's open day, as the liquidation job does; while end of day is
+ * closing a day, on that day: a stress does not wait for end of day).
  * The price is the live stream's latest published price unless one is given.
  */
 
@@ -46,7 +48,14 @@ export async function stressLiveBook(db: Queryable, options: LiveStressOptions):
   for (const row of await db.query<{ product_code: string; version: number; terms: ProductTerms }>('SELECT product_code, version, terms FROM loan_product_versions')) {
     sale.set(ladderKey(row.product_code, row.version), liquidationTermsOf(row.terms));
   }
-  const today = moscowDay(options.now);
+  let today: string;
+  try {
+    today = await openBusinessDay(db, options.now);
+  } catch (error) {
+    if (!(error instanceof LoanError)) throw error;
+    const [closing] = await db.query<{ day: string }>('SELECT business_date::text AS day FROM eod_days ORDER BY business_date DESC LIMIT 1');
+    today = closing!.day;
+  }
   // Plain columns: a million rows read in a few seconds.
   const rows = await db.query<{ l: bigint; s: RiskState; d: bigint; c: bigint; p: string; n: number; m: boolean }>(
     `SELECT r.loan_id AS l, r.state AS s, r.debt_kopecks AS d, r.sats AS c, r.product_code AS p, r.product_version AS n, coalesce(lo.maturity_on < $1::date, false) AS m

@@ -1,0 +1,303 @@
+import type { BusinessCalendar } from '../calendar/business.js';
+import { addDays } from '../calendar/business.js';
+import type { Database } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { openPglite } from '../db/pglite.js';
+import { systemUser } from '../identity/identity-repository.js';
+import { requiredSats } from '../loans/collateral.js';
+import { runEod } from '../loans/eod.js';
+import { rateFromPercent } from '../loans/interest.js';
+import { moscowDay } from '../loans/loan-store.js';
+import type { ProductTerms } from '../loans/product.js';
+import type { RepaymentType } from '../loans/schedule.js';
+import { seedLoans } from '../loans/seed.js';
+import { recordRepayment } from '../loans/servicing.js';
+import { reconcileLoans } from '../loans/views.js';
+import { formatKopecks, formatSats } from '../money/money.js';
+import { currentPrice } from '../prices/current.js';
+import type { PipelineConfig } from '../prices/pipeline.js';
+import { insertCycles, cycleById, type Bar } from '../prices/price-repository.js';
+import { historyCycles } from '../prices/replay.js';
+import { runLiquidations } from './liquidations.js';
+import { RiskEngine } from './risk-engine.js';
+import { PgRiskStore } from './risk-store.js';
+import { simulatedVenue, type SlippageModel, DEFAULT_SLIPPAGE } from './venues.js';
+
+/**
+ * A backtest: a book lent through real price history, run through the real risk engine, end of day
+ * and liquidation job, to see what a product's ladder would have done (margin calls, cures,
+ * liquidations, losses, the worst day) and to compare ladders side by side.
+ *
+ * It runs in a database of its own (in-memory PGlite unless one is given), never in the bank's:
+ * the history's price cycles are written to that database's live stream as time advances, so the
+ * engine, `currentPrice` and the liquidation job read them exactly as in the service. The clock is
+ * the history's: each bar's close is a price cycle at the bar's end (through the price pipeline,
+ * so its circuit breaker pauses liquidation on a sharp move as it would live); each Moscow day is
+ * closed by end of day when the history passes midnight.
+ *
+ * What is modelled, and what is not:
+ * - Loans are booked set-based, as the migration seed does (src/loans/seed.ts: consistent with the
+ *   ledger), not through applications: compliance and underwriting are judged on today's registry
+ *   and network data, which history does not have, and the question here is market risk. Each
+ *   origination lends `loansPerOrigination` loans of `amount` under the product, with collateral
+ *   between the product's origination requirement at that moment's price and twice it (spread
+ *   evenly by loan id), so a cohort does not move as one loan. No origination fee is charged.
+ * - Borrowers pay every instalment on its due date (with anything overdue), except on a loan whose
+ *   collateral is all gone; they never top up: a call is cured by the price or not at all (the
+ *   conservative case).
+ * - Liquidations sell at the simulated venue (venues.ts slippage model) under the book-wide cap.
+ * - Fixed-rate products only (a floating product needs the key rate's history, not imported yet).
+ */
+
+export type OriginationCadence = 'monthly' | 'weekly' | 'daily';
+
+export interface BacktestOptions {
+  readonly product: { readonly code: string; readonly terms: ProductTerms };
+  /** BTC/USD bars (as the price service imports them) and their length. */
+  readonly btcUsd: readonly Bar[];
+  readonly intervalSeconds: number;
+  /** The official USD/RUB rate, a daily step series. */
+  readonly usdRub: readonly Bar[];
+  readonly from: Date;
+  readonly to: Date;
+  readonly originate: OriginationCadence;
+  readonly loansPerOrigination: number;
+  readonly amountKopecks: bigint;
+  readonly months: number;
+  readonly repaymentType: RepaymentType;
+  /** The price pipeline for one historical source (replay.ts historyPipeline). */
+  readonly pipeline: PipelineConfig;
+  readonly calendar: BusinessCalendar;
+  /** Collateral in liquidation at once across the book (sats). */
+  readonly capSats: bigint;
+  readonly slippage?: SlippageModel;
+  /** The database to run in (migrated, empty); a fresh in-memory PGlite when absent. */
+  readonly db?: Database;
+  /** Progress: called after each closed day. */
+  readonly onDay?: (day: string) => void;
+}
+
+export interface BacktestReport {
+  readonly product: { readonly code: string; readonly ladder: ProductTerms['collateral']['ltv']; readonly curePeriodHours: number; readonly acceleratedCureHours: number | null };
+  readonly window: { readonly from: string; readonly to: string; readonly intervalSeconds: number; readonly bars: number; readonly degradedBars: number; readonly pausedLiquidationRuns: number; readonly statutoryCalendarYears: number[] };
+  readonly book: { readonly originations: number; readonly skippedOriginations: number; readonly loans: number; readonly lentRub: string; readonly interestRub: string; readonly openAtEnd: number };
+  readonly prices: { readonly firstRub: string | null; readonly lastRub: string | null; readonly lowRub: string | null; readonly highRub: string | null; readonly maxDrawdownPercent: string };
+  readonly outcomes: {
+    readonly warnings: number; readonly marginCalls: number; readonly acceleratedCalls: number;
+    readonly cures: number; readonly curesByPrice: number; readonly curesByRepayment: number; readonly callsExpired: number;
+    readonly liquidations: number; readonly partial: number; readonly full: number; readonly cancelled: number;
+    readonly btcSold: string; readonly proceedsRub: string; readonly loansWithShortfall: number; readonly lossesRub: string;
+  };
+  readonly worstDay: null | { readonly day: string; readonly liquidations: number; readonly btcSold: string; readonly lossRub: string; readonly priceHighRub: string | null; readonly priceLowRub: string | null };
+  /** Invariants checked on the finished run; any count above 0 (or false) is a defect. */
+  readonly checks: {
+    readonly ledgerBalanced: boolean; readonly loansReconciled: boolean;
+    readonly transitionsOutOfOrder: number; readonly liquidatedAboveThreshold: number; readonly fillsBelowFloor: number; readonly unbookedSales: number;
+  };
+  readonly seconds: number;
+}
+
+/** The days a cohort is lent on: business days from the first day of each month, week (Monday) or every business day. */
+export function originationDays(from: string, to: string, cadence: OriginationCadence, calendar: BusinessCalendar): Set<string> {
+  const days = new Set<string>();
+  for (let day = from; day < to; day = addDays(day, 1)) {
+    const starts = cadence === 'daily' || (cadence === 'monthly' && day.endsWith('-01')) || (cadence === 'weekly' && new Date(`${day}T00:00:00Z`).getUTCDay() === 1);
+    if (!starts) continue;
+    const lend = calendar.isBusinessDay(day) ? day : calendar.nextBusinessDay(day);
+    if (lend < to) days.add(lend);
+  }
+  return days;
+}
+
+export async function runBacktest(options: BacktestOptions): Promise<BacktestReport> {
+  const started = performance.now();
+  const { terms } = options.product;
+  if (terms.rate.kind !== 'fixed') throw new RangeError(`product ${options.product.code} has a floating rate; the backtest lends at fixed rates only`);
+  const own = options.db === undefined;
+  const db = options.db ?? (await openPglite());
+  try {
+    if (own) await migrate(db);
+    return await run(db, options, started);
+  } finally {
+    if (own) await db.close();
+  }
+}
+
+async function run(db: Database, options: BacktestOptions, started: number): Promise<BacktestReport> {
+  const { terms, code } = options.product;
+  const user = await systemUser(db);
+  const pct = (text: string) => rateFromPercent(text)!;
+  const staleAfterSeconds = options.pipeline.breaker.staleAfterSeconds;
+  const venue = simulatedVenue(options.slippage ?? DEFAULT_SLIPPAGE);
+  const engine = new RiskEngine(db, new PgRiskStore(db, options.calendar));
+  await engine.rebuild();
+
+  let openDay = moscowDay(options.from);
+  const lastDay = moscowDay(options.to);
+  const lendOn = originationDays(openDay, lastDay, options.originate, options.calendar);
+  // The bank opens on the window's first day: the day before is recorded as closed.
+  await db.query('INSERT INTO eod_days (business_date, started_at, finished_at) VALUES ($1, $2, $2)', [addDays(openDay, -1), options.from]);
+
+  let bars = 0;
+  let degradedBars = 0;
+  let paused = 0;
+  let originations = 0;
+  let skipped = 0;
+  let loans = 0;
+
+  const beginDay = async (day: string, now: Date) => {
+    if (lendOn.has(day)) {
+      const price = await currentPrice(db, now, staleAfterSeconds);
+      if (!price.ok) skipped += 1;
+      else {
+        const min = requiredSats(options.amountKopecks, price.price, pct(terms.collateral.ltv.origination), pct(terms.collateral.haircutPercent));
+        await seedLoans(db, {
+          count: options.loansPerOrigination, loansPerBorrower: 1, disbursedOn: day, amountKopecks: options.amountKopecks, months: options.months, type: options.repaymentType,
+          satsRange: { min, max: 2n * min }, calendar: options.calendar, prefix: 'bt', product: { code, version: 1, terms }, priceKopecks: price.price,
+        });
+        originations += 1;
+        loans += options.loansPerOrigination;
+      }
+    }
+    // Instalments due today, paid in the morning with anything overdue (never on a loan whose collateral is gone).
+    const due = await db.query<{ ref: string; amount: bigint }>(
+      `SELECT l.ref, (s.principal + s.interest + l.principal_overdue + l.interest_overdue + l.penalty)::int8 AS amount
+         FROM loans l JOIN loan_schedule_lines s ON s.loan_id = l.id AND s.version = l.schedule_version AND s.due_date = $1
+         JOIN loan_risk r ON r.loan_id = l.id
+        WHERE l.status IN ('active', 'overdue') AND r.sats > 0 ORDER BY l.id`, [day]);
+    const morning = new Date(`${day}T09:00:00+03:00`);
+    for (const { ref, amount } of due) {
+      if (amount > 0n) await db.transaction((tx) => recordRepayment(tx, ref, { reference: `backtest/${ref}/${day}`, amount }, user.id, morning));
+    }
+  };
+
+  let first = true;
+  for (const record of historyCycles({ name: 'backtest', series: options.btcUsd, pair: 'BTC/USD', intervalSeconds: options.intervalSeconds, usdRub: options.usdRub, from: options.from, to: options.to, config: options.pipeline })) {
+    const now = record.at;
+    const today = moscowDay(now);
+    if (first) {
+      first = false;
+    } else {
+      while (openDay < today) {
+        await runEod(db, openDay, { now });
+        options.onDay?.(openDay);
+        openDay = addDays(openDay, 1);
+        await beginDay(openDay, now);
+      }
+    }
+    const [id] = await db.transaction((tx) => insertCycles(tx, 'live', [record]));
+    bars += 1;
+    if (record.published.status !== 'normal') degradedBars += 1;
+    await engine.onCycle((await cycleById(db, id!))!);
+    await engine.expireCalls(now);
+    const liquidated = await runLiquidations(db, { venue, capSats: options.capSats, staleAfterSeconds, calendar: options.calendar, now: () => now });
+    if (liquidated.paused !== undefined) paused += 1;
+    if (bars === 1) await beginDay(openDay, now);
+  }
+  return report(db, options, { bars, degradedBars, paused, originations, skipped, loans }, started);
+}
+
+interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number }
+
+async function report(db: Database, options: BacktestOptions, c: Counters, started: number): Promise<BacktestReport> {
+  const { terms, code } = options.product;
+  const one = async <T>(sql: string, params: unknown[] = []): Promise<T> => (await db.query<T & Record<string, unknown>>(sql, params))[0]!;
+  const rub = (kopecks: bigint | null) => (kopecks === null ? null : formatKopecks(kopecks));
+
+  const moves = await one<{ warnings: bigint; calls: bigint; accelerated: bigint; cures: bigint; by_price: bigint; by_exposure: bigint; expired: bigint }>(`
+    SELECT count(*) FILTER (WHERE to_state = 'warning' AND from_state = 'healthy')::int8 AS warnings,
+           count(*) FILTER (WHERE to_state = 'margin_call' AND from_state IN ('healthy', 'warning'))::int8 AS calls,
+           count(*) FILTER (WHERE to_state = 'accelerated_call' AND from_state IN ('healthy', 'warning', 'margin_call'))::int8 AS accelerated,
+           count(*) FILTER (WHERE from_state IN ('margin_call', 'accelerated_call') AND to_state IN ('healthy', 'warning'))::int8 AS cures,
+           count(*) FILTER (WHERE from_state IN ('margin_call', 'accelerated_call') AND to_state IN ('healthy', 'warning') AND cause = 'price')::int8 AS by_price,
+           count(*) FILTER (WHERE from_state IN ('margin_call', 'accelerated_call') AND to_state IN ('healthy', 'warning') AND cause = 'exposure')::int8 AS by_exposure,
+           count(*) FILTER (WHERE cause = 'deadline')::int8 AS expired
+      FROM risk_transitions`);
+  const sales = await one<{ booked: bigint; partial: bigint; full: bigint; cancelled: bigint; unbooked: bigint; sats: bigint; proceeds: bigint }>(`
+    SELECT count(*) FILTER (WHERE q.status = 'booked')::int8 AS booked,
+           count(*) FILTER (WHERE q.status = 'booked' AND q.kind = 'partial')::int8 AS partial,
+           count(*) FILTER (WHERE q.status = 'booked' AND q.kind = 'full')::int8 AS full,
+           count(*) FILTER (WHERE q.status = 'cancelled')::int8 AS cancelled,
+           count(*) FILTER (WHERE q.status IN ('selling', 'sold'))::int8 AS unbooked,
+           coalesce(sum(f.sats), 0)::int8 AS sats, coalesce(sum(f.gross), 0)::int8 AS proceeds
+      FROM liquidations q
+      LEFT JOIN LATERAL (SELECT sum(sats) AS sats, sum(sats * price_kopecks / 100000000) AS gross FROM liquidation_fills WHERE liquidation_id = q.id) f ON true`);
+  const money = await one<{ interest: bigint; losses: bigint; shortfall_loans: bigint; lent: bigint; open: bigint }>(`
+    SELECT (SELECT coalesce(-sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'interest_income')::int8 AS interest,
+           (SELECT coalesce(sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'provision_expense')::int8 AS losses,
+           (SELECT count(DISTINCT a.subledger_key) FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id WHERE a.chart_code = 'loss_provisions')::int8 AS shortfall_loans,
+           (SELECT coalesce(sum(amount_kopecks), 0) FROM loans)::int8 AS lent,
+           (SELECT count(*) FROM loans WHERE status IN ('active', 'overdue'))::int8 AS open`);
+  const prices = await db.query<{ p: bigint }>(`SELECT published_kopecks AS p FROM price_cycles WHERE stream = 'live' AND published_kopecks IS NOT NULL ORDER BY at, id`);
+  let peak = 0n;
+  let drawdown = 0n;
+  for (const { p } of prices) {
+    if (p > peak) peak = p;
+    const fall = ((peak - p) * 1_000_000n) / peak;
+    if (fall > drawdown) drawdown = fall;
+  }
+  const values = prices.map((row) => row.p);
+  const worst = (await db.query<{ day: string; n: bigint }>(`
+    SELECT ((at AT TIME ZONE 'Europe/Moscow')::date)::text AS day, count(*)::int8 AS n FROM risk_transitions
+     WHERE to_state = 'liquidation' AND from_state <> 'liquidation' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1`))[0];
+  let worstDay: BacktestReport['worstDay'] = null;
+  if (worst !== undefined) {
+    const from = new Date(`${worst.day}T00:00:00+03:00`);
+    const to = new Date(`${addDays(worst.day, 1)}T00:00:00+03:00`);
+    const w = await one<{ sats: bigint; loss: bigint; high: bigint | null; low: bigint | null }>(`
+      SELECT (SELECT coalesce(sum(f.sats), 0) FROM liquidation_fills f WHERE f.at >= $1 AND f.at < $2)::int8 AS sats,
+             (SELECT coalesce(sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'provision_expense' AND p.value_time >= $1 AND p.value_time < $2)::int8 AS loss,
+             (SELECT max(published_kopecks) FROM price_cycles WHERE stream = 'live' AND at >= $1 AND at < $2) AS high,
+             (SELECT min(published_kopecks) FROM price_cycles WHERE stream = 'live' AND at >= $1 AND at < $2) AS low`, [from, to]);
+    worstDay = { day: worst.day, liquidations: Number(worst.n), btcSold: formatSats(w.sats), lossRub: formatKopecks(w.loss), priceHighRub: rub(w.high), priceLowRub: rub(w.low) };
+  }
+  const checks = await invariants(db);
+  const years = new Set<number>();
+  for (let y = options.from.getUTCFullYear(); y <= options.to.getUTCFullYear(); y += 1) if (options.calendar.sourceOf(y).statutory) years.add(y);
+  return {
+    product: { code, ladder: terms.collateral.ltv, curePeriodHours: terms.collateral.curePeriodHours, acceleratedCureHours: terms.collateral.acceleratedCureHours ?? null },
+    window: { from: options.from.toISOString(), to: options.to.toISOString(), intervalSeconds: options.intervalSeconds, bars: c.bars, degradedBars: c.degradedBars, pausedLiquidationRuns: c.paused, statutoryCalendarYears: [...years] },
+    book: { originations: c.originations, skippedOriginations: c.skipped, loans: c.loans, lentRub: formatKopecks(money.lent), interestRub: formatKopecks(money.interest), openAtEnd: Number(money.open) },
+    prices: {
+      firstRub: rub(values[0] ?? null), lastRub: rub(values.at(-1) ?? null),
+      lowRub: rub(values.length === 0 ? null : values.reduce((a, b) => (b < a ? b : a))), highRub: rub(values.length === 0 ? null : values.reduce((a, b) => (b > a ? b : a))),
+      maxDrawdownPercent: (Number(drawdown) / 10_000).toFixed(2),
+    },
+    outcomes: {
+      warnings: Number(moves.warnings), marginCalls: Number(moves.calls), acceleratedCalls: Number(moves.accelerated),
+      cures: Number(moves.cures), curesByPrice: Number(moves.by_price), curesByRepayment: Number(moves.by_exposure), callsExpired: Number(moves.expired),
+      liquidations: Number(sales.booked), partial: Number(sales.partial), full: Number(sales.full), cancelled: Number(sales.cancelled),
+      btcSold: formatSats(sales.sats), proceedsRub: formatKopecks(sales.proceeds), loansWithShortfall: Number(money.shortfall_loans), lossesRub: formatKopecks(money.losses),
+    },
+    worstDay,
+    checks: { ...checks, unbookedSales: Number(sales.unbooked) },
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+  };
+}
+
+/**
+ * What must hold after any run through history (the replay tests assert them too): the ledger
+ * balances and agrees with every loan and position; transitions are recorded in time order; no
+ * loan entered liquidation above its threshold's price (by a price or an exposure change, its LTV
+ * was at or over the liquidation LTV; by a deadline, its call had expired); no fill below its floor.
+ */
+export async function invariants(db: Database): Promise<{ ledgerBalanced: boolean; loansReconciled: boolean; transitionsOutOfOrder: number; liquidatedAboveThreshold: number; fillsBelowFloor: number }> {
+  const [counts] = await db.query<{ unbalanced: bigint; disorder: bigint; above: bigint; below: bigint }>(`
+    SELECT (SELECT count(*) FROM (SELECT currency FROM ledger_postings GROUP BY currency HAVING sum(amount) <> 0) x)::int8 AS unbalanced,
+           (SELECT count(*) FROM (SELECT at < lag(at) OVER (ORDER BY id) AS back FROM risk_transitions) x WHERE back)::int8 AS disorder,
+           (SELECT count(*) FROM risk_transitions t JOIN risk_ladders lad ON lad.product_code = t.product_code AND lad.product_version = t.product_version
+             WHERE t.to_state = 'liquidation' AND t.from_state <> 'liquidation'
+               AND CASE WHEN t.cause = 'deadline'
+                        THEN NOT EXISTS (SELECT 1 FROM risk_transitions c WHERE c.loan_id = t.loan_id AND c.id < t.id AND c.call_deadline IS NOT NULL AND c.call_deadline <= t.at
+                                           AND c.id = (SELECT max(id) FROM risk_transitions d WHERE d.loan_id = t.loan_id AND d.id < t.id AND d.to_state IN ('margin_call', 'accelerated_call')))
+                        ELSE t.ltv_millionths IS NOT NULL AND t.ltv_millionths < lad.liquidation END)::int8 AS above,
+           (SELECT count(*) FROM liquidation_fills f JOIN liquidations q ON q.id = f.liquidation_id WHERE f.price_kopecks < q.floor_kopecks)::int8 AS below`);
+  return {
+    ledgerBalanced: counts!.unbalanced === 0n,
+    loansReconciled: (await reconcileLoans(db)).length === 0,
+    transitionsOutOfOrder: Number(counts!.disorder),
+    liquidatedAboveThreshold: Number(counts!.above),
+    fillsBelowFloor: Number(counts!.below),
+  };
+}
+
