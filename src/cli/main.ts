@@ -32,6 +32,7 @@ import { SourceError } from '../adapters/http.js';
 import type { Pair } from '../prices/aggregate.js';
 import { serve } from './serve.js';
 import { registerLoanCommands } from './loans-cli.js';
+import { registerRiskCommands } from './risk-cli.js';
 
 /** Opens the configured database, brings its schema up to date, runs `work`, closes it. */
 async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
@@ -368,6 +369,7 @@ program.command('schedule')
   });
 
 registerLoanCommands(program, withDatabase);
+registerRiskCommands(program, withDatabase);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof ListImportError || error instanceof ExtractImportError) {

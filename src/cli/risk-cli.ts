@@ -1,0 +1,168 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { bankCalendar } from '../calendar/load.js';
+import { ConfigError, loadConfig } from '../config.js';
+import type { Database } from '../db/database.js';
+import { LoanError } from '../loans/loan-errors.js';
+import { productVersion } from '../loans/origination.js';
+import { productProblems, type ProductTerms } from '../loans/product.js';
+import { REPAYMENT_TYPES, type RepaymentType } from '../loans/schedule.js';
+import { parseKopecks, parsePrice, parseSats } from '../money/money.js';
+import { readBarsCsv, readRateCsv } from '../prices/history-files.js';
+import { loadPricesConfig, pipelineConfig } from '../prices/prices-config.js';
+import { historyPipeline } from '../prices/replay.js';
+import { runBacktest, type BacktestReport, type OriginationCadence } from '../risk/backtest.js';
+import { parseShock } from '../risk/stress.js';
+import { NoPriceError, stressLiveBook, stressView } from '../risk/stress-book.js';
+import { DEFAULT_SLIPPAGE } from '../risk/venues.js';
+
+/** `zalog stress` and `zalog backtest`: the risk engine's what-ifs, for risk officers. */
+
+type WithDatabase = <T>(work: (db: Database) => Promise<T>) => Promise<T>;
+
+function amount<T>(parsed: { ok: true; value: T } | { ok: false; error: { message: string } }, name: string): T {
+  if (!parsed.ok) throw new ConfigError(`${name}: ${parsed.error.message}`);
+  return parsed.value;
+}
+
+function instant(text: string, name: string): Date {
+  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (Number.isNaN(date.getTime())) throw new ConfigError(`--${name} "${text}" is not a date`);
+  return date;
+}
+
+/** A product to backtest: a code in the configured database (its latest version), or a JSON file of terms (named by the file). */
+async function productFor(spec: string, withDatabase: WithDatabase): Promise<{ code: string; terms: ProductTerms }> {
+  if (spec.endsWith('.json')) {
+    let terms: ProductTerms;
+    try {
+      terms = JSON.parse(await readFile(spec, 'utf8')) as ProductTerms;
+    } catch (error) {
+      throw new ConfigError(`${spec}: ${(error as Error).message}`);
+    }
+    const problems = productProblems(terms);
+    if (problems.length > 0) throw new ConfigError(`${spec}: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
+    const code = path.basename(spec, '.json').toUpperCase().replace(/[^A-Z0-9_-]/g, '-').slice(0, 32).padEnd(2, '0');
+    return { code, terms };
+  }
+  try {
+    const { terms } = await withDatabase((db) => productVersion(db, spec));
+    return { code: spec, terms };
+  } catch (error) {
+    if (error instanceof LoanError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+/** The bar length of a series: the most common gap between its first bars. */
+function intervalOf(starts: readonly Date[]): number {
+  const gaps = new Map<number, number>();
+  for (let i = 1; i < Math.min(starts.length, 200); i += 1) {
+    const gap = (starts[i]!.getTime() - starts[i - 1]!.getTime()) / 1000;
+    gaps.set(gap, (gaps.get(gap) ?? 0) + 1);
+  }
+  const [best] = [...gaps].sort((a, b) => b[1] - a[1]);
+  if (best === undefined) throw new ConfigError('the BTC/USD file has fewer than two bars');
+  return best[0];
+}
+
+function printBacktest(report: BacktestReport): void {
+  const o = report.outcomes;
+  console.log(`${report.product.code}: ladder ${JSON.stringify(report.product.ladder)}, cure ${report.product.curePeriodHours} h`);
+  console.log(`  ${report.window.from} to ${report.window.to}: ${report.window.bars} bars of ${report.window.intervalSeconds} s (${report.window.degradedBars} degraded), BTC/RUB ${report.prices.firstRub} -> ${report.prices.lastRub}, low ${report.prices.lowRub}, max drawdown ${report.prices.maxDrawdownPercent}%`);
+  console.log(`  lent ${report.book.loans} loans in ${report.book.originations} originations (${report.book.skippedOriginations} skipped), ${report.book.lentRub} RUB; interest earned ${report.book.interestRub} RUB`);
+  console.log(`  warnings ${o.warnings}, margin calls ${o.marginCalls} (+${o.acceleratedCalls} accelerated), cures ${o.cures} (${o.curesByPrice} by price, ${o.curesByRepayment} by repayment), expired ${o.callsExpired}`);
+  console.log(`  liquidations ${o.liquidations} (${o.partial} partial, ${o.full} full), sold ${o.btcSold} BTC for ${o.proceedsRub} RUB; losses ${o.lossesRub} RUB on ${o.loansWithShortfall} loans`);
+  if (report.worstDay !== null) console.log(`  worst day ${report.worstDay.day}: ${report.worstDay.liquidations} liquidations, ${report.worstDay.btcSold} BTC sold, loss ${report.worstDay.lossRub} RUB, BTC/RUB ${report.worstDay.priceHighRub} .. ${report.worstDay.priceLowRub}`);
+  console.log(`  checks ${JSON.stringify(report.checks)}; ${report.seconds} s`);
+}
+
+export function registerRiskCommands(program: Command, withDatabase: WithDatabase): void {
+  program.command('stress')
+    .description('stress the live book: move the BTC/RUB price by a shock at once; loans per state, collateral to sell, expected shortfall, the liquidation queue by the hour. Changes nothing')
+    .requiredOption('--shock <percent>', 'the move, e.g. -30% (write --shock=-30% or --shock -30%)')
+    .option('--depth-btc-per-hour <btc>', 'what the market takes an hour', '10')
+    .option('--price <rub>', 'the RUB/BTC price to shock (default: the latest published)')
+    .option('--json', 'JSON output')
+    .action(async (options: { shock: string; depthBtcPerHour: string; price?: string; json?: boolean }) => {
+      const shock = parseShock(options.shock);
+      if (shock === undefined) throw new ConfigError(`--shock "${options.shock}" is not a percentage above -100 and at most 1000, e.g. -30%`);
+      const depth = amount(parseSats(options.depthBtcPerHour), '--depth-btc-per-hour');
+      const price = options.price === undefined ? undefined : amount(parsePrice(options.price), '--price');
+      const view = await withDatabase(async (db) => {
+        try {
+          return stressView(await stressLiveBook(db, { shockMillionths: shock, venue: DEFAULT_SLIPPAGE, depthSatsPerHour: depth, now: new Date(), ...(price === undefined ? {} : { price }) }));
+        } catch (error) {
+          if (error instanceof NoPriceError) throw new ConfigError(`${error.message} (--price)`);
+          throw error;
+        }
+      });
+      if (options.json) {
+        console.log(JSON.stringify(view));
+        return;
+      }
+      const l = view.liquidation;
+      console.log(`${view.loans} live loans; BTC/RUB ${view.price} -> ${view.shockedPrice} (${options.shock})`);
+      for (const [state, n] of Object.entries(view.states)) console.log(`  ${state.padEnd(17)} ${String(n.before).padStart(9)} -> ${String(n.after).padStart(9)}`);
+      for (const move of view.moves) console.log(`  moved ${move.from} -> ${move.to}: ${move.loans}`);
+      console.log(`liquidation: ${l.loans} loans (${l.partial} partial, ${l.full} full), owing ${l.debt} RUB; ${l.btcPlanned} BTC planned, ${l.btcSold} sold (${l.btcUnsoldAtFloor} not above the floor)`);
+      console.log(`  gross ${l.gross} RUB, net ${l.net} RUB; expected shortfall ${l.expectedShortfall} RUB on ${l.loansWithShortfall} loans`);
+      console.log(`queue at ${options.depthBtcPerHour} BTC an hour: clears in ${view.queue.hoursToClear} h`);
+      for (const h of view.queue.timeline) console.log(`  hour ${String(h.hour).padStart(3)}: ${String(h.loansWaiting).padStart(7)} loans waiting, ${h.btcWaiting.padStart(16)} BTC waiting, ${h.btcSold.padStart(16)} BTC sold, ${h.netProceeds.padStart(20)} RUB raised`);
+    });
+
+  program.command('backtest')
+    .description('lend a book through price history and run the real risk engine, end of day and liquidation (simulated venue) over it, in a database of its own; report margin calls, cures, liquidations, losses and the worst day. Several --product values are run one after the other, to compare ladders')
+    .requiredOption('--product <code-or-file...>', 'a product code in the configured database, or a JSON file of product terms')
+    .requiredOption('--btc-usd <file>', 'BTC/USD bars, CSV as the price service imports them (datetime_utc or date, open/high/low/close)')
+    .requiredOption('--usd-rub <file>', 'the official USD/RUB rate, CSV (date, usd_rub)')
+    .requiredOption('--from <date>', 'first instant')
+    .requiredOption('--to <date>', 'last instant')
+    .option('--originate <cadence>', 'monthly, weekly or daily', 'monthly')
+    .option('--loans <n>', 'loans per origination', '10')
+    .option('--amount <rub>', 'each loan\'s amount', '1000000.00')
+    .option('--months <n>', 'each loan\'s term', '12')
+    .option('--repayment <type>', `${REPAYMENT_TYPES.join(', ')} (default: the product's first)`)
+    .option('--interval <seconds>', 'bar length (default: read from the file)')
+    .option('--cap-btc <btc>', 'collateral in liquidation at once across the book', '50')
+    .option('--json', 'one JSON object: { runs: [...] }')
+    .option('--progress', 'a line on stderr for each month closed')
+    .action(async (options: { product: string[]; btcUsd: string; usdRub: string; from: string; to: string; originate: string; loans: string; amount: string; months: string; repayment?: string; interval?: string; capBtc: string; json?: boolean; progress?: boolean }) => {
+      if (!['monthly', 'weekly', 'daily'].includes(options.originate)) throw new ConfigError('--originate is monthly, weekly or daily');
+      if (!/^[1-9][0-9]{0,4}$/.test(options.loans)) throw new ConfigError('--loans is a whole number from 1 to 99999');
+      if (!/^[1-9][0-9]{0,2}$/.test(options.months)) throw new ConfigError('--months is a whole number of months');
+      if (options.interval !== undefined && !/^[1-9][0-9]{0,6}$/.test(options.interval)) throw new ConfigError('--interval is a whole number of seconds');
+      if (options.repayment !== undefined && !(REPAYMENT_TYPES as readonly string[]).includes(options.repayment)) throw new ConfigError(`--repayment is one of ${REPAYMENT_TYPES.join(', ')}`);
+      const amountKopecks = amount(parseKopecks(options.amount), '--amount');
+      const capSats = amount(parseSats(options.capBtc), '--cap-btc');
+      const from = instant(options.from, 'from');
+      const to = instant(options.to, 'to');
+      if (to <= from) throw new ConfigError('--to must be after --from');
+      const products = [];
+      for (const spec of options.product) products.push(await productFor(spec, withDatabase));
+      const btcUsd = readBarsCsv(await readFile(options.btcUsd, 'utf8'));
+      const usdRub = readRateCsv(await readFile(options.usdRub, 'utf8'), 'usd_rub');
+      const interval = options.interval === undefined ? intervalOf(btcUsd.map((b) => b.start)) : Number(options.interval);
+      const pipeline = historyPipeline(pipelineConfig(await loadPricesConfig(loadConfig().pricesConfigPath)), interval);
+      const calendar = await bankCalendar();
+      const runs: BacktestReport[] = [];
+      for (const product of products) {
+        if (product.terms.rate.kind !== 'fixed') throw new ConfigError(`product ${product.code} has a floating rate; the backtest lends at fixed rates only`);
+        const months = Number(options.months);
+        if (months < product.terms.months.min || months > product.terms.months.max) throw new ConfigError(`--months: product ${product.code} lends for ${product.terms.months.min} to ${product.terms.months.max} months`);
+        const [min, max] = [amount(parseKopecks(product.terms.amount.min), 'amount.min'), amount(parseKopecks(product.terms.amount.max), 'amount.max')];
+        if (amountKopecks < min || amountKopecks > max) throw new ConfigError(`--amount: product ${product.code} lends ${product.terms.amount.min} to ${product.terms.amount.max} RUB`);
+        const repaymentType = (options.repayment ?? product.terms.repaymentTypes[0]) as RepaymentType;
+        if (!product.terms.repaymentTypes.includes(repaymentType)) throw new ConfigError(`--repayment: product ${product.code} offers ${product.terms.repaymentTypes.join(', ')}`);
+        const report = await runBacktest({
+          product, btcUsd, intervalSeconds: interval, usdRub, from, to, originate: options.originate as OriginationCadence, loansPerOrigination: Number(options.loans),
+          amountKopecks, months, repaymentType, pipeline, calendar, capSats,
+          ...(options.progress ? { onDay: (day: string) => { if (day.endsWith('-01')) process.stderr.write(`${product.code}: ${day}\n`); } } : {}),
+        });
+        runs.push(report);
+        if (!options.json) printBacktest(report);
+      }
+      if (options.json) console.log(JSON.stringify({ runs }));
+    });
+}
