@@ -2,7 +2,10 @@ import type { BusinessCalendar } from '../calendar/business.js';
 import type { Database } from '../db/database.js';
 import { systemUser } from '../identity/identity-repository.js';
 import { bankAccountId } from '../ledger/ledger-repository.js';
+import { rateFromPercent } from './interest.js';
+import type { ProductTerms } from './product.js';
 import { FIXED_TERMS } from './seed-terms.js';
+import { DEFAULT_WATERFALL, type Bucket } from './waterfall.js';
 import { buildSchedule, type RepaymentType } from './schedule.js';
 
 /**
@@ -27,13 +30,16 @@ export interface SeedOptions {
   readonly satsRange?: { readonly min: bigint; readonly max: bigint };
   readonly chunk?: number;
   readonly calendar: BusinessCalendar;
-  /** Borrowers and loans are named SB-<prefix>-n; several seeds can share a database. */
+  /** Borrowers and loans are named SB-<prefix>-n; several seeds can share a database, and a seed repeated with one prefix lends again to the same borrowers. */
   readonly prefix?: string;
+  /** The product the loans are issued under (created when missing); the default is SEED v1 with FIXED_TERMS. Its rate must be fixed. */
+  readonly product?: { readonly code: string; readonly version: number; readonly terms: ProductTerms };
+  /** The BTC/RUB price the shared offer records (kopecks per BTC; default 8,000,000 RUB). */
+  readonly priceKopecks?: bigint;
 }
 
 export async function seedLoans(db: Database, options: SeedOptions): Promise<{ loans: number; borrowers: number }> {
   const amount = options.amountKopecks ?? 100_000_000n;
-  const rate = options.rateMillionths ?? 235_000n;
   const months = options.months ?? 12;
   const type = options.type ?? 'annuity';
   const sats = options.sats ?? 25_000_000n;
@@ -41,21 +47,28 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
   const perBorrower = options.loansPerBorrower ?? 10;
   const prefix = options.prefix ?? 'seed';
   const chunk = options.chunk ?? 100_000;
+  const product = options.product ?? { code: 'SEED', version: 1, terms: FIXED_TERMS };
+  if (product.terms.rate.kind !== 'fixed') throw new Error(`seeded loans are fixed-rate; product ${product.code} floats`);
+  const waterfall = product.terms.waterfall ?? DEFAULT_WATERFALL;
+  const position = (bucket: Bucket) => waterfall.indexOf(bucket) + 1;
+  const penalty = rateFromPercent(product.terms.penaltyPercentPerDay)!;
+  const price = options.priceKopecks ?? 800_000_000n;
+  const rate = options.rateMillionths ?? rateFromPercent(product.terms.rate.percent)!;
   const schedule = buildSchedule({ principal: amount, rateMillionths: rate, start: options.disbursedOn, months, type }, options.calendar);
   const lines = schedule.lines;
   const user = await systemUser(db);
   const valueTime = new Date(`${options.disbursedOn}T12:00:00+03:00`);
 
   const offerId = await db.transaction(async (tx) => {
-    await tx.query(`INSERT INTO loan_products (code, created_at, created_by) VALUES ('SEED', now(), $1) ON CONFLICT DO NOTHING`, [user.id]);
-    await tx.query(`INSERT INTO loan_product_versions (product_code, version, terms, created_at, created_by) VALUES ('SEED', 1, $1::jsonb, now(), $2) ON CONFLICT DO NOTHING`, [JSON.stringify(FIXED_TERMS), user.id]);
-    const [cycle] = await tx.query<{ id: bigint }>(`INSERT INTO price_cycles (stream, at, accepted_kopecks, published_kopecks, status, inputs, detail) VALUES ('replay:seed', $1, 800000000, 800000000, 'normal', '[]', '{"seed": true}') RETURNING id`, [valueTime]);
+    await tx.query(`INSERT INTO loan_products (code, created_at, created_by) VALUES ($1, now(), $2) ON CONFLICT DO NOTHING`, [product.code, user.id]);
+    await tx.query(`INSERT INTO loan_product_versions (product_code, version, terms, created_at, created_by) VALUES ($1, $2, $3::jsonb, now(), $4) ON CONFLICT DO NOTHING`, [product.code, product.version, JSON.stringify(product.terms), user.id]);
+    const [cycle] = await tx.query<{ id: bigint }>(`INSERT INTO price_cycles (stream, at, accepted_kopecks, published_kopecks, status, inputs, detail) VALUES ('replay:seed', $1, $2, $2, 'normal', '[]', '{"seed": true}') RETURNING id`, [valueTime, price]);
     await tx.query(`INSERT INTO borrowers (ref, kind, name, inn, ogrn, kpp, region_code, address, created_by)
-                    VALUES ($1, 'company', 'Seed offer holder', $2, $3, '773601001', '77', 'Moscow', $4)`, [`SB-${prefix}-0`, innFor(prefix, 0), ogrnFor(prefix, 0), user.id]);
+                    VALUES ($1, 'company', 'Seed offer holder', $2, $3, '773601001', '77', 'Moscow', $4) ON CONFLICT (ref) DO NOTHING`, [`SB-${prefix}-0`, innFor(prefix, 0), ogrnFor(prefix, 0), user.id]);
     const [app] = await tx.query<{ id: bigint }>(`INSERT INTO loan_applications (borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, status, created_by, created_at)
-                    SELECT id, 'SEED', 1, $2, $3, $4, $5, 'approved', $6, now() FROM borrowers WHERE ref = $1 RETURNING id`, [`SB-${prefix}-0`, amount, months, type, sats, user.id]);
+                    SELECT id, $7, $8, $2, $3, $4, $5, 'approved', $6, now() FROM borrowers WHERE ref = $1 RETURNING id`, [`SB-${prefix}-0`, amount, months, type, sats, user.id, product.code, product.version]);
     const [offer] = await tx.query<{ id: bigint }>(`INSERT INTO loan_offers (application_id, created_at, valid_until, planned_start, rate_millionths, fee_kopecks, price_kopecks, price_cycle_id, collateral_required_sats, schedule, total_interest_kopecks, total_cost_kopecks, compliance, blocking_reasons)
-                    VALUES ($1, now(), now(), $2, $3, 0, 800000000, $4, $5, '{}', $6, $6, '{"seed": true}', '{}') RETURNING id`, [app!.id, options.disbursedOn, rate, cycle!.id, sats, schedule.totals.interest]);
+                    VALUES ($1, now(), now(), $2, $3, 0, $7, $4, $5, '{}', $6, $6, '{"seed": true}', '{}') RETURNING id`, [app!.id, options.disbursedOn, rate, cycle!.id, sats, schedule.totals.interest, price]);
     return offer!.id;
   });
 
@@ -81,15 +94,16 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
       await tx.query('UPDATE seed_map SET sats = $1::int8 + (loan_id * 2654435761) % ($2::int8 - $1::int8 + 1)', [range.min, range.max]);
       await tx.query(`WITH apps AS (
                         INSERT INTO loan_applications (borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, status, created_by, created_at)
-                        SELECT borrower_id, 'SEED', 1, $1, $2, $3, sats, 'approved', $4, now() FROM seed_map ORDER BY n RETURNING id, borrower_id)
+                        SELECT borrower_id, $6, $7, $1, $2, $3, sats, 'approved', $4, now() FROM seed_map ORDER BY n RETURNING id, borrower_id)
                       UPDATE seed_map m SET app_id = a.id FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM apps) a
-                       WHERE m.n = a.r + $5 - 1`, [amount, months, type, user.id, from]);
+                       WHERE m.n = a.r + $5 - 1`, [amount, months, type, user.id, from, product.code, product.version]);
       await tx.query(`INSERT INTO loans (id, ref, application_id, offer_id, borrower_id, borrower_kind, product_code, product_version, amount_kopecks, months, repayment_type,
                         rate_kind, rate_millionths, penalty_millionths_per_day, fee_kopecks, wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee,
                         status, approved_at, disbursed_on, maturity_on, accrued_through, schedule_version, principal)
-                      SELECT m.loan_id, 'LN-' || m.loan_id, m.app_id, $1, m.borrower_id, 'company', 'SEED', 1, $2, $3, $4,
-                        'fixed', $5, 1000, 0, 1, 2, 3, 4, 5, 6, 'active', now(), $6, $7, $6, 1, $2 FROM seed_map m`,
-        [offerId, amount, months, type, rate, options.disbursedOn, lines[lines.length - 1]!.dueDate]);
+                      SELECT m.loan_id, 'LN-' || m.loan_id, m.app_id, $1, m.borrower_id, 'company', $8, $9, $2, $3, $4,
+                        'fixed', $5, $10, 0, $11, $12, $13, $14, $15, $16, 'active', $17, $6, $7, $6, 1, $2 FROM seed_map m`,
+        [offerId, amount, months, type, rate, options.disbursedOn, lines[lines.length - 1]!.dueDate, product.code, product.version, penalty,
+          position('penalty'), position('interest_overdue'), position('principal_overdue'), position('interest'), position('principal'), position('fee'), valueTime]);
       await tx.query(`INSERT INTO ledger_accounts (chart_code, subledger_key, currency)
                       SELECT c.code, 'LN-' || m.loan_id, c.currency FROM seed_map m
                        CROSS JOIN (VALUES ('loan_principal', 'RUB'), ('loan_principal_overdue', 'RUB'), ('interest_receivable', 'RUB'), ('interest_overdue', 'RUB'),
