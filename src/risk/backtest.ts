@@ -171,19 +171,15 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
     }
   };
 
-  let first = true;
   for (const record of historyCycles({ name: 'backtest', series: options.btcUsd, pair: 'BTC/USD', intervalSeconds: options.intervalSeconds, usdRub: options.usdRub, from: options.from, to: options.to, config: options.pipeline })) {
     const now = record.at;
-    const today = moscowDay(now);
-    if (first) {
-      first = false;
-    } else {
-      while (openDay < today) {
-        await runEod(db, openDay, { now });
-        options.onDay?.(openDay);
-        openDay = addDays(openDay, 1);
-        await beginDay(openDay, now);
-      }
+    // The history has passed midnight in Moscow: close the open day, open the next (lend, collect).
+    // Not before the first bar: the bank opens on the window's first day with the first price.
+    while (bars > 0 && openDay < moscowDay(now)) {
+      await runEod(db, openDay, { now });
+      options.onDay?.(openDay);
+      openDay = addDays(openDay, 1);
+      await beginDay(openDay, now);
     }
     const [id] = await db.transaction((tx) => insertCycles(tx, 'live', [record]));
     bars += 1;

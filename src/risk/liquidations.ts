@@ -78,6 +78,10 @@ SELECT q.*, l.ref, v.terms, lad.haircut${extra} FROM liquidations q JOIN loans l
 
 export async function runLiquidations(db: Database, options: LiquidationOptions): Promise<LiquidationRunReport> {
   const queued = await queueLiquidations(db, options.now());
+  // Nothing queued, being sold or sold: nothing to do (the usual case; a backtest runs this every bar).
+  if (queued === 0 && (await db.query(`SELECT 1 FROM liquidations WHERE status IN ('queued', 'selling', 'sold') LIMIT 1`)).length === 0) {
+    return { queued: 0, admitted: 0, cancelled: 0, sold: 0, booked: 0 };
+  }
   const price = await currentPrice(db, options.now(), options.staleAfterSeconds);
   let admitted = 0, cancelled = 0, sold = 0;
   if (price.ok) {
