@@ -64,6 +64,21 @@ describe('a stressed book (hand-computed)', () => {
     ]);
   });
 
+  it('a sale too large for the venue model stops at the floor; the shortfall counts the rest valued at the floor', () => {
+    // 40 BTC owing 60,000,000 RUB (107% at the shocked 1,400,000): the model fills 24.5 BTC before
+    // its price would cross the floor (1,330,000); the other 15.5 BTC at the floor, after 1.1% of
+    // fees, would not cover what is left either.
+    const big = stressBook([loan(9n, 60_000_000n, 40n * BTC, 'liquidation')], { price: P, shockMillionths: -300_000n, venue: DEFAULT_SLIPPAGE, depthSatsPerHour: BTC });
+    const l = big.liquidation;
+    expect(l.satsPlanned).toBe(40n * BTC);
+    expect(l.satsSold).toBe(2_450_000_000n);
+    expect(l.unsoldSats).toBe(1_550_000_000n);
+    const left = 6_000_000_000n - l.netKopecks;
+    const rest = (1_550_000_000n * 133_000_000n * 989_000n) / (100_000_000n * 1_000_000n);
+    expect(l.shortfallKopecks).toBe(left - rest);
+    expect(l.loansWithShortfall).toBe(1);
+  });
+
   it('a loan past maturity is sold in full', () => {
     const past = stressBook([{ ...book[1]!, pastMaturity: true }], { price: P, shockMillionths: -300_000n, venue: DEFAULT_SLIPPAGE, depthSatsPerHour: BTC });
     expect(past.liquidation.full).toBe(1);
@@ -79,7 +94,7 @@ describe('properties', () => {
     id: BigInt(i + 1), state: nextState('healthy', r, P, LADDER), exposure: r, ladder: LADDER, sale: SALE, pastMaturity: false,
   })));
 
-  it('no shock moves no loan; a deeper shock never puts fewer loans into liquidation; what sells is at most what is planned', () => {
+  it('no shock moves no loan; a deeper shock never puts fewer loans into liquidation; sales stay within the collateral and the debt', () => {
     fc.assert(fc.property(arbitraryBook, fc.integer({ min: 0, max: 900_000 }), fc.integer({ min: 0, max: 900_000 }), (book, a, b) => {
       const run = (shock: number) => stressBook(book, { price: P, shockMillionths: -BigInt(shock), venue: DEFAULT_SLIPPAGE, depthSatsPerHour: BTC / 3n });
       expect(run(0).moves).toEqual([]);
@@ -88,7 +103,11 @@ describe('properties', () => {
       for (const r of [shallow, deep]) {
         const total = Object.values(r.states).reduce((sum, s) => sum + s.after, 0);
         expect(total).toBe(book.length);
-        expect(r.liquidation.satsSold + r.liquidation.unsoldSats).toBe(r.liquidation.satsPlanned);
+        const l = r.liquidation;
+        expect(l.satsSold <= l.satsPlanned && l.netKopecks <= l.grossKopecks && l.shortfallKopecks <= l.debtKopecks && l.loansWithShortfall <= l.loans).toBe(true);
+        // The loans sold are each at or under the collateral they pledged.
+        const pledged = book.filter((loan) => nextState(loan.state, loan.exposure, r.shocked, LADDER) === 'liquidation').reduce((sum, loan) => sum + loan.exposure.sats, 0n);
+        expect(l.satsPlanned <= pledged).toBe(true);
         const last = r.queue.timeline.at(-1);
         if (r.queue.hoursToClear <= 72) expect(last?.satsWaiting ?? 0n).toBe(0n);
         for (let i = 1; i < r.queue.timeline.length; i += 1) expect(r.queue.timeline[i]!.satsSold >= r.queue.timeline[i - 1]!.satsSold).toBe(true);

@@ -1,7 +1,7 @@
 import { RATE_SCALE } from '../loans/interest.js';
 import { divide, type PriceKopecksPerBtc } from '../money/money.js';
 import { nextState, STATES, type Exposure, type Ladder, type RiskState } from './ladder.js';
-import { planLiquidation, summariseFills, type LiquidationTerms } from './liquidation.js';
+import { netProceeds, planLiquidation, summariseFills, type LiquidationTerms } from './liquidation.js';
 import { simulateFills, type SlippageModel } from './venues.js';
 
 /**
@@ -15,7 +15,14 @@ import { simulateFills, type SlippageModel } from './venues.js';
  * What it leaves out, on purpose: cure periods (a call that expires turns into a liquidation later;
  * the shock shows where loans stand at once), and the market impact of one sale on the next (each
  * order is priced from the shocked reference by the slippage model; the hourly depth is what
- * spreads the queue over time).
+ * spreads the queue over time). Sales are planned and priced with the slippage model's fee,
+ * whichever venue the service uses (the OTC desk's fee is whatever the desk charges). A loan
+ * whose sale is already in flight is planned again at the shocked price, as if it had not begun.
+ *
+ * The expected shortfall of a loan is the debt its sale leaves that even the rest of its
+ * collateral, sold at the floor, would not cover: the whole of it when everything is sold, and
+ * what a later sale at no better than the floor would leave when the venue model stops at the
+ * floor (a large order).
  */
 
 export interface StressLoan {
@@ -66,7 +73,7 @@ export interface StressResult {
     readonly grossKopecks: bigint;
     /** Gross less the venue's and the bank's fees: what pays the debts. */
     readonly netKopecks: bigint;
-    /** Debt left on loans whose collateral is all sold. */
+    /** Debt the sales leave that the rest of the collateral, valued at the floor, does not cover. */
     readonly shortfallKopecks: bigint;
     readonly loansWithShortfall: number;
     /** Planned but not filled above the floor (those loans stay in liquidation). */
@@ -95,7 +102,7 @@ export function stressBook(loans: Iterable<StressLoan>, options: StressOptions):
   const shocked = shockedPrice(options.price, options.shockMillionths);
   const states = Object.fromEntries(STATES.map((s) => [s, { before: 0, after: 0 }])) as Record<RiskState, { before: number; after: number }>;
   const moves = new Map<string, number>();
-  const sales: Array<{ id: bigint; ltv: bigint; sats: bigint; net: bigint }> = [];
+  const sales: Array<{ id: bigint; debt: bigint; exposureSats: bigint; sats: bigint; net: bigint }> = [];
   const total = { loans: 0, partial: 0, full: 0, debt: 0n, planned: 0n, sold: 0n, gross: 0n, net: 0n, shortfall: 0n, short: 0, unsold: 0n };
   let count = 0;
   for (const loan of loans) {
@@ -120,14 +127,18 @@ export function stressBook(loans: Iterable<StressLoan>, options: StressOptions):
     total.gross += sale.grossKopecks;
     total.net += sale.netKopecks;
     total.unsold += plan.sats - sale.sats;
-    if (sale.sats === sats && debt > paid) {
-      total.shortfall += debt - paid;
+    const uncovered = debt - paid - netProceeds(sats - sale.sats, plan.floor, loan.sale.feeMillionths + options.venue.feeMillionths);
+    if (uncovered > 0n) {
+      total.shortfall += uncovered;
       total.short += 1;
     }
-    sales.push({ id: loan.id, ltv: plan.ltvBefore ?? RATE_SCALE * 1_000n, sats: sale.sats, net: sale.netKopecks });
+    sales.push({ id: loan.id, debt, exposureSats: sats, sats: sale.sats, net: sale.netKopecks });
   }
-  // Worst LTV first (ties by id), as the job admits them; a loan is done in the hour its last sat sells.
-  sales.sort((a, b) => (a.ltv === b.ltv ? (a.id < b.id ? -1 : 1) : a.ltv > b.ltv ? -1 : 1));
+  // Worst first by debt per sat (ties by id), as the job admits them; a loan is done in the hour its last sat sells.
+  sales.sort((a, b) => {
+    const worse = a.debt * b.exposureSats - b.debt * a.exposureSats;
+    return worse === 0n ? (a.id < b.id ? -1 : 1) : worse > 0n ? -1 : 1;
+  });
   const depth = options.depthSatsPerHour;
   const hoursToClear = Number(divide(total.sold, depth, 'ceil'));
   const listed = Math.min(hoursToClear, options.maxHours ?? 72);
