@@ -72,9 +72,9 @@ function printBacktest(report: BacktestReport): void {
   console.log(`${report.product.code}: ladder ${JSON.stringify(report.product.ladder)}, cure ${report.product.curePeriodHours} h`);
   console.log(`  ${report.window.from} to ${report.window.to}: ${report.window.bars} bars of ${report.window.intervalSeconds} s (${report.window.degradedBars} degraded), BTC/RUB ${report.prices.firstRub} -> ${report.prices.lastRub}, low ${report.prices.lowRub}, max drawdown ${report.prices.maxDrawdownPercent}%`);
   console.log(`  lent ${report.book.loans} loans in ${report.book.originations} originations (${report.book.skippedOriginations} skipped), ${report.book.lentRub} RUB; interest earned ${report.book.interestRub} RUB`);
-  console.log(`  warnings ${o.warnings}, margin calls ${o.marginCalls} (+${o.acceleratedCalls} accelerated), cures ${o.cures} (${o.curesByPrice} by price, ${o.curesByRepayment} by repayment), expired ${o.callsExpired}`);
-  console.log(`  liquidations ${o.liquidations} (${o.partial} partial, ${o.full} full), sold ${o.btcSold} BTC for ${o.proceedsRub} RUB; losses ${o.lossesRub} RUB on ${o.loansWithShortfall} loans`);
-  if (report.worstDay !== null) console.log(`  worst day ${report.worstDay.day}: ${report.worstDay.liquidations} liquidations, ${report.worstDay.btcSold} BTC sold, loss ${report.worstDay.lossRub} RUB, BTC/RUB ${report.worstDay.priceHighRub} .. ${report.worstDay.priceLowRub}`);
+  console.log(`  warnings ${o.warnings}, margin calls ${o.marginCalls}, accelerated calls ${o.acceleratedCalls}, cures ${o.cures} (${o.curesByPrice} by price, ${o.curesByRepayment} by repayment), expired ${o.callsExpired}`);
+  console.log(`  liquidations ${o.liquidations} (${o.partial} partial, ${o.full} full), sold ${o.btcSold} BTC for ${o.proceedsRub} RUB; shortfall on ${o.loansWithShortfall} loans, written off ${o.writtenOffRub} RUB, losses ${o.lossesRub} RUB`);
+  if (report.worstDay !== null) console.log(`  worst day ${report.worstDay.day}: ${report.worstDay.enteredLiquidation} loans entered liquidation, ${report.worstDay.btcSold} BTC sold, loss ${report.worstDay.lossRub} RUB, BTC/RUB ${report.worstDay.priceHighRub} .. ${report.worstDay.priceLowRub}`);
   console.log(`  checks ${JSON.stringify(report.checks)}; ${report.seconds} s`);
 }
 

@@ -34,6 +34,8 @@ export interface SeedOptions {
   readonly prefix?: string;
   /** The product the loans are issued under (created when missing); the default is SEED v1 with FIXED_TERMS. Its rate must be fixed. */
   readonly product?: { readonly code: string; readonly version: number; readonly terms: ProductTerms };
+  /** Borrowers are numbered from this + 1 (default 0): seeds with one prefix and different offsets lend to different borrowers. */
+  readonly borrowerOffset?: number;
   /** The BTC/RUB price the shared offer records (kopecks per BTC; default 8,000,000 RUB). */
   readonly priceKopecks?: bigint;
 }
@@ -45,6 +47,7 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
   const sats = options.sats ?? 25_000_000n;
   const range = options.satsRange ?? { min: sats, max: sats };
   const perBorrower = options.loansPerBorrower ?? 10;
+  const offset = options.borrowerOffset ?? 0;
   const prefix = options.prefix ?? 'seed';
   const chunk = options.chunk ?? 100_000;
   const product = options.product ?? { code: 'SEED', version: 1, terms: FIXED_TERMS };
@@ -79,8 +82,8 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
     const from = made + 1;
     const to = made + size;
     await db.transaction(async (tx) => {
-      const firstBorrower = Math.floor((from - 1) / perBorrower) + 1;
-      const lastBorrower = Math.floor((to - 1) / perBorrower) + 1;
+      const firstBorrower = offset + Math.floor((from - 1) / perBorrower) + 1;
+      const lastBorrower = offset + Math.floor((to - 1) / perBorrower) + 1;
       await tx.query(`INSERT INTO borrowers (ref, kind, name, inn, ogrn, kpp, region_code, address, bik, account, created_by)
                       SELECT 'SB-' || $3 || '-' || i, 'company', 'Seeded farm ' || i, $4 || lpad(i::text, 8, '0'), $5 || lpad(i::text, 9, '0'), '773601001', '77', 'Moscow', '044525225', '40702810380000000015', $6
                         FROM generate_series($1::int, $2::int) i ON CONFLICT (ref) DO NOTHING`,
@@ -90,7 +93,7 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
       await tx.query(`CREATE TEMP TABLE IF NOT EXISTS seed_map (n int, loan_id int8, app_id int8, borrower_id int8, sats int8) ON COMMIT DELETE ROWS`);
       await tx.query(`INSERT INTO seed_map (n, loan_id, borrower_id)
                       SELECT g, nextval('loans_id_seq'), b.id FROM generate_series($1::int, $2::int) g
-                        JOIN borrowers b ON b.ref = 'SB-' || $4 || '-' || ((g - 1) / $3 + 1)`, [from, to, perBorrower, prefix]);
+                        JOIN borrowers b ON b.ref = 'SB-' || $4 || '-' || ($5 + (g - 1) / $3 + 1)`, [from, to, perBorrower, prefix, offset]);
       await tx.query('UPDATE seed_map SET sats = $1::int8 + (loan_id * 2654435761) % ($2::int8 - $1::int8 + 1)', [range.min, range.max]);
       await tx.query(`WITH apps AS (
                         INSERT INTO loan_applications (borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, status, created_by, created_at)

@@ -1,6 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bankCalendar } from '../calendar/load.js';
-import { originationDays } from './backtest.js';
+import { DEFAULT_PRODUCT, type ProductTerms } from '../loans/product.js';
+import { readBarsCsv, readRateCsv } from '../prices/history-files.js';
+import { loadPricesConfig, pipelineConfig } from '../prices/prices-config.js';
+import { historyPipeline } from '../prices/replay.js';
+import { openTestDatabase, type TestDatabase } from '../test-support/database.js';
+import { invariants, originationDays, runBacktest } from './backtest.js';
 
 const calendar = await bankCalendar();
 
@@ -17,4 +22,57 @@ describe('the days a backtest lends on', () => {
     expect([...originationDays('2025-05-07', '2025-05-14', 'daily', calendar)]).toEqual(['2025-05-07', '2025-05-12', '2025-05-13']);
     expect([...originationDays('2025-01-01', '2025-01-09', 'monthly', calendar)]).toEqual([]);
   });
+});
+
+describe('a backtest through a made-up crash (hand-checked)', () => {
+  // 100,000 USD/BTC at 100 RUB/USD (10,000,000 RUB/BTC) from Monday 3 March 2025; on Wednesday at
+  // 12:00 UTC one bar falls 60% to 40,000 and the price stays there. Six loans of 1,000,000.00 RUB
+  // are lent on the Monday (50% to open: 0.2 BTC, spread up to 0.4 BTC by loan id: 0.344, 0.289,
+  // 0.233, 0.377, 0.322, 0.266 BTC). At 4,000,000 RUB/BTC their LTVs are 72.6%, 86.6%, 107.3%,
+  // 66.2%, 77.7% and 93.9%: loans 2, 3 and 6 reach liquidation, and loan 3's collateral does not
+  // cover its debt. The fall is a sharp move: the breaker degrades the price for an hour, then
+  // the new price stands.
+  let test: TestDatabase;
+  afterAll(async () => { await test.close(); });
+
+  it('reports the calls, the five sales, the one shortfall written off under four eyes, and the day', async () => {
+    test = await openTestDatabase();
+    const lines = ['datetime_utc,open,high,low,close'];
+    for (let h = 0; h < 24 * 6; h += 1) {
+      const at = new Date(Date.UTC(2025, 2, 3, h));
+      const price = h < 60 ? '100000' : '40000';
+      lines.push(`${at.toISOString().replace('.000', '')},${price},${price},${price},${price}`);
+    }
+    const btcUsd = readBarsCsv(lines.join('\n'));
+    const usdRub = readRateCsv('date,usd_rub\n2025-02-28,100\n', 'usd_rub');
+    const terms: ProductTerms = { ...DEFAULT_PRODUCT, rate: { kind: 'fixed', percent: '20' } };
+    const report = await runBacktest({
+      db: test.db, product: { code: 'STANDARD', terms }, btcUsd, intervalSeconds: 3_600, usdRub, from: new Date('2025-03-03T00:00:00Z'), to: new Date('2025-03-09T00:00:00Z'),
+      originate: 'monthly', loansPerOrigination: 6, amountKopecks: 100_000_000n, months: 12, repaymentType: 'annuity',
+      pipeline: historyPipeline(pipelineConfig(await loadPricesConfig()), 3_600), calendar, capSats: 50n * 100_000_000n,
+    });
+    expect(report.book).toMatchObject({ originations: 1, loans: 6, lentRub: '6000000.00' });
+    expect(report.prices).toMatchObject({ firstRub: '10000000.00', lastRub: '4000000.00', lowRub: '4000000.00', maxDrawdownPercent: '60.00' });
+    expect(report.window.degradedBars).toBeGreaterThan(0);
+    // At 14:00 UTC (the bar after the fall, once the breaker lets the price stand): loan 4 (66.2%)
+    // is warned, loan 1 (72.6%) called with 48 business hours, loan 5 (77.7%) called with the
+    // accelerated 4 hours; loans 2, 3 and 6 liquidate at once (2 partially; 6 in full, the rest
+    // would owe under the minimum; 3 in full and short). Loan 5's call expires that evening and
+    // loan 1's on Friday: each sold partially. Five sales, four of them on Wednesday (Moscow).
+    expect(report.outcomes).toMatchObject({ warnings: 1, marginCalls: 1, acceleratedCalls: 1, cures: 0, callsExpired: 2, liquidations: 5, partial: 3, full: 2, loansWithShortfall: 1 });
+    expect(report.worstDay).toMatchObject({ day: '2025-03-05', enteredLiquidation: 4 });
+    // The shortfall was written off at once, and that is the loss.
+    const [off] = await test.db.query<{ ref: string; amount_kopecks: bigint; status: string }>('SELECT l.ref, w.amount_kopecks, l.status FROM loan_write_offs w JOIN loans l ON l.id = w.loan_id');
+    expect(off).toMatchObject({ ref: 'LN-3', status: 'closed' });
+    expect(report.outcomes.writtenOffRub).toBe(report.outcomes.lossesRub);
+    expect(BigInt(report.outcomes.lossesRub.replace('.', ''))).toBe(off!.amount_kopecks);
+    // LN-3: 0.23306885 BTC sold at no less than the floor of 3,800,000 leaves at least 1,000,000 - 0.233 x 4,000,000 owed.
+    expect(off!.amount_kopecks > 100_000_000n - 93_227_540n && off!.amount_kopecks < 100_000_000n - 87_000_000n).toBe(true);
+    const approvals = await test.db.query<{ action_type: string; status: string; proposed_by: bigint; decided_by: bigint }>('SELECT action_type, status, proposed_by, decided_by FROM approvals');
+    expect(approvals).toHaveLength(1);
+    expect(approvals[0]).toMatchObject({ action_type: 'loans.write_off', status: 'approved' });
+    expect(approvals[0]!.proposed_by).not.toBe(approvals[0]!.decided_by);
+    expect(report.checks).toEqual({ ledgerBalanced: true, loansReconciled: true, transitionsOutOfOrder: 0, liquidatedAboveThreshold: 0, fillsBelowFloor: 0, unbookedSales: 0 });
+    expect(await invariants(test.db)).toMatchObject({ ledgerBalanced: true, loansReconciled: true });
+  }, 120_000);
 });

@@ -1,9 +1,11 @@
 import type { BusinessCalendar } from '../calendar/business.js';
 import { addDays } from '../calendar/business.js';
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { openPglite } from '../db/pglite.js';
-import { systemUser } from '../identity/identity-repository.js';
+import { randomBytes } from 'node:crypto';
+import { approve, ApprovalRegistry, propose } from '../approvals/approvals.js';
+import { createUser, systemUser, type User } from '../identity/identity-repository.js';
 import { requiredSats } from '../loans/collateral.js';
 import { runEod } from '../loans/eod.js';
 import { rateFromPercent } from '../loans/interest.js';
@@ -11,7 +13,7 @@ import { moscowDay } from '../loans/loan-store.js';
 import type { ProductTerms } from '../loans/product.js';
 import type { RepaymentType } from '../loans/schedule.js';
 import { seedLoans } from '../loans/seed.js';
-import { recordRepayment } from '../loans/servicing.js';
+import { recordRepayment, writeOffAction } from '../loans/servicing.js';
 import { reconcileLoans } from '../loans/views.js';
 import { formatKopecks, formatSats } from '../money/money.js';
 import { currentPrice } from '../prices/current.js';
@@ -42,9 +44,13 @@ import { simulatedVenue, type SlippageModel, DEFAULT_SLIPPAGE } from './venues.j
  *   origination lends `loansPerOrigination` loans of `amount` under the product, with collateral
  *   between the product's origination requirement at that moment's price and twice it (spread
  *   evenly by loan id), so a cohort does not move as one loan. No origination fee is charged.
- * - Borrowers pay every instalment on its due date (with anything overdue), except on a loan whose
- *   collateral is all gone; they never top up: a call is cured by the price or not at all (the
- *   conservative case).
+ * - Each loan is its own borrower's (one settlement account per loan, so one loan's arrears never
+ *   take another's instalment). Borrowers pay every instalment (with anything overdue) when its due
+ *   date opens; they never top up: a call is cured by the price or a repayment, or it liquidates
+ *   (the conservative case).
+ * - Debt left after all of a loan's collateral is sold is written off at once, through the real
+ *   four-eyes action (`loans.write_off`: proposed and approved by two risk officers the backtest
+ *   creates in its own database), so the loss is booked and the loan stops accruing.
  * - Liquidations sell at the simulated venue (venues.ts slippage model) under the book-wide cap.
  * - Fixed-rate products only (a floating product needs the key rate's history, not imported yet).
  */
@@ -79,6 +85,7 @@ export interface BacktestOptions {
 
 export interface BacktestReport {
   readonly product: { readonly code: string; readonly ladder: ProductTerms['collateral']['ltv']; readonly curePeriodHours: number; readonly acceleratedCureHours: number | null };
+  /** `pausedLiquidationRuns`: bars at which sales were waiting but the price was degraded or stale. */
   readonly window: { readonly from: string; readonly to: string; readonly intervalSeconds: number; readonly bars: number; readonly degradedBars: number; readonly pausedLiquidationRuns: number; readonly statutoryCalendarYears: number[] };
   readonly book: { readonly originations: number; readonly skippedOriginations: number; readonly loans: number; readonly lentRub: string; readonly interestRub: string; readonly openAtEnd: number };
   readonly prices: { readonly firstRub: string | null; readonly lastRub: string | null; readonly lowRub: string | null; readonly highRub: string | null; readonly maxDrawdownPercent: string };
@@ -86,9 +93,10 @@ export interface BacktestReport {
     readonly warnings: number; readonly marginCalls: number; readonly acceleratedCalls: number;
     readonly cures: number; readonly curesByPrice: number; readonly curesByRepayment: number; readonly callsExpired: number;
     readonly liquidations: number; readonly partial: number; readonly full: number; readonly cancelled: number;
-    readonly btcSold: string; readonly proceedsRub: string; readonly loansWithShortfall: number; readonly lossesRub: string;
+    readonly btcSold: string; readonly proceedsRub: string; readonly loansWithShortfall: number; readonly writtenOffRub: string; readonly lossesRub: string;
   };
-  readonly worstDay: null | { readonly day: string; readonly liquidations: number; readonly btcSold: string; readonly lossRub: string; readonly priceHighRub: string | null; readonly priceLowRub: string | null };
+  /** The Moscow day the most loans entered liquidation. */
+  readonly worstDay: null | { readonly day: string; readonly enteredLiquidation: number; readonly btcSold: string; readonly lossRub: string; readonly priceHighRub: string | null; readonly priceLowRub: string | null };
   /** Invariants checked on the finished run; any count above 0 (or false) is a defect. */
   readonly checks: {
     readonly ledgerBalanced: boolean; readonly loansReconciled: boolean;
@@ -97,11 +105,11 @@ export interface BacktestReport {
   readonly seconds: number;
 }
 
-/** The days a cohort is lent on: business days from the first day of each month, week (Monday) or every business day. */
+/** The days a cohort is lent on: the window's first business day, then the first business day of each month or week (Monday), or every business day. */
 export function originationDays(from: string, to: string, cadence: OriginationCadence, calendar: BusinessCalendar): Set<string> {
   const days = new Set<string>();
   for (let day = from; day < to; day = addDays(day, 1)) {
-    const starts = cadence === 'daily' || (cadence === 'monthly' && day.endsWith('-01')) || (cadence === 'weekly' && new Date(`${day}T00:00:00Z`).getUTCDay() === 1);
+    const starts = day === from || cadence === 'daily' || (cadence === 'monthly' && day.endsWith('-01')) || (cadence === 'weekly' && new Date(`${day}T00:00:00Z`).getUTCDay() === 1);
     if (!starts) continue;
     const lend = calendar.isBusinessDay(day) ? day : calendar.nextBusinessDay(day);
     if (lend < to) days.add(lend);
@@ -131,6 +139,24 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
   const venue = simulatedVenue(options.slippage ?? DEFAULT_SLIPPAGE);
   const engine = new RiskEngine(db, new PgRiskStore(db, options.calendar));
   await engine.rebuild();
+  const approvals = new ApprovalRegistry();
+  approvals.register(writeOffAction);
+  const officers: User[] = [];
+  for (const n of [1, 2]) {
+    officers.push((await createUser(db, { username: `backtest-risk-${n}`, displayName: `Backtest risk officer ${n}`, password: randomBytes(24).toString('base64url'), roles: ['risk_officer'], borrowerId: null }))!);
+  }
+  // Debt left with no collateral: written off by two risk officers (proposed, approved), as the bank would.
+  const writeOffs = async (now: Date) => {
+    const left = await db.query<{ ref: string }>(`SELECT l.ref FROM loan_risk r JOIN loans l ON l.id = r.loan_id WHERE r.live AND r.sats = 0 AND r.debt_kopecks > 0 ORDER BY l.id`);
+    for (const { ref } of left) {
+      await db.transaction(async (tx) => {
+        const proposed = await propose(tx, writeOffAction, { loan: ref, reason: 'backtest: shortfall after liquidation' }, { user: officers[0]! }, { now });
+        if (!proposed.ok) throw new Error(`write-off of ${ref}: ${proposed.error.message}`);
+        const approved = await approve(tx, approvals, proposed.value.id, { user: officers[1]! }, now);
+        if (!approved.ok) throw new Error(`write-off of ${ref}: ${approved.error.message}`);
+      });
+    }
+  };
 
   let openDay = moscowDay(options.from);
   const lastDay = moscowDay(options.to);
@@ -153,21 +179,20 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
         const min = requiredSats(options.amountKopecks, price.price, pct(terms.collateral.ltv.origination), pct(terms.collateral.haircutPercent));
         await seedLoans(db, {
           count: options.loansPerOrigination, loansPerBorrower: 1, disbursedOn: day, amountKopecks: options.amountKopecks, months: options.months, type: options.repaymentType,
-          satsRange: { min, max: 2n * min }, calendar: options.calendar, prefix: 'bt', product: { code, version: 1, terms }, priceKopecks: price.price,
+          satsRange: { min, max: 2n * min }, calendar: options.calendar, prefix: 'bt', borrowerOffset: loans, product: { code, version: 1, terms }, priceKopecks: price.price,
         });
         originations += 1;
         loans += options.loansPerOrigination;
       }
     }
-    // Instalments due today, paid in the morning with anything overdue (never on a loan whose collateral is gone).
+    // Instalments due today, paid when the day opens, with anything overdue (not on a loan whose collateral is gone).
     const due = await db.query<{ ref: string; amount: bigint }>(
       `SELECT l.ref, (s.principal + s.interest + l.principal_overdue + l.interest_overdue + l.penalty)::int8 AS amount
          FROM loans l JOIN loan_schedule_lines s ON s.loan_id = l.id AND s.version = l.schedule_version AND s.due_date = $1
          JOIN loan_risk r ON r.loan_id = l.id
         WHERE l.status IN ('active', 'overdue') AND r.sats > 0 ORDER BY l.id`, [day]);
-    const morning = new Date(`${day}T09:00:00+03:00`);
     for (const { ref, amount } of due) {
-      if (amount > 0n) await db.transaction((tx) => recordRepayment(tx, ref, { reference: `backtest/${ref}/${day}`, amount }, user.id, morning));
+      if (amount > 0n) await db.transaction((tx) => recordRepayment(tx, ref, { reference: `backtest/${ref}/${day}`, amount }, user.id, now));
     }
   };
 
@@ -188,6 +213,7 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
     await engine.expireCalls(now);
     const liquidated = await runLiquidations(db, { venue, capSats: options.capSats, staleAfterSeconds, calendar: options.calendar, now: () => now });
     if (liquidated.paused !== undefined) paused += 1;
+    if (liquidated.booked > 0) await writeOffs(now);
     if (bars === 1) await beginDay(openDay, now);
   }
   return report(db, options, { bars, degradedBars, paused, originations, skipped, loans }, started);
@@ -203,7 +229,7 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
   const moves = await one<{ warnings: bigint; calls: bigint; accelerated: bigint; cures: bigint; by_price: bigint; by_exposure: bigint; expired: bigint }>(`
     SELECT count(*) FILTER (WHERE to_state = 'warning' AND from_state = 'healthy')::int8 AS warnings,
            count(*) FILTER (WHERE to_state = 'margin_call' AND from_state IN ('healthy', 'warning'))::int8 AS calls,
-           count(*) FILTER (WHERE to_state = 'accelerated_call' AND from_state IN ('healthy', 'warning', 'margin_call'))::int8 AS accelerated,
+           count(*) FILTER (WHERE to_state = 'accelerated_call' AND from_state IN ('healthy', 'warning'))::int8 AS accelerated,
            count(*) FILTER (WHERE from_state IN ('margin_call', 'accelerated_call') AND to_state IN ('healthy', 'warning'))::int8 AS cures,
            count(*) FILTER (WHERE from_state IN ('margin_call', 'accelerated_call') AND to_state IN ('healthy', 'warning') AND cause = 'price')::int8 AS by_price,
            count(*) FILTER (WHERE from_state IN ('margin_call', 'accelerated_call') AND to_state IN ('healthy', 'warning') AND cause = 'exposure')::int8 AS by_exposure,
@@ -218,10 +244,11 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
            coalesce(sum(f.sats), 0)::int8 AS sats, coalesce(sum(f.gross), 0)::int8 AS proceeds
       FROM liquidations q
       LEFT JOIN LATERAL (SELECT sum(sats) AS sats, sum(sats * price_kopecks / 100000000) AS gross FROM liquidation_fills WHERE liquidation_id = q.id) f ON true`);
-  const money = await one<{ interest: bigint; losses: bigint; shortfall_loans: bigint; lent: bigint; open: bigint }>(`
+  const money = await one<{ interest: bigint; losses: bigint; shortfall_loans: bigint; written_off: bigint; lent: bigint; open: bigint }>(`
     SELECT (SELECT coalesce(-sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'interest_income')::int8 AS interest,
            (SELECT coalesce(sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'provision_expense')::int8 AS losses,
            (SELECT count(DISTINCT a.subledger_key) FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id WHERE a.chart_code = 'loss_provisions')::int8 AS shortfall_loans,
+           (SELECT coalesce(sum(amount_kopecks), 0) FROM loan_write_offs)::int8 AS written_off,
            (SELECT coalesce(sum(amount_kopecks), 0) FROM loans)::int8 AS lent,
            (SELECT count(*) FROM loans WHERE status IN ('active', 'overdue'))::int8 AS open`);
   const prices = await db.query<{ p: bigint }>(`SELECT published_kopecks AS p FROM price_cycles WHERE stream = 'live' AND published_kopecks IS NOT NULL ORDER BY at, id`);
@@ -245,7 +272,7 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
              (SELECT coalesce(sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'provision_expense' AND p.value_time >= $1 AND p.value_time < $2)::int8 AS loss,
              (SELECT max(published_kopecks) FROM price_cycles WHERE stream = 'live' AND at >= $1 AND at < $2) AS high,
              (SELECT min(published_kopecks) FROM price_cycles WHERE stream = 'live' AND at >= $1 AND at < $2) AS low`, [from, to]);
-    worstDay = { day: worst.day, liquidations: Number(worst.n), btcSold: formatSats(w.sats), lossRub: formatKopecks(w.loss), priceHighRub: rub(w.high), priceLowRub: rub(w.low) };
+    worstDay = { day: worst.day, enteredLiquidation: Number(worst.n), btcSold: formatSats(w.sats), lossRub: formatKopecks(w.loss), priceHighRub: rub(w.high), priceLowRub: rub(w.low) };
   }
   const checks = await invariants(db);
   const years = new Set<number>();
@@ -263,7 +290,7 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
       warnings: Number(moves.warnings), marginCalls: Number(moves.calls), acceleratedCalls: Number(moves.accelerated),
       cures: Number(moves.cures), curesByPrice: Number(moves.by_price), curesByRepayment: Number(moves.by_exposure), callsExpired: Number(moves.expired),
       liquidations: Number(sales.booked), partial: Number(sales.partial), full: Number(sales.full), cancelled: Number(sales.cancelled),
-      btcSold: formatSats(sales.sats), proceedsRub: formatKopecks(sales.proceeds), loansWithShortfall: Number(money.shortfall_loans), lossesRub: formatKopecks(money.losses),
+      btcSold: formatSats(sales.sats), proceedsRub: formatKopecks(sales.proceeds), loansWithShortfall: Number(money.shortfall_loans), writtenOffRub: formatKopecks(money.written_off), lossesRub: formatKopecks(money.losses),
     },
     worstDay,
     checks: { ...checks, unbookedSales: Number(sales.unbooked) },
@@ -275,17 +302,18 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
  * What must hold after any run through history (the replay tests assert them too): the ledger
  * balances and agrees with every loan and position; transitions are recorded in time order; no
  * loan entered liquidation above its threshold's price (by a price or an exposure change, its LTV
- * was at or over the liquidation LTV; by a deadline, its call had expired); no fill below its floor.
+ * was at or over the liquidation LTV; by a deadline, the loan was still in a call, moved there by
+ * its previous transition, whose deadline had passed); no fill below its floor.
  */
-export async function invariants(db: Database): Promise<{ ledgerBalanced: boolean; loansReconciled: boolean; transitionsOutOfOrder: number; liquidatedAboveThreshold: number; fillsBelowFloor: number }> {
+export async function invariants(db: Queryable): Promise<{ ledgerBalanced: boolean; loansReconciled: boolean; transitionsOutOfOrder: number; liquidatedAboveThreshold: number; fillsBelowFloor: number }> {
   const [counts] = await db.query<{ unbalanced: bigint; disorder: bigint; above: bigint; below: bigint }>(`
     SELECT (SELECT count(*) FROM (SELECT currency FROM ledger_postings GROUP BY currency HAVING sum(amount) <> 0) x)::int8 AS unbalanced,
            (SELECT count(*) FROM (SELECT at < lag(at) OVER (ORDER BY id) AS back FROM risk_transitions) x WHERE back)::int8 AS disorder,
            (SELECT count(*) FROM risk_transitions t JOIN risk_ladders lad ON lad.product_code = t.product_code AND lad.product_version = t.product_version
              WHERE t.to_state = 'liquidation' AND t.from_state <> 'liquidation'
                AND CASE WHEN t.cause = 'deadline'
-                        THEN NOT EXISTS (SELECT 1 FROM risk_transitions c WHERE c.loan_id = t.loan_id AND c.id < t.id AND c.call_deadline IS NOT NULL AND c.call_deadline <= t.at
-                                           AND c.id = (SELECT max(id) FROM risk_transitions d WHERE d.loan_id = t.loan_id AND d.id < t.id AND d.to_state IN ('margin_call', 'accelerated_call')))
+                        THEN NOT EXISTS (SELECT 1 FROM risk_transitions c WHERE c.id = (SELECT max(id) FROM risk_transitions d WHERE d.loan_id = t.loan_id AND d.id < t.id)
+                                            AND c.to_state IN ('margin_call', 'accelerated_call') AND c.call_deadline <= t.at)
                         ELSE t.ltv_millionths IS NOT NULL AND t.ltv_millionths < lad.liquidation END)::int8 AS above,
            (SELECT count(*) FROM liquidation_fills f JOIN liquidations q ON q.id = f.liquidation_id WHERE f.price_kopecks < q.floor_kopecks)::int8 AS below`);
   return {
