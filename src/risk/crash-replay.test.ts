@@ -66,8 +66,10 @@ async function checkBooks(test: TestDatabase, terms: ProductTerms): Promise<void
   const haircut = rateFromPercent(terms.collateral.haircutPercent)!;
   for (const t of transitions.filter((row) => row.to_state === 'liquidation' && row.from_state !== 'liquidation')) {
     if (t.cause === 'deadline') {
-      const [call] = await db.query<{ call_deadline: Date }>(`SELECT call_deadline FROM risk_transitions WHERE loan_id = (SELECT loan_id FROM risk_transitions WHERE id = $1) AND id < $1 AND to_state IN ('margin_call', 'accelerated_call') ORDER BY id DESC LIMIT 1`, [t.id]);
-      expect(call!.call_deadline <= t.at, `transition ${t.id}: liquidated before its call's deadline`).toBe(true);
+      // The loan was still in the call its previous transition opened, and the deadline had passed.
+      const [previous] = await db.query<{ to_state: string; call_deadline: Date | null }>(`SELECT to_state, call_deadline FROM risk_transitions WHERE loan_id = (SELECT loan_id FROM risk_transitions WHERE id = $1) AND id < $1 ORDER BY id DESC LIMIT 1`, [t.id]);
+      expect(['margin_call', 'accelerated_call'], `transition ${t.id}: expired a call the loan was not in`).toContain(previous!.to_state);
+      expect(previous!.call_deadline! <= t.at, `transition ${t.id}: liquidated before its call's deadline`).toBe(true);
     } else {
       expect(atOrAbove({ debt: t.debt_kopecks, sats: t.sats }, t.price_kopecks, liquidationLtv, haircut), `transition ${t.id}: liquidated above its threshold's price`).toBe(true);
     }
@@ -101,21 +103,26 @@ describe.each(EVENTS)('the crash of $name, replayed hour by hour', (event) => {
     await checkBooks(test, STANDARD);
   }, 120_000);
 
-  it('aggressive ladder: the crash liquidates; the same checks hold', async () => {
+  it('aggressive ladder: the crash liquidates; the same checks hold, and would catch a forgery', async () => {
     const { report, test } = await replayCrash(event, 'AGGRESSIVE', AGGRESSIVE);
     expect(report.outcomes.liquidations).toBeGreaterThan(0);
     expect(report.worstDay).not.toBeNull();
     await checkBooks(test, AGGRESSIVE);
+    // The checker can fail: a fill under its floor, a liquidation at a low LTV, one by a deadline
+    // on a loan that was in no call, and a transition recorded before the one ahead of it are each
+    // counted (written in a transaction that is rolled back).
+    class Rollback extends Error {}
+    await expect(test.db.transaction(async (tx) => {
+      const [sale] = await tx.query<{ id: bigint; floor_kopecks: bigint; loan_id: bigint }>(`SELECT id, floor_kopecks, loan_id FROM liquidations WHERE status = 'booked' LIMIT 1`);
+      await tx.query(`INSERT INTO liquidation_fills (liquidation_id, venue_fill_id, sats, price_kopecks, fee_kopecks, at) VALUES ($1, 'forged', 1, $2, 0, now())`, [sale!.id, sale!.floor_kopecks - 1n]);
+      const forge = (from: string, cause: string, at: string) => tx.query(`INSERT INTO risk_transitions (loan_id, from_state, to_state, cause, price_kopecks, debt_kopecks, sats, ltv_millionths, product_code, product_version, at)
+                         VALUES ($1, $2, 'liquidation', $3, 1, 1, 1, 10, 'AGGRESSIVE', 1, $4)`, [sale!.loan_id, from, cause, at]);
+      await forge('warning', 'price', '2030-01-01T00:00:00Z');
+      await forge('healthy', 'deadline', '2030-01-02T00:00:00Z');
+      await forge('warning', 'price', '2020-01-01T00:00:00Z');
+      expect(await invariants(tx)).toMatchObject({ fillsBelowFloor: 1, liquidatedAboveThreshold: 3, transitionsOutOfOrder: 1 });
+      throw new Rollback();
+    })).rejects.toThrow(Rollback);
+    expect(await invariants(test.db)).toMatchObject({ fillsBelowFloor: 0, liquidatedAboveThreshold: 0, transitionsOutOfOrder: 0 });
   }, 120_000);
-});
-
-describe('the checks can fail', () => {
-  it('a fill under its floor and a liquidation at a low LTV are reported', async () => {
-    const test = opened.at(-1)!;
-    const [sale] = await test.db.query<{ id: bigint; floor_kopecks: bigint; loan_id: bigint }>(`SELECT id, floor_kopecks, loan_id FROM liquidations WHERE status = 'booked' LIMIT 1`);
-    await test.db.query(`INSERT INTO liquidation_fills (liquidation_id, venue_fill_id, sats, price_kopecks, fee_kopecks, at) VALUES ($1, 'forged', 1, $2, 0, now())`, [sale!.id, sale!.floor_kopecks - 1n]);
-    await test.db.query(`INSERT INTO risk_transitions (loan_id, from_state, to_state, cause, price_kopecks, debt_kopecks, sats, ltv_millionths, product_code, product_version, at)
-                         VALUES ($1, 'warning', 'liquidation', 'price', 1, 1, 1, 10, 'AGGRESSIVE', 1, now())`, [sale!.loan_id]);
-    expect(await invariants(test.db)).toMatchObject({ fillsBelowFloor: 1, liquidatedAboveThreshold: 1 });
-  });
 });
