@@ -82,10 +82,12 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog stress and zalog backtest'
 
   it('backtest over the hourly file (June 2022); refuses what it cannot run', async () => {
     await writeFile(path.join(dir, 'standard.json'), JSON.stringify({ ...DEFAULT_PRODUCT, rate: { kind: 'fixed', percent: '20' } }));
-    const run = await zalog(['backtest', '--product', path.join(dir, 'standard.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-25', '--originate', 'weekly', '--loans', '3']);
+    const run = await zalog(['backtest', '--product', path.join(dir, 'standard.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-25', '--originate', 'weekly', '--loans', '3', '--top-up-share', '50', '--top-up-after-hours', '6']);
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/STANDARD: ladder/);
     expect(run.output).toMatch(/577 bars of 3600 s/);
+    expect(run.output).toMatch(/by a top-up or repayment; \d+ top-ups, \d+\.\d{8} BTC\)/);
+    expect((await zalog(['backtest', '--product', path.join(dir, 'standard.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-02', '--top-up-share', '101'])).code).toBe(2);
     expect(run.output).toMatch(/"liquidatedAboveThreshold":0,"fillsBelowFloor":0,"unbookedSales":0/);
     const nope = await zalog(['backtest', '--product', 'NOPE', '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-02']);
     expect(nope.code).toBe(2);

@@ -72,7 +72,7 @@ function printBacktest(report: BacktestReport): void {
   console.log(`${report.product.code}: ladder ${JSON.stringify(report.product.ladder)}, cure ${report.product.curePeriodHours} h`);
   console.log(`  ${report.window.from} to ${report.window.to}: ${report.window.bars} bars of ${report.window.intervalSeconds} s (${report.window.degradedBars} degraded), BTC/RUB ${report.prices.firstRub} -> ${report.prices.lastRub}, low ${report.prices.lowRub}, max drawdown ${report.prices.maxDrawdownPercent}%`);
   console.log(`  lent ${report.book.loans} loans in ${report.book.originations} originations (${report.book.skippedOriginations} skipped), ${report.book.lentRub} RUB; interest earned ${report.book.interestRub} RUB`);
-  console.log(`  warnings ${o.warnings}, margin calls ${o.marginCalls}, accelerated calls ${o.acceleratedCalls}, cures ${o.cures} (${o.curesByPrice} by price, ${o.curesByRepayment} by repayment), expired ${o.callsExpired}`);
+  console.log(`  warnings ${o.warnings}, margin calls ${o.marginCalls}, accelerated calls ${o.acceleratedCalls}, cures ${o.cures} (${o.curesByPrice} by price, ${o.curesByBorrower} by a top-up or repayment; ${o.topUps} top-ups, ${o.btcToppedUp} BTC), expired ${o.callsExpired}`);
   console.log(`  liquidations ${o.liquidations} (${o.partial} partial, ${o.full} full), sold ${o.btcSold} BTC for ${o.proceedsRub} RUB; shortfall on ${o.loansWithShortfall} loans, written off ${o.writtenOffRub} RUB, losses ${o.lossesRub} RUB`);
   if (report.worstDay !== null) console.log(`  worst day ${report.worstDay.day}: ${report.worstDay.enteredLiquidation} loans entered liquidation, ${report.worstDay.btcSold} BTC sold, loss ${report.worstDay.lossRub} RUB, BTC/RUB ${report.worstDay.priceHighRub} .. ${report.worstDay.priceLowRub}`);
   console.log(`  checks ${JSON.stringify(report.checks)}; ${report.seconds} s`);
@@ -126,14 +126,19 @@ export function registerRiskCommands(program: Command, withDatabase: WithDatabas
     .option('--repayment <type>', `${REPAYMENT_TYPES.join(', ')} (default: the product's first)`)
     .option('--interval <seconds>', 'bar length (default: read from the file)')
     .option('--cap-btc <btc>', 'collateral in liquidation at once across the book', '50')
+    .option('--top-up-share <percent>', 'borrowers who answer a call by topping up to the target LTV', '0')
+    .option('--top-up-after-hours <hours>', 'how long after the call they do', '24')
     .option('--json', 'one JSON object: { runs: [...] }')
     .option('--progress', 'a line on stderr for each month closed')
-    .action(async (options: { product: string[]; btcUsd: string; usdRub: string; from: string; to: string; originate: string; loans: string; amount: string; months: string; repayment?: string; interval?: string; capBtc: string; json?: boolean; progress?: boolean }) => {
+    .action(async (options: { product: string[]; btcUsd: string; usdRub: string; from: string; to: string; originate: string; loans: string; amount: string; months: string; repayment?: string; interval?: string; capBtc: string; topUpShare: string; topUpAfterHours: string; json?: boolean; progress?: boolean }) => {
       if (!['monthly', 'weekly', 'daily'].includes(options.originate)) throw new ConfigError('--originate is monthly, weekly or daily');
       if (!/^[1-9][0-9]{0,4}$/.test(options.loans)) throw new ConfigError('--loans is a whole number from 1 to 99999');
       if (!/^[1-9][0-9]{0,2}$/.test(options.months)) throw new ConfigError('--months is a whole number of months');
       if (options.interval !== undefined && !/^[1-9][0-9]{0,6}$/.test(options.interval)) throw new ConfigError('--interval is a whole number of seconds');
       if (options.repayment !== undefined && !(REPAYMENT_TYPES as readonly string[]).includes(options.repayment)) throw new ConfigError(`--repayment is one of ${REPAYMENT_TYPES.join(', ')}`);
+      if (!/^(100|[1-9]?[0-9])$/.test(options.topUpShare)) throw new ConfigError('--top-up-share is a whole percentage from 0 to 100');
+      if (!/^[0-9]{1,4}$/.test(options.topUpAfterHours)) throw new ConfigError('--top-up-after-hours is a whole number of hours');
+      const topUp = { sharePercent: Number(options.topUpShare), afterHours: Number(options.topUpAfterHours) };
       const amountKopecks = amount(parseKopecks(options.amount), '--amount');
       const capSats = amount(parseSats(options.capBtc), '--cap-btc');
       const from = instant(options.from, 'from');
@@ -157,7 +162,7 @@ export function registerRiskCommands(program: Command, withDatabase: WithDatabas
         if (!product.terms.repaymentTypes.includes(repaymentType)) throw new ConfigError(`--repayment: product ${product.code} offers ${product.terms.repaymentTypes.join(', ')}`);
         const report = await runBacktest({
           product, btcUsd, intervalSeconds: interval, usdRub, from, to, originate: options.originate as OriginationCadence, loansPerOrigination: Number(options.loans),
-          amountKopecks, months, repaymentType, pipeline, calendar, capSats,
+          amountKopecks, months, repaymentType, pipeline, calendar, capSats, topUp,
           ...(options.progress ? { onDay: (day: string) => { if (day.endsWith('-01')) process.stderr.write(`${product.code}: ${day}\n`); } } : {}),
         });
         runs.push(report);

@@ -124,7 +124,7 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
                       SELECT m.loan_id, 1, t.number, t.due_date, t.days, t.principal, t.interest, t.balance
                         FROM seed_map m CROSS JOIN unnest($1::int[], $2::date[], $3::int[], $4::int8[], $5::int8[], $6::int8[]) AS t (number, due_date, days, principal, interest, balance)`,
         [lines.map((l) => l.number), lines.map((l) => l.dueDate), lines.map((l) => l.days), lines.map((l) => l.principal), lines.map((l) => l.interest), lines.map((l) => l.balance)]);
-      await tx.query(`INSERT INTO collateral_positions (loan_id, sats, state, custodian_ref, declared_at, declared_by, confirmed_at) SELECT loan_id, sats, 'pledged', 'SEED-' || $2 || '-' || loan_id, now(), $1, now() FROM seed_map`, [user.id, prefix]);
+      await tx.query(`INSERT INTO collateral_positions (loan_id, sats, state, custodian_ref, declared_at, declared_by, confirmed_at) SELECT loan_id, sats, 'pledged', 'SEED-' || $2 || '-' || loan_id, $3, $1, $3 FROM seed_map`, [user.id, prefix, valueTime]);
       // One disbursement entry per loan: principal out of the correspondent account, BTC into custody.
       await tx.query(`CREATE TEMP TABLE IF NOT EXISTS seed_entries (loan_id int8, ref text, entry_id int8, sats int8) ON COMMIT DELETE ROWS`);
       await tx.query(`INSERT INTO seed_entries SELECT loan_id, 'LN-' || loan_id, nextval(pg_get_serial_sequence('ledger_entries', 'id')), sats FROM seed_map`);

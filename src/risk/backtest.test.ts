@@ -32,11 +32,13 @@ describe('a backtest through a made-up crash (hand-checked)', () => {
   // 66.2%, 77.7% and 93.9%: loans 2, 3 and 6 reach liquidation, and loan 3's collateral does not
   // cover its debt. The fall is a sharp move: the breaker degrades the price for an hour, then
   // the new price stands.
-  let test: TestDatabase;
-  afterAll(async () => { await test.close(); });
-
-  it('reports the calls, the five sales, the one shortfall written off under four eyes, and the day', async () => {
-    test = await openTestDatabase();
+  const opened: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const each of opened) await each.close();
+  });
+  async function crash(topUp?: { sharePercent: number; afterHours: number }) {
+    const test = await openTestDatabase();
+    opened.push(test);
     const lines = ['datetime_utc,open,high,low,close'];
     for (let h = 0; h < 24 * 6; h += 1) {
       const at = new Date(Date.UTC(2025, 2, 3, h));
@@ -49,8 +51,13 @@ describe('a backtest through a made-up crash (hand-checked)', () => {
     const report = await runBacktest({
       db: test.db, product: { code: 'STANDARD', terms }, btcUsd, intervalSeconds: 3_600, usdRub, from: new Date('2025-03-03T00:00:00Z'), to: new Date('2025-03-09T00:00:00Z'),
       originate: 'monthly', loansPerOrigination: 6, amountKopecks: 100_000_000n, months: 12, repaymentType: 'annuity',
-      pipeline: historyPipeline(pipelineConfig(await loadPricesConfig()), 3_600), calendar, capSats: 50n * 100_000_000n,
+      pipeline: historyPipeline(pipelineConfig(await loadPricesConfig()), 3_600), calendar, capSats: 50n * 100_000_000n, ...(topUp === undefined ? {} : { topUp }),
     });
+    return { test, report };
+  }
+
+  it('reports the calls, the five sales, the one shortfall written off under four eyes, and the day', async () => {
+    const { test, report } = await crash();
     expect(report.book).toMatchObject({ originations: 1, loans: 6, lentRub: '6000000.00' });
     expect(report.prices).toMatchObject({ firstRub: '10000000.00', lastRub: '4000000.00', lowRub: '4000000.00', maxDrawdownPercent: '60.00' });
     expect(report.window.degradedBars).toBeGreaterThan(0);
@@ -74,5 +81,17 @@ describe('a backtest through a made-up crash (hand-checked)', () => {
     expect(approvals[0]!.proposed_by).not.toBe(approvals[0]!.decided_by);
     expect(report.checks).toEqual({ ledgerBalanced: true, loansReconciled: true, transitionsOutOfOrder: 0, liquidatedAboveThreshold: 0, fillsBelowFloor: 0, unbookedSales: 0 });
     expect(await invariants(test.db)).toMatchObject({ ledgerBalanced: true, loansReconciled: true });
+  }, 120_000);
+
+  it('borrowers who top up two hours after the call cure both calls (the accelerated one before its 4-hour deadline); the rest is as before', async () => {
+    const { test, report } = await crash({ sharePercent: 100, afterHours: 2 });
+    expect(report.outcomes).toMatchObject({ warnings: 1, marginCalls: 1, acceleratedCalls: 1, cures: 2, curesByBorrower: 2, topUps: 2, callsExpired: 0, liquidations: 3, loansWithShortfall: 1 });
+    // Each top-up brought its loan back to the 50% target at 4,000,000 RUB/BTC: 1,000,000-odd RUB owed needs 0.5 BTC.
+    const positions = await test.db.query<{ ref: string; sats: bigint }>(`SELECT l.ref, sum(p.sats)::int8 AS sats FROM collateral_positions p JOIN loans l ON l.id = p.loan_id WHERE p.state = 'pledged' AND l.ref IN ('LN-1', 'LN-5') GROUP BY l.ref ORDER BY l.ref`);
+    expect(positions).toHaveLength(2);
+    for (const p of positions) expect(p.sats > 50_000_000n && p.sats < 50_100_000n, `${p.ref} holds ${p.sats}`).toBe(true);
+    const confirmations = await test.db.query<{ n: bigint }>(`SELECT count(*)::int8 AS n FROM approvals WHERE action_type = 'collateral.confirm' AND status = 'approved'`);
+    expect(confirmations[0]!.n).toBe(2n);
+    expect(report.checks).toEqual({ ledgerBalanced: true, loansReconciled: true, transitionsOutOfOrder: 0, liquidatedAboveThreshold: 0, fillsBelowFloor: 0, unbookedSales: 0 });
   }, 120_000);
 });

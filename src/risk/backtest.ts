@@ -4,7 +4,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { openPglite } from '../db/pglite.js';
 import { randomBytes } from 'node:crypto';
-import { approve, ApprovalRegistry, propose } from '../approvals/approvals.js';
+import { approve, ApprovalRegistry, propose, type ApprovalAction } from '../approvals/approvals.js';
 import { createUser, systemUser, type User } from '../identity/identity-repository.js';
 import { requiredSats } from '../loans/collateral.js';
 import { runEod } from '../loans/eod.js';
@@ -13,9 +13,9 @@ import { moscowDay } from '../loans/loan-store.js';
 import type { ProductTerms } from '../loans/product.js';
 import type { RepaymentType } from '../loans/schedule.js';
 import { seedLoans } from '../loans/seed.js';
-import { recordRepayment, writeOffAction } from '../loans/servicing.js';
+import { confirmCollateralAction, declareCollateral, recordRepayment, writeOffAction } from '../loans/servicing.js';
 import { reconcileLoans } from '../loans/views.js';
-import { formatKopecks, formatSats } from '../money/money.js';
+import { formatKopecks, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { currentPrice } from '../prices/current.js';
 import type { PipelineConfig } from '../prices/pipeline.js';
 import { insertCycles, cycleById, type Bar } from '../prices/price-repository.js';
@@ -46,8 +46,13 @@ import { simulatedVenue, type SlippageModel, DEFAULT_SLIPPAGE } from './venues.j
  *   evenly by loan id), so a cohort does not move as one loan. No origination fee is charged.
  * - Each loan is its own borrower's (one settlement account per loan, so one loan's arrears never
  *   take another's instalment). Borrowers pay every instalment (with anything overdue) when its due
- *   date opens; they never top up: a call is cured by the price or a repayment, or it liquidates
- *   (the conservative case).
+ *   date opens.
+ * - Top-ups: a share of borrowers (chosen by a hash of the loan id, so every ladder sees the same
+ *   ones) answer a call `afterHours` after it opens by depositing the BTC that brings the loan back
+ *   to its target LTV at the price then, confirmed by the custodian under four eyes
+ *   (`collateral.confirm`, the real action); if the call's deadline comes first, it liquidates.
+ *   With a share of 0 (the default) nobody tops up: a call is cured by the price or a repayment,
+ *   or it liquidates (the conservative case). This is what makes cure periods comparable.
  * - Debt left after all of a loan's collateral is sold is written off at once, through the real
  *   four-eyes action (`loans.write_off`: proposed and approved by two risk officers the backtest
  *   creates in its own database), so the loss is booked and the loan stops accruing.
@@ -76,6 +81,8 @@ export interface BacktestOptions {
   readonly calendar: BusinessCalendar;
   /** Collateral in liquidation at once across the book (sats). */
   readonly capSats: bigint;
+  /** Borrowers who top up a call, and how long after it opens (default: nobody). */
+  readonly topUp?: { readonly sharePercent: number; readonly afterHours: number };
   readonly slippage?: SlippageModel;
   /** The database to run in (migrated, empty); a fresh in-memory PGlite when absent. */
   readonly db?: Database;
@@ -91,7 +98,9 @@ export interface BacktestReport {
   readonly prices: { readonly firstRub: string | null; readonly lastRub: string | null; readonly lowRub: string | null; readonly highRub: string | null; readonly maxDrawdownPercent: string };
   readonly outcomes: {
     readonly warnings: number; readonly marginCalls: number; readonly acceleratedCalls: number;
-    readonly cures: number; readonly curesByPrice: number; readonly curesByRepayment: number; readonly callsExpired: number;
+    readonly cures: number; readonly curesByPrice: number;
+    /** Cured by the borrower: a top-up or a repayment. */
+    readonly curesByBorrower: number; readonly topUps: number; readonly btcToppedUp: string; readonly callsExpired: number;
     readonly liquidations: number; readonly partial: number; readonly full: number; readonly cancelled: number;
     readonly btcSold: string; readonly proceedsRub: string; readonly loansWithShortfall: number; readonly writtenOffRub: string; readonly lossesRub: string;
   };
@@ -141,20 +150,47 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
   await engine.rebuild();
   const approvals = new ApprovalRegistry();
   approvals.register(writeOffAction);
+  approvals.register(confirmCollateralAction);
+  // The bank's people in the backtest's own database: one proposes, the other approves.
   const officers: User[] = [];
   for (const n of [1, 2]) {
-    officers.push((await createUser(db, { username: `backtest-risk-${n}`, displayName: `Backtest risk officer ${n}`, password: randomBytes(24).toString('base64url'), roles: ['risk_officer'], borrowerId: null }))!);
+    officers.push((await createUser(db, { username: `backtest-officer-${n}`, displayName: `Backtest officer ${n}`, password: randomBytes(24).toString('base64url'), roles: ['risk_officer', 'treasury'], borrowerId: null }))!);
   }
+  const fourEyes = async (tx: Queryable, action: ApprovalAction<unknown>, payload: unknown, now: Date, what: string) => {
+    const proposed = await propose(tx, action, payload, { user: officers[0]! }, { now });
+    if (!proposed.ok) throw new Error(`${what}: ${proposed.error.message}`);
+    const approved = await approve(tx, approvals, proposed.value.id, { user: officers[1]! }, now);
+    if (!approved.ok) throw new Error(`${what}: ${approved.error.message}`);
+  };
   // Debt left with no collateral: written off by two risk officers (proposed, approved), as the bank would.
   const writeOffs = async (now: Date) => {
     const left = await db.query<{ ref: string }>(`SELECT l.ref FROM loan_risk r JOIN loans l ON l.id = r.loan_id WHERE r.live AND r.sats = 0 AND r.debt_kopecks > 0 ORDER BY l.id`);
     for (const { ref } of left) {
+      await db.transaction((tx) => fourEyes(tx, writeOffAction as ApprovalAction<unknown>, { loan: ref, reason: 'backtest: shortfall after liquidation' }, now, `write-off of ${ref}`));
+    }
+  };
+  // Borrowers who top up: those of calls open `afterHours`, not yet answered, back to the target LTV.
+  const target = pct(terms.collateral.ltv.target);
+  const haircut = pct(terms.collateral.haircutPercent);
+  let topUps = 0;
+  const topUp = async (now: Date, price: PriceKopecksPerBtc) => {
+    const share = options.topUp?.sharePercent ?? 0;
+    if (share <= 0) return;
+    const since = new Date(now.getTime() - (options.topUp?.afterHours ?? 24) * 3_600_000);
+    const calls = await db.query<{ ref: string; debt_kopecks: bigint; sats: bigint }>(
+      `SELECT l.ref, r.debt_kopecks, r.sats FROM loan_risk r JOIN loans l ON l.id = r.loan_id
+         JOIN LATERAL (SELECT at FROM risk_transitions t WHERE t.loan_id = r.loan_id ORDER BY t.id DESC LIMIT 1) opened ON true
+        WHERE r.live AND r.state IN ('margin_call', 'accelerated_call') AND opened.at <= $1 AND (l.id * 2654435761) % 100 < $2
+          AND NOT EXISTS (SELECT 1 FROM collateral_positions p WHERE p.loan_id = l.id AND p.custodian_ref LIKE 'BT-TOPUP-%' AND p.declared_at >= opened.at)
+        ORDER BY l.id`, [since, share]);
+    for (const call of calls) {
+      const sats = requiredSats(call.debt_kopecks, price, target, haircut) - call.sats;
+      if (sats <= 0n) continue;
       await db.transaction(async (tx) => {
-        const proposed = await propose(tx, writeOffAction, { loan: ref, reason: 'backtest: shortfall after liquidation' }, { user: officers[0]! }, { now });
-        if (!proposed.ok) throw new Error(`write-off of ${ref}: ${proposed.error.message}`);
-        const approved = await approve(tx, approvals, proposed.value.id, { user: officers[1]! }, now);
-        if (!approved.ok) throw new Error(`write-off of ${ref}: ${approved.error.message}`);
+        const position = await declareCollateral(tx, call.ref, sats, user.id, now);
+        await fourEyes(tx, confirmCollateralAction as ApprovalAction<unknown>, { positionId: position.toString(), custodianRef: `BT-TOPUP-${position}` }, now, `top-up of ${call.ref}`);
       });
+      topUps += 1;
     }
   };
 
@@ -209,17 +245,19 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
     const [id] = await db.transaction((tx) => insertCycles(tx, 'live', [record]));
     bars += 1;
     if (record.published.status !== 'normal') degradedBars += 1;
-    await engine.onCycle((await cycleById(db, id!))!);
+    const cycle = (await cycleById(db, id!))!;
+    await engine.onCycle(cycle);
     await engine.expireCalls(now);
+    if (cycle.publishedKopecks !== null) await topUp(now, cycle.publishedKopecks);
     const liquidated = await runLiquidations(db, { venue, capSats: options.capSats, staleAfterSeconds, calendar: options.calendar, now: () => now });
     if (liquidated.paused !== undefined) paused += 1;
     if (liquidated.booked > 0) await writeOffs(now);
     if (bars === 1) await beginDay(openDay, now);
   }
-  return report(db, options, { bars, degradedBars, paused, originations, skipped, loans }, started);
+  return report(db, options, { bars, degradedBars, paused, originations, skipped, loans, topUps }, started);
 }
 
-interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number }
+interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number; topUps: number }
 
 async function report(db: Database, options: BacktestOptions, c: Counters, started: number): Promise<BacktestReport> {
   const { terms, code } = options.product;
@@ -244,11 +282,12 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
            coalesce(sum(f.sats), 0)::int8 AS sats, coalesce(sum(f.gross), 0)::int8 AS proceeds
       FROM liquidations q
       LEFT JOIN LATERAL (SELECT sum(sats) AS sats, sum(sats * price_kopecks / 100000000) AS gross FROM liquidation_fills WHERE liquidation_id = q.id) f ON true`);
-  const money = await one<{ interest: bigint; losses: bigint; shortfall_loans: bigint; written_off: bigint; lent: bigint; open: bigint }>(`
+  const money = await one<{ interest: bigint; losses: bigint; shortfall_loans: bigint; written_off: bigint; topped_up: bigint; lent: bigint; open: bigint }>(`
     SELECT (SELECT coalesce(-sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'interest_income')::int8 AS interest,
            (SELECT coalesce(sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'provision_expense')::int8 AS losses,
            (SELECT count(DISTINCT a.subledger_key) FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id WHERE a.chart_code = 'loss_provisions')::int8 AS shortfall_loans,
            (SELECT coalesce(sum(amount_kopecks), 0) FROM loan_write_offs)::int8 AS written_off,
+           (SELECT coalesce(sum(sats), 0) FROM collateral_positions WHERE custodian_ref LIKE 'BT-TOPUP-%')::int8 AS topped_up,
            (SELECT coalesce(sum(amount_kopecks), 0) FROM loans)::int8 AS lent,
            (SELECT count(*) FROM loans WHERE status IN ('active', 'overdue'))::int8 AS open`);
   const prices = await db.query<{ p: bigint }>(`SELECT published_kopecks AS p FROM price_cycles WHERE stream = 'live' AND published_kopecks IS NOT NULL ORDER BY at, id`);
@@ -288,7 +327,7 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
     },
     outcomes: {
       warnings: Number(moves.warnings), marginCalls: Number(moves.calls), acceleratedCalls: Number(moves.accelerated),
-      cures: Number(moves.cures), curesByPrice: Number(moves.by_price), curesByRepayment: Number(moves.by_exposure), callsExpired: Number(moves.expired),
+      cures: Number(moves.cures), curesByPrice: Number(moves.by_price), curesByBorrower: Number(moves.by_exposure), topUps: c.topUps, btcToppedUp: formatSats(money.topped_up), callsExpired: Number(moves.expired),
       liquidations: Number(sales.booked), partial: Number(sales.partial), full: Number(sales.full), cancelled: Number(sales.cancelled),
       btcSold: formatSats(sales.sats), proceedsRub: formatKopecks(sales.proceeds), loansWithShortfall: Number(money.shortfall_loans), writtenOffRub: formatKopecks(money.written_off), lossesRub: formatKopecks(money.losses),
     },
