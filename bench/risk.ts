@@ -25,6 +25,8 @@ import { loadCalendar } from '../src/calendar/load.js';
 import { seedLoans } from '../src/loans/seed.js';
 import { applyPrice, MemoryRiskStore } from '../src/risk/engine.js';
 import { RiskEngine } from '../src/risk/risk-engine.js';
+import { stressLiveBook } from '../src/risk/stress-book.js';
+import { DEFAULT_SLIPPAGE } from '../src/risk/venues.js';
 import { PgRiskStore } from '../src/risk/risk-store.js';
 import { triggerPrice, type Ladder } from '../src/risk/ladder.js';
 import { RiskIndex } from '../src/risk/risk-index.js';
@@ -138,6 +140,11 @@ for (const engine of dbLoans === 0 ? [] : benchEngines(argv)) {
     if (counts!.transitions !== BigInt(movedDb) || counts!.outbox !== 2n * BigInt(movedDb) || store.skipped !== 0) throw new Error(`stored ${counts!.transitions} transitions and ${counts!.outbox} outbox rows for ${movedDb} moves (${store.skipped} skipped)`);
     if (counts!.off !== 0n) throw new Error(`${counts!.off} loans are not healthy after the last (higher) price`);
     console.log(`${engine}: 20 ticks moving ${movedDb / 20} loans each end to end: p50 ${percentile(e2eMs, 50).toFixed(0)} ms, worst ${Math.max(...e2eMs).toFixed(0)} ms`);
+    // Not a figure the issue names: how long the stress view takes over the same book (GET /risk/stress).
+    const stressStarted = performance.now();
+    const stressed = await stressLiveBook(bench.db, { shockMillionths: -300_000n, venue: DEFAULT_SLIPPAGE, depthSatsPerHour: 10n * 100_000_000n, now: new Date(), price: downDb });
+    if (stressed.loans !== dbLoans) throw new Error(`the stress read ${stressed.loans} loans, not ${dbLoans}`);
+    console.log(`${engine}: stress -30% over ${stressed.loans} loans in ${((performance.now() - stressStarted) / 1000).toFixed(2)} s (${stressed.liquidation.loans} to liquidation, ${stressed.queue.hoursToClear} h to clear at 10 BTC an hour)`);
     printBench({ name: 'risk', metric: 'tick_e2e_ms', value: Math.round(Math.max(...e2eMs)), unit: 'ms', engine, goal: '<= 2000 (1% of 1,000,000 loans crossing, stored with the outbox)' });
     printBench({ name: 'risk', metric: 'rebuild_s', value: Number(rebuildSeconds.toFixed(2)), unit: 's', engine, goal: '<= 10 (1,000,000 loans)' });
   } finally {
