@@ -50,21 +50,35 @@ export interface RiskRow {
  * The exclusive lock waits for the transactions that are changing exposures to end, so a change
  * whose seq is below the mark can no longer commit after it has been read.
  */
-export async function changesSince(db: Database, seq: bigint): Promise<{ rows: RiskRow[]; seq: bigint }> {
+export async function changesSince(db: Database, seq: bigint, pageRows = CHANGES_PAGE): Promise<{ rows: RiskRow[]; seq: bigint }> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [RISK_CHANGES_LOCK_KEY]);
-    // Plain columns (no row objects) and text for the big ones: a million rows parse in about a second.
-    const rows = await tx.query<{ l: bigint; v: boolean; s: RiskState; d: bigint; c: bigint; p: string; n: number; q: bigint }>(
-      'SELECT loan_id AS l, live AS v, state AS s, debt_kopecks AS d, sats AS c, product_code AS p, product_version AS n, seq AS q FROM loan_risk WHERE seq > $1 ORDER BY seq',
-      [seq]);
+    // Read in pages, each page one text value with a line per row: as separate result rows, a
+    // million rows cost PGlite (its wire protocol parsed in WebAssembly) about 10 us each
+    // (measured: 2.1 s for 200,000 rows, against 0.4 s as text). Product codes and states hold
+    // no commas (their CHECKs).
+    const out: RiskRow[] = [];
     let high = seq;
-    const out = rows.map((r) => {
-      if (r.q > high) high = r.q;
-      return { loanId: r.l, live: r.v, state: r.s, debt: r.d, sats: r.c, ladderKey: ladderKey(r.p, r.n), seq: r.q };
-    });
+    for (;;) {
+      const [page] = await tx.query<{ t: string | null; n: number }>(
+        `SELECT string_agg(concat_ws(',', loan_id, live::int, state, debt_kopecks, sats, product_code, product_version, seq), E'\n' ORDER BY seq) AS t, count(*)::int4 AS n
+           FROM (SELECT * FROM loan_risk WHERE seq > $1 ORDER BY seq LIMIT $2) x`, [high, pageRows]);
+      if (page!.t !== null) {
+        for (const line of page!.t.split('\n')) {
+          const [l, v, s, d, c, p, n, q] = line.split(',') as [string, string, RiskState, string, string, string, string, string];
+          const row: RiskRow = { loanId: BigInt(l), live: v === '1', state: s, debt: BigInt(d), sats: BigInt(c), ladderKey: ladderKey(p, Number(n)), seq: BigInt(q) };
+          out.push(row);
+          high = row.seq;
+        }
+      }
+      if (page!.n < pageRows) break;
+    }
     return { rows: out, seq: high };
   });
 }
+
+/** Rows a page of `changesSince` (one text value of some 5 MB). */
+export const CHANGES_PAGE = 100_000;
 
 const RECORD = `
 WITH m AS (
