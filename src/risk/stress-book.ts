@@ -4,9 +4,8 @@ import { openBusinessDay } from '../loans/loan-store.js';
 import type { ProductTerms } from '../loans/product.js';
 import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
-import type { RiskState } from './ladder.js';
 import { liquidationTermsOf, type LiquidationTerms } from './liquidation.js';
-import { ladderKey, loadLadders } from './risk-store.js';
+import { exposuresAfter, ladderKey, loadLadders } from './risk-store.js';
 import { stressBook, type StressLoan, type StressResult } from './stress.js';
 import type { SlippageModel } from './venues.js';
 
@@ -56,14 +55,11 @@ export async function stressLiveBook(db: Queryable, options: LiveStressOptions):
     const [closing] = await db.query<{ day: string }>('SELECT business_date::text AS day FROM eod_days ORDER BY business_date DESC LIMIT 1');
     today = closing!.day;
   }
-  // Plain columns: a million rows read in a few seconds.
-  const rows = await db.query<{ l: bigint; s: RiskState; d: bigint; c: bigint; p: string; n: number; m: boolean }>(
-    `SELECT r.loan_id AS l, r.state AS s, r.debt_kopecks AS d, r.sats AS c, r.product_code AS p, r.product_version AS n, coalesce(lo.maturity_on < $1::date, false) AS m
-       FROM loan_risk r JOIN loans lo ON lo.id = r.loan_id WHERE r.live`, [today]);
-  const loans = rows.map((r): StressLoan => {
-    const key = ladderKey(r.p, r.n);
-    return { id: r.l, state: r.s, exposure: { debt: r.d, sats: r.c }, ladder: ladders.get(key)!, sale: sale.get(key)!, pastMaturity: r.m };
-  });
+  const pastMaturity = new Set((await db.query<{ id: bigint }>(`SELECT id FROM loans WHERE status IN ('active', 'overdue') AND maturity_on < $1::date`, [today])).map((r) => r.id));
+  const loans: StressLoan[] = [];
+  for (const r of await exposuresAfter(db, -1n)) {
+    if (r.live) loans.push({ id: r.loanId, state: r.state, exposure: { debt: r.debt, sats: r.sats }, ladder: ladders.get(r.ladderKey)!, sale: sale.get(r.ladderKey)!, pastMaturity: pastMaturity.has(r.loanId) });
+  }
   return { ...stressBook(loans, { price, shockMillionths: options.shockMillionths, venue: options.venue, depthSatsPerHour: options.depthSatsPerHour, ...(options.maxHours === undefined ? {} : { maxHours: options.maxHours }) }), cycle };
 }
 
