@@ -33,6 +33,7 @@ import type { Pair } from '../prices/aggregate.js';
 import { serve } from './serve.js';
 import { registerLoanCommands } from './loans-cli.js';
 import { registerRiskCommands } from './risk-cli.js';
+import { dateOption } from './options.js';
 
 /** Opens the configured database, brings its schema up to date, runs `work`, closes it. */
 async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
@@ -128,13 +129,6 @@ audit.command('verify').description('re-compute the hash chain; exit 1 and name 
 });
 
 const PAIRS = ['BTC/USD', 'BTC/USDT', 'BTC/RUB', 'USD/RUB'];
-
-function dateOption(text: string | undefined, name: string): Date | undefined {
-  if (text === undefined) return undefined;
-  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
-  if (Number.isNaN(date.getTime())) throw new ConfigError(`--${name} "${text}" is not a date`);
-  return date;
-}
 
 const prices = program.command('prices').description('price history: import and replay');
 prices.command('import')

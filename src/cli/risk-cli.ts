@@ -16,6 +16,7 @@ import { runBacktest, type BacktestReport, type OriginationCadence } from '../ri
 import { parseShock } from '../risk/stress.js';
 import { NoPriceError, stressLiveBook, stressView } from '../risk/stress-book.js';
 import { DEFAULT_SLIPPAGE } from '../risk/venues.js';
+import { dateOption } from './options.js';
 
 /** `zalog stress` and `zalog backtest`: the risk engine's what-ifs, for risk officers. */
 
@@ -24,12 +25,6 @@ type WithDatabase = <T>(work: (db: Database) => Promise<T>) => Promise<T>;
 function amount<T>(parsed: { ok: true; value: T } | { ok: false; error: { message: string } }, name: string): T {
   if (!parsed.ok) throw new ConfigError(`${name}: ${parsed.error.message}`);
   return parsed.value;
-}
-
-function instant(text: string, name: string): Date {
-  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
-  if (Number.isNaN(date.getTime())) throw new ConfigError(`--${name} "${text}" is not a date`);
-  return date;
 }
 
 /** A product to backtest: a code in the configured database (its latest version), or a JSON file of terms (named by the file). */
@@ -141,8 +136,8 @@ export function registerRiskCommands(program: Command, withDatabase: WithDatabas
       const topUp = { sharePercent: Number(options.topUpShare), afterHours: Number(options.topUpAfterHours) };
       const amountKopecks = amount(parseKopecks(options.amount), '--amount');
       const capSats = amount(parseSats(options.capBtc), '--cap-btc');
-      const from = instant(options.from, 'from');
-      const to = instant(options.to, 'to');
+      const from = dateOption(options.from, 'from');
+      const to = dateOption(options.to, 'to');
       if (to <= from) throw new ConfigError('--to must be after --from');
       const products = [];
       for (const spec of options.product) products.push(await productFor(spec, withDatabase));
