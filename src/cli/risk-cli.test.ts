@@ -96,5 +96,8 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog stress and zalog backtest'
     const floating = await zalog(['backtest', '--product', path.join(dir, 'floating.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-02']);
     expect(floating.code).toBe(2);
     expect(floating.output).toMatch(/floating rate/);
+    const small = await zalog(['backtest', '--product', path.join(dir, 'standard.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-02', '--amount', '1.00']);
+    expect(small.code).toBe(2);
+    expect(small.output).toMatch(/the amount is 100000.00 to \d+\.00 RUB under product STANDARD/);
   }, 120_000);
 });

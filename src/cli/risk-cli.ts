@@ -5,7 +5,7 @@ import { bankCalendar } from '../calendar/load.js';
 import { ConfigError, loadConfig } from '../config.js';
 import type { Database } from '../db/database.js';
 import { LoanError } from '../loans/loan-errors.js';
-import { productVersion } from '../loans/origination.js';
+import { checkApplication, productVersion } from '../loans/origination.js';
 import { productProblems, type ProductTerms } from '../loans/product.js';
 import { REPAYMENT_TYPES, type RepaymentType } from '../loans/schedule.js';
 import { parseKopecks, parsePrice, parseSats } from '../money/money.js';
@@ -146,15 +146,21 @@ export function registerRiskCommands(program: Command, withDatabase: WithDatabas
       const interval = options.interval === undefined ? intervalOf(btcUsd.map((b) => b.start)) : Number(options.interval);
       const pipeline = historyPipeline(pipelineConfig(await loadPricesConfig(loadConfig().pricesConfigPath)), interval);
       const calendar = await bankCalendar();
-      const runs: BacktestReport[] = [];
-      for (const product of products) {
+      // Every product is checked before the first runs: the backtest's loans are a company's (src/loans/seed.ts).
+      const months = Number(options.months);
+      const runsOf = products.map((product) => {
         if (product.terms.rate.kind !== 'fixed') throw new ConfigError(`product ${product.code} has a floating rate; the backtest lends at fixed rates only`);
-        const months = Number(options.months);
-        if (months < product.terms.months.min || months > product.terms.months.max) throw new ConfigError(`--months: product ${product.code} lends for ${product.terms.months.min} to ${product.terms.months.max} months`);
-        const [min, max] = [amount(parseKopecks(product.terms.amount.min), 'amount.min'), amount(parseKopecks(product.terms.amount.max), 'amount.max')];
-        if (amountKopecks < min || amountKopecks > max) throw new ConfigError(`--amount: product ${product.code} lends ${product.terms.amount.min} to ${product.terms.amount.max} RUB`);
         const repaymentType = (options.repayment ?? product.terms.repaymentTypes[0]) as RepaymentType;
-        if (!product.terms.repaymentTypes.includes(repaymentType)) throw new ConfigError(`--repayment: product ${product.code} offers ${product.terms.repaymentTypes.join(', ')}`);
+        try {
+          checkApplication(product.terms, { kind: 'company' }, { productCode: product.code, amount: amountKopecks, months, repaymentType });
+        } catch (error) {
+          if (error instanceof LoanError) throw new ConfigError(error.message);
+          throw error;
+        }
+        return { product, repaymentType };
+      });
+      const runs: BacktestReport[] = [];
+      for (const { product, repaymentType } of runsOf) {
         const report = await runBacktest({
           product, btcUsd, intervalSeconds: interval, usdRub, from, to, originate: options.originate as OriginationCadence, loansPerOrigination: Number(options.loans),
           amountKopecks, months, repaymentType, pipeline, calendar, capSats, topUp,

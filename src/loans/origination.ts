@@ -72,7 +72,8 @@ export function feeOf(terms: ProductTerms, amount: bigint): bigint {
   return divide(amount * pct(terms.originationFeePercent), 1_000_000n, 'half_up');
 }
 
-function checkApplication(terms: ProductTerms, borrower: Borrower, input: ApplicationInput): void {
+/** What a product lends (borrower kind, amount, term, repayment type): refused with the product's bounds. */
+export function checkApplication(terms: ProductTerms, borrower: Pick<Borrower, 'kind'>, input: Pick<ApplicationInput, 'productCode' | 'amount' | 'months' | 'repaymentType'>): void {
   const bound = (text: string) => {
     const parsed = parseKopecks(text);
     if (!parsed.ok) throw new Error(`product ${input.productCode}: stored amount bound "${text}" is not an amount (productProblems checks it)`);
