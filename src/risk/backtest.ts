@@ -144,6 +144,7 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
   const { terms, code } = options.product;
   const user = await systemUser(db);
   const pct = (text: string) => rateFromPercent(text)!;
+  const [origination, target, haircut] = [pct(terms.collateral.ltv.origination), pct(terms.collateral.ltv.target), pct(terms.collateral.haircutPercent)];
   const staleAfterSeconds = options.pipeline.breaker.staleAfterSeconds;
   const venue = simulatedVenue(options.slippage ?? DEFAULT_SLIPPAGE);
   const engine = new RiskEngine(db, new PgRiskStore(db, options.calendar));
@@ -170,9 +171,6 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
     }
   };
   // Borrowers who top up: those of calls open `afterHours`, not yet answered, back to the target LTV.
-  const target = pct(terms.collateral.ltv.target);
-  const haircut = pct(terms.collateral.haircutPercent);
-  let topUps = 0;
   const topUp = async (now: Date, price: PriceKopecksPerBtc) => {
     const share = options.topUp?.sharePercent ?? 0;
     if (share <= 0) return;
@@ -190,7 +188,6 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
         const position = await declareCollateral(tx, call.ref, sats, user.id, now);
         await fourEyes(tx, confirmCollateralAction as ApprovalAction<unknown>, { positionId: position.toString(), custodianRef: `BT-TOPUP-${position}` }, now, `top-up of ${call.ref}`);
       });
-      topUps += 1;
     }
   };
 
@@ -212,7 +209,7 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
       const price = await currentPrice(db, now, staleAfterSeconds);
       if (!price.ok) skipped += 1;
       else {
-        const min = requiredSats(options.amountKopecks, price.price, pct(terms.collateral.ltv.origination), pct(terms.collateral.haircutPercent));
+        const min = requiredSats(options.amountKopecks, price.price, origination, haircut);
         await seedLoans(db, {
           count: options.loansPerOrigination, loansPerBorrower: 1, disbursedOn: day, amountKopecks: options.amountKopecks, months: options.months, type: options.repaymentType,
           satsRange: { min, max: 2n * min }, calendar: options.calendar, prefix: 'bt', borrowerOffset: loans, product: { code, version: 1, terms }, priceKopecks: price.price,
@@ -254,10 +251,10 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
     if (liquidated.booked > 0) await writeOffs(now);
     if (bars === 1) await beginDay(openDay, now);
   }
-  return report(db, options, { bars, degradedBars, paused, originations, skipped, loans, topUps }, started);
+  return report(db, options, { bars, degradedBars, paused, originations, skipped, loans }, started);
 }
 
-interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number; topUps: number }
+interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number }
 
 async function report(db: Database, options: BacktestOptions, c: Counters, started: number): Promise<BacktestReport> {
   const { terms, code } = options.product;
@@ -282,11 +279,12 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
            coalesce(sum(f.sats), 0)::int8 AS sats, coalesce(sum(f.gross), 0)::int8 AS proceeds
       FROM liquidations q
       LEFT JOIN LATERAL (SELECT sum(sats) AS sats, sum(sats * price_kopecks / 100000000) AS gross FROM liquidation_fills WHERE liquidation_id = q.id) f ON true`);
-  const money = await one<{ interest: bigint; losses: bigint; shortfall_loans: bigint; written_off: bigint; topped_up: bigint; lent: bigint; open: bigint }>(`
+  const money = await one<{ interest: bigint; losses: bigint; shortfall_loans: bigint; written_off: bigint; top_ups: bigint; topped_up: bigint; lent: bigint; open: bigint }>(`
     SELECT (SELECT coalesce(-sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'interest_income')::int8 AS interest,
            (SELECT coalesce(sum(p.amount), 0) FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id WHERE a.chart_code = 'provision_expense')::int8 AS losses,
            (SELECT count(DISTINCT a.subledger_key) FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id WHERE a.chart_code = 'loss_provisions')::int8 AS shortfall_loans,
            (SELECT coalesce(sum(amount_kopecks), 0) FROM loan_write_offs)::int8 AS written_off,
+           (SELECT count(*) FROM collateral_positions WHERE custodian_ref LIKE 'BT-TOPUP-%')::int8 AS top_ups,
            (SELECT coalesce(sum(sats), 0) FROM collateral_positions WHERE custodian_ref LIKE 'BT-TOPUP-%')::int8 AS topped_up,
            (SELECT coalesce(sum(amount_kopecks), 0) FROM loans)::int8 AS lent,
            (SELECT count(*) FROM loans WHERE status IN ('active', 'overdue'))::int8 AS open`);
@@ -327,7 +325,7 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
     },
     outcomes: {
       warnings: Number(moves.warnings), marginCalls: Number(moves.calls), acceleratedCalls: Number(moves.accelerated),
-      cures: Number(moves.cures), curesByPrice: Number(moves.by_price), curesByBorrower: Number(moves.by_exposure), topUps: c.topUps, btcToppedUp: formatSats(money.topped_up), callsExpired: Number(moves.expired),
+      cures: Number(moves.cures), curesByPrice: Number(moves.by_price), curesByBorrower: Number(moves.by_exposure), topUps: Number(money.top_ups), btcToppedUp: formatSats(money.topped_up), callsExpired: Number(moves.expired),
       liquidations: Number(sales.booked), partial: Number(sales.partial), full: Number(sales.full), cancelled: Number(sales.cancelled),
       btcSold: formatSats(sales.sats), proceedsRub: formatKopecks(sales.proceeds), loansWithShortfall: Number(money.shortfall_loans), writtenOffRub: formatKopecks(money.written_off), lossesRub: formatKopecks(money.losses),
     },
