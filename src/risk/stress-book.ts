@@ -66,18 +66,17 @@ export async function stressLiveBook(db: Queryable, options: LiveStressOptions):
 /** The result as the API and the CLI show it: amounts as decimal strings. */
 export function stressView(result: LiveStress) {
   const l = result.liquidation;
-  const format = { rub: formatKopecks, btc: formatSats, price: formatPrice };
   return {
-    price: format.price(result.price), shockedPrice: format.price(result.shocked),
+    price: formatPrice(result.price), shockedPrice: formatPrice(result.shocked),
     cycle: result.cycle === null ? null : { id: result.cycle.id.toString(), at: result.cycle.at.toISOString(), status: result.cycle.status },
     loans: result.loans, states: result.states, moves: result.moves,
     liquidation: {
-      loans: l.loans, partial: l.partial, full: l.full, debt: format.rub(l.debtKopecks), btcPlanned: format.btc(l.satsPlanned), btcSold: format.btc(l.satsSold),
-      gross: format.rub(l.grossKopecks), net: format.rub(l.netKopecks), expectedShortfall: format.rub(l.shortfallKopecks), loansWithShortfall: l.loansWithShortfall, btcUnsoldAtFloor: format.btc(l.unsoldSats),
+      loans: l.loans, partial: l.partial, full: l.full, debt: formatKopecks(l.debtKopecks), btcPlanned: formatSats(l.satsPlanned), btcSold: formatSats(l.satsSold),
+      gross: formatKopecks(l.grossKopecks), net: formatKopecks(l.netKopecks), expectedShortfall: formatKopecks(l.shortfallKopecks), loansWithShortfall: l.loansWithShortfall, btcUnsoldAtFloor: formatSats(l.unsoldSats),
     },
     queue: {
       hoursToClear: result.queue.hoursToClear,
-      timeline: result.queue.timeline.map((h) => ({ hour: h.hour, loansWaiting: h.loansWaiting, btcWaiting: format.btc(h.satsWaiting), btcSold: format.btc(h.satsSold), netProceeds: format.rub(h.netProceedsKopecks) })),
+      timeline: result.queue.timeline.map((h) => ({ hour: h.hour, loansWaiting: h.loansWaiting, btcWaiting: formatSats(h.satsWaiting), btcSold: formatSats(h.satsSold), netProceeds: formatKopecks(h.netProceedsKopecks) })),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bankCalendar } from '../calendar/load.js';
+import { formatSats } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { openTestApp, type TestApp } from '../test-support/app.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
@@ -68,7 +69,7 @@ describe('GET /risk/stress', () => {
     const run = await runLiquidations(t.test.db, { venue: simulatedVenue(), capSats: 10n ** 10n, staleAfterSeconds: 3_600, calendar, now: () => new Date() });
     expect(run).toMatchObject({ admitted: 1, booked: 1 });
     const [sale] = await t.test.db.query<{ planned_sats: bigint; report: { soldBtc: string; netRub: string; grossRub: string } }>('SELECT planned_sats, report FROM liquidations');
-    expect(stress.liquidation.btcPlanned).toBe((Number(sale!.planned_sats) / 1e8).toFixed(8));
+    expect(stress.liquidation.btcPlanned).toBe(formatSats(sale!.planned_sats));
     expect(stress.liquidation.btcSold).toBe(sale!.report.soldBtc);
     expect(stress.liquidation.net).toBe(sale!.report.netRub);
     expect(stress.liquidation.gross).toBe(sale!.report.grossRub);

@@ -103,7 +103,7 @@ export function stressBook(loans: Iterable<StressLoan>, options: StressOptions):
   const states = Object.fromEntries(STATES.map((s) => [s, { before: 0, after: 0 }])) as Record<RiskState, { before: number; after: number }>;
   const moves = new Map<string, number>();
   const sales: Array<{ id: bigint; debt: bigint; exposureSats: bigint; sats: bigint; net: bigint }> = [];
-  const total = { loans: 0, partial: 0, full: 0, debt: 0n, planned: 0n, sold: 0n, gross: 0n, net: 0n, shortfall: 0n, short: 0, unsold: 0n };
+  const total = { partial: 0, full: 0, debt: 0n, planned: 0n, sold: 0n, gross: 0n, net: 0n, shortfall: 0n, short: 0 };
   let count = 0;
   for (const loan of loans) {
     count += 1;
@@ -118,7 +118,6 @@ export function stressBook(loans: Iterable<StressLoan>, options: StressOptions):
     const fills = simulateFills({ liquidationId: loan.id, sats: plan.sats, reference: shocked, floor: plan.floor }, options.venue).fills;
     const sale = summariseFills(fills, shocked, loan.sale.feeMillionths);
     const paid = sale.netKopecks < debt ? sale.netKopecks : debt;
-    total.loans += 1;
     if (plan.kind === 'partial') total.partial += 1;
     else total.full += 1;
     total.debt += debt;
@@ -126,7 +125,6 @@ export function stressBook(loans: Iterable<StressLoan>, options: StressOptions):
     total.sold += sale.sats;
     total.gross += sale.grossKopecks;
     total.net += sale.netKopecks;
-    total.unsold += plan.sats - sale.sats;
     const uncovered = debt - paid - netProceeds(sats - sale.sats, plan.floor, loan.sale.feeMillionths + options.venue.feeMillionths);
     if (uncovered > 0n) {
       total.shortfall += uncovered;
@@ -163,8 +161,8 @@ export function stressBook(loans: Iterable<StressLoan>, options: StressOptions):
       return { from, to, loans };
     }).sort((a, b) => STATES.indexOf(a.from) - STATES.indexOf(b.from) || STATES.indexOf(a.to) - STATES.indexOf(b.to)),
     liquidation: {
-      loans: total.loans, partial: total.partial, full: total.full, debtKopecks: total.debt, satsPlanned: total.planned, satsSold: total.sold,
-      grossKopecks: total.gross, netKopecks: total.net, shortfallKopecks: total.shortfall, loansWithShortfall: total.short, unsoldSats: total.unsold,
+      loans: sales.length, partial: total.partial, full: total.full, debtKopecks: total.debt, satsPlanned: total.planned, satsSold: total.sold,
+      grossKopecks: total.gross, netKopecks: total.net, shortfallKopecks: total.shortfall, loansWithShortfall: total.short, unsoldSats: total.planned - total.sold,
     },
     queue: { hoursToClear, timeline },
   };
