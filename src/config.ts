@@ -1,6 +1,7 @@
 import { parseSats } from './money/money.js';
 import path from 'node:path';
 import type { DatabaseTarget } from './db/open.js';
+import type { AuditKeySource } from './audit/checkpoint-file.js';
 
 /**
  * Configuration comes from the environment only, and is checked once at start-up: a bad value
@@ -33,6 +34,14 @@ export interface Config {
   readonly liquidationVenue: 'otc' | 'simulated';
   /** Collateral being sold at once across the book, at most (sats). */
   readonly liquidationCapSats: bigint;
+  /** The local directory for the service's files (ZALOG_DATA_DIR): the embedded database, the audit key and checkpoints. */
+  readonly dataDir: string;
+  /** The audit checkpoints' signing key: from ZALOG_AUDIT_KEY, ZALOG_AUDIT_KEY_FILE, or a key made in the data directory on first use. */
+  readonly auditKey: AuditKeySource;
+  /** The append-only file audit checkpoints are written to. */
+  readonly auditCheckpointFile: string;
+  /** The auditors' mailbox: every checkpoint is mailed there too. */
+  readonly auditorsEmail: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -58,13 +67,15 @@ export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65_535);
 
   const url = env.DATABASE_URL || undefined;
+  const dataDirText = env.ZALOG_DATA_DIR || './var';
+  // With the embedded database in memory, the service's other files still need a home.
+  const dataDir = path.resolve(dataDirText === 'memory' ? './var' : dataDirText);
   let database: DatabaseTarget;
   if (url !== undefined) {
     if (!/^postgres(ql)?:\/\//.test(url)) throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
     database = { engine: 'postgres', url, poolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200) };
   } else {
-    const dataDir = env.ZALOG_DATA_DIR || './var';
-    database = { engine: 'pglite', dataDir: dataDir === 'memory' ? 'memory' : path.resolve(dataDir, 'pglite') };
+    database = { engine: 'pglite', dataDir: dataDirText === 'memory' ? 'memory' : path.resolve(dataDirText, 'pglite') };
   }
 
   const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
@@ -94,6 +105,15 @@ export function loadConfig(env: Env = process.env): Config {
   const cap = parseSats(env.ZALOG_LIQUIDATION_CAP_BTC || '50');
   if (!cap.ok) throw new ConfigError(`ZALOG_LIQUIDATION_CAP_BTC must be an amount of BTC such as "50" or "12.5"; ${cap.error.message}`);
 
+  const auditKeyText = env.ZALOG_AUDIT_KEY || undefined;
+  const auditKeyFile = env.ZALOG_AUDIT_KEY_FILE || undefined;
+  if (auditKeyText !== undefined && auditKeyFile !== undefined) throw new ConfigError('set ZALOG_AUDIT_KEY or ZALOG_AUDIT_KEY_FILE, not both');
+  const auditKey: AuditKeySource = auditKeyText !== undefined ? { kind: 'env', text: auditKeyText }
+    : auditKeyFile !== undefined ? { kind: 'file', path: path.resolve(auditKeyFile), generateIfMissing: false }
+      : { kind: 'file', path: path.join(dataDir, 'audit-signing-key.pem'), generateIfMissing: true };
+  const auditorsEmail = env.ZALOG_AUDITORS_EMAIL || undefined;
+  if (auditorsEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(auditorsEmail)) throw new ConfigError(`ZALOG_AUDITORS_EMAIL must be an e-mail address; got "${auditorsEmail}"`);
+
   return {
     host,
     port,
@@ -110,6 +130,10 @@ export function loadConfig(env: Env = process.env): Config {
     smtp: smtpUrl === undefined ? undefined : { url: smtpUrl, from: mailFrom },
     liquidationVenue,
     liquidationCapSats: cap.value,
+    dataDir,
+    auditKey,
+    auditCheckpointFile: path.resolve(env.ZALOG_AUDIT_CHECKPOINT_FILE || path.join(dataDir, 'audit-checkpoints.jsonl')),
+    auditorsEmail,
   };
 }
 

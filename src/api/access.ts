@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
+import { formatMinorUnits, type Currency } from '../money/money.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { findSession, findToken, type Authenticated } from '../identity/identity-repository.js';
 import type { Role } from '../identity/roles.js';
@@ -141,21 +142,30 @@ export function registerAccessControl(app: FastifyInstance, db: Database, routes
     if (!owns) throw new ApiError(404, 'not_found', 'no such record');
   });
 
-  // Safety net: a state-changing request whose handler did not write its own audit record (a
-  // refusal, or a handler that forgot) is still recorded, after the response.
+  // Every answer to an authenticated caller is about that caller: no cache may keep it.
+  app.addHook('onSend', async (request, reply) => {
+    if (request.principal !== null) reply.header('cache-control', 'no-store');
+  });
+
+  // A state-changing request's audit record. Success is recorded by the handler inside its own
+  // transaction (auditRequest), with its target and amounts; a refusal is recorded here, after the
+  // response, since the refused transaction rolled back. A success the handler did not record is a
+  // bug: it is still recorded here (without a target) and logged as an error, and the test that
+  // walks every operation (src/api/audit-coverage.test.ts) fails on it.
   app.addHook('onResponse', async (request, reply) => {
     const action = request.routeOptions.config.audit;
-    if (action === undefined || request.audited || !UNSAFE_METHODS.has(request.method) || request.principal === null) return;
+    if (action === undefined || !UNSAFE_METHODS.has(request.method) || request.principal === null) return;
+    const refused = reply.statusCode >= 400;
+    if (!refused && request.audited) return;
+    const replayed = reply.getHeader('idempotent-replayed') === 'true';
+    if (!refused && !replayed) request.log.error({ action, url: request.url }, 'a state-changing request succeeded without its audit record');
     try {
       await db.transaction((tx) => appendAudit(tx, {
-        actorUserId: request.principal!.user.id,
-        actor: request.principal!.user.username,
+        ...auditFields(request),
         action,
-        outcome: reply.statusCode < 400 ? 'ok' : 'refused',
-        requestId: request.id,
-        ip: request.ip,
+        outcome: refused ? 'refused' : 'ok',
         target: null,
-        details: { method: request.method, url: request.url, status: reply.statusCode },
+        details: { method: request.method, url: request.url, status: reply.statusCode, ...(replayed ? { replayed: true } : refused ? {} : { unaudited: true }) },
       }, now()));
     } catch (error) {
       request.log.error({ err: error }, 'could not append the audit record of a request');
@@ -163,14 +173,55 @@ export function registerAccessControl(app: FastifyInstance, db: Database, routes
   });
 }
 
+/** What a state-changing request moved, per currency, in minor units (kopecks, sats). */
+export type Amounts = Readonly<Partial<Record<Currency, bigint>>>;
+
+/** Amounts as people read them: `{ RUB: "1500000.00", BTC: "0.50000000" }`. */
+export function amountsView(amounts: Amounts): Record<string, string> {
+  return Object.fromEntries(Object.entries(amounts).filter(([, v]) => v !== undefined).map(([currency, v]) => [currency, formatMinorUnits(v!, currency as Currency)]));
+}
+
+export interface AuditNote {
+  /** What the request acted on: `loan:LN-1`, `user:7`, `approval:12`. */
+  readonly target: string;
+  /** What it moved; none for a change that moves no value. */
+  readonly amounts?: Amounts;
+  readonly details?: Readonly<Record<string, unknown>>;
+  /** The record's action, when not the route's own `config.audit`. */
+  readonly action?: string;
+}
+
+/**
+ * Appends the audit record of a state-changing request that succeeds, inside the transaction of
+ * its change (the record commits or rolls back with it): the route's action, the target, and the
+ * amounts it moved as decimal strings (`details.amounts`, `{}` when it moved none).
+ */
+export async function auditRequest(tx: Queryable, request: FastifyRequest, note: AuditNote, at: Date): Promise<void> {
+  const action = note.action ?? request.routeOptions.config.audit;
+  if (action === undefined) throw new Error(`route ${request.routeOptions.url} has no audit action`);
+  await appendAudit(tx, { ...auditFields(request), action, target: note.target, details: { ...(note.details ?? {}), amounts: amountsView(note.amounts ?? {}) } }, at);
+  request.audited = true;
+}
+
+/** For work that appended the request's record itself (a proposal, a checkpoint). */
+export function markAudited(request: FastifyRequest): void {
+  request.audited = true;
+}
+
 /** Audit fields of the caller, for handlers that append their own records. */
-export function actorOf(request: FastifyRequest): { user: NonNullable<FastifyRequest['principal']>['user']; requestId: string; ip: string } {
+export function actorOf(request: FastifyRequest): { user: NonNullable<FastifyRequest['principal']>['user']; requestId: string; ip: string; clientRequestId?: string } {
   if (request.principal === null) throw new Error('actorOf called on an unauthenticated request');
-  return { user: request.principal.user, requestId: request.id, ip: request.ip };
+  return { user: request.principal.user, requestId: request.id, ip: request.ip, ...(clientRequestIdOf(request) !== null ? { clientRequestId: clientRequestIdOf(request)! } : {}) };
+}
+
+/** The X-Request-Id the client sent, if it is one we can keep (kept beside our own id, never as it). */
+export function clientRequestIdOf(request: FastifyRequest): string | null {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && /^[\x21-\x7e]{1,64}$/.test(given) ? given : null;
 }
 
 /** The audit record's actor fields for the caller of a request. */
-export function auditFields(request: FastifyRequest): { actorUserId: bigint; actor: string; requestId: string; ip: string } {
-  const actor = actorOf(request);
-  return { actorUserId: actor.user.id, actor: actor.user.username, requestId: actor.requestId, ip: actor.ip };
+export function auditFields(request: FastifyRequest): { actorUserId: bigint | null; actor: string; requestId: string; clientRequestId: string | null; ip: string } {
+  const principal = request.principal;
+  return { actorUserId: principal?.user.id ?? null, actor: principal?.user.username ?? 'anonymous', requestId: request.id, clientRequestId: clientRequestIdOf(request), ip: request.ip };
 }

@@ -36,6 +36,7 @@ import { priceRoutes } from '../prices/routes.js';
 import { registerAccessControl, type RouteRule } from './access.js';
 import type { AppContext } from './context.js';
 import { ApiError, ErrorBody } from './errors.js';
+import type { CheckpointTarget } from '../audit/checkpoint-file.js';
 
 export interface AppOptions {
   readonly db: Database;
@@ -56,6 +57,8 @@ export interface AppOptions {
   readonly now?: () => Date;
   /** The FNS miners' registry service client, if one is configured. */
   readonly registry?: RegistryClient;
+  /** Where audit checkpoints are signed and written. */
+  readonly audit?: CheckpointTarget;
 }
 
 export type App = FastifyInstance & { readonly routeRules: readonly RouteRule[]; readonly context: AppContext };
@@ -120,10 +123,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger as FastifyBaseLogger }),
     bodyLimit: options.bodyLimitBytes ?? 1_048_576,
     trustProxy: options.trustProxy !== undefined && options.trustProxy.length > 0 ? [...options.trustProxy] : false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
-    },
+    // Our own id for every request: a client's X-Request-Id is kept beside it in the audit trail
+    // (clientRequestId), never taken as it, so no client can make two records share an id.
+    genReqId: () => randomUUID(),
     // Ids are strings in our API; a query parameter given twice is refused by the schema.
     routerOptions: { ignoreTrailingSlash: false },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -138,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     approvalTtlSeconds: options.approvalTtlSeconds ?? APPROVAL_TTL_SECONDS_DEFAULT,
     pricesStaleAfterSeconds: options.pricesStaleAfterSeconds ?? 120,
     registry: options.registry,
+    audit: options.audit,
   };
   const routeRules: RouteRule[] = [];
   await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] } } });

@@ -1,6 +1,7 @@
 import type { ApprovalRegistry } from '../approvals/approvals.js';
 import type { Database } from '../db/database.js';
 import type { RegistryClient } from '../compliance/registry.js';
+import type { CheckpointTarget } from '../audit/checkpoint-file.js';
 
 /** What every route plugin is built with. `now` is a clock the tests can move. */
 export interface AppContext {
@@ -12,4 +13,6 @@ export interface AppContext {
   readonly pricesStaleAfterSeconds: number;
   /** The FNS miners' registry service, when one is configured. */
   readonly registry: RegistryClient | undefined;
+  /** The audit checkpoints' signing key, file and auditors' mailbox; undefined in tests that do not need them. */
+  readonly audit: CheckpointTarget | undefined;
 }

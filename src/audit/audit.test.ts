@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { openPglite } from '../db/pglite.js';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../test-support/database.js';
-import { auditHash, canonicalJson, GENESIS_HASH, verifyRecords, type AuditFields } from './audit-chain.js';
+import { auditHash, canonicalJson, GENESIS_HASH, microsecondText, verifyRecords, type AuditFields } from './audit-chain.js';
 import { appendAudit, verifyAudit } from './audit-repository.js';
 
 function chain(length: number): Array<AuditFields & { hash: string }> {
   const records: Array<AuditFields & { hash: string }> = [];
   let prevHash = GENESIS_HASH;
   for (let i = 1; i <= length; i += 1) {
-    const fields: AuditFields = { id: BigInt(i), at: new Date(Date.UTC(2026, 10, 24, 10, 0, i)), actorUserId: 2n, actor: 'officer', action: 'test.action', target: `thing:${i}`, outcome: 'ok', requestId: `req-${i}`, ip: '127.0.0.1', details: { amount: `${i}00.00`, nested: { b: 1, a: [i] } }, prevHash };
+    const fields: AuditFields = { id: BigInt(i), at: microsecondText(new Date(Date.UTC(2026, 10, 24, 10, 0, i))), actorUserId: 2n, actor: 'officer', action: 'test.action', target: `thing:${i}`, outcome: 'ok', requestId: `req-${i}`, clientRequestId: null, ip: '127.0.0.1', details: { amount: `${i}00.00`, nested: { b: 1, a: [i] } }, prevHash, hashVersion: 2 };
     const hash = auditHash(fields);
     records.push({ ...fields, hash });
     prevHash = hash;
@@ -27,35 +27,61 @@ describe('the chain, pure', () => {
     expect(canonicalJson({ s: 'a\u0000b' })).toBe('{"s":"a\uFFFDb"}');
   });
 
-  it('verifies an intact chain', () => {
-    expect(verifyRecords(chain(5), undefined)).toBeUndefined();
+  it('verifies an intact chain, counting every record', () => {
+    expect(verifyRecords(chain(5), undefined)).toEqual({ intact: 5, skippedIds: 0n, firstBreak: undefined });
   });
 
-  it('names the edited record, for an edit to any field of any record (property)', () => {
-    const fields = ['at', 'actorUserId', 'actor', 'action', 'target', 'outcome', 'requestId', 'ip', 'details'] as const;
+  it('names the edited record, for an edit to any field of any record, and counts the intact records before it (property)', () => {
+    const fields = ['at', 'actorUserId', 'actor', 'action', 'target', 'outcome', 'requestId', 'clientRequestId', 'ip', 'details'] as const;
     fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.constantFrom(...fields), (which, field) => {
       const records = chain(6);
       const victim = records[which - 1]!;
-      const edited = { ...victim, [field]: field === 'at' ? new Date(victim.at.getTime() + 1) : field === 'actorUserId' ? 99n : field === 'outcome' ? 'refused' : field === 'details' ? { amount: '999999.00' } : 'edited' };
+      // A timestamp moved by one microsecond is an edit too (version 2 hashes the stored precision).
+      const edited = { ...victim, [field]: field === 'at' ? victim.at.replace(/000Z$/, '001Z') : field === 'actorUserId' ? 99n : field === 'outcome' ? 'refused' : field === 'details' ? { amount: '999999.00' } : 'edited' };
       records[which - 1] = edited as typeof victim;
-      expect(verifyRecords(records, undefined)?.id).toBe(BigInt(which));
+      const checked = verifyRecords(records, undefined);
+      expect(checked.firstBreak?.id).toBe(BigInt(which));
+      expect(checked.intact).toBe(which - 1);
     }));
   });
 
-  it('names a removed or reordered record', () => {
+  it('allows ids the sequence skipped, counting them, but names a removed or reordered record', () => {
+    const gapped = chain(5).map((r) => r);
+    // A chain whose third record took id 7 (ids 3..6 rolled back): rebuilt with that id.
+    const rebuilt: Array<AuditFields & { hash: string }> = [];
+    let prev = GENESIS_HASH;
+    for (const [index, r] of gapped.entries()) {
+      const fields = { ...r, id: index < 2 ? r.id : r.id + 4n, prevHash: prev };
+      const hash = auditHash(fields);
+      rebuilt.push({ ...fields, hash });
+      prev = hash;
+    }
+    expect(verifyRecords(rebuilt, undefined)).toEqual({ intact: 5, skippedIds: 4n, firstBreak: undefined });
     const removed = chain(5);
     removed.splice(2, 1);
-    expect(verifyRecords(removed, undefined)).toMatchObject({ id: 4n, problem: expect.stringContaining('missing or reordered') });
+    expect(verifyRecords(removed, undefined)).toMatchObject({ intact: 2, firstBreak: { id: 4n, problem: expect.stringContaining('previous-hash') } });
     const swapped = chain(5);
     [swapped[1], swapped[2]] = [swapped[2]!, swapped[1]!];
-    expect(verifyRecords(swapped, undefined)?.id).toBe(3n);
+    expect(verifyRecords(swapped, undefined).firstBreak?.id).toBe(3n);
   });
 
   it('names a record re-hashed after an edit by the next record\'s link', () => {
     const records = chain(4);
     const edited = { ...records[1]!, details: { amount: '1.00' } };
     records[1] = { ...edited, hash: auditHash(edited) };
-    expect(verifyRecords(records, undefined)).toMatchObject({ id: 3n, problem: expect.stringContaining('previous-hash') });
+    expect(verifyRecords(records, undefined)).toMatchObject({ intact: 2, firstBreak: { id: 3n, problem: expect.stringContaining('previous-hash') } });
+  });
+
+  it('still verifies version 1 records (millisecond timestamps) as they were written', () => {
+    const v1 = chain(3).map((r) => ({ ...r, hashVersion: 1 as const }));
+    let prev = GENESIS_HASH;
+    const rebuilt = v1.map((r) => {
+      const fields = { ...r, prevHash: prev };
+      const hash = auditHash(fields);
+      prev = hash;
+      return { ...fields, hash };
+    });
+    expect(verifyRecords(rebuilt, undefined).firstBreak).toBeUndefined();
   });
 });
 
@@ -64,20 +90,23 @@ describe(`the chain in the database (${testDatabaseUrl ? 'postgres' : 'pglite'})
   beforeAll(async () => { test = await openTestDatabase(); });
   afterAll(() => test.close());
 
-  it('stays intact under concurrent appends, with ids 1..n', async () => {
+  it('stays intact under concurrent appends, with rising ids from a sequence', async () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => test.db.transaction((tx) => appendAudit(tx, { actorUserId: 1n, actor: 'system', action: 'test.concurrent', details: { i, amount: `${i}.00`, when: new Date() } }))));
-    const report = await verifyAudit(test.db, 7);
-    expect(report).toEqual({ records: 20n, firstBreak: undefined });
+    const report = await verifyAudit(test.db, { pageSize: 7 });
+    expect(report).toMatchObject({ records: 20n, firstBreak: undefined, skippedIds: 0n });
     const ids = await test.db.query<{ id: bigint }>('SELECT id FROM audit_log ORDER BY id');
     expect(ids.map((row) => row.id)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i + 1)));
   });
 
-  it('a rolled-back change leaves no audit record', async () => {
+  it('a rolled-back change leaves no audit record (its id stays unused)', async () => {
     await expect(test.db.transaction(async (tx) => {
       await appendAudit(tx, { actorUserId: 1n, actor: 'system', action: 'test.rollback', details: {} });
       throw new Error('abort');
     })).rejects.toThrow('abort');
     expect((await verifyAudit(test.db)).records).toBe(20n);
+    const next = await test.db.transaction((tx) => appendAudit(tx, { actorUserId: 1n, actor: 'system', action: 'test.after_rollback', details: {} }));
+    expect(next.id).toBe(22n);
+    expect(await verifyAudit(test.db)).toMatchObject({ records: 21n, skippedIds: 1n, firstBreak: undefined });
   });
 
   it('refuses UPDATE and DELETE from everyone by trigger, and from the application role by privilege', async () => {
@@ -97,12 +126,26 @@ describe(`the chain in the database (${testDatabaseUrl ? 'postgres' : 'pglite'})
     expect((await verifyAudit(test.db)).firstBreak).toBeUndefined();
   });
 
-  it('names the record a superuser edited behind the triggers\' back', async () => {
+  it('names the record a superuser edited behind the triggers\' back, and counts the intact records before it', async () => {
     await test.db.transaction(async (tx) => {
       await tx.exec('SET LOCAL session_replication_role = replica'); // skips triggers: what a DBA could do
       await tx.exec(`UPDATE audit_log SET details = '{"i": 999}' WHERE id = 7`);
     });
-    expect((await verifyAudit(test.db, 4)).firstBreak).toMatchObject({ id: 7n, problem: expect.stringContaining('edited') });
+    expect(await verifyAudit(test.db, { pageSize: 4 })).toMatchObject({ records: 6n, firstBreak: { id: 7n, problem: expect.stringContaining('edited') } });
+  });
+
+  it('sees a sub-millisecond edit of a record\'s time', async () => {
+    const fresh = await openTestDatabase();
+    try {
+      for (let i = 0; i < 3; i += 1) await fresh.db.transaction((tx) => appendAudit(tx, { actorUserId: 1n, actor: 'system', action: 'test.time', details: { i } }));
+      await fresh.db.transaction(async (tx) => {
+        await tx.exec('SET LOCAL session_replication_role = replica');
+        await tx.exec(`UPDATE audit_log SET at = at + interval '500 microseconds' WHERE id = 2`);
+      });
+      expect(await verifyAudit(fresh.db)).toMatchObject({ records: 1n, firstBreak: { id: 2n, problem: expect.stringContaining('edited') } });
+    } finally {
+      await fresh.close();
+    }
   });
 });
 

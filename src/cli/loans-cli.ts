@@ -5,16 +5,17 @@ import { isCalendarDate } from '../ledger/entry.js';
 import { runEod } from '../loans/eod.js';
 import { LoanError } from '../loans/loan-errors.js';
 import { loadLoan, openBusinessDay } from '../loans/loan-store.js';
+import { jsonLine, type CliIo, type WithDatabase } from './io.js';
 import { balancesAsOf, collateralView, loanView, reconcileLoans, scheduleView, statement } from '../loans/views.js';
 
 /** `zalog eod` and `zalog loans ...`: end of day and the loan views, for operators and auditors. */
 
-const json = (value: unknown) => JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+const json = jsonLine;
 
-async function loanCommand(run: <T>(work: (db: Database) => Promise<T>) => Promise<T>, work: (db: Database) => Promise<unknown>): Promise<void> {
+async function loanCommand(io: CliIo, run: WithDatabase, work: (db: Database) => Promise<unknown>): Promise<void> {
   await run(async (db) => {
     try {
-      console.log(json(await work(db)));
+      io.out(json(await work(db)));
     } catch (error) {
       if (error instanceof LoanError) throw new ConfigError(`${error.code}: ${error.message}`);
       throw error;
@@ -22,7 +23,7 @@ async function loanCommand(run: <T>(work: (db: Database) => Promise<T>) => Promi
   });
 }
 
-export function registerLoanCommands(program: Command, withDatabase: <T>(work: (db: Database) => Promise<T>) => Promise<T>): void {
+export function registerLoanCommands(program: Command, io: CliIo, withDatabase: WithDatabase): void {
   program.command('eod')
     .description('close business days for every live loan up to --date, in order from the first open one: accrual, due dates, overdue, penalties, statuses, ledger entries; safe to re-run after a crash')
     .requiredOption('--date <date>', 'the last business day to close, YYYY-MM-DD')
@@ -35,35 +36,35 @@ export function registerLoanCommands(program: Command, withDatabase: <T>(work: (
       await withDatabase(async (db) => {
         let report;
         try {
-          report = await runEod(db, options.date, { now: new Date(), chunkSize: Number(options.chunk), ...(options.progress ? { onChunk: (day: string, loans: number) => { process.stderr.write(`eod ${day}: ${loans} loans committed\n`); } } : {}) });
+          report = await runEod(db, options.date, { now: new Date(), chunkSize: Number(options.chunk), ...(options.progress ? { onChunk: (day: string, loans: number) => { io.err(`eod ${day}: ${loans} loans committed`); } } : {}) });
         } catch (error) {
           if (error instanceof LoanError) throw new ConfigError(`${error.code}: ${error.message}`);
           throw error;
         }
-        if (report.alreadyClosed) console.log(options.json ? json({ through: report.through, alreadyClosed: true }) : `${report.through} is already closed; nothing to do`);
+        if (report.alreadyClosed) io.out(options.json ? json({ through: report.through, alreadyClosed: true }) : `${report.through} is already closed; nothing to do`);
         for (const day of report.days) {
-          console.log(options.json ? json(day) : `closed ${day.businessDate}: ${day.loans} loans, ${day.entries} entries, interest ${day.interest} kop, penalties ${day.penalties} kop, collected ${day.collected} kop, to overdue ${day.movedToOverdue} kop, ${day.closedLoans} closed, ${day.defaultReviews} default reviews`);
+          io.out(options.json ? json(day) : `closed ${day.businessDate}: ${day.loans} loans, ${day.entries} entries, interest ${day.interest} kop, penalties ${day.penalties} kop, collected ${day.collected} kop, to overdue ${day.movedToOverdue} kop, ${day.closedLoans} closed, ${day.defaultReviews} default reviews`);
         }
       });
     });
 
   const loans = program.command('loans').description('read loans (JSON)');
-  loans.command('show <ref>').description('a loan: terms, status, balances').action((ref: string) => loanCommand(withDatabase, async (db) => loanView(await loadLoan(db, ref))));
-  loans.command('schedule <ref>').description('the schedule in force, each line paid / due / overdue / future').action((ref: string) => loanCommand(withDatabase, async (db) => scheduleView(db, await loadLoan(db, ref), await openBusinessDay(db, new Date()))));
+  loans.command('show <ref>').description('a loan: terms, status, balances').action((ref: string) => loanCommand(io, withDatabase, async (db) => loanView(await loadLoan(db, ref))));
+  loans.command('schedule <ref>').description('the schedule in force, each line paid / due / overdue / future').action((ref: string) => loanCommand(io, withDatabase, async (db) => scheduleView(db, await loadLoan(db, ref), await openBusinessDay(db, new Date()))));
   loans.command('balances <ref>').description('balances at the end of a day, from the ledger').option('--as-of <date>', 'YYYY-MM-DD (default: the open business day)')
-    .action((ref: string, options: { asOf?: string }) => loanCommand(withDatabase, async (db) => {
+    .action((ref: string, options: { asOf?: string }) => loanCommand(io, withDatabase, async (db) => {
       if (options.asOf !== undefined && !isCalendarDate(options.asOf)) throw new ConfigError('--as-of is a date YYYY-MM-DD');
       return balancesAsOf(db, await loadLoan(db, ref), options.asOf ?? await openBusinessDay(db, new Date()));
     }));
   loans.command('statement <ref>').description('the ledger entries on the loan\'s accounts').option('--account <chart>', 'one account, e.g. interest_receivable')
-    .action((ref: string, options: { account?: string }) => loanCommand(withDatabase, async (db) => statement(db, await loadLoan(db, ref), { limit: 1000, ...(options.account ? { account: options.account } : {}) })));
-  loans.command('collateral <ref>').description('collateral positions and the release instruction').action((ref: string) => loanCommand(withDatabase, async (db) => collateralView(db, await loadLoan(db, ref))));
+    .action((ref: string, options: { account?: string }) => loanCommand(io, withDatabase, async (db) => statement(db, await loadLoan(db, ref), { limit: 1000, ...(options.account ? { account: options.account } : {}) })));
+  loans.command('collateral <ref>').description('collateral positions and the release instruction').action((ref: string) => loanCommand(io, withDatabase, async (db) => collateralView(db, await loadLoan(db, ref))));
   loans.command('reconcile').description('every loan, settlement account and pledge against the ledger; exit 1 on any difference')
     .action(async () => {
       await withDatabase(async (db) => {
         const mismatches = await reconcileLoans(db);
-        console.log(json({ agree: mismatches.length === 0, mismatches }));
-        if (mismatches.length > 0) process.exitCode = 1;
+        io.out(json({ agree: mismatches.length === 0, mismatches }));
+        if (mismatches.length > 0) io.setExitCode(1);
       });
     });
 }

@@ -1,379 +1,77 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
-import { ConfigError, describeDatabase, loadConfig } from '../config.js';
-import { MigrationError, migrate } from '../db/migrate.js';
-import { DatabaseLockedError, openDatabase } from '../db/open.js';
-import { formatMinorUnits, formatKopecks, parseKopecks, type Currency } from '../money/money.js';
-import { buildSchedule, REPAYMENT_TYPES, ScheduleTermsError, type RepaymentType } from '../loans/schedule.js';
-import { rateFromPercent } from '../loans/interest.js';
-import { loadCalendar } from '../calendar/load.js';
-import { CalendarDataError } from '../calendar/business.js';
 import os from 'node:os';
-import { trialBalance } from '../ledger/ledger-repository.js';
-import { appendAudit, verifyAudit } from '../audit/audit-repository.js';
-import { createUser, systemUser, type User } from '../identity/identity-repository.js';
-import type { Queryable } from '../db/database.js';
-import { isCalendarDate } from '../ledger/entry.js';
-import { importList, ListImportError } from '../compliance/screening.js';
-import { LIST_FORMATS, type ListFormat } from '../compliance/screening-lists.js';
-import { revalueEquipment } from '../underwriting/equipment-service.js';
-import { fetchMempoolSnapshot, readNetworkHistoryCsv, saveSnapshots } from '../underwriting/network-data.js';
-import { ExtractImportError, httpRegistryClient, importRegistryExtract, recheckDue } from '../compliance/registry.js';
-import { passwordProblem } from '../identity/passwords.js';
+import { loadConfig, type Config } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { DatabaseLockedError, embeddedDatabaseInUse, openDatabase } from '../db/open.js';
 import type { Database } from '../db/database.js';
-import { readFile } from 'node:fs/promises';
-import { readBarsCsv, readRateCsv, HistoryFileError } from '../prices/history-files.js';
-import { fetchBitstampOhlc } from '../prices/import.js';
-import { loadPricesConfig, pipelineConfig, PricesConfigError } from '../prices/prices-config.js';
-import { saveHistory, type Bar } from '../prices/price-repository.js';
-import { historyPipeline, replay } from '../prices/replay.js';
-import { fetchCbrArchive } from '../prices/sources/cbr.js';
-import { SourceError } from '../adapters/http.js';
-import type { Pair } from '../prices/aggregate.js';
-import { serve } from './serve.js';
-import { registerLoanCommands } from './loans-cli.js';
-import { registerRiskCommands } from './risk-cli.js';
-import { dateOption } from './options.js';
+import { controlSocketPath, ControlUnavailableError, runThroughService } from './control.js';
+import type { CliIo, CliRuntime } from './io.js';
+import { buildProgram, reportError } from './program.js';
 
-/** Opens the configured database, brings its schema up to date, runs `work`, closes it. */
-async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(loadConfig().database);
-  try {
-    await migrate(db);
-    return await work(db);
-  } finally {
-    await db.close();
-  }
-}
+/**
+ * The `zalog` command. Each command runs here, on the configured database; when that is an
+ * embedded database a running service holds, the command is run by the service instead, through
+ * its control socket (src/cli/control.ts), so the README's steps work while `npm start` runs.
+ */
 
-async function readStdin(): Promise<string> {
+class RunInService extends Error {}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-/** The `zalog` command. Configuration comes from the environment (see README). */
-const program = new Command('zalog').description('zalog: rouble loans to Bitcoin miners against BTC collateral');
-
-program.command('serve').description('run the HTTP service (HOST, PORT; ZALOG_DATA_DIR or DATABASE_URL)').action(async () => {
-  await serve(loadConfig());
-});
-
-program.command('migrate').description('apply pending database migrations and exit').action(async () => {
-  const config = loadConfig();
-  const db = await openDatabase(config.database);
+async function main(): Promise<number> {
+  let stdin: Promise<string> | undefined;
+  const io: CliIo = {
+    out: (text) => { process.stdout.write(`${text}\n`); },
+    err: (text) => { process.stderr.write(`${text}\n`); },
+    readStdin: () => (stdin ??= readAll(process.stdin)),
+    cwd: process.cwd(),
+    env: process.env,
+    user: os.userInfo().username,
+    setExitCode: (code) => { process.exitCode = code; },
+  };
+  const runtime: CliRuntime = {
+    get config(): Config { return loadConfig(); },
+    inService: false,
+    async withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+      const target = loadConfig().database;
+      if (target.engine === 'pglite' && target.dataDir !== 'memory' && await embeddedDatabaseInUse(target.dataDir)) throw new RunInService();
+      const db = await openDatabase(target);
+      try {
+        await migrate(db);
+        return await work(db);
+      } finally {
+        await db.close();
+      }
+    },
+  };
+  const argv = process.argv.slice(2);
   try {
-    const applied = await migrate(db);
-    console.log(applied.length === 0 ? `${describeDatabase(config.database)}: up to date` : `${describeDatabase(config.database)}: applied ${applied.join(', ')}`);
-  } finally {
-    await db.close();
+    await buildProgram(io, runtime).parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (!(error instanceof RunInService)) return reportError(io, error);
   }
-});
-
-const ledger = program.command('ledger').description('read the ledger');
-ledger.command('trial-balance').description('print the trial balance per currency').option('--as-of <instant>', 'value time, e.g. 2026-11-24T00:00:00Z').option('--json', 'JSON output').action(async (options: { asOf?: string; json?: boolean }) => {
-  await withDatabase(async (db) => {
-    const asOf = options.asOf === undefined ? undefined : new Date(options.asOf);
-    if (asOf !== undefined && Number.isNaN(asOf.getTime())) throw new ConfigError(`--as-of "${options.asOf}" is not an instant`);
-    const result = await trialBalance(db, asOf);
-    const money = (amount: bigint, currency: string) => formatMinorUnits(amount, currency as Currency);
-    if (options.json) {
-      console.log(JSON.stringify({
-        asOf: result.asOf?.toISOString() ?? null,
-        accounts: result.rows.map((row) => ({ account: row.account, currency: row.currency, debits: money(row.debits, row.currency), credits: money(row.credits, row.currency) })),
-        totals: Object.fromEntries(Object.entries(result.totals).map(([currency, total]) => [currency, { debits: money(total.debits, currency), credits: money(total.credits, currency) }])),
-      }));
-      return;
+  // The service has the embedded database: it runs the command (with the standard input this
+  // process already read, if the command asked for it).
+  const socket = controlSocketPath(loadConfig().dataDir);
+  try {
+    return await runThroughService(socket, argv, stdin === undefined ? '' : await stdin, io);
+  } catch (error) {
+    if (error instanceof ControlUnavailableError) {
+      return reportError(io, new DatabaseLockedError(`another zalog process is using the embedded database at ${loadConfig().database.engine === 'pglite' ? (loadConfig().database as { dataDir: string }).dataDir : ''}, and no running service answers on ${socket}: wait for the service to finish starting and try again, or stop the other process`));
     }
-    for (const row of result.rows) console.log(`${row.currency}  ${row.account.padEnd(48)} ${money(row.debits, row.currency).padStart(24)} ${money(row.credits, row.currency).padStart(24)}`);
-    for (const [currency, total] of Object.entries(result.totals)) console.log(`${currency}  ${'TOTAL'.padEnd(48)} ${money(total.debits, currency).padStart(24)} ${money(total.credits, currency).padStart(24)}`);
-  });
-});
-
-const users = program.command('users').description('manage users');
-users.command('create-admin')
-  .description('create an admin user; the password comes from standard input (--password-stdin) or ZALOG_ADMIN_PASSWORD, never a default')
-  .requiredOption('--username <name>', 'lower-case login name')
-  .option('--display-name <name>', 'shown name')
-  .option('--password-stdin', 'read the password from standard input')
-  .action(async (options: { username: string; displayName?: string; passwordStdin?: boolean }) => {
-    const password = options.passwordStdin ? await readStdin() : process.env.ZALOG_ADMIN_PASSWORD;
-    if (password === undefined || password === '') throw new ConfigError('give the password on standard input with --password-stdin, or in ZALOG_ADMIN_PASSWORD');
-    const problem = passwordProblem(password);
-    if (problem !== undefined) throw new ConfigError(problem);
-    if (!/^[a-z0-9][a-z0-9._@-]{2,63}$/.test(options.username)) throw new ConfigError('the username is 3 to 64 lower-case letters, digits or . _ @ -');
-    await withDatabase(async (db) => {
-      const created = await db.transaction(async (tx) => {
-        const user = await createUser(tx, { username: options.username, displayName: options.displayName ?? options.username, password, roles: ['admin'], borrowerId: null });
-        if (user !== undefined) {
-          await appendAudit(tx, { actorUserId: null, actor: `cli:${os.userInfo().username}`, action: 'identity.user.create', target: `user:${user.id}`, details: { after: { username: user.username, roles: user.roles }, via: 'zalog users create-admin' } });
-        }
-        return user;
-      });
-      if (created === undefined) throw new ConfigError(`the username "${options.username}" is taken`);
-      console.log(`created admin ${created.username} (id ${created.id})`);
-    });
-  });
-
-const audit = program.command('audit').description('the audit trail');
-audit.command('verify').description('re-compute the hash chain; exit 1 and name the first broken record if it is not intact').action(async () => {
-  await withDatabase(async (db) => {
-    const report = await verifyAudit(db);
-    if (report.firstBreak === undefined) {
-      console.log(`audit chain intact: ${report.records} records`);
-      return;
-    }
-    console.log(`audit chain BROKEN at record ${report.firstBreak.id}: ${report.firstBreak.problem} (${report.records} records before it are intact)`);
-    process.exitCode = 1;
-  });
-});
-
-const PAIRS = ['BTC/USD', 'BTC/USDT', 'BTC/RUB', 'USD/RUB'];
-
-const prices = program.command('prices').description('price history: import and replay');
-prices.command('import')
-  .description('import history into market_history: from a CSV file, Bitstamp\'s OHLC endpoint, or the Bank of Russia\'s archive')
-  .option('--csv <file>', 'a CSV file: datetime_utc or date, and open/high/low/close (or --column for a single rate)')
-  .option('--column <name>', 'with --csv: the value column of a daily rate file, e.g. usd_rub')
-  .option('--from-source <name>', 'bitstamp (BTC/USD candles) or cbr (USD/RUB official rate)')
-  .option('--url <url>', 'the endpoint (defaults: Bitstamp v2 OHLC btcusd, cbr.ru XML_dynamic)')
-  .option('--pair <pair>', 'BTC/USD, BTC/USDT, BTC/RUB or USD/RUB')
-  .option('--source <name>', 'the name to file the bars under (default: the file name or source)')
-  .option('--interval <seconds>', 'bar length in seconds', '3600')
-  .option('--from <date>', 'first day (for --from-source)')
-  .option('--to <date>', 'last day, exclusive (for --from-source)')
-  .action(async (options: { csv?: string; column?: string; fromSource?: string; url?: string; pair?: string; source?: string; interval: string; from?: string; to?: string }) => {
-    const interval = Number(options.interval);
-    if (!Number.isInteger(interval) || interval <= 0) throw new ConfigError('--interval is a positive number of seconds');
-    let bars: Bar[];
-    let pair: Pair;
-    let source: string;
-    if (options.csv !== undefined) {
-      if (options.pair === undefined || !PAIRS.includes(options.pair)) throw new ConfigError(`--pair must be one of ${PAIRS.join(', ')}`);
-      pair = options.pair as Pair;
-      const text = await readFile(options.csv, 'utf8');
-      bars = options.column === undefined ? readBarsCsv(text) : readRateCsv(text, options.column);
-      source = options.source ?? `csv:${options.csv.split('/').at(-1)}`;
-    } else if (options.fromSource === 'bitstamp' || options.fromSource === 'cbr') {
-      const from = dateOption(options.from, 'from');
-      const to = dateOption(options.to, 'to') ?? new Date();
-      if (from === undefined) throw new ConfigError('--from is required with --from-source');
-      if (options.fromSource === 'bitstamp') {
-        pair = 'BTC/USD';
-        bars = await fetchBitstampOhlc({ url: options.url ?? 'https://www.bitstamp.net/api/v2/ohlc/btcusd/', timeoutMs: 15_000 }, from, to, interval);
-      } else {
-        pair = 'USD/RUB';
-        bars = (await fetchCbrArchive({ url: options.url ?? 'https://www.cbr.ru/scripts/XML_dynamic.asp', timeoutMs: 15_000 }, from, to)).filter((bar) => bar.start < to);
-      }
-      source = options.source ?? options.fromSource;
-    } else {
-      throw new ConfigError('give --csv FILE, or --from-source bitstamp|cbr');
-    }
-    const stepSeconds = pair === 'USD/RUB' && options.csv === undefined ? 86_400 : interval;
-    await withDatabase(async (db) => {
-      const written = await db.transaction((tx) => saveHistory(tx, source, pair, stepSeconds, bars));
-      console.log(`imported ${written} ${pair} bars from ${source}${bars.length > 0 ? ` (${bars[0]!.start.toISOString()} to ${bars.at(-1)!.start.toISOString()})` : ''}`);
-    });
-  });
-
-prices.command('replay')
-  .description('feed a historical BTC/USD or BTC/RUB series through the price pipeline into stream replay:NAME')
-  .requiredOption('--name <name>', 'the replay\'s name (its stream is replay:NAME)')
-  .option('--btc-usd <file>', 'CSV of BTC/USD bars (datetime_utc or date, open/high/low/close)')
-  .option('--usd-rub <file>', 'CSV of the USD/RUB daily rate (date, usd_rub)')
-  .option('--interval <seconds>', 'bar length in seconds', '3600')
-  .option('--from <date>', 'first instant')
-  .option('--to <date>', 'last instant')
-  .option('--speed <x>', 'times real time, or max', 'max')
-  .option('--quorum <n>', 'sources needed (history has one)', '1')
-  .option('--json', 'print the summary as JSON')
-  .action(async (options: { name: string; btcUsd?: string; usdRub?: string; interval: string; from?: string; to?: string; speed: string; quorum: string; json?: boolean }) => {
-    if (options.btcUsd === undefined || options.usdRub === undefined) throw new ConfigError('--btc-usd and --usd-rub files are required');
-    const series = readBarsCsv(await readFile(options.btcUsd, 'utf8'));
-    const usdRub = readRateCsv(await readFile(options.usdRub, 'utf8'), 'usd_rub');
-    const base = pipelineConfig(await loadPricesConfig(loadConfig().pricesConfigPath));
-    const speed = options.speed === 'max' ? 'max' : Number(options.speed);
-    if (speed !== 'max' && !(speed > 0)) throw new ConfigError('--speed is a positive number or max');
-    const interval = Number(options.interval);
-    await withDatabase(async (db) => {
-      const summary = await replay(db, {
-        name: options.name,
-        series,
-        pair: 'BTC/USD',
-        intervalSeconds: interval,
-        usdRub,
-        config: historyPipeline(base, interval, Number(options.quorum)),
-        speed,
-        ...(options.from !== undefined ? { from: dateOption(options.from, 'from')! } : {}),
-        ...(options.to !== undefined ? { to: dateOption(options.to, 'to')! } : {}),
-      });
-      const changes = summary.changes.map((change) => ({ at: change.at.toISOString(), from: change.from, to: change.to, reasons: change.reasons, price: change.priceKopecks === null ? null : formatMinorUnits(change.priceKopecks, 'RUB'), detail: change.detail }));
-      if (options.json) console.log(JSON.stringify({ stream: summary.stream, cycles: summary.cycles, accepted: summary.accepted, degradedCycles: summary.degradedCycles, seconds: summary.seconds, changes }));
-      else {
-        console.log(`${summary.stream}: ${summary.cycles} cycles, ${summary.accepted} accepted, ${summary.degradedCycles} degraded, in ${summary.seconds.toFixed(2)} s`);
-        for (const change of changes) console.log(`  ${change.at}  ${change.from} -> ${change.to}  ${change.reasons.join(',')}  ${change.price ?? ''}`);
-      }
-    });
-  });
-
-/** A file import done from the command line: recorded under the system user, audited as from the CLI. */
-async function cliImport<T extends object>(action: string, work: (tx: Queryable, system: User, now: Date) => Promise<T>, target: (result: T) => string): Promise<T> {
-  return withDatabase(async (db) => {
-    const system = await systemUser(db);
-    const now = new Date();
-    return db.transaction(async (tx) => {
-      const result = await work(tx, system, now);
-      await appendAudit(tx, { actorUserId: system.id, actor: system.username, requestId: null, ip: null, action, target: target(result), details: { via: 'cli', host: os.hostname(), ...JSON.parse(JSON.stringify(result, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))) } }, now);
-      return result;
-    });
-  });
+    throw error;
+  }
 }
 
-const screening = program.command('screening').description('sanctions and AML screening lists');
-screening.command('import')
-  .description('import a list file and screen every borrower against it')
-  .requiredOption('--name <name>', 'the list\'s name, e.g. ofac-sdn (a new import of a name replaces the earlier in screening)')
-  .requiredOption('--format <format>', `one of ${LIST_FORMATS.join(', ')}`)
-  .requiredOption('--version <version>', 'the publisher\'s version or date')
-  .argument('<file>', 'the list file')
-  .action(async (file: string, options: { name: string; format: string; version: string }) => {
-    if (!(LIST_FORMATS as readonly string[]).includes(options.format)) throw new ConfigError(`--format must be one of ${LIST_FORMATS.join(', ')}`);
-    if (!/^[a-z0-9._-]{1,64}$/.test(options.name)) throw new ConfigError('--name is 1-64 characters of a-z, 0-9, ".", "_" and "-"');
-    const text = await readFile(file, 'utf8');
-    const result = await cliImport('compliance.screening_list.import', (tx, system, now) =>
-      importList(tx, { name: options.name, format: options.format as ListFormat, version: options.version, text, importedBy: system.id, now }), (r) => `screening_list:${r.listId}`);
-    console.log(`${result.imported ? 'imported' : 'already imported'} ${options.name}: ${result.entries} entries, ${result.skipped.length} skipped; ${result.screening.newHits} new hits on ${result.screening.borrowersNewlyHit} borrowers`);
-    for (const line of result.skipped.slice(0, 20)) console.log(`  skipped ${line}`);
-  });
-
-const registry = program.command('registry').description('the FNS miners\' registry');
-registry.command('import')
-  .description('import a registry extract (CSV: inn,number,included_on,status,excluded_on,exclusion_reason) as of a date')
-  .requiredOption('--as-of <date>', 'the date the extract shows the registry as of')
-  .option('--complete', 'the extract is the whole registry: a company or entrepreneur missing from it is not registered')
-  .argument('<file>', 'the extract file')
-  .action(async (file: string, options: { asOf: string; complete?: boolean }) => {
-    if (!isCalendarDate(options.asOf)) throw new ConfigError('--as-of is a date YYYY-MM-DD');
-    const text = await readFile(file, 'utf8');
-    const result = await cliImport('compliance.registry_extract.import', (tx, system, now) =>
-      importRegistryExtract(tx, { text, asOf: options.asOf, complete: options.complete === true, importedBy: system.id, now }), (r) => `registry_extract:${r.extractId}`);
-    console.log(`${result.imported ? 'imported' : 'already imported'} extract of ${options.asOf}: ${result.rows} rows, ${result.matched} borrowers found, ${result.notFound} not found, ${result.changed} changed status, ${result.skipped.length} rows skipped`);
-  });
-registry.command('recheck')
-  .description('check every company and entrepreneur whose last registry check is older than 28 days through the registry service (ZALOG_REGISTRY_URL)')
-  .action(async () => {
-    const config = loadConfig();
-    if (config.registry === undefined) throw new ConfigError('ZALOG_REGISTRY_URL is not set: there is no registry service to ask');
-    const client = httpRegistryClient({ baseUrl: config.registry.url, ...(config.registry.token !== undefined ? { token: config.registry.token } : {}) });
-    await withDatabase(async (db) => {
-      const summary = await recheckDue(db, client, { now: new Date(), recordedBy: (await systemUser(db)).id });
-      console.log(`registry re-check: ${summary.due} due, ${summary.checked} checked, ${summary.changed} changed status, ${summary.failed} failed`);
-      if (summary.failed > 0) process.exitCode = 1;
-    });
-  });
-
-const network = program.command('network').description('bitcoin network data for underwriting (difficulty, height, fees)');
-network.command('fetch')
-  .description('fetch the network state now from a mempool.space REST API (the public one, or the bank\'s own instance)')
-  .option('--url <url>', 'the API\'s base URL', 'https://mempool.space')
-  .action(async (options: { url: string }) => {
-    const snapshot = await fetchMempoolSnapshot({ baseUrl: options.url, timeoutMs: 15_000 });
-    await withDatabase(async (db) => {
-      const written = await db.transaction((tx) => saveSnapshots(tx, [snapshot]));
-      console.log(`${written === 1 ? 'stored' : 'already stored'}: height ${snapshot.height}, difficulty ${snapshot.difficulty}, fees ${snapshot.feesSatsPerBlock} sats a block, at ${snapshot.observedAt.toISOString()}`);
-    });
-  });
-network.command('import')
-  .description('import daily history (CSV: date,difficulty[,hash_rate_ths,miners_revenue_usd], as blockchain.com exports it)')
-  .requiredOption('--csv <file>', 'the CSV file')
-  .option('--source <name>', 'the name to file it under (default: csv:FILE)')
-  .action(async (options: { csv: string; source?: string }) => {
-    let snapshots;
-    try {
-      snapshots = readNetworkHistoryCsv(await readFile(options.csv, 'utf8'), options.source ?? `csv:${options.csv.split('/').at(-1)}`);
-    } catch (error) {
-      if (error instanceof SyntaxError) throw new ConfigError(`${options.csv}: ${error.message}`);
-      throw error;
-    }
-    await withDatabase(async (db) => {
-      const written = await db.transaction((tx) => saveSnapshots(tx, snapshots));
-      console.log(`imported ${written} of ${snapshots.length} days${snapshots.length > 0 ? ` (${snapshots[0]!.observedAt.toISOString().slice(0, 10)} to ${snapshots.at(-1)!.observedAt.toISOString().slice(0, 10)})` : ''}`);
-    });
-  });
-
-program.command('equipment').description('machines pledged as second-layer collateral')
-  .command('revalue')
-  .description('revalue every pledged machine group as of a day (the service also does this daily)')
-  .option('--as-of <date>', 'the day (default today)')
-  .action(async (options: { asOf?: string }) => {
-    const asOf = options.asOf ?? new Date().toISOString().slice(0, 10);
-    if (!isCalendarDate(asOf)) throw new ConfigError('--as-of is a date YYYY-MM-DD');
-    await withDatabase(async (db) => {
-      const valuedBy = (await systemUser(db)).id;
-      const result = await db.transaction((tx) => revalueEquipment(tx, { asOf, now: new Date(), valuedBy }));
-      if ('code' in result) throw new ConfigError(result.message);
-      console.log(`revalued ${result.groups} pledged machine groups as of ${asOf}: ${formatMinorUnits(result.totalKopecks, 'RUB')} RUB, ${formatMinorUnits(result.weightedKopecks, 'RUB')} counted toward collateral; ${result.breaches} breaches, ${result.defaultEvents} new default events`);
-    });
-  });
-
-program.command('schedule')
-  .description('print a repayment schedule for given terms without creating a loan (the business calendar applied)')
-  .requiredOption('--principal <rub>', 'the principal in roubles, e.g. 1500000.00')
-  .requiredOption('--rate <percent>', 'the rate in % a year, e.g. 23.5')
-  .requiredOption('--start <date>', 'the disbursement day, YYYY-MM-DD')
-  .requiredOption('--months <n>', 'the term in months')
-  .requiredOption('--type <type>', 'annuity, bullet or interest-only')
-  .option('--interest-only-months <n>', 'interest-only: months before amortisation starts (default half the term)')
-  .option('--balloon <percent>', 'interest-only: the balloon as % of the principal (default 50)')
-  .option('--json', 'JSON lines: one per instalment, then the totals')
-  .action(async (options: { principal: string; rate: string; start: string; months: string; type: string; interestOnlyMonths?: string; balloon?: string; json?: boolean }) => {
-    const principal = parseKopecks(options.principal);
-    if (!principal.ok) throw new ConfigError(`--principal: ${principal.error.message}`);
-    const rate = rateFromPercent(options.rate);
-    if (rate === undefined) throw new ConfigError('--rate is a percentage a year such as 23.5 (up to 4 decimals)');
-    if (!isCalendarDate(options.start)) throw new ConfigError('--start is a date YYYY-MM-DD');
-    if (!/^[1-9][0-9]{0,2}$/.test(options.months)) throw new ConfigError('--months is a whole number from 1');
-    const type = options.type === 'interest-only' ? 'interest_only' : options.type;
-    if (!(REPAYMENT_TYPES as readonly string[]).includes(type)) throw new ConfigError('--type is annuity, bullet or interest-only');
-    const balloon = options.balloon === undefined ? undefined : rateFromPercent(options.balloon);
-    if (options.balloon !== undefined && (balloon === undefined || balloon > 1_000_000n)) throw new ConfigError('--balloon is a percentage from 0 to 100');
-    if (options.interestOnlyMonths !== undefined && !/^[0-9]{1,3}$/.test(options.interestOnlyMonths)) throw new ConfigError('--interest-only-months is a whole number');
-    const terms = {
-      principal: principal.value, rateMillionths: rate, start: options.start, months: Number(options.months), type: type as RepaymentType,
-      ...(options.interestOnlyMonths !== undefined ? { interestOnlyMonths: Number(options.interestOnlyMonths) } : {}),
-      ...(balloon !== undefined ? { balloonBps: balloon / 100n } : {}),
-    };
-    let schedule;
-    try {
-      schedule = buildSchedule(terms, await loadCalendar());
-    } catch (error) {
-      if (error instanceof ScheduleTermsError || error instanceof CalendarDataError) throw new ConfigError(error.message);
-      throw error;
-    }
-    if (options.json) {
-      for (const line of schedule.lines) console.log(JSON.stringify({ number: line.number, dueDate: line.dueDate, days: line.days, principal: formatKopecks(line.principal), interest: formatKopecks(line.interest), payment: formatKopecks(line.payment), balance: formatKopecks(line.balance) }));
-      console.log(JSON.stringify({ totals: { principal: formatKopecks(schedule.totals.principal), interest: formatKopecks(schedule.totals.interest), payment: formatKopecks(schedule.totals.payment) } }));
-      return;
-    }
-    console.log(' #  due date    days      principal       interest        payment        balance');
-    for (const line of schedule.lines) {
-      console.log(`${String(line.number).padStart(2)}  ${line.dueDate}  ${String(line.days).padStart(4)}  ${formatKopecks(line.principal).padStart(13)}  ${formatKopecks(line.interest).padStart(13)}  ${formatKopecks(line.payment).padStart(13)}  ${formatKopecks(line.balance).padStart(13)}`);
-    }
-    console.log(`    total             ${formatKopecks(schedule.totals.principal).padStart(13)}  ${formatKopecks(schedule.totals.interest).padStart(13)}  ${formatKopecks(schedule.totals.payment).padStart(13)}`);
-  });
-
-registerLoanCommands(program, withDatabase);
-registerRiskCommands(program, withDatabase);
-
-program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ListImportError || error instanceof ExtractImportError) {
-    console.error(`zalog: ${error.message}`);
-    process.exit(2);
-  }
-  if (error instanceof ConfigError || error instanceof MigrationError || error instanceof DatabaseLockedError || error instanceof PricesConfigError || error instanceof HistoryFileError || error instanceof SourceError) {
-    console.error(`zalog: ${error.message}`);
-    process.exit(2);
-  }
-  console.error(error);
+main().then((code) => {
+  // Commands that finished leave nothing running; a usage error or failure exits at once.
+  if (code !== 0) process.exit(code);
+}, (error: unknown) => {
+  process.stderr.write(`zalog: ${(error as Error)?.stack ?? String(error)}\n`);
   process.exit(1);
 });

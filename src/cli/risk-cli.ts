@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { bankCalendar } from '../calendar/load.js';
-import { ConfigError, loadConfig } from '../config.js';
-import type { Database } from '../db/database.js';
+import { ConfigError } from '../config.js';
 import { LoanError } from '../loans/loan-errors.js';
 import { checkApplication, productVersion } from '../loans/origination.js';
 import { productProblems, type ProductTerms } from '../loans/product.js';
@@ -17,10 +15,10 @@ import { parseShock } from '../risk/stress.js';
 import { NoPriceError, stressLiveBook, stressView } from '../risk/stress-book.js';
 import { DEFAULT_SLIPPAGE } from '../risk/venues.js';
 import { dateOption } from './options.js';
+import { readInputFile, type CliIo, type CliRuntime, type WithDatabase } from './io.js';
 
 /** `zalog stress` and `zalog backtest`: the risk engine's what-ifs, for risk officers. */
 
-type WithDatabase = <T>(work: (db: Database) => Promise<T>) => Promise<T>;
 
 function amount<T>(parsed: { ok: true; value: T } | { ok: false; error: { message: string } }, name: string): T {
   if (!parsed.ok) throw new ConfigError(`${name}: ${parsed.error.message}`);
@@ -28,11 +26,12 @@ function amount<T>(parsed: { ok: true; value: T } | { ok: false; error: { messag
 }
 
 /** A product to backtest: a code in the configured database (its latest version), or a JSON file of terms (named by the file). */
-async function productFor(spec: string, withDatabase: WithDatabase): Promise<{ code: string; terms: ProductTerms }> {
+async function productFor(io: CliIo, spec: string, withDatabase: WithDatabase): Promise<{ code: string; terms: ProductTerms }> {
   if (spec.endsWith('.json')) {
+    const text = await readInputFile(io, spec);
     let terms: ProductTerms;
     try {
-      terms = JSON.parse(await readFile(spec, 'utf8')) as ProductTerms;
+      terms = JSON.parse(text) as ProductTerms;
     } catch (error) {
       throw new ConfigError(`${spec}: ${(error as Error).message}`);
     }
@@ -62,18 +61,19 @@ function intervalOf(starts: readonly Date[]): number {
   return best[0];
 }
 
-function printBacktest(report: BacktestReport): void {
+function printBacktest(io: CliIo, report: BacktestReport): void {
   const o = report.outcomes;
-  console.log(`${report.product.code}: ladder ${JSON.stringify(report.product.ladder)}, cure ${report.product.curePeriodHours} h`);
-  console.log(`  ${report.window.from} to ${report.window.to}: ${report.window.bars} bars of ${report.window.intervalSeconds} s (${report.window.degradedBars} degraded), BTC/RUB ${report.prices.firstRub} -> ${report.prices.lastRub}, low ${report.prices.lowRub}, max drawdown ${report.prices.maxDrawdownPercent}%`);
-  console.log(`  lent ${report.book.loans} loans in ${report.book.originations} originations (${report.book.skippedOriginations} skipped), ${report.book.lentRub} RUB; interest earned ${report.book.interestRub} RUB`);
-  console.log(`  warnings ${o.warnings}, margin calls ${o.marginCalls}, accelerated calls ${o.acceleratedCalls}, cures ${o.cures} (${o.curesByPrice} by price, ${o.curesByBorrower} by a top-up or repayment; ${o.topUps} top-ups, ${o.btcToppedUp} BTC), expired ${o.callsExpired}`);
-  console.log(`  liquidations ${o.liquidations} (${o.partial} partial, ${o.full} full), sold ${o.btcSold} BTC for ${o.proceedsRub} RUB; shortfall on ${o.loansWithShortfall} loans, written off ${o.writtenOffRub} RUB, losses ${o.lossesRub} RUB`);
-  if (report.worstDay !== null) console.log(`  worst day ${report.worstDay.day}: ${report.worstDay.enteredLiquidation} loans entered liquidation, ${report.worstDay.btcSold} BTC sold, loss ${report.worstDay.lossRub} RUB, BTC/RUB ${report.worstDay.priceHighRub} .. ${report.worstDay.priceLowRub}`);
-  console.log(`  checks ${JSON.stringify(report.checks)}; ${report.seconds} s`);
+  io.out(`${report.product.code}: ladder ${JSON.stringify(report.product.ladder)}, cure ${report.product.curePeriodHours} h`);
+  io.out(`  ${report.window.from} to ${report.window.to}: ${report.window.bars} bars of ${report.window.intervalSeconds} s (${report.window.degradedBars} degraded), BTC/RUB ${report.prices.firstRub} -> ${report.prices.lastRub}, low ${report.prices.lowRub}, max drawdown ${report.prices.maxDrawdownPercent}%`);
+  io.out(`  lent ${report.book.loans} loans in ${report.book.originations} originations (${report.book.skippedOriginations} skipped), ${report.book.lentRub} RUB; interest earned ${report.book.interestRub} RUB`);
+  io.out(`  warnings ${o.warnings}, margin calls ${o.marginCalls}, accelerated calls ${o.acceleratedCalls}, cures ${o.cures} (${o.curesByPrice} by price, ${o.curesByBorrower} by a top-up or repayment; ${o.topUps} top-ups, ${o.btcToppedUp} BTC), expired ${o.callsExpired}`);
+  io.out(`  liquidations ${o.liquidations} (${o.partial} partial, ${o.full} full), sold ${o.btcSold} BTC for ${o.proceedsRub} RUB; shortfall on ${o.loansWithShortfall} loans, written off ${o.writtenOffRub} RUB, losses ${o.lossesRub} RUB`);
+  if (report.worstDay !== null) io.out(`  worst day ${report.worstDay.day}: ${report.worstDay.enteredLiquidation} loans entered liquidation, ${report.worstDay.btcSold} BTC sold, loss ${report.worstDay.lossRub} RUB, BTC/RUB ${report.worstDay.priceHighRub} .. ${report.worstDay.priceLowRub}`);
+  io.out(`  checks ${JSON.stringify(report.checks)}; ${report.seconds} s`);
 }
 
-export function registerRiskCommands(program: Command, withDatabase: WithDatabase): void {
+export function registerRiskCommands(program: Command, io: CliIo, runtime: CliRuntime): void {
+  const withDatabase = runtime.withDatabase;
   program.command('stress')
     .description('stress the live book: move the BTC/RUB price by a shock at once; loans per state, collateral to sell, expected shortfall, the liquidation queue by the hour. Changes nothing')
     .requiredOption('--shock <percent>', 'the move, e.g. -30% (write --shock=-30% or --shock -30%)')
@@ -94,17 +94,17 @@ export function registerRiskCommands(program: Command, withDatabase: WithDatabas
         }
       });
       if (options.json) {
-        console.log(JSON.stringify(view));
+        io.out(JSON.stringify(view));
         return;
       }
       const l = view.liquidation;
-      console.log(`${view.loans} live loans; BTC/RUB ${view.price} -> ${view.shockedPrice} (${options.shock})`);
-      for (const [state, n] of Object.entries(view.states)) console.log(`  ${state.padEnd(17)} ${String(n.before).padStart(9)} -> ${String(n.after).padStart(9)}`);
-      for (const move of view.moves) console.log(`  moved ${move.from} -> ${move.to}: ${move.loans}`);
-      console.log(`liquidation: ${l.loans} loans (${l.partial} partial, ${l.full} full), owing ${l.debt} RUB; ${l.btcPlanned} BTC planned, ${l.btcSold} sold (${l.btcUnsoldAtFloor} not above the floor)`);
-      console.log(`  gross ${l.gross} RUB, net ${l.net} RUB; expected shortfall ${l.expectedShortfall} RUB on ${l.loansWithShortfall} loans`);
-      console.log(`queue at ${options.depthBtcPerHour} BTC an hour: clears in ${view.queue.hoursToClear} h`);
-      for (const h of view.queue.timeline) console.log(`  hour ${String(h.hour).padStart(3)}: ${String(h.loansWaiting).padStart(7)} loans waiting, ${h.btcWaiting.padStart(16)} BTC waiting, ${h.btcSold.padStart(16)} BTC sold, ${h.netProceeds.padStart(20)} RUB raised`);
+      io.out(`${view.loans} live loans; BTC/RUB ${view.price} -> ${view.shockedPrice} (${options.shock})`);
+      for (const [state, n] of Object.entries(view.states)) io.out(`  ${state.padEnd(17)} ${String(n.before).padStart(9)} -> ${String(n.after).padStart(9)}`);
+      for (const move of view.moves) io.out(`  moved ${move.from} -> ${move.to}: ${move.loans}`);
+      io.out(`liquidation: ${l.loans} loans (${l.partial} partial, ${l.full} full), owing ${l.debt} RUB; ${l.btcPlanned} BTC planned, ${l.btcSold} sold (${l.btcUnsoldAtFloor} not above the floor)`);
+      io.out(`  gross ${l.gross} RUB, net ${l.net} RUB; expected shortfall ${l.expectedShortfall} RUB on ${l.loansWithShortfall} loans`);
+      io.out(`queue at ${options.depthBtcPerHour} BTC an hour: clears in ${view.queue.hoursToClear} h`);
+      for (const h of view.queue.timeline) io.out(`  hour ${String(h.hour).padStart(3)}: ${String(h.loansWaiting).padStart(7)} loans waiting, ${h.btcWaiting.padStart(16)} BTC waiting, ${h.btcSold.padStart(16)} BTC sold, ${h.netProceeds.padStart(20)} RUB raised`);
     });
 
   program.command('backtest')
@@ -140,11 +140,11 @@ export function registerRiskCommands(program: Command, withDatabase: WithDatabas
       const to = dateOption(options.to, 'to');
       if (to <= from) throw new ConfigError('--to must be after --from');
       const products = [];
-      for (const spec of options.product) products.push(await productFor(spec, withDatabase));
-      const btcUsd = readBarsCsv(await readFile(options.btcUsd, 'utf8'));
-      const usdRub = readRateCsv(await readFile(options.usdRub, 'utf8'), 'usd_rub');
+      for (const spec of options.product) products.push(await productFor(io, spec, withDatabase));
+      const btcUsd = readBarsCsv(await readInputFile(io, options.btcUsd));
+      const usdRub = readRateCsv(await readInputFile(io, options.usdRub), 'usd_rub');
       const interval = options.interval === undefined ? intervalOf(btcUsd.map((b) => b.start)) : Number(options.interval);
-      const pipeline = historyPipeline(pipelineConfig(await loadPricesConfig(loadConfig().pricesConfigPath)), interval);
+      const pipeline = historyPipeline(pipelineConfig(await loadPricesConfig(runtime.config.pricesConfigPath)), interval);
       const calendar = await bankCalendar();
       // Every product is checked before the first runs: the backtest's loans are a company's (src/loans/seed.ts).
       const months = Number(options.months);
@@ -164,11 +164,11 @@ export function registerRiskCommands(program: Command, withDatabase: WithDatabas
         const report = await runBacktest({
           product, btcUsd, intervalSeconds: interval, usdRub, from, to, originate: options.originate as OriginationCadence, loansPerOrigination: Number(options.loans),
           amountKopecks, months, repaymentType, pipeline, calendar, capSats, topUp,
-          ...(options.progress ? { onDay: (day: string) => { if (day.endsWith('-01')) process.stderr.write(`${product.code}: ${day}\n`); } } : {}),
+          ...(options.progress ? { onDay: (day: string) => { if (day.endsWith('-01')) io.err(`${product.code}: ${day}`); } } : {}),
         });
         runs.push(report);
-        if (!options.json) printBacktest(report);
+        if (!options.json) printBacktest(io, report);
       }
-      if (options.json) console.log(JSON.stringify({ runs }));
+      if (options.json) io.out(JSON.stringify({ runs }));
     });
 }

@@ -17,18 +17,30 @@ import { PgRiskStore } from '../risk/risk-store.js';
 import { deliverDue, emailSender, webhookSender } from '../risk/outbox.js';
 import { runLiquidations } from '../risk/liquidations.js';
 import { otcVenue, simulatedVenue } from '../risk/venues.js';
+import { controlSocketPath, startControlServer, type ControlRequest } from './control.js';
+import type { CliIo, CliRuntime } from './io.js';
+import { loadSigningKey } from '../audit/checkpoint-file.js';
+import { publicPemOf } from '../audit/checkpoint.js';
+import { auditCheckpointJob } from '../audit/checkpoint-job.js';
+import { deliverMail } from '../notices/mail-outbox.js';
 
 /**
  * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
  * SIGINT it stops accepting connections, lets requests in flight finish (their transactions
  * commit or roll back as a whole), closes the database, and exits 0; a second signal exits at once.
  */
-export async function serve(config: Config): Promise<void> {
+export type ControlRunner = (request: ControlRequest, io: CliIo, runtime: CliRuntime) => Promise<number>;
+
+export async function serve(config: Config, runCommand?: ControlRunner): Promise<void> {
   const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] });
   const db = await openDatabase(config.database);
   const migrations = await loadMigrations();
   const applied = await migrate(db, migrations);
   logger.info({ database: describeDatabase(config.database), applied }, 'database ready');
+  const audit = await loadSigningKey(config.auditKey);
+  if (audit.generated) {
+    logger.warn({ keyFile: config.auditKey.kind === 'file' ? config.auditKey.path : undefined, keyId: audit.key.keyId, publicKey: publicPemOf(audit.key) }, 'made a new audit checkpoint signing key; give its public key (the .pub file beside it) to the auditors, and keep the key itself off the database server');
+  }
 
   const pricesConfig = await loadPricesConfig(config.pricesConfigPath);
   const prices = new PriceService({
@@ -56,6 +68,7 @@ export async function serve(config: Config): Promise<void> {
     approvalTtlSeconds: config.approvalTtlSeconds,
     pricesStaleAfterSeconds: pricesConfig.breaker.staleAfterSeconds,
     trustProxy: config.trustProxy,
+    audit: { key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail },
   });
   // Registered miners are re-checked in the registry monthly; the job looks every 6 hours for who is due.
   const stopRecheck = registry === undefined ? () => undefined : scheduleJob(db, registryRecheckJob(registry), logger);
@@ -96,6 +109,19 @@ export async function serve(config: Config): Promise<void> {
     const report = await deliverDue(db, { senders, now: () => new Date() });
     return report.delivered + report.retried + report.dead > 0 ? report : undefined;
   } }, logger);
+  const mailTransport = config.smtp === undefined ? undefined : nodemailer.createTransport(config.smtp.url);
+  const stopMail = mailTransport === undefined ? () => undefined : scheduleJob(db, { name: 'mail-outbox', lockKey: 7_207_106, everyMs: 15_000, run: async () => {
+    const report = await deliverMail(db, { transport: mailTransport, from: config.smtp!.from, domain: config.smtp!.from.split('@')[1]!, now: () => new Date() });
+    return report.delivered + report.retried + report.dead > 0 ? report : undefined;
+  } }, logger);
+  // The audit chain's head, signed and written outside the database at least daily.
+  const stopCheckpoints = scheduleJob(db, auditCheckpointJob({ key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail }, logger), logger);
+  // Operators' commands (zalog users create-admin, zalog eod, ...) reach the embedded database
+  // through the service while it holds it.
+  const embedded = config.database.engine === 'pglite' && config.database.dataDir !== 'memory';
+  const stopControl = embedded && runCommand !== undefined
+    ? await startControlServer(controlSocketPath(config.dataDir), (request, io) => runCommand(request, io, { config, inService: true, withDatabase: (work) => work(db) }), logger)
+    : async () => undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {
@@ -110,7 +136,10 @@ export async function serve(config: Config): Promise<void> {
       stopEod();
       stopRisk();
       stopOutbox();
+      stopMail();
+      stopCheckpoints();
       stopLiquidation();
+      await stopControl();
       await prices.stop();
       await app.close();
       await db.close();

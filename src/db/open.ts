@@ -64,3 +64,13 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     },
   };
 }
+
+/** Whether a live process holds the embedded data directory's lock (a stale lock does not count). */
+export async function embeddedDatabaseInUse(dataDir: string): Promise<boolean> {
+  try {
+    return await lockfile.check(dataDir, { stale: LOCK_STALE_MS, realpath: false });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return false;
+    throw error;
+  }
+}
