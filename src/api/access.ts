@@ -30,6 +30,8 @@ declare module 'fastify' {
     audit?: string;
     /** POSTs that move money or change a loan: need an Idempotency-Key (see idempotency.ts). */
     idempotent?: boolean;
+    /** Open to a user whose password an admin reset, before it sets its own (me, logout, password). */
+    allowWhilePasswordChange?: boolean;
   }
   interface FastifyRequest {
     principal: Authenticated | null;
@@ -121,6 +123,9 @@ export function registerAccessControl(app: FastifyInstance, db: Database, routes
       if (typeof given !== 'string' || principal.csrfToken === undefined || !equalSecret(given, principal.csrfToken)) {
         throw new ApiError(403, 'csrf_token_invalid', 'send the X-CSRF-Token header given at login with every change made through a session');
       }
+    }
+    if (principal.user.passwordChangeRequired && request.routeOptions.config.allowWhilePasswordChange !== true) {
+      throw new ApiError(403, 'password_change_required', 'an admin set this password: choose your own at POST /api/v1/auth/password before anything else');
     }
     if (!principal.user.roles.some((role) => access.roles.includes(role))) throw denied(request, principal);
   });

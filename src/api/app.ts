@@ -28,6 +28,7 @@ import { clearScreeningHitAction } from '../compliance/screening.js';
 import type { RegistryClient } from '../compliance/registry.js';
 import { bankDetailsAction } from '../borrowers/bank-details-action.js';
 import { activateUserAction } from '../identity/activation-action.js';
+import { resetPasswordAction } from '../identity/password-reset-action.js';
 import { identityRoutes } from '../identity/routes.js';
 import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
 import { ledgerRoutes } from '../ledger/routes.js';
@@ -59,6 +60,8 @@ export interface AppOptions {
   readonly registry?: RegistryClient;
   /** Where audit checkpoints are signed and written. */
   readonly audit?: CheckpointTarget;
+  /** The one-time token POST /api/v1/setup takes to create the first admins (printed at start). */
+  readonly setupToken?: string;
 }
 
 export type App = FastifyInstance & { readonly routeRules: readonly RouteRule[]; readonly context: AppContext };
@@ -70,6 +73,7 @@ export function approvalRegistry(): ApprovalRegistry {
   registry.register(reversalAction);
   registry.register(manualPriceAction);
   registry.register(activateUserAction);
+  registry.register(resetPasswordAction);
   registry.register(clearScreeningHitAction);
   registry.register(bankDetailsAction);
   registry.register(approveLoanAction);
@@ -245,7 +249,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     }
   });
 
-  await app.register(identityRoutes(context, { loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 20 }), { prefix: '/api/v1' });
+  await app.register(identityRoutes(context, { loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 20, setupToken: options.setupToken }), { prefix: '/api/v1' });
   await app.register(approvalRoutes(context), { prefix: '/api/v1/approvals' });
   await app.register(auditRoutes(context), { prefix: '/api/v1/audit' });
   await app.register(ledgerRoutes(context), { prefix: '/api/v1/ledger' });

@@ -69,7 +69,6 @@ export async function runIdempotent(db: Database, request: FastifyRequest, reply
       return result;
     });
     if (!outcome.ok) throw rejection(outcome.error);
-    request.audited = true;
     reply.status(outcome.value.status);
     return outcome.value.body;
   } catch (error) {

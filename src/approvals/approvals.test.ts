@@ -63,13 +63,13 @@ describe('four eyes', () => {
 
   it('an admin can raise a limit; the change is audited and applies to pending proposals', async () => {
     const id = await propose('2500000.00');
-    const set = await t.as('admin').inject({ method: 'PUT', url: '/api/v1/approvals/limits', payload: { actionType: 'ledger.manual_entry', currency: 'RUB', approverRole: 'credit_officer', upToMinor: '300000000' } });
+    const set = await t.as('admin').inject({ method: 'PUT', url: '/api/v1/approvals/limits', payload: { actionType: 'ledger.manual_entry', currency: 'RUB', approverRole: 'credit_officer', upTo: '3000000.00' } });
     expect(set.statusCode).toBe(200);
     expect((await t.as('officer2').post(`/api/v1/approvals/${id}/approve`)).statusCode).toBe(200);
     const audit = (await t.as('auditor').get('/api/v1/audit?target=approval_limit:ledger.manual_entry:RUB:credit_officer')).json().records;
-    expect(audit[0].details).toEqual({ before: { upToMinor: '100000000' }, after: { upToMinor: '300000000' } });
-    await t.as('admin').inject({ method: 'PUT', url: '/api/v1/approvals/limits', payload: { actionType: 'ledger.manual_entry', currency: 'RUB', approverRole: 'credit_officer', upToMinor: '100000000' } });
-    expect((await t.as('admin').inject({ method: 'PUT', url: '/api/v1/approvals/limits', payload: { actionType: 'no.such.action', currency: 'RUB', approverRole: 'credit_officer', upToMinor: null } })).json().error.code).toBe('unknown_action_type');
+    expect(audit[0].details).toEqual({ amounts: {}, before: { upTo: '1000000.00' }, after: { upTo: '3000000.00' } });
+    await t.as('admin').inject({ method: 'PUT', url: '/api/v1/approvals/limits', payload: { actionType: 'ledger.manual_entry', currency: 'RUB', approverRole: 'credit_officer', upTo: '1000000.00' } });
+    expect((await t.as('admin').inject({ method: 'PUT', url: '/api/v1/approvals/limits', payload: { actionType: 'no.such.action', currency: 'RUB', approverRole: 'credit_officer', upTo: null } })).json().error.code).toBe('unknown_action_type');
   });
 
   it('a checker rejects (not the proposer); the proposer cancels (not a checker); decided proposals stay decided', async () => {

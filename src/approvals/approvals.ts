@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import type { Currency } from '../money/money.js';
+import { formatMinorUnits, type Currency } from '../money/money.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import type { User } from '../identity/identity-repository.js';
 import type { Role } from '../identity/roles.js';
@@ -143,19 +143,29 @@ export class ApprovalRegistry {
 export interface Actor {
   readonly user: User;
   readonly requestId?: string;
+  readonly clientRequestId?: string;
   readonly ip?: string;
 }
 
 function auditOf(actor: Actor) {
-  return { actorUserId: actor.user.id, actor: actor.user.username, requestId: actor.requestId ?? null, ip: actor.ip ?? null };
+  return { actorUserId: actor.user.id, actor: actor.user.username, requestId: actor.requestId ?? null, clientRequestId: actor.clientRequestId ?? null, ip: actor.ip ?? null };
 }
 
 function amountsJson(amounts: Partial<Record<Currency, bigint>>): Record<string, string> {
   return Object.fromEntries(Object.entries(amounts).filter(([, v]) => v !== undefined && v > 0n).map(([k, v]) => [k, v!.toString()]));
 }
 
-/** Records a proposal (inside the caller's transaction) and its audit record. */
-export async function propose<P>(tx: Queryable, action: ApprovalAction<P>, payload: unknown, proposer: Actor, options: { now: Date; ttlSeconds?: number }): Promise<ApprovalOutcome<Approval>> {
+/** A proposal's amounts (minor units, as stored) as people read them: `{ RUB: "12000000.00" }`. */
+export function amountsInUnits(amounts: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(amounts).map(([currency, minor]) => [currency, formatMinorUnits(BigInt(minor), currency as Currency)]));
+}
+
+/**
+ * Records a proposal (inside the caller's transaction) and its audit record: the action (the
+ * route's, when proposed through the API, else `approval.propose.<type>`), the target the proposal
+ * affects, and its amounts in roubles and BTC.
+ */
+export async function propose<P>(tx: Queryable, action: ApprovalAction<P>, payload: unknown, proposer: Actor, options: { now: Date; ttlSeconds?: number; auditAction?: string }): Promise<ApprovalOutcome<Approval>> {
   if (!proposer.user.roles.some((role) => action.proposerRoles.includes(role))) {
     return fail('approver_role_insufficient', `proposing ${action.type} needs one of the roles ${action.proposerRoles.join(', ')}`);
   }
@@ -168,7 +178,7 @@ export async function propose<P>(tx: Queryable, action: ApprovalAction<P>, paylo
     [action.type, JSON.stringify(prepared.value.payload), prepared.value.summary, JSON.stringify(amountsJson(prepared.value.amounts)), proposer.user.id, options.now, expiresAt],
   );
   const approval = toApproval(row!, options.now);
-  await appendAudit(tx, { ...auditOf(proposer), action: `approval.propose.${action.type}`, target: `approval:${approval.id}`, details: { summary: approval.summary, payload: approval.payload, amounts: approval.amounts, expiresAt: approval.expiresAt } }, options.now);
+  await appendAudit(tx, { ...auditOf(proposer), action: options.auditAction ?? `approval.propose.${action.type}`, target: prepared.value.target ?? `approval:${approval.id}`, details: { approvalId: approval.id, actionType: action.type, summary: approval.summary, payload: approval.payload, amounts: amountsInUnits(approval.amounts), expiresAt: approval.expiresAt } }, options.now);
   return { ok: true, value: approval };
 }
 
@@ -225,7 +235,8 @@ export async function approve(tx: Queryable, registry: ApprovalRegistry, id: big
   if (row.proposed_by === approver.user.id) return fail('approver_is_proposer', 'the proposer of an action cannot approve it: a second person must');
   const eligible = await eligibleApproverRoles(tx, action, row.amounts);
   if (!approver.user.roles.some((role) => eligible.includes(role))) {
-    return fail('approver_role_insufficient', `approving this needs one of the roles ${eligible.join(', ') || '(none configured)'} for the amounts ${JSON.stringify(row.amounts)}`, { eligibleRoles: eligible });
+    const amounts = Object.entries(amountsInUnits(row.amounts)).map(([currency, value]) => `${value} ${currency}`).join(' and ');
+    return fail('approver_role_insufficient', `approving this needs one of the roles ${eligible.join(', ') || '(none configured)'}${amounts === '' ? '' : ` for ${amounts}`}`, { eligibleRoles: eligible, amounts: amountsInUnits(row.amounts) });
   }
   const prepared = await action.prepare(tx, row.payload);
   if (!prepared.ok) return prepared;
@@ -235,7 +246,8 @@ export async function approve(tx: Queryable, registry: ApprovalRegistry, id: big
     `UPDATE approvals SET status = 'approved', decided_by = $2, decided_at = $3, result = $4::jsonb WHERE id = $1 RETURNING *`,
     [id, approver.user.id, now, JSON.stringify(executed.value)],
   );
-  await appendAudit(tx, { ...auditOf(approver), action: `approval.approve.${row.action_type}`, target: `approval:${id}`, details: { summary: row.summary, payload: row.payload, amounts: row.amounts, proposedBy: row.proposed_by, eligibleRoles: eligible, result: executed.value } }, now);
+  // The execution record names what was executed: the action's target, its summary, amounts and result.
+  await appendAudit(tx, { ...auditOf(approver), action: `approval.approve.${row.action_type}`, target: prepared.value.target ?? `approval:${id}`, details: { approvalId: id, actionType: row.action_type, executed: row.summary, payload: row.payload, amounts: amountsInUnits(row.amounts), proposedBy: row.proposed_by, eligibleRoles: eligible, result: executed.value } }, now);
   return { ok: true, value: toApproval(updated!, now) };
 }
 
@@ -250,6 +262,6 @@ export async function decline(tx: Queryable, id: bigint, actor: Actor, decision:
     'UPDATE approvals SET status = $2, decided_by = $3, decided_at = $4, decision_reason = $5 WHERE id = $1 RETURNING *',
     [id, decision, actor.user.id, now, reason],
   );
-  await appendAudit(tx, { ...auditOf(actor), action: `approval.${decision === 'rejected' ? 'reject' : 'cancel'}.${row!.action_type}`, target: `approval:${id}`, details: { reason, summary: row!.summary } }, now);
+  await appendAudit(tx, { ...auditOf(actor), action: `approval.${decision === 'rejected' ? 'reject' : 'cancel'}.${row!.action_type}`, target: `approval:${id}`, details: { reason, summary: row!.summary, amounts: amountsInUnits(row!.amounts) } }, now);
   return { ok: true, value: toApproval(updated!, now) };
 }

@@ -1,15 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { actorOf, auditFields } from '../api/access.js';
+import { actorOf, auditRequest, markAudited } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
 import { runIdempotent } from '../api/idempotency.js';
 import { Id, Instant } from '../api/schemas.js';
-import { appendAudit } from '../audit/audit-repository.js';
-import { transactOutcome } from '../db/database.js';
+import { formatMinorUnits, parseKopecks, parseSats, type Currency } from '../money/money.js';
+import { transactOutcome, type Queryable } from '../db/database.js';
 import { BOOK_READERS, type Role } from '../identity/roles.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { approve, decline, findApproval, listApprovals, propose, type Approval, type ApprovalAction } from './approvals.js';
+import { amountsInUnits, approve, decline, findApproval, listApprovals, propose, type Approval, type ApprovalAction } from './approvals.js';
 
 export const APPROVAL_STATUS = ['pending', 'approved', 'rejected', 'cancelled', 'expired'] as const;
 
@@ -18,7 +18,7 @@ export const ApprovalView = Type.Object({
   actionType: Type.String(),
   summary: Type.String(),
   payload: Type.Unknown(),
-  amounts: Type.Record(Type.String(), Type.String(), { description: 'Minor units per currency the approval limits apply to' }),
+  amounts: Type.Record(Type.String(), Type.String(), { description: 'What the approval limits apply to, per currency: RUB with 2 decimals, BTC with 8' }),
   status: Type.Union(APPROVAL_STATUS.map((s) => Type.Literal(s))),
   proposedBy: Id,
   proposedAt: Instant,
@@ -35,7 +35,7 @@ export function approvalView(approval: Approval) {
     actionType: approval.actionType,
     summary: approval.summary,
     payload: approval.payload,
-    amounts: approval.amounts,
+    amounts: amountsInUnits(approval.amounts),
     status: approval.status,
     proposedBy: approval.proposedBy.toString(),
     proposedAt: approval.proposedAt.toISOString(),
@@ -56,11 +56,21 @@ const CHECKERS: readonly Role[] = ['credit_officer', 'risk_officer', 'treasury',
 const errors = { 400: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') };
 const Reason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false });
 
-/** Proposes a four-eyes action from a request, idempotently: 202 with the proposal. */
+/**
+ * Proposes a four-eyes action from a request, idempotently: 202 with the proposal. Its audit record
+ * (the route's action, the proposal's target and amounts) is written with it.
+ */
 export function proposeFrom(context: AppContext, request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payload: unknown, ttlSeconds = context.approvalTtlSeconds) {
+  return proposeWith(context, request, reply, action, async () => payload, ttlSeconds);
+}
+
+/** As proposeFrom, with a payload made inside the proposal's transaction (e.g. a row it refers to). */
+export function proposeWith(context: AppContext, request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payloadIn: (tx: Queryable) => Promise<unknown>, ttlSeconds = context.approvalTtlSeconds) {
   return runIdempotent(context.db, request, reply, async (tx) => {
-    const proposed = await propose(tx, action, payload, actorOf(request), { now: context.now(), ttlSeconds });
-    return proposed.ok ? { ok: true as const, value: { status: 202, body: approvalView(proposed.value) } } : proposed;
+    const proposed = await propose(tx, action, await payloadIn(tx), actorOf(request), { now: context.now(), ttlSeconds, ...(request.routeOptions.config.audit !== undefined ? { auditAction: request.routeOptions.config.audit } : {}) });
+    if (!proposed.ok) return proposed;
+    markAudited(request);
+    return { ok: true as const, value: { status: 202, body: approvalView(proposed.value) } };
   });
 }
 
@@ -94,7 +104,9 @@ export function approvalRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       schema: { tags: ['approvals'], summary: 'Approve a proposal: it takes effect now (a second person, with a role the limits allow)', params: Type.Object({ id: Id }), response: { 200: ApprovalView, ...errors } },
     }, async (request, reply) => runIdempotent(db, request, reply, async (tx) => {
       const approved = await approve(tx, context.approvals, BigInt(request.params.id), actorOf(request), now());
-      return approved.ok ? { ok: true, value: { status: 200, body: approvalView(approved.value) } } : approved;
+      if (!approved.ok) return approved;
+      markAudited(request);
+      return { ok: true, value: { status: 200, body: approvalView(approved.value) } };
     }));
 
     for (const [path, decision] of [['reject', 'rejected'], ['cancel', 'cancelled']] as const) {
@@ -104,7 +116,7 @@ export function approvalRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       }, async (request) => {
         const outcome = await transactOutcome(db, (tx) => decline(tx, BigInt(request.params.id), actorOf(request), decision, request.body.reason, now()));
         if (!outcome.ok) throw rejection(outcome.error);
-        request.audited = true;
+        markAudited(request);
         return approvalView(outcome.value);
       });
     }
@@ -114,11 +126,11 @@ export function approvalRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       schema: {
         tags: ['approvals'],
         summary: 'Approval limits: per action and currency, which role may approve up to which amount',
-        response: { 200: Type.Object({ limits: Type.Array(Type.Object({ actionType: Type.String(), currency: Type.String(), approverRole: Type.String(), upToMinor: Type.Union([Type.String(), Type.Null()]) })) }) },
+        response: { 200: Type.Object({ limits: Type.Array(Type.Object({ actionType: Type.String(), currency: Type.String(), approverRole: Type.String(), upTo: Type.Union([Type.String(), Type.Null()], { description: 'RUB or BTC; null: no upper bound' }) })) }) },
       },
     }, async () => {
       const rows = await db.query<{ action_type: string; currency: string; approver_role: string; up_to_minor: bigint | null }>('SELECT * FROM approval_limits ORDER BY action_type, currency, up_to_minor NULLS LAST');
-      return { limits: rows.map((row) => ({ actionType: row.action_type, currency: row.currency, approverRole: row.approver_role, upToMinor: row.up_to_minor?.toString() ?? null })) };
+      return { limits: rows.map((row) => ({ actionType: row.action_type, currency: row.currency, approverRole: row.approver_role, upTo: row.up_to_minor === null ? null : formatMinorUnits(row.up_to_minor, row.currency as Currency) })) };
     });
 
     app.put('/limits', {
@@ -130,23 +142,25 @@ export function approvalRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           actionType: Type.String({ minLength: 3, maxLength: 64 }),
           currency: Type.Union([Type.Literal('RUB'), Type.Literal('BTC')]),
           approverRole: Type.Union([Type.Literal('credit_officer'), Type.Literal('risk_officer'), Type.Literal('treasury')]),
-          upToMinor: Type.Union([Type.String({ pattern: '^[1-9][0-9]{0,17}$' }), Type.Null()], { description: 'minor units, or null for no upper bound' }),
+          upTo: Type.Union([Type.String({ maxLength: 40 }), Type.Null()], { description: 'the largest amount this role approves, in the currency (RUB "10000000.00", BTC "10"), or null for no upper bound' }),
         }, { additionalProperties: false }),
         response: { 200: Type.Object({ ok: Type.Boolean() }), ...errors },
       },
     }, async (request) => {
-      const { actionType, currency, approverRole, upToMinor } = request.body;
+      const { actionType, currency, approverRole, upTo } = request.body;
+      const parsed = upTo === null ? null : currency === 'RUB' ? parseKopecks(upTo) : parseSats(upTo);
+      if (parsed !== null && (!parsed.ok || parsed.value <= 0n)) throw new ApiError(400, 'invalid_amount', `upTo: ${parsed.ok ? 'a limit is above zero' : parsed.error.message}`, { field: 'upTo' });
+      const upToMinor = parsed === null ? null : (parsed as { value: bigint }).value;
       if (context.approvals.get(actionType) === undefined) throw new ApiError(400, 'unknown_action_type', `no approval action "${actionType}"`);
       await db.transaction(async (tx) => {
         const [before] = await tx.query<{ up_to_minor: bigint | null }>('SELECT up_to_minor FROM approval_limits WHERE action_type = $1 AND currency = $2 AND approver_role = $3', [actionType, currency, approverRole]);
         await tx.query(
           `INSERT INTO approval_limits (action_type, currency, approver_role, up_to_minor) VALUES ($1, $2, $3, $4)
            ON CONFLICT (action_type, currency, approver_role) DO UPDATE SET up_to_minor = EXCLUDED.up_to_minor`,
-          [actionType, currency, approverRole, upToMinor === null ? null : BigInt(upToMinor)],
+          [actionType, currency, approverRole, upToMinor],
         );
-        await appendAudit(tx, { ...auditFields(request), action: 'approval.limits.set', target: `approval_limit:${actionType}:${currency}:${approverRole}`, details: { before: before === undefined ? null : { upToMinor: before.up_to_minor }, after: { upToMinor } } }, now());
+        await auditRequest(tx, request, { target: `approval_limit:${actionType}:${currency}:${approverRole}`, details: { before: before === undefined ? null : { upTo: before.up_to_minor === null ? null : formatMinorUnits(before.up_to_minor, currency) }, after: { upTo: upToMinor === null ? null : formatMinorUnits(upToMinor, currency) } } }, now());
       });
-      request.audited = true;
       return { ok: true };
     });
   };

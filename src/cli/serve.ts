@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
+import { needsSetup } from '../identity/routes.js';
 import { buildApp } from '../api/app.js';
 import { describeDatabase, type Config } from '../config.js';
 import { loadMigrations, migrate } from '../db/migrate.js';
@@ -56,6 +58,9 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
     logger,
   });
 
+  // A new bank has no admin: a one-time token lets the first two be made over HTTP (or use
+  // zalog users create-admin, which reaches the running service through its control socket).
+  const setupToken = await needsSetup(db) ? randomBytes(24).toString('base64url') : undefined;
   const registry = config.registry === undefined ? undefined : httpRegistryClient({ baseUrl: config.registry.url, ...(config.registry.token !== undefined ? { token: config.registry.token } : {}) });
   const app = await buildApp({
     db,
@@ -69,6 +74,7 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
     pricesStaleAfterSeconds: pricesConfig.breaker.staleAfterSeconds,
     trustProxy: config.trustProxy,
     audit: { key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail },
+    ...(setupToken !== undefined ? { setupToken } : {}),
   });
   // Registered miners are re-checked in the registry monthly; the job looks every 6 hours for who is due.
   const stopRecheck = registry === undefined ? () => undefined : scheduleJob(db, registryRecheckJob(registry), logger);
@@ -114,6 +120,11 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
     const report = await deliverMail(db, { transport: mailTransport, from: config.smtp!.from, domain: config.smtp!.from.split('@')[1]!, now: () => new Date() });
     return report.delivered + report.retried + report.dead > 0 ? report : undefined;
   } }, logger);
+  // Failed-login counters of usernames nobody has tried for a day are dropped (unlocked ones only).
+  const stopHousekeeping = scheduleJob(db, { name: 'housekeeping', lockKey: 7_207_109, everyMs: 3_600_000, run: async () => {
+    const dropped = await db.query(`DELETE FROM login_throttle WHERE updated_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now()) RETURNING 1`);
+    return dropped.length > 0 ? { loginThrottleRowsDropped: dropped.length } : undefined;
+  } }, logger);
   // The audit chain's head, signed and written outside the database at least daily.
   const stopCheckpoints = scheduleJob(db, auditCheckpointJob({ key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail }, logger), logger);
   // Operators' commands (zalog users create-admin, zalog eod, ...) reach the embedded database
@@ -138,6 +149,7 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
       stopOutbox();
       stopMail();
       stopCheckpoints();
+      stopHousekeeping();
       stopLiquidation();
       await stopControl();
       await prices.stop();
@@ -154,6 +166,10 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.host, port: config.port });
+  if (setupToken !== undefined) {
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${(app.server.address() as { port: number }).port}`;
+    logger.warn({ setupToken }, `no admins yet: create the first two with POST ${url}/api/v1/setup {"token":"${setupToken}","username":...,"password":...}, or with zalog users create-admin`);
+  }
   if (config.pricesPoll) {
     await prices.start();
     logger.info({ sources: pricesConfig.sources.map((source) => source.name), cycleSeconds: pricesConfig.cycleSeconds }, 'price service started');

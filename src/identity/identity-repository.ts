@@ -16,6 +16,8 @@ export interface User {
   readonly activationPending: boolean;
   readonly lockedUntil: Date | null;
   readonly createdAt: Date;
+  /** Set by an admin's reset: the user must choose its own password before anything else works. */
+  readonly passwordChangeRequired: boolean;
 }
 
 interface UserRow {
@@ -29,14 +31,15 @@ interface UserRow {
   locked_until: Date | null;
   created_at: Date;
   password_hash: string;
-  failed_logins: number;
+  password_change_required: boolean;
+  password_expires_at: Date | null;
   [key: string]: unknown;
 }
 
-const USER_COLUMNS = 'id, username, display_name, roles, borrower_id, disabled_at, activation_pending, locked_until, created_at, password_hash, failed_logins';
+const USER_COLUMNS = 'id, username, display_name, roles, borrower_id, disabled_at, activation_pending, NULL::timestamptz AS locked_until, created_at, password_hash, password_change_required, password_expires_at';
 
 function toUser(row: UserRow): User {
-  return { id: row.id, username: row.username, displayName: row.display_name, roles: row.roles, borrowerId: row.borrower_id, disabledAt: row.disabled_at, activationPending: row.activation_pending, lockedUntil: row.locked_until, createdAt: row.created_at };
+  return { id: row.id, username: row.username, displayName: row.display_name, roles: row.roles, borrowerId: row.borrower_id, disabledAt: row.disabled_at, activationPending: row.activation_pending, lockedUntil: row.locked_until, createdAt: row.created_at, passwordChangeRequired: row.password_change_required };
 }
 
 export const SYSTEM_USERNAME = 'system';
@@ -68,15 +71,17 @@ export interface NewUser {
   readonly password: string;
   readonly roles: readonly Role[];
   readonly borrowerId: string | null;
+  /** Set by an admin for someone else: the user must change it at its first login, before then. */
+  readonly temporaryUntil?: Date;
 }
 
 /** Creates a user; undefined when the username is taken. */
 export async function createUser(db: Queryable, user: NewUser): Promise<User | undefined> {
   const passwordHash = await hashPassword(user.password);
   const [row] = await db.query<UserRow>(
-    `INSERT INTO users (username, display_name, password_hash, roles, borrower_id) VALUES ($1, $2, $3, $4::text[], $5)
+    `INSERT INTO users (username, display_name, password_hash, roles, borrower_id, password_change_required, password_expires_at) VALUES ($1, $2, $3, $4::text[], $5, $6, $7)
      ON CONFLICT (username) DO NOTHING RETURNING ${USER_COLUMNS}`,
-    [user.username, user.displayName, passwordHash, user.roles, user.borrowerId],
+    [user.username, user.displayName, passwordHash, user.roles, user.borrowerId, user.temporaryUntil !== undefined, user.temporaryUntil ?? null],
   );
   return row === undefined ? undefined : toUser(row);
 }
@@ -95,43 +100,71 @@ export async function updateUser(db: Queryable, id: bigint, change: { roles?: re
   return row === undefined ? undefined : toUser(row);
 }
 
-/** Marks a user inactive until a second admin approves (or active again on approval); ends its sessions when pending. */
+/** Marks a user inactive until a second admin approves (or active again on approval); ends its sessions and tokens when pending. */
 export async function setActivationPending(db: Queryable, id: bigint, pending: boolean): Promise<void> {
   await db.query('UPDATE users SET activation_pending = $2, updated_at = now() WHERE id = $1', [id, pending]);
-  if (pending) await db.query('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [id]);
+  if (pending) await revokeCredentials(db, id);
 }
 
-export async function setPassword(db: Queryable, id: bigint, password: string): Promise<void> {
-  await db.query('UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = $1', [id, await hashPassword(password)]);
-  await db.query('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL', [id]);
+/**
+ * Ends every session and revokes every API token of a user: after a password reset, a role change,
+ * a deactivation or a re-activation, nothing issued before may act for it. `keepSession` (the id
+ * hash of the session making a user's own password change) survives.
+ */
+export async function revokeCredentials(db: Queryable, id: bigint, keepSession?: string): Promise<{ sessions: number; tokens: number }> {
+  const sessions = await db.query('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL AND id_hash IS DISTINCT FROM $2 RETURNING 1', [id, keepSession ?? null]);
+  const tokens = await db.query('UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING 1', [id]);
+  return { sessions: sessions.length, tokens: tokens.length };
+}
+
+/**
+ * Sets a user's password and revokes what it had. `temporaryUntil`: an admin's reset; the user
+ * must change it at the next login, and it stops working then. Lock-outs on the username end.
+ */
+export async function setPassword(db: Queryable, id: bigint, passwordHash: string, options: { temporaryUntil?: Date; keepSession?: string } = {}): Promise<void> {
+  const [row] = await db.query<{ username: string }>('UPDATE users SET password_hash = $2, password_change_required = $3, password_expires_at = $4, updated_at = now() WHERE id = $1 RETURNING username',
+    [id, passwordHash, options.temporaryUntil !== undefined, options.temporaryUntil ?? null]);
+  if (row !== undefined) await db.query('DELETE FROM login_throttle WHERE username = $1', [row.username]);
+  await revokeCredentials(db, id, options.keepSession);
+}
+
+export async function passwordHashOf(db: Queryable, id: bigint): Promise<string | undefined> {
+  const [row] = await db.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [id]);
+  return row?.password_hash;
 }
 
 export type LoginResult =
   | { readonly ok: true; readonly user: User }
-  | { readonly ok: false; readonly reason: 'bad_credentials' | 'locked' | 'disabled'; readonly user?: User; readonly lockedUntil?: Date };
+  | { readonly ok: false; readonly reason: 'bad_credentials' | 'locked' | 'disabled' | 'password_expired'; readonly user?: User; readonly lockedUntil?: Date };
 
 /**
- * Checks a username and password and keeps the failure count. The password is checked even for
- * an unknown user (against a decoy hash), so timing does not tell which usernames exist; and it is
- * checked outside any transaction, so the slow hash never holds a database lock (on PGlite, the
- * only connection). Failures are counted with one atomic increment, so concurrent guesses all count.
+ * Checks a username and password and keeps the failure count for that username from that client
+ * address. The password is checked even for an unknown user (against a decoy hash), so timing does
+ * not tell which usernames exist; and it is checked outside any transaction, so the slow hash never
+ * holds a database lock (on PGlite, the only connection). Failures are counted with one atomic
+ * upsert, so concurrent guesses all count. A lock-out holds for this username from this address
+ * only (OWASP): a stranger who knows a username cannot lock its owner out from the owner's desk.
  */
-export async function checkLogin(db: Queryable, username: string, password: string, now: Date): Promise<LoginResult> {
+export async function checkLogin(db: Queryable, username: string, password: string, ip: string, now: Date): Promise<LoginResult> {
   const [row] = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username = $1 AND username <> $2`, [username, SYSTEM_USERNAME]);
   const matches = await verifyPassword(password, row?.password_hash);
-  if (row === undefined) return { ok: false, reason: 'bad_credentials' };
-  const user = toUser(row);
-  if (row.locked_until !== null && row.locked_until > now) return { ok: false, reason: 'locked', user, lockedUntil: row.locked_until };
-  if (!matches) {
-    const [counted] = await db.query<{ failed_logins: number }>('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins', [row.id]);
-    const seconds = lockSeconds(counted?.failed_logins ?? 1);
-    if (seconds === 0) return { ok: false, reason: 'bad_credentials', user };
+  const [throttle] = await db.query<{ locked_until: Date | null }>('SELECT locked_until FROM login_throttle WHERE username = $1 AND ip = $2', [username, ip]);
+  if (throttle?.locked_until != null && throttle.locked_until > now) return { ok: false, reason: 'locked', ...(row ? { user: toUser(row) } : {}), lockedUntil: throttle.locked_until };
+  if (row === undefined || !matches) {
+    const [counted] = await db.query<{ failures: number }>(
+      `INSERT INTO login_throttle (username, ip, failures, updated_at) VALUES ($1, $2, 1, $3)
+       ON CONFLICT (username, ip) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = $3 RETURNING failures`, [username.slice(0, 64), ip, now]);
+    const seconds = lockSeconds(counted?.failures ?? 1);
+    const user = row === undefined ? undefined : toUser(row);
+    if (seconds === 0) return { ok: false, reason: 'bad_credentials', ...(user ? { user } : {}) };
     const lockedUntil = new Date(now.getTime() + seconds * 1000);
-    await db.query('UPDATE users SET locked_until = greatest(coalesce(locked_until, $2), $2) WHERE id = $1', [row.id, lockedUntil]);
-    return { ok: false, reason: 'locked', user, lockedUntil };
+    await db.query('UPDATE login_throttle SET locked_until = greatest(coalesce(locked_until, $3), $3) WHERE username = $1 AND ip = $2', [username.slice(0, 64), ip, lockedUntil]);
+    return { ok: false, reason: 'locked', ...(user ? { user } : {}), lockedUntil };
   }
+  const user = toUser(row);
   if (row.disabled_at !== null || row.activation_pending) return { ok: false, reason: 'disabled', user };
-  if (row.failed_logins > 0 || row.locked_until !== null) await db.query('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1', [row.id]);
+  if (row.password_change_required && row.password_expires_at !== null && row.password_expires_at <= now) return { ok: false, reason: 'password_expired', user };
+  if (throttle !== undefined) await db.query('DELETE FROM login_throttle WHERE username = $1 AND ip = $2', [username, ip]);
   return { ok: true, user };
 }
 

@@ -1,4 +1,7 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
+import * as zxcvbnEnglish from '@zxcvbn-ts/language-en';
 
 /**
  * Password hashing with scrypt (memory-hard, in Node's own crypto, so no native addon to build).
@@ -22,10 +25,35 @@ function derive(password: string, salt: Buffer, costLog2: number, blockSize: num
   });
 }
 
-export function passwordProblem(password: unknown): string | undefined {
+/**
+ * How hard a password is to guess, by zxcvbn (Dropbox's estimator, maintained as zxcvbn-ts):
+ * dictionaries of common passwords, names and words, keyboard patterns, repeats, sequences and
+ * dates. Score 3 ("safely unguessable: moderate protection from an offline attack") is the least
+ * accepted, the level zxcvbn itself recommends; the user's own name and login count as guessable.
+ */
+export const PASSWORD_SCORE_MIN = 3;
+let estimator: ZxcvbnFactory | undefined;
+
+function strength(password: string, userInputs: readonly string[]) {
+  estimator ??= new ZxcvbnFactory({
+    dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEnglish.dictionary },
+    graphs: zxcvbnCommon.adjacencyGraphs,
+    translations: zxcvbnEnglish.translations,
+  });
+  return estimator.check(password, [...userInputs]);
+}
+
+/** Why a password may not be used, or undefined. `userInputs`: the user's login and name. */
+export function passwordProblem(password: unknown, userInputs: readonly string[] = []): string | undefined {
   if (typeof password !== 'string') return 'a password is a string';
   if (password.length < PASSWORD_LENGTH_MIN) return `a password has at least ${PASSWORD_LENGTH_MIN} characters`;
   if (password.length > PASSWORD_LENGTH_MAX) return `a password has at most ${PASSWORD_LENGTH_MAX} characters`;
+  // zxcvbn's cost grows with length; beyond 100 characters it sees nothing new.
+  const result = strength(password.slice(0, 100), userInputs.filter((input) => input.length > 0));
+  if (result.score < PASSWORD_SCORE_MIN) {
+    const why = [result.feedback.warning, ...result.feedback.suggestions].filter((text): text is string => typeof text === 'string' && text !== '').join(' ');
+    return `the password is too easy to guess (strength ${result.score} of 4; at least ${PASSWORD_SCORE_MIN} is needed)${why === '' ? '' : `: ${why}`}`;
+  }
   return undefined;
 }
 

@@ -20,7 +20,7 @@ describe('logging in with a session cookie', () => {
     expect(raw).toMatch(/SameSite=Strict/);
     expect(raw).not.toMatch(/Secure/);
     expect(response.json().user).toMatchObject({ username: 'officer', roles: ['credit_officer'] });
-    expect(JSON.stringify(response.json())).not.toContain('password');
+    expect(JSON.stringify(response.json())).not.toMatch(/scrypt|"password"|passwordHash/);
     const me = await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie } });
     expect(me.json()).toMatchObject({ user: { username: 'officer' }, via: 'session' });
   });
@@ -85,15 +85,25 @@ describe('logging in with a session cookie', () => {
   });
 });
 
+/** A user an admin made has a temporary password: log in, set your own, and log in again. */
+async function firstLogin(username: string, temporary = TEST_PASSWORD, own = `${username} chose this one 7!`) {
+  const first = await login(username, temporary);
+  expect(first.response.statusCode, first.response.body).toBe(200);
+  expect(first.response.json().passwordChangeRequired).toBe(true);
+  const changed = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie: first.cookie, 'x-csrf-token': first.csrf }, payload: { currentPassword: temporary, newPassword: own } });
+  expect(changed.statusCode, changed.body).toBe(200);
+  return { ...first, password: own };
+}
+
 describe('lock-out', () => {
   it('counts concurrent wrong passwords, every one of them', async () => {
     await t.as('admin').post('/api/v1/users', { username: 'racer', displayName: 'racer', password: TEST_PASSWORD, roles: ['auditor'] });
     await Promise.all(Array.from({ length: 3 }, () => login('racer', 'wrong password!!')));
-    const [row] = await t.test.db.query<{ failed_logins: number }>("SELECT failed_logins FROM users WHERE username = 'racer'");
-    expect(row?.failed_logins).toBe(3);
+    const [row] = await t.test.db.query<{ failures: number }>("SELECT failures FROM login_throttle WHERE username = 'racer'");
+    expect(row?.failures).toBe(3);
   });
 
-  it('locks an account after 5 failed logins, even against the right password, until the back-off passes', async () => {
+  it('locks a username from one address after 5 failed logins, even against the right password, until the back-off passes', async () => {
     await t.as('admin').post('/api/v1/users', { username: 'victim', displayName: 'victim', password: TEST_PASSWORD, roles: ['auditor'] });
     for (let i = 1; i <= 5; i += 1) expect((await login('victim', 'wrong password!!')).response.statusCode).toBe(401);
     // Locked: even the right password is refused, with the same answer as a wrong one.
@@ -103,10 +113,18 @@ describe('lock-out', () => {
     expect((await login('nobody-at-all', 'wrong password!!')).response.json().error).toMatchObject({ code: 'bad_credentials', message: right.response.json().error.message });
     t.advance(61);
     expect((await login('victim')).response.statusCode).toBe(200);
-    const audit = await t.as('auditor').get('/api/v1/audit?limit=1000');
-    const logins = audit.json().records.filter((r: { action: string; details: { username: string } }) => r.action === 'identity.login' && r.details.username === 'victim');
+    const audit = await t.as('auditor').get('/api/v1/audit?limit=1000&action=identity.login');
+    const logins = audit.json().records.filter((r: { details: { username: string } }) => r.details.username === 'victim');
     expect(logins.map((r: { outcome: string }) => r.outcome)).toEqual(['refused', 'refused', 'refused', 'refused', 'refused', 'refused', 'ok']);
     expect(logins.map((r: { details: { result: string } }) => r.details.result)).toEqual(['bad_credentials', 'bad_credentials', 'bad_credentials', 'bad_credentials', 'locked', 'locked', 'ok']);
+  });
+
+  it('an attacker who knows a username locks out only its own address, never its owner at another', async () => {
+    await t.as('admin').post('/api/v1/users', { username: 'target.user', displayName: 'Target', password: TEST_PASSWORD, roles: ['auditor'] });
+    const from = (ip: string, password: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'target.user', password }, remoteAddress: ip });
+    for (let i = 0; i < 8; i += 1) expect((await from('203.0.113.9', 'guessing passwords')).statusCode).toBe(401);
+    expect((await from('203.0.113.9', TEST_PASSWORD)).statusCode).toBe(401); // the attacker's address is locked
+    expect((await from('198.51.100.20', TEST_PASSWORD)).statusCode).toBe(200); // the owner's is not
   });
 
   it('rate-limits login attempts per client', async () => {
@@ -120,6 +138,15 @@ describe('lock-out', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('passwords', () => {
+  it.each(['aaaaaaaaaaaa', 'Password123456', 'qwertyuiop123', 'someone.new2026'])('refuses a guessable password (%s) with the estimator\'s reason, and stores nothing', async (password) => {
+    const response = await t.as('admin').post('/api/v1/users', { username: 'someone.new', displayName: 'Someone', password, roles: ['auditor'] });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatchObject({ code: 'weak_password', message: expect.stringMatching(/too easy to guess|at least 12/) });
+    expect(await t.test.db.query("SELECT 1 FROM users WHERE username = 'someone.new'")).toEqual([]);
   });
 });
 
@@ -169,22 +196,26 @@ describe('user administration', () => {
   it('an admin creates, changes and disables users; each change is audited with before and after', async () => {
     const created = await t.as('admin').post('/api/v1/users', { username: 'new.officer', displayName: 'New Officer', password: TEST_PASSWORD, roles: ['credit_officer'] });
     expect(created.statusCode).toBe(201);
-    expect(created.json()).toMatchObject({ activationPending: true });
+    expect(created.json()).toMatchObject({ activationPending: true, passwordChangeRequired: true });
     const id = created.json().id;
     expect((await t.as('admin2').post(`/api/v1/approvals/${created.json().activationApprovalId}/approve`)).statusCode).toBe(200);
     const changed = await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${id}`, payload: { roles: ['credit_officer', 'risk_officer'] } });
     expect(changed.json()).toMatchObject({ roles: ['credit_officer', 'risk_officer'], activationPending: true });
     expect((await t.as('admin2').post(`/api/v1/approvals/${changed.json().activationApprovalId}/approve`)).statusCode).toBe(200);
     const audit = (await t.as('auditor').get(`/api/v1/audit?target=user:${id}`)).json().records;
-    expect(audit.map((r: { action: string }) => r.action)).toEqual(['identity.user.create', 'identity.user.activate', 'identity.user.update', 'identity.user.activate']);
-    expect(audit[2].details.before.roles).toEqual(['credit_officer']);
-    expect(audit[2].details.after.roles).toEqual(['credit_officer', 'risk_officer']);
-    expect(audit[1].actor).toBe('admin2');
+    expect(audit.map((r: { action: string }) => r.action)).toEqual([
+      'identity.user.create', 'approval.propose.identity.activate_user', 'identity.user.activate', 'approval.approve.identity.activate_user',
+      'identity.user.update', 'approval.propose.identity.activate_user', 'identity.user.activate', 'approval.approve.identity.activate_user',
+    ]);
+    expect(audit[4].details.before.roles).toEqual(['credit_officer']);
+    expect(audit[4].details.after.roles).toEqual(['credit_officer', 'risk_officer']);
+    expect(audit[2].actor).toBe('admin2');
 
-    const session = await login('new.officer');
+    const { password } = await firstLogin('new.officer');
+    const session = await login('new.officer', password);
     await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${id}`, payload: { disabled: true } });
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: session.cookie } })).statusCode).toBe(401);
-    expect((await login('new.officer')).response.statusCode).toBe(401);
+    expect((await login('new.officer', password)).response.statusCode).toBe(401);
   });
 
   it('a user given a money or admin role stays inactive until a second admin approves; the first cannot', async () => {
@@ -195,14 +226,7 @@ describe('user administration', () => {
     expect(self.json().error.code).toBe('approver_is_proposer');
     expect((await t.as('risk').post(`/api/v1/approvals/${approvalId}/approve`)).statusCode).toBe(403);
     expect((await t.as('admin2').post(`/api/v1/approvals/${approvalId}/approve`)).statusCode).toBe(200);
-    expect((await login('solo.officer')).response.statusCode).toBe(200);
-
-    // A password reset by one admin puts the officer on hold again, until the other approves.
-    const reset = await t.as('admin').post(`/api/v1/users/${created.json().id}/password`, { password: 'a brand new password' });
-    expect(reset.json().activationApprovalId).toBeDefined();
-    expect((await login('solo.officer', 'a brand new password')).response.statusCode).toBe(401);
-    await t.as('admin2').post(`/api/v1/approvals/${reset.json().activationApprovalId}/approve`);
-    expect((await login('solo.officer', 'a brand new password')).response.statusCode).toBe(200);
+    await firstLogin('solo.officer');
   });
 
   it('a user without a money or admin role is active at once', async () => {
@@ -252,5 +276,109 @@ describe('responses', () => {
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['x-frame-options']).toBeDefined();
     expect(response.headers['content-security-policy']).toBeDefined();
+  });
+});
+
+describe('credentials end with the change that should end them', () => {
+  async function userWithCredentials(username: string) {
+    const created = await t.as('admin').post('/api/v1/users', { username, displayName: username, password: TEST_PASSWORD, roles: ['auditor'] });
+    const { password } = await firstLogin(username);
+    const session = await login(username, password);
+    const made = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: { cookie: session.cookie, 'x-csrf-token': session.csrf }, payload: { name: 'script', expiresInDays: 30 } });
+    expect(made.statusCode).toBe(201);
+    const token = made.json().secret as string;
+    const works = async () => ({
+      session: (await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: session.cookie } })).statusCode,
+      token: (await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } })).statusCode,
+    });
+    expect(await works()).toEqual({ session: 200, token: 200 });
+    return { id: created.json().id as string, password, works };
+  }
+
+  it('a role change revokes every session and token', async () => {
+    const user = await userWithCredentials('changes.role');
+    await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: { roles: ['borrower'], borrowerId: 'B-1' } });
+    expect(await user.works()).toEqual({ session: 401, token: 401 });
+  });
+
+  it('a deactivation revokes them, and a re-activation does not bring them back', async () => {
+    const user = await userWithCredentials('goes.away');
+    await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: { disabled: true } });
+    expect(await user.works()).toEqual({ session: 401, token: 401 });
+    expect((await t.as('admin').inject({ method: 'PATCH', url: `/api/v1/users/${user.id}`, payload: { disabled: false } })).statusCode).toBe(200);
+    expect(await user.works()).toEqual({ session: 401, token: 401 });
+    expect((await login('goes.away', user.password)).response.statusCode).toBe(200);
+  });
+
+  it('an admin\'s password reset takes a second admin, is temporary, and revokes every session and token on approval', async () => {
+    const user = await userWithCredentials('forgot.it');
+    const proposed = await t.as('admin').post(`/api/v1/users/${user.id}/password`, { password: 'temporary horse battery' });
+    expect(proposed.statusCode, proposed.body).toBe(202);
+    expect(JSON.stringify(proposed.json())).not.toContain('temporary horse');
+    // Nothing changed yet: the old password and credentials still work, the new one does not.
+    expect(await user.works()).toEqual({ session: 200, token: 200 });
+    expect((await login('forgot.it', 'temporary horse battery')).response.statusCode).toBe(401);
+    expect((await t.as('admin').post(`/api/v1/approvals/${proposed.json().id}/approve`)).json().error.code).toBe('approver_is_proposer');
+    expect((await t.as('admin2').post(`/api/v1/approvals/${proposed.json().id}/approve`)).statusCode).toBe(200);
+    expect(await user.works()).toEqual({ session: 401, token: 401 });
+    expect((await login('forgot.it', user.password)).response.statusCode).toBe(401);
+    // The temporary password lets the user do one thing: choose its own.
+    const temporary = await login('forgot.it', 'temporary horse battery');
+    expect(temporary.response.json()).toMatchObject({ passwordChangeRequired: true });
+    const blocked = await t.app.inject({ method: 'GET', url: '/api/v1/audit', headers: { cookie: temporary.cookie } });
+    expect([blocked.statusCode, blocked.json().error.code]).toEqual([403, 'password_change_required']);
+    const weak = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie: temporary.cookie, 'x-csrf-token': temporary.csrf }, payload: { currentPassword: 'temporary horse battery', newPassword: 'forgot.it2026' } });
+    expect(weak.json().error.code).toBe('weak_password');
+    const own = await t.app.inject({ method: 'POST', url: '/api/v1/auth/password', headers: { cookie: temporary.cookie, 'x-csrf-token': temporary.csrf }, payload: { currentPassword: 'temporary horse battery', newPassword: 'my own long passphrase 42' } });
+    expect(own.statusCode, own.body).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/audit?limit=1', headers: { cookie: temporary.cookie } })).statusCode).toBe(200);
+    const audit = (await t.as('auditor').get(`/api/v1/audit?target=user:${user.id}`)).json().records.map((r: { action: string }) => r.action);
+    expect(audit).toEqual(expect.arrayContaining(['identity.user.password_reset.propose', 'identity.user.password_reset', 'approval.approve.identity.reset_password', 'identity.password.change']));
+  });
+
+  it('a temporary password stops working after its expiry', async () => {
+    const created = await t.as('admin').post('/api/v1/users', { username: 'never.came', displayName: 'Never', password: TEST_PASSWORD, roles: ['auditor'] });
+    expect(created.statusCode).toBe(201);
+    t.advance(73 * 3_600);
+    expect((await login('never.came')).response.statusCode).toBe(401);
+    const [record] = (await t.as('auditor').get('/api/v1/audit?action=identity.login&limit=1000')).json().records.filter((r: { details: { username: string } }) => r.details.username === 'never.came');
+    expect(record.details.result).toBe('password_expired');
+  });
+});
+
+describe('the first admins, with the service running', () => {
+  it('are made with the one-time setup token, two at most; nothing else makes an admin without another', async () => {
+    const fresh = await openTestApp({ setupToken: 'the-token-printed-at-start' });
+    try {
+      // The test app has admins already: disable them to stand in for a new bank.
+      await fresh.test.db.query(`UPDATE users SET disabled_at = now() WHERE 'admin' = ANY (roles)`);
+      const setup = (token: string, username: string, password = 'first admin long password') => fresh.app.inject({ method: 'POST', url: '/api/v1/setup', payload: { token, username, password } });
+      expect((await setup('a-guess', 'boss')).json().error.code).toBe('setup_token_invalid');
+      expect((await setup('the-token-printed-at-start', 'boss', 'aaaaaaaaaaaa')).json().error.code).toBe('weak_password');
+      expect((await setup('the-token-printed-at-start', 'boss')).statusCode).toBe(201);
+      expect((await setup('the-token-printed-at-start', 'boss2')).statusCode).toBe(201);
+      expect((await setup('the-token-printed-at-start', 'boss3')).json().error.code).toBe('setup_complete');
+      const boss = await fresh.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'boss', password: 'first admin long password' } });
+      expect(boss.json()).toMatchObject({ user: { roles: ['admin'] }, passwordChangeRequired: false });
+      const [record] = (await fresh.as('auditor').get('/api/v1/audit?action=identity.setup')).json().records;
+      expect(record).toMatchObject({ actor: 'setup-token', outcome: 'ok', target: expect.stringMatching(/^user:\d+$/) });
+    } finally {
+      await fresh.close();
+    }
+    const without = await t.app.inject({ method: 'POST', url: '/api/v1/setup', payload: { token: '', username: 'boss', password: 'first admin long password' } });
+    expect(without.statusCode).toBe(400);
+  });
+});
+
+describe('request ids and caching', () => {
+  it('authenticated answers are not cached; a client\'s X-Request-Id is kept beside ours, never as it', async () => {
+    const me = await t.as('auditor').inject({ method: 'GET', url: '/api/v1/auth/me', headers: { 'x-request-id': 'client-chosen-id' } });
+    expect(me.headers['cache-control']).toBe('no-store');
+    expect(me.headers['x-request-id']).not.toBe('client-chosen-id');
+    expect((await t.app.inject({ method: 'GET', url: '/healthz' })).headers['cache-control']).toBeUndefined();
+    const made = await t.as('auditor').inject({ method: 'POST', url: '/api/v1/auth/tokens', payload: { name: 'ids', expiresInDays: 1 }, headers: { 'x-request-id': 'client-chosen-id' } });
+    const [record] = (await t.as('auditor').get(`/api/v1/audit?requestId=${made.headers['x-request-id']}`)).json().records;
+    expect(record).toMatchObject({ action: 'identity.token.create', clientRequestId: 'client-chosen-id', requestId: made.headers['x-request-id'] });
+    expect((await t.as('auditor').get('/api/v1/audit?requestId=client-chosen-id')).json().records).toEqual([]);
   });
 });

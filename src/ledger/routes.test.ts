@@ -87,7 +87,7 @@ describe('posting entries through four eyes', () => {
     const before = await snapshot();
     const proposed = await post(capital, 'capital-1');
     expect(proposed.statusCode).toBe(202);
-    expect(proposed.json()).toMatchObject({ actionType: 'ledger.manual_entry', status: 'pending', amounts: { RUB: '100000000' } });
+    expect(proposed.json()).toMatchObject({ actionType: 'ledger.manual_entry', status: 'pending', amounts: { RUB: '1000000.00' } });
     const trialBefore = JSON.parse(before)[1];
     expect((await t.as('auditor').get('/api/v1/ledger/trial-balance')).json()).toEqual(trialBefore);
 
@@ -311,7 +311,7 @@ describe('reversals through four eyes', () => {
     const propose = (body: object, id = original.id) => t.as('officer').post(`/api/v1/ledger/entries/${id}/reversal`, body);
     const proposed = await propose({ businessDate: '2026-11-25', reason: 'posted twice by mistake' });
     expect(proposed.statusCode).toBe(202);
-    expect(proposed.json()).toMatchObject({ actionType: 'ledger.reversal', amounts: { RUB: '100000000' } });
+    expect(proposed.json()).toMatchObject({ actionType: 'ledger.reversal', amounts: { RUB: '1000000.00' } });
     const approved = await approve(proposed.json().id);
     expect(approved.statusCode).toBe(200);
     const reversal = (await t.as('officer').get(`/api/v1/ledger/entries/${approved.json().result.entryId}`)).json();
