@@ -8,6 +8,7 @@ import { openPglite } from '../db/pglite.js';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../test-support/database.js';
 import { auditHash, canonicalJson, GENESIS_HASH, microsecondText, verifyRecords, type AuditFields } from './audit-chain.js';
 import { appendAudit, verifyAudit } from './audit-repository.js';
+import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
 
 function chain(length: number): Array<AuditFields & { hash: string }> {
   const records: Array<AuditFields & { hash: string }> = [];
@@ -155,7 +156,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog audit verify', () => {
   afterAll(async () => { await rm(dataDir, { recursive: true, force: true }); });
 
   async function zalog(args: string[], input = ''): Promise<{ code: number | null; output: string }> {
-    const child = spawn(path.resolve('node_modules/.bin/tsx'), [path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir }, stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => { output += String(chunk); });
     child.stderr.on('data', (chunk) => { output += String(chunk); });
@@ -180,7 +181,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog audit verify', () => {
     const broken = await zalog(['audit', 'verify']);
     expect(broken.code).toBe(1);
     expect(broken.output).toContain('audit chain BROKEN at record 2');
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('refuses to create an admin without a password, or with a weak one', async () => {
     const none = await zalog(['users', 'create-admin', '--username', 'nopass']);
@@ -189,7 +190,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog audit verify', () => {
     const weak = await zalog(['users', 'create-admin', '--username', 'weakpass', '--password-stdin'], 'short');
     expect(weak.code).toBe(2);
     expect(weak.output).toContain('at least 12');
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });
 
 describe(`decisions are history (${testDatabaseUrl ? 'postgres' : 'pglite'})`, () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../db/pglite.js';
 import type { Database } from '../db/database.js';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../test-support/database.js';
+import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
 import { auditHash, type AuditFields } from './audit-chain.js';
 import { appendAudit, readAudit, verifyAudit } from './audit-repository.js';
 import { generateSigningKey, parseCheckpointLine, parseSigningKey, parseVerifyingKey, signatureProblem, signCheckpoint, verifyingKeyOf } from './checkpoint.js';
@@ -203,5 +204,5 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog audit checkpoint and verif
     // An altered checkpoint line fails on its signature.
     await writeFile(file, (await readFile(file, 'utf8')).replace('"count":"20"', '"count":"15"'));
     expect((await zalog(['audit', 'verify', '--checkpoint', file], env)).output).toContain('the checkpoint was altered');
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl } from '../test-support/database.js';
+import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
 
 /** The command-line imports of issue 5, run as the real process on a PGlite data directory. */
 describe.skipIf(testDatabaseUrl !== undefined)('zalog screening, registry, network and equipment commands', () => {
@@ -37,5 +38,12 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog screening, registry, netwo
     const bad = await zalog(['screening', 'import', '--name', 'bad', '--format', 'zalog_csv', '--version', '1', extract]);
     expect(bad.code).toBe(2);
     expect(bad.output).toMatch(/no usable entry/);
-  }, 60_000);
+    // A missing or unreadable file: one line naming it, exit 2, no stack trace.
+    for (const args of [['registry', 'import', '--as-of', '2026-11-20', 'missing.csv'], ['screening', 'import', '--name', 'x', '--format', 'zalog_csv', '--version', '1', 'missing.csv'], ['network', 'import', '--csv', 'missing.csv'], ['network', 'import', '--csv', dir]]) {
+      const missing = await zalog(args);
+      expect(missing.code, args.join(' ')).toBe(2);
+      expect(missing.output.trim().split('\n'), missing.output).toHaveLength(1);
+      expect(missing.output).toMatch(/^zalog: .*(missing\.csv: no such file|is a directory, not a file)\n$/);
+    }
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

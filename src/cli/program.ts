@@ -106,7 +106,7 @@ users.command('create-admin')
   .action(async (options: { username: string; displayName?: string; passwordStdin?: boolean }) => {
     const password = options.passwordStdin ? await io.readStdin() : io.env.ZALOG_ADMIN_PASSWORD;
     if (password === undefined || password === '') throw new ConfigError('give the password on standard input with --password-stdin, or in ZALOG_ADMIN_PASSWORD');
-    const problem = passwordProblem(password);
+    const problem = passwordProblem(password, [options.username, options.displayName ?? '']);
     if (problem !== undefined) throw new ConfigError(problem);
     if (!/^[a-z0-9][a-z0-9._@-]{2,63}$/.test(options.username)) throw new ConfigError('the username is 3 to 64 lower-case letters, digits or . _ @ -');
     await withDatabase(async (db) => {

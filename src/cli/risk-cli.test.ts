@@ -9,6 +9,7 @@ import { openPglite } from '../db/pglite.js';
 import { DEFAULT_PRODUCT, type ProductTerms } from '../loans/product.js';
 import { seedLoans } from '../loans/seed.js';
 import { testDatabaseUrl } from '../test-support/database.js';
+import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
 
 /**
  * `zalog stress` and `zalog backtest` as the real process on a PGlite data directory: the stress of
@@ -58,7 +59,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog stress and zalog backtest'
     const text = await zalog(['stress', '--shock', '-50%']);
     expect(text.output).toMatch(/20 live loans; BTC\/RUB 8000000.00 -> 4000000.00/);
     expect((await zalog(['stress', '--shock', '-100%'])).code).toBe(2);
-  }, 60_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('backtest over the daily file: two ladders side by side, each run checked', async () => {
     const standard: ProductTerms = { ...DEFAULT_PRODUCT, rate: { kind: 'fixed', percent: '20' } };
@@ -78,7 +79,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog stress and zalog backtest'
     // BTC fell from about 4.4 to 1.2 million roubles: lending at 65% liquidates more than at 50%.
     expect(runs[1].outcomes.liquidations).toBeGreaterThan(runs[0].outcomes.liquidations);
     expect(runs[0].outcomes.marginCalls).toBeGreaterThan(0);
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('backtest over the hourly file (June 2022); refuses what it cannot run', async () => {
     await writeFile(path.join(dir, 'standard.json'), JSON.stringify({ ...DEFAULT_PRODUCT, rate: { kind: 'fixed', percent: '20' } }));
@@ -99,5 +100,5 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog stress and zalog backtest'
     const small = await zalog(['backtest', '--product', path.join(dir, 'standard.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-02', '--amount', '1.00']);
     expect(small.code).toBe(2);
     expect(small.output).toMatch(/the amount is 100000.00 to \d+\.00 RUB under product STANDARD/);
-  }, 120_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
 
 async function zalog(args: string[]): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -20,7 +21,7 @@ describe('zalog schedule', () => {
     expect(lines[12].totals.principal).toBe('1500000.00');
     const interest = lines.slice(0, 12).reduce((sum: bigint, line: { interest: string }) => sum + BigInt(line.interest.replace('.', '')), 0n);
     expect(lines[12].totals.interest).toBe(`${interest / 100n}.${String(interest % 100n).padStart(2, '0')}`);
-  }, 30_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('refuses a float-looking rate and an unknown type with exit 2', async () => {
     expect((await zalog(['schedule', '--principal', '1500000', '--rate', '23.5%', '--start', '2027-12-15', '--months', '12', '--type', 'annuity'])).code).toBe(2);
@@ -30,5 +31,5 @@ describe('zalog schedule', () => {
     const balloon = await zalog(['schedule', '--principal', '1500000.00', '--rate', '23.5', '--start', '2027-12-15', '--months', '12', '--type', 'interest-only', '--balloon', 'half']);
     expect(balloon.code).toBe(2);
     expect(balloon.output).toMatch(/--balloon is a percentage/);
-  }, 30_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

@@ -10,6 +10,7 @@ import { openPglite } from '../db/pglite.js';
 import { testDatabaseUrl } from '../test-support/database.js';
 import { seedLoans } from './seed.js';
 import { reconcileLoans } from './views.js';
+import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
 
 /**
  * End of day killed mid-run: two identical books (300 loans, 3 a borrower, disbursed 15 January
@@ -96,5 +97,5 @@ describe.skipIf(testDatabaseUrl !== undefined)('end of day killed mid-run', () =
       await a.close();
       await b.close();
     }
-  }, 240_000);
+  }, 2 * PROCESS_TEST_TIMEOUT_MS);
 });

@@ -11,6 +11,7 @@ import { fetchBitstampOhlc } from './import.js';
 import { PriceService } from './price-service.js';
 import { testPriceService } from '../test-support/prices.js';
 import { saveHistory } from './price-repository.js';
+import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
 
 let t: TestApp;
 let stub: HttpStub;
@@ -152,7 +153,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog prices import and replay',
   afterAll(async () => { await rm(dataDir, { recursive: true, force: true }); });
 
   async function zalog(args: string[]): Promise<{ code: number | null; output: string }> {
-    const child = spawn(path.resolve('node_modules/.bin/tsx'), [path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => { output += String(chunk); });
     child.stderr.on('data', (chunk) => { output += String(chunk); });
@@ -171,5 +172,5 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog prices import and replay',
     expect(trips).toContain('2020-03-12T11:00:00.000Z');
     const bad = await zalog(['prices', 'import', '--csv', path.join(data, 'SOURCES.md'), '--pair', 'BTC/USD']);
     expect(bad.code).toBe(2);
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });

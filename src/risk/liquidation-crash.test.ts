@@ -12,6 +12,7 @@ import { latestCycle } from '../prices/price-repository.js';
 import { testDatabaseUrl } from '../test-support/database.js';
 import { RiskEngine } from './risk-engine.js';
 import { PgRiskStore } from './risk-store.js';
+import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
 
 /**
  * A liquidation killed after the sale and before the booking: 12 loans under water, the job's
@@ -83,5 +84,5 @@ describe.skipIf(testDatabaseUrl !== undefined)('liquidation killed after the sal
     } finally {
       await after.close();
     }
-  }, 180_000);
+  }, PROCESS_TEST_TIMEOUT_MS);
 });
