@@ -9,6 +9,7 @@ import { loadCalendar } from '../calendar/load.js';
 import { CalendarDataError } from '../calendar/business.js';
 import os from 'node:os';
 import { trialBalance } from '../ledger/ledger-repository.js';
+import { SECTION_TITLES, trialBalanceSections } from '../ledger/trial-balance.js';
 import { appendAudit, verifyAudit } from '../audit/audit-repository.js';
 import { createUser, systemUser, type User } from '../identity/identity-repository.js';
 import type { Queryable } from '../db/database.js';
@@ -78,22 +79,36 @@ program.command('migrate').description('apply pending database migrations and ex
 });
 
 const ledger = program.command('ledger').description('read the ledger');
-ledger.command('trial-balance').description('print the trial balance per currency').option('--as-of <instant>', 'value time, e.g. 2026-11-24T00:00:00Z').option('--json', 'JSON output').action(async (options: { asOf?: string; json?: boolean }) => {
+ledger.command('trial-balance')
+  .description('print the trial balance: on-balance and off-balance (memo) accounts in separate sections with their totals per currency; exit 1 when a section does not balance')
+  .option('--as-of <instant>', 'value time, e.g. 2026-11-24T00:00:00Z').option('--json', 'JSON output')
+  .action(async (options: { asOf?: string; json?: boolean }) => {
   await withDatabase(async (db) => {
     const asOf = options.asOf === undefined ? undefined : new Date(options.asOf);
     if (asOf !== undefined && Number.isNaN(asOf.getTime())) throw new ConfigError(`--as-of "${options.asOf}" is not an instant`);
     const result = await trialBalance(db, asOf);
+    const sections = trialBalanceSections(result.rows);
     const money = (amount: bigint, currency: string) => formatMinorUnits(amount, currency as Currency);
+    const balanced = sections.every((s) => s.difference === 0n);
+    if (!balanced) io.setExitCode(1);
     if (options.json) {
       io.out(JSON.stringify({
         asOf: result.asOf?.toISOString() ?? null,
-        accounts: result.rows.map((row) => ({ account: row.account, currency: row.currency, debits: money(row.debits, row.currency), credits: money(row.credits, row.currency) })),
-        totals: Object.fromEntries(Object.entries(result.totals).map(([currency, total]) => [currency, { debits: money(total.debits, currency), credits: money(total.credits, currency) }])),
+        balanced,
+        sections: sections.map((s) => ({
+          section: s.section, title: SECTION_TITLES[s.section], currency: s.currency, balanced: s.difference === 0n,
+          totals: { debits: money(s.debits, s.currency), credits: money(s.credits, s.currency), difference: money(s.difference, s.currency) },
+          accounts: s.rows.map((row) => ({ account: row.account, debits: money(row.debits, row.currency), credits: money(row.credits, row.currency) })),
+        })),
       }));
       return;
     }
-    for (const row of result.rows) io.out(`${row.currency}  ${row.account.padEnd(48)} ${money(row.debits, row.currency).padStart(24)} ${money(row.credits, row.currency).padStart(24)}`);
-    for (const [currency, total] of Object.entries(result.totals)) io.out(`${currency}  ${'TOTAL'.padEnd(48)} ${money(total.debits, currency).padStart(24)} ${money(total.credits, currency).padStart(24)}`);
+    for (const s of sections) {
+      io.out(`${SECTION_TITLES[s.section]}, ${s.currency}`);
+      for (const row of s.rows) io.out(`  ${row.account.padEnd(48)} ${money(row.debits, row.currency).padStart(24)} ${money(row.credits, row.currency).padStart(24)}`);
+      io.out(`  ${'TOTAL'.padEnd(48)} ${money(s.debits, s.currency).padStart(24)} ${money(s.credits, s.currency).padStart(24)}${s.difference === 0n ? '' : `   DOES NOT BALANCE: debits exceed credits by ${money(s.difference, s.currency)} ${s.currency}`}`);
+    }
+    io.out(balanced ? 'the books balance' : 'THE BOOKS DO NOT BALANCE');
   });
 });
 

@@ -276,14 +276,17 @@ describe('reading balances, statements and the trial balance', () => {
     expect(bankWide.statusCode).toBe(404);
   });
 
-  it('keeps every currency of the trial balance at zero sum', async () => {
+  it('keeps every currency of the trial balance at zero sum, on-balance and off-balance (memo) accounts in their own sections', async () => {
     const response = await t.as('auditor').get('/api/v1/ledger/trial-balance');
     const body = response.json();
+    expect(body.balanced).toBe(true);
     expect(Object.keys(body.currencies).sort()).toEqual(['BTC', 'RUB']);
     for (const total of Object.values(body.currencies) as Array<{ debits: string; credits: string; balanced: boolean }>) {
       expect(total.balanced).toBe(true);
       expect(total.debits).toBe(total.credits);
     }
+    expect(body.sections.map((s: { section: string; currency: string; balanced: boolean }) => [s.section, s.currency, s.balanced])).toEqual([['on_balance', 'RUB', true], ['off_balance', 'BTC', true]]);
+    expect(body.accounts.find((a: { account: string }) => a.account === 'collateral_held')).toMatchObject({ section: 'off_balance' });
   });
 
   it.each([

@@ -7,6 +7,7 @@ import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
 import type { ApprovalAction } from '../approvals/approvals.js';
 import { ApprovalView, proposeFrom } from '../approvals/routes.js';
+import { SECTION_TITLES, sectionOf, trialBalanceSections } from './trial-balance.js';
 import { appendAudit } from '../audit/audit-repository.js';
 import { BOOK_READERS, type Role } from '../identity/roles.js';
 import { manualEntryAction, reversalAction } from './manual-actions.js';
@@ -313,27 +314,34 @@ export function ledgerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       config: { access: { roles: BOOK_READERS } },
       schema: {
         tags: ['ledger'],
-        summary: 'Trial balance per currency: debits and credits of every account; totals always equal',
+        operationId: 'getTrialBalance',
+        summary: 'Trial balance: debits and credits of every account, in on-balance and off-balance (memo) sections, each with its totals per currency; `balanced` is false when any section does not balance',
         querystring: AsOfQuery,
         response: {
           200: Type.Object({
             asOf: Type.Union([Instant, Type.Null()]),
+            balanced: Type.Boolean(),
+            sections: Type.Array(Type.Object({ section: Type.Union([Type.Literal('on_balance'), Type.Literal('off_balance')]), title: Type.String(), currency: Currency, debits: Amount, credits: Amount, difference: Amount, balanced: Type.Boolean() })),
             currencies: Type.Record(Type.String(), Type.Object({ debits: Amount, credits: Amount, balanced: Type.Boolean() })),
-            accounts: Type.Array(Type.Object({ account: Type.String(), class: Type.String(), currency: Currency, debits: Amount, credits: Amount })),
+            accounts: Type.Array(Type.Object({ account: Type.String(), class: Type.String(), section: Type.String(), currency: Currency, debits: Amount, credits: Amount })),
           }),
           ...errors,
         },
       },
     }, async (request) => {
       const result = await trialBalance(db, optionalInstant(request.query.asOf, 'asOf'));
+      const sections = trialBalanceSections(result.rows);
+      const money = (amount: bigint, currency: string) => formatMinorUnits(amount, currency as CurrencyCode);
       return {
         asOf: result.asOf?.toISOString() ?? null,
+        balanced: sections.every((s) => s.difference === 0n),
+        sections: sections.map((s) => ({ section: s.section, title: SECTION_TITLES[s.section], currency: s.currency, debits: money(s.debits, s.currency), credits: money(s.credits, s.currency), difference: money(s.difference, s.currency), balanced: s.difference === 0n })),
         currencies: Object.fromEntries(Object.entries(result.totals).map(([currency, total]) => [currency, {
-          debits: formatMinorUnits(total.debits, currency as CurrencyCode),
-          credits: formatMinorUnits(total.credits, currency as CurrencyCode),
-          balanced: total.debits === total.credits,
+          debits: money(total.debits, currency),
+          credits: money(total.credits, currency),
+          balanced: total.debits === total.credits && sections.filter((s) => s.currency === currency).every((s) => s.difference === 0n),
         }])),
-        accounts: result.rows.map((row) => ({ account: row.account, class: row.class, currency: row.currency, debits: formatMinorUnits(row.debits, row.currency), credits: formatMinorUnits(row.credits, row.currency) })),
+        accounts: result.rows.map((row) => ({ account: row.account, class: row.class, section: sectionOf(row.class), currency: row.currency, debits: money(row.debits, row.currency), credits: money(row.credits, row.currency) })),
       };
     });
   };
