@@ -6,6 +6,7 @@ import { runEod } from '../loans/eod.js';
 import { LoanError } from '../loans/loan-errors.js';
 import { loadLoan, openBusinessDay } from '../loans/loan-store.js';
 import { jsonLine, type CliIo, type WithDatabase } from './io.js';
+import { formatKopecks } from '../money/money.js';
 import { balancesAsOf, collateralView, loanView, reconcileLoans, scheduleView, statement } from '../loans/views.js';
 
 /** `zalog eod` and `zalog loans ...`: end of day and the loan views, for operators and auditors. */
@@ -43,7 +44,9 @@ export function registerLoanCommands(program: Command, io: CliIo, withDatabase: 
         }
         if (report.alreadyClosed) io.out(options.json ? json({ through: report.through, alreadyClosed: true }) : `${report.through} is already closed; nothing to do`);
         for (const day of report.days) {
-          io.out(options.json ? json(day) : `closed ${day.businessDate}: ${day.loans} loans, ${day.entries} entries, interest ${day.interest} kop, penalties ${day.penalties} kop, collected ${day.collected} kop, to overdue ${day.movedToOverdue} kop, ${day.closedLoans} closed, ${day.defaultReviews} default reviews`);
+          // Money as people read it: roubles with two decimals, never kopecks.
+          const rub = { interest: formatKopecks(day.interest), penalties: formatKopecks(day.penalties), collected: formatKopecks(day.collected), movedToOverdue: formatKopecks(day.movedToOverdue) };
+          io.out(options.json ? json({ ...day, ...rub }) : `closed ${day.businessDate}: ${day.loans} loans, ${day.entries} entries, interest ${rub.interest} RUB, penalties ${rub.penalties} RUB, collected ${rub.collected} RUB, to overdue ${rub.movedToOverdue} RUB, ${day.closedLoans} closed, ${day.defaultReviews} default reviews`);
         }
       });
     });

@@ -93,7 +93,7 @@ describe('approval, collateral and disbursement', () => {
     const early = await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {});
     expect([early.statusCode, early.json().error.code]).toEqual([409, 'collateral_insufficient']);
     // A pending deposit does not count until two treasurers confirm it with the custodian's reference.
-    const declared = await t.as('treasury').post(`/api/v1/loans/${ref}/collateral`, { sats: '3' });
+    const declared = await t.as('treasury').post(`/api/v1/loans/${ref}/collateral`, { btc: '3' });
     expect((await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {})).json().error.code).toBe('collateral_insufficient');
     const confirm = await t.as('treasury').post(`/api/v1/collateral-positions/${declared.json().positionId}/confirmation`, { custodianRef: 'BITGO-777' });
     expect((await t.as('treasury').post(`/api/v1/approvals/${confirm.json().id}/approve`, {})).json().error.code).toBe('approver_is_proposer');
@@ -206,7 +206,7 @@ describe('end of day, repayments and the waterfall', () => {
     expect(full.json().status).toBe('closed');
     expect(await loan(ref)).toMatchObject({ status: 'closed', closedOn: '2025-06-03', balances: { total: '0.00' } });
     const collateral = (await t.as('officer').get(`/api/v1/loans/${ref}/collateral`)).json();
-    expect(collateral.release).toMatchObject({ status: 'open', sats: '0.25000000' });
+    expect(collateral.release).toMatchObject({ status: 'open', btc: '0.25000000' });
     const proposal = await t.as('treasury').post(`/api/v1/loans/${ref}/collateral-release`, {});
     expect(proposal.statusCode, proposal.body).toBe(202);
     expect((await t.as('treasury2').post(`/api/v1/approvals/${proposal.json().id}/approve`, {})).statusCode).toBe(200);

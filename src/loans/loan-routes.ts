@@ -187,9 +187,9 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
 
     app.post('/loans/:ref/collateral', {
       config: { access: { roles: ['credit_officer', 'treasury'] }, audit: 'collateral.declare' },
-      schema: { tags: ['loans'], summary: 'Declare a BTC deposit the borrower is making to the custodian (pending until treasury confirms it)', params: Type.Object({ ref: LoanRef }), body: Type.Object({ sats: BtcAmount }, { additionalProperties: false }), response: { 201: Type.Object({ positionId: Type.String(), state: Type.String() }), ...errors } },
+      schema: { tags: ['loans'], summary: 'Declare a BTC deposit the borrower is making to the custodian (pending until treasury confirms it)', params: Type.Object({ ref: LoanRef }), body: Type.Object({ btc: BtcAmount }, { additionalProperties: false }), response: { 201: Type.Object({ positionId: Type.String(), state: Type.String() }), ...errors } },
     }, async (request, reply) => {
-      const sats = money(parseSats(request.body.sats), 'sats');
+      const sats = money(parseSats(request.body.btc), 'btc');
       const id = await guard(() => db.transaction((tx) => declareCollateral(tx, request.params.ref, sats, actorOf(request).user.id, now())));
       reply.status(201);
       return { positionId: id.toString(), state: 'pending' };

@@ -144,8 +144,8 @@ export const confirmCollateralAction: ApprovalAction<ConfirmPayload> = {
       // A top-up to a live loan is pledged at once; before disbursement it waits, confirmed.
       const state = loan.status === 'approved' ? 'confirmed' : 'pledged';
       await tx.query('UPDATE collateral_positions SET state = $2, custodian_ref = $3, confirmed_at = $4, confirmed_approval_id = $5, ledger_entry_id = $6 WHERE id = $1', [position.id, state, payload.custodianRef, context.now, context.approvalId, posted.value[0]!.entryId]);
-      await loanEvent(tx, loan.id, day, 'collateral_confirmed', { positionId: position.id.toString(), sats: formatSats(position.sats), custodianRef: payload.custodianRef }, context.now);
-      await auditApproved(tx, context, 'collateral.confirm', `loan:${loan.ref}`, { positionId: position.id.toString(), sats: formatSats(position.sats), custodianRef: payload.custodianRef });
+      await loanEvent(tx, loan.id, day, 'collateral_confirmed', { positionId: position.id.toString(), btc: formatSats(position.sats), custodianRef: payload.custodianRef }, context.now);
+      await auditApproved(tx, context, 'collateral.confirm', `loan:${loan.ref}`, { positionId: position.id.toString(), btc: formatSats(position.sats), custodianRef: payload.custodianRef });
       return { loan: loan.ref, positionId: position.id.toString(), state };
     });
   },
@@ -185,8 +185,8 @@ export const releaseCollateralAction: ApprovalAction<ReleasePayload> = {
       }
       await tx.query(`UPDATE collateral_positions SET state = 'released', released_at = $2 WHERE loan_id = $1 AND state IN ('confirmed', 'pledged')`, [loan.id, context.now]);
       await tx.query(`UPDATE collateral_releases SET status = 'executed', executed_at = $2, approval_id = $3 WHERE id = $1`, [release.id, context.now, context.approvalId]);
-      await loanEvent(tx, loan.id, day, 'collateral_released', { sats: formatSats(release.sats) }, context.now);
-      await auditApproved(tx, context, 'collateral.release', `loan:${loan.ref}`, { sats: formatSats(release.sats) });
+      await loanEvent(tx, loan.id, day, 'collateral_released', { btc: formatSats(release.sats) }, context.now);
+      await auditApproved(tx, context, 'collateral.release', `loan:${loan.ref}`, { btc: formatSats(release.sats) });
       return { loan: loan.ref, released: formatSats(release.sats) };
     });
   },
@@ -473,7 +473,7 @@ export async function bookLiquidationSale(tx: Queryable, ref: string, sale: Liqu
     }]);
     if (!posted.ok) throw new Error(posted.error.message);
   }
-  await loanEvent(tx, loan.id, day, 'liquidation', { liquidationId: sale.liquidationId.toString(), soldSats: formatSats(sale.soldSats), received: formatKopecks(sale.receivedKopecks), fee: formatKopecks(sale.bankFeeKopecks), surplus: formatKopecks(surplus), shortfall: formatKopecks(shortfall) }, now);
+  await loanEvent(tx, loan.id, day, 'liquidation', { liquidationId: sale.liquidationId.toString(), soldBtc: formatSats(sale.soldSats), received: formatKopecks(sale.receivedKopecks), fee: formatKopecks(sale.bankFeeKopecks), surplus: formatKopecks(surplus), shortfall: formatKopecks(shortfall) }, now);
   return { day, allocated, surplusKopecks: surplus, remainingSats, shortfallKopecks: shortfall, status: after.status, scheduleVersion: version ?? after.schedule_version };
 }
 

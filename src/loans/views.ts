@@ -135,8 +135,8 @@ export async function collateralView(db: Queryable, loan: LoanRow) {
   return {
     loan: loan.ref,
     held: formatSats(held),
-    positions: positions.map((p) => ({ id: p.id.toString(), sats: formatSats(p.sats), state: p.state, custodianRef: p.custodian_ref, declaredAt: p.declared_at.toISOString(), confirmedAt: p.confirmed_at?.toISOString() ?? null, releasedAt: p.released_at?.toISOString() ?? null })),
-    release: release === undefined ? null : { sats: formatSats(release.sats), status: release.status, createdOn: release.created_on, executedAt: release.executed_at?.toISOString() ?? null },
+    positions: positions.map((p) => ({ id: p.id.toString(), btc: formatSats(p.sats), state: p.state, custodianRef: p.custodian_ref, declaredAt: p.declared_at.toISOString(), confirmedAt: p.confirmed_at?.toISOString() ?? null, releasedAt: p.released_at?.toISOString() ?? null })),
+    release: release === undefined ? null : { btc: formatSats(release.sats), status: release.status, createdOn: release.created_on, executedAt: release.executed_at?.toISOString() ?? null },
   };
 }
 

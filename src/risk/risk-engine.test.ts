@@ -101,7 +101,7 @@ describe('exposures and triggers in the database', () => {
     const row = await riskRow(ref);
     await tick(priceFor(row, 71n));
     expect((await riskRow(ref)).state).toBe('margin_call');
-    const declared = await t.as('treasury').post(`/api/v1/loans/${ref}/collateral`, { sats: '0.25000000' });
+    const declared = await t.as('treasury').post(`/api/v1/loans/${ref}/collateral`, { btc: '0.25000000' });
     expect(declared.statusCode, declared.body).toBe(201);
     const confirm = await t.as('treasury').post(`/api/v1/collateral-positions/${declared.json().positionId}/confirmation`, { custodianRef: `TOPUP-${ref}` });
     expect((await riskRow(ref)).sats).toBe(25_000_000n); // declared is not confirmed

@@ -75,7 +75,7 @@ export async function originate(t: TestApp, options: { borrower?: string; produc
   const approved = await t.as('officer2').post(`/api/v1/approvals/${proposal.json().id}/approve`, {});
   expect(approved.statusCode, approved.body).toBe(200);
   const ref = approved.json().result.loan as string;
-  const declared = await t.as('treasury').post(`/api/v1/loans/${ref}/collateral`, { sats: options.collateral });
+  const declared = await t.as('treasury').post(`/api/v1/loans/${ref}/collateral`, { btc: options.collateral });
   expect(declared.statusCode, declared.body).toBe(201);
   const confirm = await t.as('treasury').post(`/api/v1/collateral-positions/${declared.json().positionId}/confirmation`, { custodianRef: `CUST-${ref}` });
   expect(confirm.statusCode, confirm.body).toBe(202);
