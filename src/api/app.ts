@@ -104,15 +104,36 @@ function validators(): { body: Ajv; text: Ajv } {
 /** Unique constraints whose violation is a business conflict (a race the domain checks lost). */
 const CONFLICT_CONSTRAINTS: Record<string, { code: string; message: string }> = {
   ledger_entries_reverses_entry_id_key: { code: 'entry_already_reversed', message: 'the entry was reversed by a concurrent request' },
+  repayments_reference_key: { code: 'reference_reused', message: 'the payment reference was recorded by a concurrent request' },
 };
 
-/** A lone UTF-16 surrogate: valid in a JS string, but not text PostgreSQL (or anyone) can store. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A lone UTF-16 surrogate or a NUL: valid in a JS string, but not text PostgreSQL (or anyone) can store. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/;
 
 function hasLoneSurrogate(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return LONE_SURROGATE.test(value);
   if (depth > 32 || value === null || typeof value !== 'object') return false;
   return Object.entries(value as Record<string, unknown>).some(([key, item]) => LONE_SURROGATE.test(key) || hasLoneSurrogate(item, depth + 1));
+}
+
+/**
+ * Query strings and path parameters are text, and Ajv's coercion reads a number from it the way
+ * JavaScript does: "1e3" is 1000, "0x10" 16, " 5" 5, and "1e309" Infinity (which then failed
+ * inside Ajv: a 500). A number in a URL is written in plain decimal digits, or it is refused.
+ */
+const PLAIN_INTEGER = /^-?(0|[1-9][0-9]{0,15})$/;
+
+function checkNumbersInText(schema: unknown, values: unknown, where: string): void {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties;
+  if (properties === undefined || values === null || typeof values !== 'object') return;
+  for (const [name, property] of Object.entries(properties)) {
+    if (property.type !== 'integer' && property.type !== 'number') continue;
+    const value = (values as Record<string, unknown>)[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !PLAIN_INTEGER.test(value)) {
+      throw new ApiError(400, 'validation_failed', `the request does not match the API: ${where}/${name} must be a whole number in plain digits`, { issues: [{ path: `${where}/${name}`, message: 'must be a whole number in plain digits' }] });
+    }
+  }
 }
 
 const FASTIFY_CODES: Record<string, string> = {
@@ -166,8 +187,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   app.addHook('preValidation', async (request) => {
     if (hasLoneSurrogate(request.body) || hasLoneSurrogate(request.query) || hasLoneSurrogate(request.params)) {
-      throw new ApiError(400, 'invalid_text', 'the request contains text that is not valid Unicode (a lone surrogate)');
+      throw new ApiError(400, 'invalid_text', 'the request contains text that cannot be stored (a NUL character, or a lone surrogate that is not valid Unicode)');
     }
+    checkNumbersInText(request.routeOptions.schema?.querystring, request.query, 'querystring');
+    checkNumbersInText(request.routeOptions.schema?.params, request.params, 'params');
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

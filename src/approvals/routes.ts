@@ -78,6 +78,7 @@ export function approvalRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
   return async (app) => {
     app.get('/', {
+      prefixTrailingSlash: 'no-slash',
       config: { access: { roles: APPROVAL_READERS } },
       schema: {
         tags: ['approvals'],

@@ -17,6 +17,7 @@ export function auditRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db } = context;
   return async (app) => {
     app.get('/', {
+      prefixTrailingSlash: 'no-slash',
       config: { access: { roles: AUDIT_READERS } },
       schema: {
         tags: ['audit'],

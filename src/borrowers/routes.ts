@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditFields, ownsBorrowerRef } from '../api/access.js';
+import { auditRequest, ownsBorrowerRef } from '../api/access.js';
 import type { ApprovalAction } from '../approvals/approvals.js';
 import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { bankDetailsAction } from './bank-details-action.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { Id, IdempotencyHeaders, Instant } from '../api/schemas.js';
-import { appendAudit } from '../audit/audit-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { borrowerProblems, type BorrowerInput } from './borrower.js';
 import { addMachines, createBorrower, createSite, findBorrower, listAsicModels, listBorrowers, sitesOf, type Borrower } from './borrower-repository.js';
@@ -64,12 +63,11 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         if (typeof result === 'string') return result;
         // Screened on entry: a hit blocks its applications from the start (staff see it, the borrower does not).
         const screening = await screen(tx, now(), result.id);
-        await appendAudit(tx, { ...auditFields(request), action: 'borrowers.create', target: `borrower:${result.ref}`, details: { after: borrowerView(result), screening } }, now());
+        await auditRequest(tx, request, { action: 'borrowers.create', target: `borrower:${result.ref}`, details: { after: borrowerView(result), screening } }, now());
         return result;
       });
       if (created === 'ref_taken') throw new ApiError(409, 'borrower_ref_taken', `a borrower ${input.ref} exists`);
       if (created === 'inn_taken') throw new ApiError(409, 'borrower_inn_taken', `a borrower with INN ${input.inn} exists`);
-      request.audited = true;
       reply.status(201);
       return borrowerView(created);
     });
@@ -112,10 +110,9 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if ((body.powerSource === 'hosting') !== (body.hostingOperator !== undefined)) throw new ApiError(400, 'invalid_site', 'name the hosting operator exactly when power comes from hosting');
       const siteId = await db.transaction(async (tx) => {
         const id = await createSite(tx, borrower, body);
-        await appendAudit(tx, { ...auditFields(request), action: 'borrowers.site.create', target: `site:${id}`, details: { borrower: borrower.ref, after: body } }, now());
+        await auditRequest(tx, request, { action: 'borrowers.site.create', target: `site:${id}`, details: { borrower: borrower.ref, after: body } }, now());
         return id;
       });
-      request.audited = true;
       reply.status(201);
       return { siteId: siteId.toString() };
     });
@@ -137,12 +134,11 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (installedOn !== undefined && installedOn > now().toISOString().slice(0, 10)) throw new ApiError(400, 'invalid_date', 'installedOn is not in the future');
       const result = await db.transaction(async (tx) => {
         const added = await addMachines(tx, borrower, BigInt(request.params.siteId), { model: request.body.model, count: request.body.count, serials, ...(installedOn !== undefined ? { installedOn } : {}) });
-        if (typeof added !== 'string') await appendAudit(tx, { ...auditFields(request), action: 'borrowers.machines.add', target: `site:${request.params.siteId}`, details: { borrower: borrower.ref, model: request.body.model, count: request.body.count, serials } }, now());
+        if (typeof added !== 'string') await auditRequest(tx, request, { action: 'borrowers.machines.add', target: `site:${request.params.siteId}`, details: { borrower: borrower.ref, model: request.body.model, count: request.body.count, serials } }, now());
         return added;
       });
       if (result === 'no_site') throw new ApiError(404, 'not_found', 'no such site for this borrower');
       if (result === 'unknown_model') throw new ApiError(400, 'unknown_model', `the catalogue has no model "${request.body.model}"; an admin adds it first`);
-      request.audited = true;
       reply.status(201);
       return { machinesId: result.toString() };
     });
@@ -187,9 +183,8 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const excludedOn = body.excludedOn === undefined ? null : day(body.excludedOn, 'excludedOn', today);
       await db.transaction(async (tx) => {
         await recordCheck(tx, borrower, { status: body.status, number: body.number, includedOn, excludedOn, exclusionReason: body.exclusionReason ?? null }, { checkedOn, source: 'manual', recordedBy: request.principal!.user.id, now: now() });
-        await appendAudit(tx, { ...auditFields(request), action: 'compliance.registry.record', target: `borrower:${borrower.ref}`, details: { ...body } }, now());
+        await auditRequest(tx, request, { action: 'compliance.registry.record', target: `borrower:${borrower.ref}`, details: { ...body } }, now());
       });
-      request.audited = true;
       reply.status(201);
       return { ok: true };
     });
@@ -216,10 +211,9 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const checkedOn = now().toISOString().slice(0, 10);
       const changed = await db.transaction(async (tx) => {
         const moved = await recordCheck(tx, borrower, finding, { checkedOn, source: 'registry_service', recordedBy: request.principal!.user.id, now: now() });
-        await appendAudit(tx, { ...auditFields(request), action: 'compliance.registry.check', target: `borrower:${borrower.ref}`, details: { ...finding, checkedOn, changed: moved } }, now());
+        await auditRequest(tx, request, { action: 'compliance.registry.check', target: `borrower:${borrower.ref}`, details: { ...finding, checkedOn, changed: moved } }, now());
         return moved;
       });
-      request.audited = true;
       return { status: finding.status, number: finding.number, includedOn: finding.includedOn, excludedOn: finding.excludedOn, checkedOn, changed };
     });
 
@@ -257,11 +251,10 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (filedOn < `${request.body.period}-01`) throw new ApiError(400, 'invalid_date', 'a report is filed after the month it reports');
       const inserted = await db.transaction(async (tx) => {
         const rows = await tx.query('INSERT INTO fns_reports (borrower_id, period, filed_on, receipt, recorded_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING period', [borrower.id, request.body.period, filedOn, request.body.receipt, request.principal!.user.id]);
-        if (rows.length > 0) await appendAudit(tx, { ...auditFields(request), action: 'compliance.fns_report.record', target: `borrower:${borrower.ref}`, details: { ...request.body } }, now());
+        if (rows.length > 0) await auditRequest(tx, request, { action: 'compliance.fns_report.record', target: `borrower:${borrower.ref}`, details: { ...request.body } }, now());
         return rows.length > 0;
       });
       if (!inserted) throw new ApiError(409, 'report_exists', `the report for ${request.body.period} is already recorded`);
-      request.audited = true;
       reply.status(201);
       return { ok: true };
     });
@@ -280,10 +273,9 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const asOf = day(request.body.asOf, 'asOf', now().toISOString().slice(0, 10));
       const evaluation = await db.transaction(async (tx) => {
         const result = await evaluateBorrower(tx, borrower, asOf, request.principal!.user.id, now());
-        await appendAudit(tx, { ...auditFields(request), action: 'compliance.evaluate', target: `borrower:${borrower.ref}`, details: { evaluationId: result.id, asOf, blocking: result.blocking, failed: result.results.filter((r) => r.outcome === 'fail').map((r) => r.rule) } }, now());
+        await auditRequest(tx, request, { action: 'compliance.evaluate', target: `borrower:${borrower.ref}`, details: { evaluationId: result.id, asOf, blocking: result.blocking, failed: result.results.filter((r) => r.outcome === 'fail').map((r) => r.rule) } }, now());
         return result;
       });
-      request.audited = true;
       return { evaluationId: evaluation.id.toString(), asOf: evaluation.asOf, blocking: evaluation.blocking, results: [...evaluation.results] };
     });
 
@@ -302,10 +294,9 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const id = await db.transaction(async (tx) => {
         const [row] = await tx.query<{ id: bigint }>('INSERT INTO borrower_attestations (borrower_id, kind, value, document, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
           [borrower.id, request.body.kind, request.body.value, request.body.document ?? null, request.principal!.user.id, at]);
-        await appendAudit(tx, { ...auditFields(request), action: 'borrowers.attestation.record', target: `borrower:${borrower.ref}`, details: { ...request.body } }, at);
+        await auditRequest(tx, request, { action: 'borrowers.attestation.record', target: `borrower:${borrower.ref}`, details: { ...request.body } }, at);
         return row!.id;
       });
-      request.audited = true;
       reply.status(201);
       return { id: id.toString(), recordedAt: at.toISOString() };
     });
@@ -354,11 +345,10 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           [borrower.id, address, request.body.purpose, request.principal!.user.id, at]);
         if (rows.length === 0) return false;
         const screening = await screen(tx, at, borrower.id);
-        await appendAudit(tx, { ...auditFields(request), action: 'borrowers.btc_address.add', target: `borrower:${borrower.ref}`, details: { address, purpose: request.body.purpose, screening } }, at);
+        await auditRequest(tx, request, { action: 'borrowers.btc_address.add', target: `borrower:${borrower.ref}`, details: { address, purpose: request.body.purpose, screening } }, at);
         return true;
       });
       if (!added) throw new ApiError(409, 'address_exists', 'this address is already recorded for the borrower');
-      request.audited = true;
       reply.status(201);
       return { address, purpose: request.body.purpose };
     });

@@ -20,7 +20,6 @@ import { revalueEquipment } from '../underwriting/equipment-service.js';
 import { fetchMempoolSnapshot, readNetworkHistoryCsv, saveSnapshots } from '../underwriting/network-data.js';
 import { ExtractImportError, httpRegistryClient, importRegistryExtract, recheckDue } from '../compliance/registry.js';
 import { passwordProblem } from '../identity/passwords.js';
-import type { Database } from '../db/database.js';
 import { readBarsCsv, readRateCsv, HistoryFileError } from '../prices/history-files.js';
 import { fetchBitstampOhlc } from '../prices/import.js';
 import { loadPricesConfig, pipelineConfig, PricesConfigError } from '../prices/prices-config.js';

@@ -3,10 +3,9 @@ import { Type } from 'typebox';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { Id, IdempotencyHeaders, Instant } from '../api/schemas.js';
-import { appendAudit } from '../audit/audit-repository.js';
 import { BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
-import { actorOf, auditFields } from '../api/access.js';
+import { actorOf, auditRequest } from '../api/access.js';
 import type { ApprovalAction } from '../approvals/approvals.js';
 import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { loadBanTable } from './evaluation.js';
@@ -67,10 +66,9 @@ export function complianceRoutes(context: AppContext): FastifyPluginAsyncTypebox
           [request.params.id, body.regionCode, body.municipalities, body.kind, body.seasonStart ?? null, body.seasonEnd ?? null, body.effectiveFrom, body.effectiveTo, body.legalBasis],
         );
         const result = await rescreenBannedAreas(tx, at.toISOString().slice(0, 10), at);
-        await appendAudit(tx, { ...auditFields(request), action: 'compliance.bans.set', target: `mining_ban:${request.params.id}`, details: { before: before ?? null, after: body, rescreen: result } }, at);
+        await auditRequest(tx, request, { action: 'compliance.bans.set', target: `mining_ban:${request.params.id}`, details: { before: before ?? null, after: body, rescreen: result } }, at);
         return result;
       });
-      request.audited = true;
       return summary;
     });
 
@@ -109,10 +107,9 @@ export function complianceRoutes(context: AppContext): FastifyPluginAsyncTypebox
       try {
         const result = await db.transaction(async (tx) => {
           const imported = await importRegistryExtract(tx, { text: content, asOf, complete, importedBy: actorOf(request).user.id, now: at });
-          await appendAudit(tx, { ...auditFields(request), action: 'compliance.registry_extract.import', target: `registry_extract:${imported.extractId}`, details: { asOf, complete, ...imported, extractId: imported.extractId.toString(), skipped: imported.skipped.length } }, at);
+          await auditRequest(tx, request, { action: 'compliance.registry_extract.import', target: `registry_extract:${imported.extractId}`, details: { asOf, complete, ...imported, extractId: imported.extractId.toString(), skipped: imported.skipped.length } }, at);
           return imported;
         });
-        request.audited = true;
         return { ...result, extractId: result.extractId.toString(), skipped: [...result.skipped] };
       } catch (error) {
         if (error instanceof ExtractImportError) throw new ApiError(400, 'invalid_extract', error.message);
@@ -139,10 +136,9 @@ export function complianceRoutes(context: AppContext): FastifyPluginAsyncTypebox
       try {
         const result = await db.transaction(async (tx) => {
           const imported = await importList(tx, { name, format, version, text: content, importedBy: actorOf(request).user.id, now: at });
-          await appendAudit(tx, { ...auditFields(request), action: 'compliance.screening_list.import', target: `screening_list:${imported.listId}`, details: { name, format, version, imported: imported.imported, entries: imported.entries, skipped: imported.skipped.length, ...imported.screening } }, at);
+          await auditRequest(tx, request, { action: 'compliance.screening_list.import', target: `screening_list:${imported.listId}`, details: { name, format, version, imported: imported.imported, entries: imported.entries, skipped: imported.skipped.length, ...imported.screening } }, at);
           return imported;
         });
-        request.audited = true;
         return { listId: result.listId.toString(), imported: result.imported, entries: result.entries, skipped: [...result.skipped], ...result.screening };
       } catch (error) {
         if (error instanceof ListImportError) throw new ApiError(400, 'invalid_list', error.message);

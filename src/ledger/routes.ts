@@ -2,13 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { transactOutcome, type Database } from '../db/database.js';
-import { auditFields } from '../api/access.js';
+import { auditRequest } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
 import type { ApprovalAction } from '../approvals/approvals.js';
 import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { SECTION_TITLES, sectionOf, trialBalanceSections } from './trial-balance.js';
-import { appendAudit } from '../audit/audit-repository.js';
 import { BOOK_READERS, type Role } from '../identity/roles.js';
 import { manualEntryAction, reversalAction } from './manual-actions.js';
 import { Amount, CalendarDate, Currency, IdempotencyHeaders, Id, Instant } from '../api/schemas.js';
@@ -199,8 +198,7 @@ export function ledgerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const opened = await transactOutcome(db, async (tx) => {
         const result = await openAccount(tx, address);
         if (result.ok && result.value.created) {
-          await appendAudit(tx, { ...auditFields(request), action: 'ledger.account.open', target: `ledger_account:${result.value.account.address}`, details: { after: accountView(result.value.account) } }, now());
-          request.audited = true;
+          await auditRequest(tx, request, { action: 'ledger.account.open', target: `ledger_account:${result.value.account.address}`, details: { after: accountView(result.value.account) } }, now());
         }
         return result;
       });

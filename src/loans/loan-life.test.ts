@@ -280,3 +280,17 @@ describe('restructuring, compliance events and the end-of-day rules', () => {
     expect(last.postings.every((p: { account: string }) => p.account.endsWith(`:${live[0]!.ref}`))).toBe(true);
   });
 });
+
+describe('a payment reference sent to two loans at once', () => {
+  it('records it once; the other is refused as reference_reused (409), never a 500', async () => {
+    const live = await t.test.db.query<{ ref: string }>(`SELECT ref FROM loans WHERE status IN ('active', 'overdue') ORDER BY id LIMIT 2`);
+    expect(live).toHaveLength(2);
+    for (let trial = 0; trial < 10; trial += 1) {
+      const reference = `RACE-${trial}`;
+      const answers = await Promise.all(live.map((l) => repay(l.ref, reference, '10.00')));
+      expect(answers.map((a) => a.statusCode).sort(), answers.map((a) => a.body).join('\n')).toEqual([201, 409]);
+      expect(answers.find((a) => a.statusCode === 409)!.json().error.code).toBe('reference_reused');
+    }
+    await expectBooksAgree();
+  });
+});

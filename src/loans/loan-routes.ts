@@ -1,14 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { actorOf, auditFields, ownsBorrowerRef } from '../api/access.js';
+import { actorOf, auditRequest, ownsBorrowerRef, type Amounts, type AuditNote } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
 import { runIdempotent } from '../api/idempotency.js';
 import { BtcAmount, CalendarDate, Id, IdempotencyHeaders, RubAmount } from '../api/schemas.js';
 import type { ApprovalAction } from '../approvals/approvals.js';
 import { ApprovalView, proposeFrom } from '../approvals/routes.js';
-import { appendAudit } from '../audit/audit-repository.js';
 import { findBorrower } from '../borrowers/borrower-repository.js';
 import { bankCalendar } from '../calendar/load.js';
 import type { Queryable } from '../db/database.js';
@@ -29,6 +28,13 @@ const LoanRef = Type.String({ pattern: '^LN-[1-9][0-9]{0,17}$', description: 'a 
 const Loose = Type.Record(Type.String(), Type.Unknown());
 const STAFF = [...BOOK_READERS, 'admin'] as const;
 
+/** An amount this service formatted, read back (for an audit record's amounts). */
+function kopecksOf(text: string): bigint {
+  const parsed = parseKopecks(text, 'non_negative');
+  if (!parsed.ok) throw new Error(`not an amount: ${text}`);
+  return parsed.value;
+}
+
 function money<T>(parsed: { ok: true; value: T } | { ok: false; error: { message: string } }, field: string): T {
   if (!parsed.ok) throw new ApiError(400, 'invalid_amount', `${field}: ${parsed.error.message}`, { field });
   return parsed.value;
@@ -44,10 +50,17 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** An idempotent POST whose business rejection rolls back and is answered, not stored. */
-function idempotent(context: AppContext, request: FastifyRequest, reply: FastifyReply, status: number, work: (tx: Queryable) => Promise<unknown>) {
+/**
+ * An idempotent POST whose business rejection rolls back and is answered, not stored; its audit
+ * record (target and amounts, from what the work did) is written in the same transaction.
+ */
+function idempotent<T>(context: AppContext, request: FastifyRequest, reply: FastifyReply, status: number, work: (tx: Queryable) => Promise<T>, audit: (value: T) => AuditNote) {
   return runIdempotent(context.db, request, reply, async (tx) => {
-    const outcome = await loanOutcome(() => work(tx));
+    const outcome = await loanOutcome(async () => {
+      const value = await work(tx);
+      await auditRequest(tx, request, audit(value), context.now());
+      return value;
+    });
     return outcome.ok ? { ok: true, value: { status, body: outcome.value } } : outcome;
   });
 }
@@ -82,10 +95,8 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const ctx = await offerContext();
       return idempotent(context, request, reply, 201, async (tx) => {
         const made = await applyForLoan(tx, borrower, { productCode: request.body.product, amount, months: request.body.months, repaymentType: request.body.repaymentType, collateralSats: collateral }, actorOf(request).user.id, ctx);
-        await appendAudit(tx, { ...auditFields(request), action: 'loans.apply', target: `loan_application:${made.applicationId}`, details: { ...request.body, offerId: made.offer.id.toString() } }, ctx.now);
-        request.audited = true;
         return { applicationId: made.applicationId.toString(), offer: offerView(made.offer) };
-      });
+      }, (made) => ({ target: `loan_application:${made.applicationId}`, amounts: { RUB: amount, BTC: collateral }, details: { ...request.body, offerId: made.offer.offerId } }));
     });
 
     app.get('/borrowers/:ref/loan-applications', {
@@ -109,12 +120,14 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       schema: { tags: ['loans'], summary: 'Compute a fresh offer for an open application (new price, new compliance evaluation, latest underwriting)', headers: IdempotencyHeaders, params: Type.Object({ id: Id }), response: { 201: Loose, ...errors, 422: Type.Ref('Error') } },
     }, async (request, reply) => {
       const ctx = await offerContext();
+      let amounts: Amounts = {};
       return idempotent(context, request, reply, 201, async (tx) => {
-        const [app] = await tx.query<{ status: string }>('SELECT status FROM loan_applications WHERE id = $1 FOR UPDATE', [BigInt(request.params.id)]);
+        const [app] = await tx.query<{ status: string; amount_kopecks: bigint; collateral_sats: bigint }>('SELECT status, amount_kopecks, collateral_sats FROM loan_applications WHERE id = $1 FOR UPDATE', [BigInt(request.params.id)]);
         if (app === undefined) throw new LoanError('application_not_found', `no application ${request.params.id}`);
         if (app.status !== 'offered') throw new LoanError('application_not_open', `application ${request.params.id} is ${app.status}`);
+        amounts = { RUB: app.amount_kopecks, BTC: app.collateral_sats };
         return offerView(await makeOffer(tx, BigInt(request.params.id), actorOf(request).user.id, ctx));
-      });
+      }, (offer) => ({ target: `loan_application:${request.params.id}`, amounts, details: { offerId: offer.offerId, blockingReasons: offer.blockingReasons } }));
     });
 
     app.post('/loan-applications/:id/approval', {
@@ -190,7 +203,11 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       schema: { tags: ['loans'], summary: 'Declare a BTC deposit the borrower is making to the custodian (pending until treasury confirms it)', params: Type.Object({ ref: LoanRef }), body: Type.Object({ btc: BtcAmount }, { additionalProperties: false }), response: { 201: Type.Object({ positionId: Type.String(), state: Type.String() }), ...errors } },
     }, async (request, reply) => {
       const sats = money(parseSats(request.body.btc), 'btc');
-      const id = await guard(() => db.transaction((tx) => declareCollateral(tx, request.params.ref, sats, actorOf(request).user.id, now())));
+      const id = await guard(() => db.transaction(async (tx) => {
+        const position = await declareCollateral(tx, request.params.ref, sats, actorOf(request).user.id, now());
+        await auditRequest(tx, request, { target: `loan:${request.params.ref}`, amounts: { BTC: sats }, details: { positionId: position.toString(), state: 'pending' } }, now());
+        return position;
+      }));
       reply.status(201);
       return { positionId: id.toString(), state: 'pending' };
     });
@@ -205,7 +222,8 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       schema: { tags: ['loans'], summary: 'Disburse an approved loan: only with confirmed collateral meeting the origination LTV at a fresh price; books the principal to the settlement account and records the payment order', headers: IdempotencyHeaders, params: Type.Object({ ref: LoanRef }), response: { 201: Loose, ...errors, 422: Type.Ref('Error') } },
     }, async (request, reply) => {
       const ctx = await offerContext();
-      return idempotent(context, request, reply, 201, (tx) => disburse(tx, request.params.ref, actorOf(request).user.id, ctx));
+      return idempotent(context, request, reply, 201, (tx) => disburse(tx, request.params.ref, actorOf(request).user.id, ctx),
+        (done) => ({ target: `loan:${done.loan}`, amounts: { RUB: kopecksOf(done.amount) }, details: { amount: done.amount, fee: done.fee, payout: done.payout, paymentOrderId: done.paymentOrderId, price: done.price, priceCycleId: done.priceCycleId } }));
     });
 
     app.post('/loans/:ref/repayments', {
@@ -213,7 +231,11 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       schema: { tags: ['loans'], summary: 'Record an incoming payment by its bank reference (the same reference again is the same payment); what is due now is settled by the waterfall, the rest waits on the settlement account', params: Type.Object({ ref: LoanRef }), body: Type.Object({ reference: Type.String({ pattern: '^[A-Za-z0-9._/-]{1,64}$' }), amount: RubAmount }, { additionalProperties: false }), response: { 201: Loose, 200: Loose, ...errors } },
     }, async (request, reply) => {
       const amount = money(parseKopecks(request.body.amount), 'amount');
-      const result = await guard(() => db.transaction((tx) => recordRepayment(tx, request.params.ref, { reference: request.body.reference, amount }, actorOf(request).user.id, now())));
+      const result = await guard(() => db.transaction(async (tx) => {
+        const recorded = await recordRepayment(tx, request.params.ref, { reference: request.body.reference, amount }, actorOf(request).user.id, now());
+        await auditRequest(tx, request, { target: `loan:${recorded.loan}`, amounts: { RUB: amount }, details: { reference: recorded.reference, replayed: recorded.replayed, allocated: recorded.allocated, leftOnSettlement: recorded.leftOnSettlement, status: recorded.status } }, now());
+        return recorded;
+      }));
       reply.status(result.replayed ? 200 : 201);
       return result;
     });
@@ -224,7 +246,8 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async (request, reply) => {
       const amount = request.body.amount === undefined ? undefined : money(parseKopecks(request.body.amount), 'amount');
       const calendar = await bankCalendar();
-      return idempotent(context, request, reply, 201, (tx) => prepay(tx, request.params.ref, { ...(amount !== undefined ? { amount } : {}), mode: request.body.mode }, actorOf(request).user.id, now(), calendar));
+      return idempotent(context, request, reply, 201, (tx) => prepay(tx, request.params.ref, { ...(amount !== undefined ? { amount } : {}), mode: request.body.mode }, actorOf(request).user.id, now(), calendar),
+        (done) => ({ target: `loan:${done.loan}`, amounts: { RUB: kopecksOf(done.paid) }, details: { mode: request.body.mode, allocated: done.allocated, status: done.status, scheduleVersion: done.scheduleVersion } }));
     });
 
     app.post('/loans/:ref/restructuring', {

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import { actorOf, auditFields } from '../api/access.js';
+import { actorOf, auditRequest } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { Instant, Percent } from '../api/schemas.js';
-import { appendAudit } from '../audit/audit-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { formatFraction, fraction } from '../money/money.js';
@@ -67,12 +66,11 @@ export function loanRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         const inserted = await tx.query('INSERT INTO loan_products (code, created_at, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING code', [request.body.code, at, actorOf(request).user.id]);
         if (inserted.length === 0) return undefined;
         await tx.query('INSERT INTO loan_product_versions (product_code, version, terms, created_at, created_by) VALUES ($1, 1, $2::jsonb, $3, $4)', [request.body.code, JSON.stringify(terms), at, actorOf(request).user.id]);
-        await appendAudit(tx, { ...auditFields(request), action: 'loans.product.create', target: `loan_product:${request.body.code}`, details: { version: 1, terms } }, at);
+        await auditRequest(tx, request, { action: 'loans.product.create', target: `loan_product:${request.body.code}`, details: { version: 1, terms } }, at);
         const [row] = await tx.query<VersionRow>(`${SELECT_VERSIONS} WHERE v.product_code = $1 AND v.version = 1`, [request.body.code]);
         return row!;
       });
       if (created === undefined) throw new ApiError(409, 'product_exists', `a product ${request.body.code} exists; add a version instead`);
-      request.audited = true;
       reply.status(201);
       return view(created);
     });
@@ -89,12 +87,11 @@ export function loanRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         if (product === undefined) return undefined;
         const [next] = await tx.query<{ version: number }>('SELECT coalesce(max(version), 0) + 1 AS version FROM loan_product_versions WHERE product_code = $1', [request.params.code]);
         await tx.query('INSERT INTO loan_product_versions (product_code, version, terms, created_at, created_by) VALUES ($1, $2, $3::jsonb, $4, $5)', [request.params.code, next!.version, JSON.stringify(terms), at, actorOf(request).user.id]);
-        await appendAudit(tx, { ...auditFields(request), action: 'loans.product.version', target: `loan_product:${request.params.code}`, details: { version: next!.version, terms } }, at);
+        await auditRequest(tx, request, { action: 'loans.product.version', target: `loan_product:${request.params.code}`, details: { version: next!.version, terms } }, at);
         const [row] = await tx.query<VersionRow>(`${SELECT_VERSIONS} WHERE v.product_code = $1 AND v.version = $2`, [request.params.code, next!.version]);
         return row!;
       });
       if (created === undefined) throw new ApiError(404, 'not_found', `no product ${request.params.code}`);
-      request.audited = true;
       reply.status(201);
       return view(created);
     });
@@ -135,9 +132,8 @@ export function loanRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           `INSERT INTO key_rates (effective_from, rate_millionths, source, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (effective_from) DO UPDATE SET rate_millionths = EXCLUDED.rate_millionths, source = EXCLUDED.source, recorded_by = EXCLUDED.recorded_by, recorded_at = EXCLUDED.recorded_at`,
           [day, rate, request.body.source, actorOf(request).user.id, at]);
-        await appendAudit(tx, { ...auditFields(request), action: 'loans.key_rate.set', target: `key_rate:${day}`, details: { before: before[0] ?? null, after: request.body } }, at);
+        await auditRequest(tx, request, { action: 'loans.key_rate.set', target: `key_rate:${day}`, details: { before: before[0] ?? null, after: request.body } }, at);
       });
-      request.audited = true;
       return { effectiveFrom: day, percent: request.body.percent };
     });
 

@@ -250,7 +250,7 @@ export async function disburse(tx: Queryable, ref: string, userId: bigint, ctx: 
   await tx.query(`UPDATE collateral_positions SET state = 'pledged' WHERE loan_id = $1 AND state = 'confirmed'`, [loan.id]);
   await tx.query(`UPDATE loans SET status = 'active', disbursed_on = $2, accrued_through = $2 WHERE id = $1`, [loan.id, day]);
   await loanEvent(tx, loan.id, day, 'disbursed', { amount: formatKopecks(loan.amount_kopecks), paymentOrderId: order!.id.toString(), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString(), collateral: formatSats(held!.sats) }, ctx.now);
-  return { loan: loan.ref, disbursedOn: day, paymentOrderId: order!.id.toString(), payout: formatKopecks(payout), fee: formatKopecks(loan.fee_kopecks), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString() };
+  return { loan: loan.ref, disbursedOn: day, amount: formatKopecks(loan.amount_kopecks), paymentOrderId: order!.id.toString(), payout: formatKopecks(payout), fee: formatKopecks(loan.fee_kopecks), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,6 +275,9 @@ export interface RepaymentResult {
  * due date). A replay of the reference with the same loan and amount returns the first result.
  */
 export async function recordRepayment(tx: Queryable, ref: string, input: { reference: string; amount: bigint }, userId: bigint, now: Date): Promise<RepaymentResult> {
+  // One payment reference at a time, whichever loan it is sent to: two requests with the same
+  // reference for two loans would otherwise both find it unused and race to its ledger key.
+  await tx.query(`SELECT pg_advisory_xact_lock(7207110, hashtext($1))`, [input.reference]);
   const loan = await loadLoan(tx, ref, true);
   const [previous] = await tx.query<{ loan_id: bigint; amount_kopecks: bigint; business_date: string; allocation: Record<Bucket, string>; left_kopecks: bigint }>('SELECT * FROM repayments WHERE reference = $1', [input.reference]);
   if (previous !== undefined) {
@@ -341,7 +344,7 @@ export async function prepay(tx: Queryable, ref: string, input: { amount?: bigin
   await move(tx, loan, borrower.ref, { day, valueTime: now, key: `prepayment:${loan.ref}:${now.getTime()}:${amount}`, kind: 'prepayment', reason: `Early repayment of loan ${loan.ref} (${input.mode.replace('_', ' ')})` }, BUCKETS.map((b) => ({ debit: 'settlement' as const, credit: b, amount: allocated[b] })));
   const version = allocated.principal > 0n ? await reschedule(tx, loan, 'prepayment', `prepayment of ${formatKopecks(allocated.principal)} RUB principal, ${input.mode.replace('_', ' ')}`, day, userId, now, calendar, { mode: input.mode }) : undefined;
   const after = await settleStatus(tx, ref, day, now);
-  return { loan: loan.ref, businessDate: day, allocated: Object.fromEntries(BUCKETS.map((b) => [b, formatKopecks(allocated[b])])), status: after.status, scheduleVersion: version ?? after.schedule_version };
+  return { loan: loan.ref, businessDate: day, paid: formatKopecks(sumBuckets(allocated)), allocated: Object.fromEntries(BUCKETS.map((b) => [b, formatKopecks(allocated[b])])), status: after.status, scheduleVersion: version ?? after.schedule_version };
 }
 
 export interface RestructurePayload { readonly loan: string; readonly extraMonths: number; readonly reason: string }

@@ -1,12 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { actorOf, auditFields } from '../api/access.js';
+import { actorOf, auditRequest } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { Id, IdempotencyHeaders, Instant, RubAmount } from '../api/schemas.js';
 import type { ApprovalAction } from '../approvals/approvals.js';
 import { ApprovalView, proposeFrom } from '../approvals/routes.js';
-import { appendAudit } from '../audit/audit-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { formatMinorUnits } from '../money/money.js';
 import { parseInstant } from '../ledger/entry.js';
@@ -148,9 +147,8 @@ export function priceRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (!latest.reasons.includes('sharp_move') || latest.acceptedKopecks === null) throw new ApiError(409, 'nothing_to_confirm', 'the latest cycle is not held by a sharp move');
       await db.transaction(async (tx) => {
         await tx.query('INSERT INTO price_confirmations (at, user_id, cycle_id, price_kopecks, reason) VALUES ($1, $2, $3, $4, $5)', [at, actorOf(request).user.id, latest.id, latest.acceptedKopecks, request.body.reason]);
-        await appendAudit(tx, { ...auditFields(request), action: 'prices.confirm', target: `price_cycle:${latest.id}`, details: { price: rub(latest.acceptedKopecks), reasons: latest.reasons, sharpMove: latest.detail.sharpMove ?? null, reason: request.body.reason } }, at);
+        await auditRequest(tx, request, { action: 'prices.confirm', target: `price_cycle:${latest.id}`, details: { price: rub(latest.acceptedKopecks), reasons: latest.reasons, sharpMove: latest.detail.sharpMove ?? null, reason: request.body.reason } }, at);
       });
-      request.audited = true;
       return { confirmed: cycleView(latest) };
     });
   };

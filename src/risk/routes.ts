@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditFields, ownsBorrowerRef } from '../api/access.js';
+import { auditRequest, ownsBorrowerRef } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { BtcAmount, Id, IdempotencyHeaders, Instant, RubAmount } from '../api/schemas.js';
 import type { ApprovalAction } from '../approvals/approvals.js';
 import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { writeOffAction } from '../loans/servicing.js';
-import { appendAudit } from '../audit/audit-repository.js';
 import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js';
 import { BOOK_READERS } from '../identity/roles.js';
 import { ltvMillionths } from '../loans/collateral.js';
@@ -182,10 +181,9 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           const [existing] = await tx.query<{ at: Date }>('SELECT at FROM risk_acknowledgements WHERE transition_id = $1', [transition.id]);
           return { created: false, at: existing!.at };
         }
-        await appendAudit(tx, { ...auditFields(request), action: 'risk.acknowledge', target: `loan:${transition.ref}`, details: { transitionId: transition.id.toString(), state: transition.to_state } }, at);
+        await auditRequest(tx, request, { action: 'risk.acknowledge', target: `loan:${transition.ref}`, details: { transitionId: transition.id.toString(), state: transition.to_state } }, at);
         return { created: true, at };
       });
-      request.audited = true;
       reply.status(outcome.created ? 201 : 200);
       return { transitionId: request.body.transitionId, acknowledgedAt: outcome.at.toISOString() };
     });
@@ -213,10 +211,9 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
                         ON CONFLICT (borrower_id) DO UPDATE SET email = EXCLUDED.email, webhook_url = EXCLUDED.webhook_url, webhook_secret = EXCLUDED.webhook_secret, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by`,
           [borrower.id, email, webhookUrl, key, at, request.principal!.user.id]);
         // The key itself never goes into the audit trail.
-        await appendAudit(tx, { ...auditFields(request), action: 'risk.contacts.set', target: `borrower:${borrower.ref}`, details: { email, webhookUrl, newSigningKey: fresh } }, at);
+        await auditRequest(tx, request, { action: 'risk.contacts.set', target: `borrower:${borrower.ref}`, details: { email, webhookUrl, newSigningKey: fresh } }, at);
         return fresh ? key : null;
       });
-      request.audited = true;
       return { email, webhookUrl, webhookSecret: secret };
     });
   };

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { actorOf, auditFields } from '../api/access.js';
+import { actorOf, auditRequest } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { BtcAmount, Id, Instant, Percent, RubAmount } from '../api/schemas.js';
-import { appendAudit } from '../audit/audit-repository.js';
 import { findBorrower } from '../borrowers/borrower-repository.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
@@ -77,11 +76,10 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
       const result = await db.transaction(async (tx) => {
         const outcome = await runUnderwriting(tx, borrower, terms, actorOf(request).user.id, at);
         if ('code' in outcome) return outcome;
-        await appendAudit(tx, { ...auditFields(request), action: 'underwriting.run', target: `borrower:${borrower.ref}`, details: { reportId: outcome.id.toString(), recommendation: outcome.recommendation, terms: (outcome.body['inputs'] as { terms: unknown }).terms } }, at);
+        await auditRequest(tx, request, { action: 'underwriting.run', target: `borrower:${borrower.ref}`, details: { reportId: outcome.id.toString(), recommendation: outcome.recommendation, terms: (outcome.body['inputs'] as { terms: unknown }).terms } }, at);
         return outcome;
       });
       if ('code' in result) throw new ApiError(REPORT_PROBLEM_STATUS[result.code] ?? 400, result.code, result.message);
-      request.audited = true;
       reply.status(201);
       return { reportId: result.id.toString(), recommendation: result.recommendation, reasons: [...result.reasons], report: result.body };
     });
@@ -117,9 +115,8 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
            SELECT $1, tier, price::numeric, $4, $5 FROM unnest($2::text[], $3::text[]) AS v(tier, price)
            ON CONFLICT (effective_from, tier) DO UPDATE SET usd_per_th = EXCLUDED.usd_per_th, source = EXCLUDED.source, recorded_by = EXCLUDED.recorded_by`,
           [day, [...TIER_NAMES], TIER_NAMES.map((tier) => request.body[tier]), request.body.source, actorOf(request).user.id]);
-        await appendAudit(tx, { ...auditFields(request), action: 'equipment.price_index.set', target: `equipment_price_index:${day}`, details: { before, after: request.body } }, at);
+        await auditRequest(tx, request, { action: 'equipment.price_index.set', target: `equipment_price_index:${day}`, details: { before, after: request.body } }, at);
       });
-      request.audited = true;
       return { effectiveFrom: day };
     });
 
@@ -156,11 +153,10 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
       const result = await db.transaction(async (tx) => {
         const outcome = await revalueEquipment(tx, { asOf, now: at, valuedBy: actorOf(request).user.id, borrowerId: borrower.id, policy });
         if ('code' in outcome) return outcome;
-        await appendAudit(tx, { ...auditFields(request), action: 'equipment.revalue', target: `borrower:${borrower.ref}`, details: { asOf, ...outcome, totalKopecks: outcome.totalKopecks.toString(), weightedKopecks: outcome.weightedKopecks.toString() } }, at);
+        await auditRequest(tx, request, { action: 'equipment.revalue', target: `borrower:${borrower.ref}`, details: { asOf, ...outcome, totalKopecks: outcome.totalKopecks.toString(), weightedKopecks: outcome.weightedKopecks.toString() } }, at);
         return outcome;
       });
       if ('code' in result) throw new ApiError(409, result.code, result.message);
-      request.audited = true;
       return { groups: result.groups, total: formatMinorUnits(result.totalKopecks, 'RUB'), weighted: formatMinorUnits(result.weightedKopecks, 'RUB'), breaches: result.breaches, defaultEvents: result.defaultEvents };
     });
 
