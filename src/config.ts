@@ -2,6 +2,7 @@ import { parseSats } from './money/money.js';
 import path from 'node:path';
 import type { DatabaseTarget } from './db/open.js';
 import type { AuditKeySource } from './audit/checkpoint-file.js';
+import { isValidCidr, type OutboundPolicy } from './adapters/outbound.js';
 
 /**
  * Configuration comes from the environment only, and is checked once at start-up: a bad value
@@ -42,6 +43,8 @@ export interface Config {
   readonly auditCheckpointFile: string;
   /** The auditors' mailbox: every checkpoint is mailed there too. */
   readonly auditorsEmail: string | undefined;
+  /** Where webhooks (URLs users give) may go: https only and public addresses, unless widened here. */
+  readonly outbound: OutboundPolicy;
 }
 
 export class ConfigError extends Error {
@@ -114,6 +117,11 @@ export function loadConfig(env: Env = process.env): Config {
   const auditorsEmail = env.ZALOG_AUDITORS_EMAIL || undefined;
   if (auditorsEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(auditorsEmail)) throw new ConfigError(`ZALOG_AUDITORS_EMAIL must be an e-mail address; got "${auditorsEmail}"`);
 
+  const allowHttp = env.ZALOG_OUTBOUND_ALLOW_HTTP || 'false';
+  if (allowHttp !== 'true' && allowHttp !== 'false') throw new ConfigError(`ZALOG_OUTBOUND_ALLOW_HTTP must be true or false; got "${allowHttp}"`);
+  const allow = (env.ZALOG_OUTBOUND_ALLOW || '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+  for (const cidr of allow) if (!isValidCidr(cidr)) throw new ConfigError(`ZALOG_OUTBOUND_ALLOW is a comma-separated list of CIDR ranges (e.g. 10.20.0.0/16); got "${cidr}"`);
+
   return {
     host,
     port,
@@ -134,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     auditKey,
     auditCheckpointFile: path.resolve(env.ZALOG_AUDIT_CHECKPOINT_FILE || path.join(dataDir, 'audit-checkpoints.jsonl')),
     auditorsEmail,
+    outbound: { allowHttp: allowHttp === 'true', allow },
   };
 }
 

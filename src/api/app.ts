@@ -38,6 +38,7 @@ import { registerAccessControl, type RouteRule } from './access.js';
 import type { AppContext } from './context.js';
 import { ApiError, ErrorBody } from './errors.js';
 import type { CheckpointTarget } from '../audit/checkpoint-file.js';
+import { STRICT_OUTBOUND, type OutboundPolicy } from '../adapters/outbound.js';
 
 export interface AppOptions {
   readonly db: Database;
@@ -62,6 +63,8 @@ export interface AppOptions {
   readonly audit?: CheckpointTarget;
   /** The one-time token POST /api/v1/setup takes to create the first admins (printed at start). */
   readonly setupToken?: string;
+  /** Where webhook URLs may point; strict (https, public addresses) unless given. */
+  readonly outbound?: OutboundPolicy;
 }
 
 export type App = FastifyInstance & { readonly routeRules: readonly RouteRule[]; readonly context: AppContext };
@@ -166,6 +169,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     pricesStaleAfterSeconds: options.pricesStaleAfterSeconds ?? 120,
     registry: options.registry,
     audit: options.audit,
+    outbound: options.outbound ?? STRICT_OUTBOUND,
   };
   const routeRules: RouteRule[] = [];
   await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] } } });

@@ -2,6 +2,7 @@ import type { ApprovalRegistry } from '../approvals/approvals.js';
 import type { Database } from '../db/database.js';
 import type { RegistryClient } from '../compliance/registry.js';
 import type { CheckpointTarget } from '../audit/checkpoint-file.js';
+import type { OutboundPolicy } from '../adapters/outbound.js';
 
 /** What every route plugin is built with. `now` is a clock the tests can move. */
 export interface AppContext {
@@ -15,4 +16,6 @@ export interface AppContext {
   readonly registry: RegistryClient | undefined;
   /** The audit checkpoints' signing key, file and auditors' mailbox; undefined in tests that do not need them. */
   readonly audit: CheckpointTarget | undefined;
+  /** Where webhook URLs users give may point (src/adapters/outbound.ts). */
+  readonly outbound: OutboundPolicy;
 }

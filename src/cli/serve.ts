@@ -75,6 +75,7 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
     trustProxy: config.trustProxy,
     audit: { key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail },
     ...(setupToken !== undefined ? { setupToken } : {}),
+    outbound: config.outbound,
   });
   // Registered miners are re-checked in the registry monthly; the job looks every 6 hours for who is due.
   const stopRecheck = registry === undefined ? () => undefined : scheduleJob(db, registryRecheckJob(registry), logger);
@@ -108,7 +109,7 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
   } }, logger);
   // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait).
   const senders = {
-    webhook: webhookSender({ timeoutMs: 10_000, now: () => new Date() }),
+    webhook: webhookSender({ timeoutMs: 10_000, now: () => new Date(), policy: config.outbound }),
     ...(config.smtp === undefined ? {} : { email: emailSender(nodemailer.createTransport(config.smtp.url), config.smtp.from, config.smtp.from.split('@')[1]!) }),
   };
   const stopOutbox = scheduleJob(db, { name: 'risk-outbox', lockKey: 7_207_103, everyMs: 5_000, run: async () => {

@@ -70,8 +70,10 @@ afterAll(async () => {
   await t.close();
 });
 
+/** The test's receiver is on 127.0.0.1 over http: allowed here as an operator would allow an internal relay. */
+const LOOPBACK_ALLOWED = { allowHttp: true, allow: ['127.0.0.0/8'] };
 const senders = () => ({
-  webhook: webhookSender({ timeoutMs: 2_000, now }),
+  webhook: webhookSender({ timeoutMs: 2_000, now, policy: LOOPBACK_ALLOWED }),
   email: emailSender(nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true }), 'risk@bank.example', 'bank.example'),
 });
 const outbox = () => t.db.query<{ id: bigint; channel: string; status: string; attempts: number; receipt: Record<string, unknown> | null; last_error: string | null; next_attempt_at: Date }>('SELECT * FROM risk_outbox ORDER BY id');
@@ -121,5 +123,21 @@ describe('the risk outbox', () => {
     const dead = (await outbox()).filter((r) => r.status === 'dead');
     expect(dead).toHaveLength(2);
     expect(dead.map((r) => r.last_error)).toEqual(['webhook answered 410', 'webhook answered 503']);
+  });
+
+  it('never POSTs to a loopback, private or metadata address: refused at delivery though it was saved (DNS rebinding)', async () => {
+    const [transition] = await t.db.query<{ id: bigint; loan_id: bigint; borrower_id: bigint }>('SELECT t.id, t.loan_id, l.borrower_id FROM risk_transitions t JOIN loans l ON l.id = t.loan_id ORDER BY t.id LIMIT 1');
+    const strict = { webhook: webhookSender({ timeoutMs: 2_000, now, policy: { allowHttp: true, allow: [] } }) };
+    const before = received.length;
+    // A name that resolved to a public address when it was saved, and to loopback now.
+    for (const url of [webhookUrl.replace('127.0.0.1', 'localhost'), webhookUrl, 'http://169.254.169.254/latest/meta-data', webhookUrl.replace('127.0.0.1', '[::ffff:127.0.0.1]'), 'http://10.1.2.3/x']) {
+      await t.db.query('UPDATE risk_contacts SET webhook_url = $1 WHERE borrower_id = $2', [url, transition!.borrower_id]);
+      await t.db.query(`UPDATE risk_outbox SET status = 'pending', attempts = 0, next_attempt_at = $1, last_error = NULL WHERE channel = 'webhook' AND transition_id = $2`, [clock, transition!.id]);
+      expect(await deliverDue(t.db, { senders: strict, now, batch: 1 }), url).toEqual({ delivered: 0, retried: 0, dead: 1 });
+      const [row] = await t.db.query<{ last_error: string }>(`SELECT last_error FROM risk_outbox WHERE channel = 'webhook' AND transition_id = $1`, [transition!.id]);
+      expect(row!.last_error, url).toMatch(/^webhook refused: .*(loopback|linkLocal|private|not a public)/);
+    }
+    expect(received.length).toBe(before);
+    await t.db.query('UPDATE risk_contacts SET webhook_url = $1', [webhookUrl]);
   });
 });

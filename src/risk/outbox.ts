@@ -1,5 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
+import { fetch } from 'undici';
+import { guardedAgent, OutboundRefused, urlProblem, type OutboundPolicy } from '../adapters/outbound.js';
 import type { Database } from '../db/database.js';
 import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { formatRate } from '../loans/origination.js';
@@ -81,10 +83,14 @@ export function messageBody(m: RiskMessage): Record<string, unknown> {
  * timestamp + "." + body)` with `X-Zalog-Timestamp` (seconds), as Stripe and GitHub sign theirs,
  * so a receiver can check the sender and refuse a replay of an old body.
  */
-export function webhookSender(options: { timeoutMs: number; now: () => Date }): Sender {
+export function webhookSender(options: { timeoutMs: number; now: () => Date; policy: OutboundPolicy }): Sender {
+  // Every connection resolves and checks its address again (DNS rebinding): see adapters/outbound.ts.
+  const dispatcher = guardedAgent(options.policy);
   return {
     async send(m) {
       if (m.webhookUrl === null || m.webhookSecret === null) throw new DeliveryError('no webhook set for the borrower', true);
+      const form = urlProblem(m.webhookUrl, options.policy);
+      if (form !== undefined) throw new DeliveryError(`webhook refused: ${form}`, true);
       const body = JSON.stringify(messageBody(m));
       const timestamp = Math.floor(options.now().getTime() / 1000).toString();
       const signature = createHmac('sha256', m.webhookSecret).update(`${timestamp}.${body}`).digest('hex');
@@ -96,8 +102,11 @@ export function webhookSender(options: { timeoutMs: number; now: () => Date }): 
           body,
           signal: AbortSignal.timeout(options.timeoutMs),
           redirect: 'error',
-        });
+          dispatcher,
+        }) as unknown as Response;
       } catch (error) {
+        const cause = (error as { cause?: unknown }).cause;
+        if (cause instanceof OutboundRefused) throw new DeliveryError(`webhook refused: ${cause.message}`, true);
         throw new DeliveryError(`webhook unreachable: ${(error as Error).message}`);
       }
       const answer = Buffer.from(await response.arrayBuffer());

@@ -173,10 +173,16 @@ describe('the borrower\'s risk through the API', () => {
 
   it('lets a credit officer set where notices go; a new webhook URL gets a new signing key, shown once', async () => {
     const set = (body: object) => t.as('officer').inject({ method: 'PUT', url: '/api/v1/borrowers/B-1/risk-contacts', payload: body });
-    const first = await set({ email: 'cfo@farm.example', webhookUrl: 'https://farm.example/hooks/zalog' });
+    // Webhook URLs are https to a public address only (SSRF): each of these is refused and stores nothing.
+    for (const url of ['http://93.184.216.34/hook', 'https://127.0.0.1/hook', 'https://localhost/hook', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/hook', 'https://[::ffff:10.0.0.1]/hook', 'https://192.168.1.10/hook', 'https://100.64.0.1/hook', 'https://224.0.0.1/hook', 'https://0.0.0.0/hook', 'https://user:pw@93.184.216.34/hook']) {
+      const refused = await set({ email: null, webhookUrl: url });
+      expect([refused.statusCode, refused.json().error.code], url).toEqual([400, 'webhook_url_refused']);
+    }
+    expect(await t.test.db.query('SELECT 1 FROM risk_contacts')).toEqual([]);
+    const first = await set({ email: 'cfo@farm.example', webhookUrl: 'https://93.184.216.34/hooks/zalog' });
     expect(first.statusCode, first.body).toBe(200);
     expect(first.json().webhookSecret).toMatch(/^[0-9a-f]{64}$/);
-    const same = await set({ email: 'ops@farm.example', webhookUrl: 'https://farm.example/hooks/zalog' });
+    const same = await set({ email: 'ops@farm.example', webhookUrl: 'https://93.184.216.34/hooks/zalog' });
     expect(same.json().webhookSecret).toBeNull(); // the key is kept, and not shown again
     const [stored] = await t.test.db.query<{ webhook_secret: string }>('SELECT webhook_secret FROM risk_contacts');
     expect(stored!.webhook_secret).toBe(first.json().webhookSecret);

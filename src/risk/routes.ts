@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { auditRequest, ownsBorrowerRef } from '../api/access.js';
+import { outboundUrlProblem } from '../adapters/outbound.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { BtcAmount, Id, IdempotencyHeaders, Instant, RubAmount } from '../api/schemas.js';
@@ -203,6 +204,9 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const borrower = await requireBorrower(request.params.ref);
       const at = now();
       const { email, webhookUrl } = request.body;
+      // A URL a user gives is where the service will POST: https to a public address only (SSRF).
+      const refused = webhookUrl === null ? undefined : await outboundUrlProblem(webhookUrl, context.outbound);
+      if (refused !== undefined) throw new ApiError(400, 'webhook_url_refused', `webhookUrl: ${refused}`, { field: 'webhookUrl' });
       const secret = await db.transaction(async (tx) => {
         const [old] = await tx.query<{ webhook_url: string | null; webhook_secret: string | null }>('SELECT webhook_url, webhook_secret FROM risk_contacts WHERE borrower_id = $1 FOR UPDATE', [borrower.id]);
         const fresh = webhookUrl !== null && webhookUrl !== old?.webhook_url;
