@@ -11,7 +11,9 @@ import { BUCKETS } from './waterfall.js';
  * chunk of loans (each chunk is one transaction of a few statements, whatever its size):
  *
  * 1. interest for D on all principal (overdue principal keeps bearing interest), in units of
- *    1/(10^6 x 365 x 366) kopeck with the loan's carried remainder (interest.ts): exact;
+ *    1/(10^6 x 365 x 366) kopeck with the loan's carried remainder (interest.ts): exact; none for
+ *    a loan whose repayment on D already accrued D's interest on the day's opening balance
+ *    (`interest_day_done`, servicing.ts accrueRepaymentDay);
  * 2. penalty for D on what was overdue when the day began (penalty rate a day, capped at 20% a
  *    year for individuals), with its own sub-kopeck remainder;
  * 3. on a due date, the instalment (the line's principal and all accrued interest) is collected
@@ -99,7 +101,7 @@ const BATCH_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_batch (
 // one row, which made every later join a nested loop, quadratic on a due date.
 const PICKED = `SELECT id, ref, borrower_id, borrower_kind, status, schedule_version, maturity_on, overdue_since,
        rate_kind, rate_millionths, margin_millionths, rate_reset_months, penalty_millionths_per_day,
-       principal, principal_overdue, interest, interest_overdue, penalty, fee, interest_remainder, penalty_remainder,
+       principal, principal_overdue, interest, interest_overdue, penalty, fee, interest_remainder, penalty_remainder, interest_day_done,
        wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee,
        acc_principal, acc_principal_overdue, acc_interest, acc_interest_overdue, acc_penalty, acc_fee, acc_settlement
   FROM loans`;
@@ -121,7 +123,8 @@ INSERT INTO eod_work
 -- statement's time).
 WITH day AS (
   SELECT p.*, s.number AS line_number, s.principal AS line_principal,
-         ((p.principal + p.principal_overdue)::numeric * p.rate_millionths * $4::int8 + p.interest_remainder) AS i_units,
+         -- A repayment on D already accrued D's interest on the day's opening balance (39-P).
+         ((CASE WHEN p.interest_day_done = $1::date THEN 0 ELSE p.principal + p.principal_overdue END)::numeric * p.rate_millionths * $4::int8 + p.interest_remainder) AS i_units,
          ((p.principal_overdue + p.interest_overdue)::numeric
             * (CASE WHEN p.borrower_kind = 'individual' THEN LEAST(p.penalty_millionths_per_day, 200000 / $5::int8) ELSE p.penalty_millionths_per_day END)
             + p.penalty_remainder) AS p_units

@@ -8,6 +8,7 @@ import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { originate, seedLendingWorld } from '../test-support/loans.js';
 import { fixedPriceService } from '../test-support/prices.js';
 import { runEod } from './eod.js';
+import { dayUnits, UNITS_PER_KOPECK } from './interest.js';
 import { moscowDay, openBusinessDay } from './loan-store.js';
 import { reconcileLoans } from './views.js';
 
@@ -100,6 +101,61 @@ describe('loan balances and the ledger', () => {
         const future = schedule.lines.filter((l: { status: string }) => l.status === 'future' || l.status === 'due').reduce((sum: bigint, l: { principal: string }) => sum + kop(l.principal), 0n);
         expect(future).toBe(kop(loan.balances.principal));
       }
+    }), { numRuns: 6 });
+  }, 300_000);
+
+  it('charges interest on the opening balance of every day from the day after disbursement through the day of repayment (39-P): total interest is their day-by-day sum, whatever the repayments (property)', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 2, maxLength: 6 }), async (steps) => {
+      await openOnBusinessDay();
+      await prices.cycle();
+      const { ref } = await originate(t, { amount: '1000000.00', months: 6, type: 'annuity', collateral: '0.25' });
+      let eodSteps = 0;
+      for (const s of steps) {
+        const loan = (await t.as('officer').get(`/api/v1/loans/${ref}`)).json();
+        if (loan.status === 'closed') break;
+        if (s.kind === 'eod') {
+          if (eodSteps >= 2) continue;
+          eodSteps += 1;
+          const open = await openBusinessDay(t.test.db, new Date());
+          const yesterday = addDays(moscowDay(new Date()), -1);
+          const through = addDays(open, s.days - 1) < yesterday ? addDays(open, s.days - 1) : yesterday;
+          if (through >= open) await runEod(t.test.db, through, { now: new Date() });
+        } else {
+          reference += 1;
+          // A payment in, then (for a prepay step) part of the principal prepaid from it.
+          const amount = (kop(loan.balances.total) * BigInt(s.permille)) / 2_000n + 1n;
+          const paid = await t.as('treasury').post(`/api/v1/loans/${ref}/repayments`, { reference: `OPEN-${reference}`, amount: rub(amount) });
+          expect(paid.statusCode, paid.body).toBe(201);
+          if (s.kind === 'prepay') {
+            const [b] = await t.test.db.query<{ settlement_kopecks: bigint }>(`SELECT settlement_kopecks FROM borrowers WHERE ref = 'B-1'`);
+            const owed = kop((await t.as('officer').get(`/api/v1/loans/${ref}`)).json().balances.total);
+            const part = b!.settlement_kopecks / 2n < owed ? b!.settlement_kopecks / 2n : owed;
+            const prepaid = part > 0n ? await t.as('officer').post(`/api/v1/loans/${ref}/prepayments`, { amount: rub(part), mode: 'smaller_instalment' }) : undefined;
+            if (prepaid !== undefined) expect(prepaid.statusCode, prepaid.body).toBe(201);
+          }
+        }
+      }
+      // Repaid in full on the open day: enough paid in, then everything prepaid.
+      const before = (await t.as('officer').get(`/api/v1/loans/${ref}`)).json();
+      if (before.status !== 'closed') {
+        reference += 1;
+        const topUp = await t.as('treasury').post(`/api/v1/loans/${ref}/repayments`, { reference: `OPEN-${reference}`, amount: rub(kop(before.balances.total) + 100_000n) });
+        expect(topUp.statusCode, topUp.body).toBe(201);
+        const full = await t.as('officer').post(`/api/v1/loans/${ref}/prepayments`, { mode: 'smaller_instalment' });
+        expect(full.statusCode, full.body).toBe(201);
+        expect(full.json().status).toBe('closed');
+      }
+      const [loan] = await t.test.db.query<{ disbursed_on: string; closed_on: string; rate_millionths: bigint }>('SELECT disbursed_on::text, closed_on::text, rate_millionths FROM loans WHERE ref = $1', [ref]);
+      // Every day's opening balance: principal (current and overdue) at the end of the day before.
+      const days = await t.test.db.query<{ day: string; opening: bigint }>(`
+        SELECT d::date::text AS day, coalesce((SELECT sum(p.amount) FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id JOIN ledger_accounts a ON a.id = p.account_id
+                                                WHERE a.subledger_key = $1 AND a.chart_code IN ('loan_principal', 'loan_principal_overdue') AND e.business_date < d::date), 0)::int8 AS opening
+          FROM generate_series($2::date + 1, $3::date, interval '1 day') d`, [ref, loan!.disbursed_on, loan!.closed_on]);
+      const units = days.reduce((sum, d) => sum + dayUnits(d.opening, loan!.rate_millionths, Number(d.day.slice(0, 4))), 0n);
+      const [accrued] = await t.test.db.query<{ total: bigint }>(`SELECT coalesce(sum(p.amount), 0)::int8 AS total FROM ledger_postings p JOIN ledger_accounts a ON a.id = p.account_id
+                                                                  WHERE a.chart_code = 'interest_receivable' AND a.subledger_key = $1 AND p.amount > 0`, [ref]);
+      expect(accrued!.total).toBe(units / UNITS_PER_KOPECK);
+      expect(await reconcileLoans(t.test.db)).toEqual([]);
     }), { numRuns: 6 });
   }, 300_000);
 });

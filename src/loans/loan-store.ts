@@ -21,6 +21,8 @@ export interface LoanRow {
   schedule_version: number;
   principal: bigint; principal_overdue: bigint; interest: bigint; interest_overdue: bigint; penalty: bigint; fee: bigint;
   interest_remainder: bigint; penalty_remainder: bigint; overdue_since: string | null;
+  /** The open day whose interest was accrued early, on its opening balance (a repayment that day). */
+  interest_day_done: string | null;
   default_review: boolean; default_review_reason: string | null;
   acc_principal: bigint; acc_principal_overdue: bigint; acc_interest: bigint; acc_interest_overdue: bigint; acc_penalty: bigint; acc_fee: bigint; acc_settlement: bigint;
   [key: string]: unknown;

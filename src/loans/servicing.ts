@@ -7,7 +7,7 @@ import { systemUser } from '../identity/identity-repository.js';
 import { formatKopecks, formatSats } from '../money/money.js';
 import { currentPrice } from '../prices/current.js';
 import { covers, requiredSats } from './collateral.js';
-import { rateFromPercent } from './interest.js';
+import { accrue, dayUnits, rateFromPercent } from './interest.js';
 import { refuse } from './loan-errors.js';
 import { LIVE_STATUSES, loadLoan, loanEvent, openBusinessDay, requireStatus, type LoanRow } from './loan-store.js';
 import { loanOutcome, productVersion, rateOn, scheduleTermsOf } from './origination.js';
@@ -91,6 +91,25 @@ async function settleStatus(tx: Queryable, ref: string, day: string, now: Date):
                     SELECT $1, coalesce(sum(sats), 0), 'open', $2 FROM collateral_positions WHERE loan_id = $1 AND state IN ('confirmed', 'pledged')`, [loan.id, day]);
   }
   return loadLoan(tx, ref, true);
+}
+
+/**
+ * The open day's interest, accrued before a repayment reduces the interest-bearing principal:
+ * Regulation 39-P charges interest on the balance at the start of each day from the day after
+ * disbursement through the day of repayment inclusive, so the repayment day's interest is owed on
+ * its opening balance (and collected with a full repayment). Accrued once per loan and day, exactly
+ * as end of day would (the loan's sub-kopeck remainder carried); end of day then accrues no
+ * interest for that loan and day (`interest_day_done`). Returns the loan as it is now.
+ */
+export async function accrueRepaymentDay(tx: Queryable, loan: LoanRow, borrowerRef: string, day: string, now: Date): Promise<LoanRow> {
+  if (loan.interest_day_done === day || loan.disbursed_on === null || day <= loan.disbursed_on || loan.accrued_through === null || loan.accrued_through >= day) return loan;
+  const units = dayUnits(loan.principal + loan.principal_overdue, loan.rate_millionths, Number(day.slice(0, 4)));
+  const accrued = accrue(loan.interest_remainder, units);
+  await move(tx, loan, borrowerRef, { key: `loan:${loan.ref}:interest:${day}`, kind: 'accrual', day, valueTime: now, reason: `Interest of ${loan.ref} for ${day}, the repayment day, on its opening balance (39-P)` },
+    [{ debit: 'interest', credit: 'interest_income', amount: accrued.kopecks }]);
+  await tx.query('UPDATE loans SET interest_remainder = $2, interest_day_done = $3 WHERE id = $1', [loan.id, accrued.remainder, day]);
+  await loanEvent(tx, loan.id, day, 'interest_repayment_day', { day, interest: formatKopecks(accrued.kopecks), on: formatKopecks(loan.principal + loan.principal_overdue) }, now);
+  return loadLoan(tx, loan.ref, true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,6 +310,8 @@ export async function recordRepayment(tx: Queryable, ref: string, input: { refer
   const received = await move(tx, loan, borrower.ref, { ...at, key: `repayment:${input.reference}`, kind: 'repayment', reason: `Payment ${input.reference} for loan ${loan.ref} received` }, [{ debit: 'cash', credit: 'settlement', amount: input.amount }]);
   const dueNow: Buckets = { ...bucketsOf(loan), interest: 0n, principal: 0n };
   const { allocated } = allocate(borrower.settlement + input.amount, dueNow, waterfallOf(loan));
+  // Overdue principal repaid today still bore today's interest on the opening balance.
+  if (allocated.principal_overdue > 0n) await accrueRepaymentDay(tx, loan, borrower.ref, day, now);
   await move(tx, loan, borrower.ref, { ...at, key: `repayment:${input.reference}:allocation`, kind: 'repayment_allocation', reason: `Payment ${input.reference} applied to loan ${loan.ref} by its waterfall` }, BUCKETS.map((b) => ({ debit: 'settlement' as const, credit: b, amount: allocated[b] })));
   const after = await settleStatus(tx, ref, day, now);
   const [left] = await tx.query<{ settlement_kopecks: bigint }>('SELECT settlement_kopecks FROM borrowers WHERE id = $1', [loan.borrower_id]);
@@ -315,7 +336,8 @@ async function reschedule(tx: Queryable, loan: LoanRow, kind: 'prepayment' | 're
   const instalment = options.mode === 'shorter_term' && next.number < last.number ? next.principal + next.interest : undefined;
   const schedule = continueSchedule({
     principal: fresh.principal, rateMillionths: fresh.rate_millionths, anchor: fresh.disbursed_on!, firstLine: next.number, lastLine: last.number + (options.extraMonths ?? 0),
-    interestFrom: fresh.accrued_through!, remainder: fresh.interest_remainder, type: fresh.repayment_type, interestOnlyThrough: fresh.interest_only_through,
+    // Interest already accrued through today when a repayment today accrued the day (accrueRepaymentDay).
+    interestFrom: fresh.interest_day_done === day ? day : fresh.accrued_through!, remainder: fresh.interest_remainder, type: fresh.repayment_type, interestOnlyThrough: fresh.interest_only_through,
     balloon: fresh.balloon_kopecks, accruedInterest: fresh.interest, ...(instalment !== undefined ? { instalment } : {}),
   }, calendar);
   const version = fresh.schedule_version + 1;
@@ -335,13 +357,15 @@ export async function prepay(tx: Queryable, ref: string, input: { amount?: bigin
   if (input.mode === 'shorter_term' && loan.repayment_type !== 'annuity') refuse('prepayment_mode_unsupported', `a shorter term keeps an annuity's instalment; loan ${loan.ref} is ${loan.repayment_type}: choose smaller_instalment`);
   const day = await openBusinessDay(tx, now);
   const borrower = await borrowerRefOf(tx, loan);
-  const owed = bucketsOf(loan);
+  // Today's interest on the opening balance is owed first (39-P): a full prepayment collects it.
+  const current = await accrueRepaymentDay(tx, loan, borrower.ref, day, now);
+  const owed = bucketsOf(current);
   const total = BUCKETS.reduce((s, b) => s + owed[b], 0n);
   const amount = input.amount ?? total;
   if (amount > total) refuse('amount_above_debt', `the loan owes ${formatKopecks(total)} RUB in all; prepay at most that`, { owed: formatKopecks(total) });
   if (amount > borrower.settlement) refuse('insufficient_funds', `the settlement account of ${borrower.ref} holds ${formatKopecks(borrower.settlement)} RUB; ${formatKopecks(amount)} is needed (pay it in first)`, { available: formatKopecks(borrower.settlement), needed: formatKopecks(amount) });
   const { allocated } = allocate(amount, owed, waterfallOf(loan));
-  await move(tx, loan, borrower.ref, { day, valueTime: now, key: `prepayment:${loan.ref}:${now.getTime()}:${amount}`, kind: 'prepayment', reason: `Early repayment of loan ${loan.ref} (${input.mode.replace('_', ' ')})` }, BUCKETS.map((b) => ({ debit: 'settlement' as const, credit: b, amount: allocated[b] })));
+  await move(tx, current, borrower.ref, { day, valueTime: now, key: `prepayment:${loan.ref}:${now.getTime()}:${amount}`, kind: 'prepayment', reason: `Early repayment of loan ${loan.ref} (${input.mode.replace('_', ' ')})` }, BUCKETS.map((b) => ({ debit: 'settlement' as const, credit: b, amount: allocated[b] })));
   const version = allocated.principal > 0n ? await reschedule(tx, loan, 'prepayment', `prepayment of ${formatKopecks(allocated.principal)} RUB principal, ${input.mode.replace('_', ' ')}`, day, userId, now, calendar, { mode: input.mode }) : undefined;
   const after = await settleStatus(tx, ref, day, now);
   return { loan: loan.ref, businessDate: day, paid: formatKopecks(sumBuckets(allocated)), allocated: Object.fromEntries(BUCKETS.map((b) => [b, formatKopecks(allocated[b])])), status: after.status, scheduleVersion: version ?? after.schedule_version };
@@ -429,7 +453,7 @@ export interface LiquidationBooking {
  * liquidated and the unsold part of the last becomes a new pledged position.
  */
 export async function bookLiquidationSale(tx: Queryable, ref: string, sale: LiquidationSale, now: Date, calendar: BusinessCalendar): Promise<LiquidationBooking> {
-  const loan = await loadLoan(tx, ref, true);
+  let loan = await loadLoan(tx, ref, true);
   requireStatus(loan, ['active', 'overdue'], 'booking a liquidation');
   const day = await openBusinessDay(tx, now);
   const borrower = await borrowerRefOf(tx, loan);
@@ -458,6 +482,8 @@ export async function bookLiquidationSale(tx: Queryable, ref: string, sale: Liqu
     await tx.query(`UPDATE collateral_positions SET state = 'liquidated', released_at = $2, liquidation_id = $3 WHERE id = ANY ($1::int8[])`, [sold, now, sale.liquidationId]);
   }
   const at = { day, valueTime: now };
+  // The sale repays debt today: today's interest on the opening balance first (39-P).
+  loan = await accrueRepaymentDay(tx, loan, borrower.ref, day, now);
   await move(tx, loan, borrower.ref, { ...at, key: `${key}:proceeds`, kind: 'liquidation_proceeds', reason: `Proceeds of the sale of ${loan.ref}'s collateral (liquidation ${sale.liquidationId})` }, [{ debit: 'cash', credit: 'settlement', amount: sale.receivedKopecks }]);
   await move(tx, loan, borrower.ref, { ...at, key: `${key}:fee`, kind: 'fee', reason: `Liquidation fee, liquidation ${sale.liquidationId} of ${loan.ref}` }, [{ debit: 'settlement', credit: 'fee_income', amount: sale.bankFeeKopecks }]);
   const { allocated, left: surplus } = allocate(sale.receivedKopecks - sale.bankFeeKopecks, bucketsOf(loan), waterfallOf(loan));
