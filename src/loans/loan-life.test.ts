@@ -207,8 +207,8 @@ describe('end of day, repayments and the waterfall', () => {
     expect(await loan(ref)).toMatchObject({ status: 'closed', closedOn: '2025-06-03', balances: { total: '0.00' } });
     // The repayment day bore interest on its opening balance (39-P), collected with the rest.
     const events = (await t.as('officer').get(`/api/v1/loans/${ref}/events`)).json().events;
-    const dayInterest = events.find((e: { kind: string }) => e.kind === 'interest_repayment_day');
-    expect(dayInterest).toMatchObject({ businessDate: '2025-06-03', details: { day: '2025-06-03', on: l.balances.principal } });
+    const dayInterest = events.findLast((e: { kind: string }) => e.kind === 'interest_repayment_day');
+    expect(dayInterest).toMatchObject({ businessDate: '2025-06-03', details: { day: '2025-06-03', on: rub(kop(l.balances.principal) + kop(l.balances.principalOverdue)) } });
     expect(kop(dayInterest.details.interest)).toBeGreaterThan(0n);
     expect(kop(full.json().allocated.interest)).toBeGreaterThanOrEqual(kop(dayInterest.details.interest));
     const collateral = (await t.as('officer').get(`/api/v1/loans/${ref}/collateral`)).json();
