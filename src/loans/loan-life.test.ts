@@ -205,10 +205,13 @@ describe('end of day, repayments and the waterfall', () => {
     expect(full.statusCode, full.body).toBe(201);
     expect(full.json().status).toBe('closed');
     expect(await loan(ref)).toMatchObject({ status: 'closed', closedOn: '2025-06-03', balances: { total: '0.00' } });
-    // The repayment day bore interest on its opening balance (39-P), collected with the rest.
+    // The repayment day bore interest on its opening balance (39-P): the balance the day began with,
+    // before this day's earlier prepayment; accrued once, and collected with the rest.
+    const opening = (await t.as('officer').get(`/api/v1/loans/${ref}/balances?asOf=2025-06-02`)).json();
     const events = (await t.as('officer').get(`/api/v1/loans/${ref}/events`)).json().events;
     const dayInterest = events.findLast((e: { kind: string }) => e.kind === 'interest_repayment_day');
-    expect(dayInterest).toMatchObject({ businessDate: '2025-06-03', details: { day: '2025-06-03', on: rub(kop(l.balances.principal) + kop(l.balances.principalOverdue)) } });
+    expect(dayInterest).toMatchObject({ businessDate: '2025-06-03', details: { day: '2025-06-03', on: rub(kop(opening.principal) + kop(opening.principalOverdue)) } });
+    expect(events.filter((e: { kind: string; businessDate: string }) => e.kind === 'interest_repayment_day' && e.businessDate === '2025-06-03')).toHaveLength(1);
     expect(kop(dayInterest.details.interest)).toBeGreaterThan(0n);
     expect(kop(full.json().allocated.interest)).toBeGreaterThanOrEqual(kop(dayInterest.details.interest));
     const collateral = (await t.as('officer').get(`/api/v1/loans/${ref}/collateral`)).json();
