@@ -74,6 +74,28 @@ describe('application and offer', () => {
     // No underwriting report for P-1: the offer says so and cannot be approved.
     expect(offer.blockingReasons.join(' ')).toMatch(/no underwriting report/);
   });
+
+  it('an individual\'s loan settles debts in the law\'s order whatever its product says (353-FZ art. 5 part 20)', async () => {
+    // A product for individuals that puts its fees before current interest: allowed as a product...
+    const order = ['interest_overdue', 'principal_overdue', 'penalty', 'fee', 'interest', 'principal'];
+    expect((await t.as('admin').post('/api/v1/loan-products', { code: 'PERSONAL-FEE', terms: { ...DEFAULT_PRODUCT, borrowerKinds: ['individual'], rate: { kind: 'fixed', percent: '20' }, waterfall: order } })).statusCode).toBe(201);
+    const officer = t.as('officer');
+    const site = await officer.post('/api/v1/borrowers/P-1/sites', { name: 'Garage', regionCode: '50', municipality: 'Podolsk', powerSource: 'own', capacityKw: 10, tariffRubPerKwh: '5.00', tariffFrom: '2025-01-01' });
+    expect(site.statusCode, site.body).toBe(201);
+    expect((await officer.post(`/api/v1/borrowers/P-1/sites/${site.json().siteId}/machines`, { model: 'Antminer S21 XP', count: 2 })).statusCode).toBe(201);
+    for (const kind of ['owns_pledged_btc', 'no_tax_debt']) await officer.post('/api/v1/borrowers/P-1/attestations', { kind, value: true });
+    const report = await officer.post('/api/v1/borrowers/P-1/underwriting', { amount: '100000.00', months: 6, annualRatePercent: '20', repayment: 'annuity' });
+    expect(report.json().recommendation, JSON.stringify(report.json().reasons)).not.toBe('decline');
+    const applied = await officer.post('/api/v1/borrowers/P-1/loan-applications', { product: 'PERSONAL-FEE', amount: '100000.00', months: 6, repaymentType: 'annuity', collateral: '0.025' });
+    expect(applied.statusCode, applied.body).toBe(201);
+    expect(applied.json().offer.blockingReasons).toEqual([]);
+    const proposal = await officer.post(`/api/v1/loan-applications/${applied.json().applicationId}/approval`, { offerId: applied.json().offer.offerId });
+    const approved = await t.as('officer2').post(`/api/v1/approvals/${proposal.json().id}/approve`, {});
+    expect(approved.statusCode, approved.body).toBe(200);
+    // ... but the loan takes the statutory order: fees last.
+    const [loan] = await t.test.db.query<Record<string, number>>('SELECT wf_interest_overdue, wf_principal_overdue, wf_penalty, wf_interest, wf_principal, wf_fee FROM loans WHERE ref = $1', [approved.json().result.loan]);
+    expect(loan).toEqual({ wf_interest_overdue: 1, wf_principal_overdue: 2, wf_penalty: 3, wf_interest: 4, wf_principal: 5, wf_fee: 6 });
+  });
 });
 
 describe('approval, collateral and disbursement', () => {

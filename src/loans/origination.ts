@@ -12,7 +12,7 @@ import { keyRateOn, loanEvent, moscowDay, openBusinessDay, openLoanAccounts } fr
 import type { ProductTerms } from './product.js';
 import { fullCostOfCredit } from './psk.js';
 import { buildSchedule, type RepaymentType, type Schedule } from './schedule.js';
-import { DEFAULT_WATERFALL } from './waterfall.js';
+import { DEFAULT_WATERFALL, statutoryOrder } from './waterfall.js';
 
 /**
  * Application -> offer -> approval. An application states amount, term, repayment type and the
@@ -244,7 +244,8 @@ export const approveLoanAction: ApprovalAction<ApprovePayload> = {
       const { app, offer } = await checkApprovable(tx, payload, context.now);
       const { terms } = await productVersion(tx, app.product_code, app.product_version);
       const [borrower] = await tx.query<{ ref: string; kind: string }>('SELECT ref, kind FROM borrowers WHERE id = $1', [app.borrower_id]);
-      const order = terms.waterfall ?? DEFAULT_WATERFALL;
+      // For individuals the law fixes the order whatever the product says (353-FZ art. 5 part 20).
+      const order = statutoryOrder(borrower!.kind) ?? terms.waterfall ?? DEFAULT_WATERFALL;
       const position = (bucket: string) => order.indexOf(bucket as never) + 1;
       const interestOnly = app.repayment_type === 'interest_only';
       const months = app.months;

@@ -440,6 +440,8 @@ export interface LiquidationBooking {
   readonly shortfallKopecks: bigint;
   readonly status: LoanRow['status'];
   readonly scheduleVersion: number;
+  /** The bank's liquidation fee charged: the planned fee, or what the proceeds left after the debt when they fell short. */
+  readonly bankFeeKopecks: bigint;
 }
 
 /**
@@ -485,8 +487,16 @@ export async function bookLiquidationSale(tx: Queryable, ref: string, sale: Liqu
   // The sale repays debt today: today's interest on the opening balance first (39-P).
   loan = await accrueRepaymentDay(tx, loan, borrower.ref, day, now);
   await move(tx, loan, borrower.ref, { ...at, key: `${key}:proceeds`, kind: 'liquidation_proceeds', reason: `Proceeds of the sale of ${loan.ref}'s collateral (liquidation ${sale.liquidationId})` }, [{ debit: 'cash', credit: 'settlement', amount: sale.receivedKopecks }]);
-  await move(tx, loan, borrower.ref, { ...at, key: `${key}:fee`, kind: 'fee', reason: `Liquidation fee, liquidation ${sale.liquidationId} of ${loan.ref}` }, [{ debit: 'settlement', credit: 'fee_income', amount: sale.bankFeeKopecks }]);
-  const { allocated, left: surplus } = allocate(sale.receivedKopecks - sale.bankFeeKopecks, bucketsOf(loan), waterfallOf(loan));
+  // The bank's fee is a debt of the borrower like any other, settled in the loan's order (the
+  // statutory one for individuals: after the whole debt). When the sale leaves no collateral and
+  // the proceeds do not cover the debt, the fee comes after the debt: it takes only what the
+  // proceeds leave over, so a shortfall is never made of the bank's own fee.
+  const debtBefore = sumBuckets(bucketsOf(loan));
+  const shortfallSale = held - sale.soldSats === 0n && sale.receivedKopecks < debtBefore + sale.bankFeeKopecks;
+  const feeCharged = !shortfallSale ? sale.bankFeeKopecks : sale.receivedKopecks > debtBefore ? sale.receivedKopecks - debtBefore : 0n;
+  await move(tx, loan, borrower.ref, { ...at, key: `${key}:fee`, kind: 'fee', reason: `Liquidation fee, liquidation ${sale.liquidationId} of ${loan.ref}` }, [{ debit: 'fee', credit: 'fee_income', amount: feeCharged }]);
+  loan = await loadLoan(tx, ref, true);
+  const { allocated, left: surplus } = allocate(sale.receivedKopecks, bucketsOf(loan), waterfallOf(loan));
   await move(tx, loan, borrower.ref, { ...at, key: `${key}:allocation`, kind: 'repayment_allocation', reason: `Liquidation ${sale.liquidationId} proceeds applied to loan ${loan.ref} by its waterfall` }, BUCKETS.map((b) => ({ debit: 'settlement' as const, credit: b, amount: allocated[b] })));
   const version = allocated.principal > 0n ? await reschedule(tx, loan, 'prepayment', `liquidation ${sale.liquidationId}: ${formatKopecks(allocated.principal)} RUB principal repaid from the sale of collateral`, day, null, now, calendar, { mode: 'smaller_instalment' }) : undefined;
   const after = await settleStatus(tx, ref, day, now);
@@ -502,8 +512,8 @@ export async function bookLiquidationSale(tx: Queryable, ref: string, sale: Liqu
     }]);
     if (!posted.ok) throw new Error(posted.error.message);
   }
-  await loanEvent(tx, loan.id, day, 'liquidation', { liquidationId: sale.liquidationId.toString(), soldBtc: formatSats(sale.soldSats), received: formatKopecks(sale.receivedKopecks), fee: formatKopecks(sale.bankFeeKopecks), surplus: formatKopecks(surplus), shortfall: formatKopecks(shortfall) }, now);
-  return { day, allocated, surplusKopecks: surplus, remainingSats, shortfallKopecks: shortfall, status: after.status, scheduleVersion: version ?? after.schedule_version };
+  await loanEvent(tx, loan.id, day, 'liquidation', { liquidationId: sale.liquidationId.toString(), soldBtc: formatSats(sale.soldSats), received: formatKopecks(sale.receivedKopecks), fee: formatKopecks(feeCharged), surplus: formatKopecks(surplus), shortfall: formatKopecks(shortfall) }, now);
+  return { day, allocated, surplusKopecks: surplus, remainingSats, shortfallKopecks: shortfall, status: after.status, scheduleVersion: version ?? after.schedule_version, bankFeeKopecks: feeCharged };
 }
 
 export interface WriteOffPayload { readonly loan: string; readonly reason: string }

@@ -14,6 +14,16 @@ export const DEFAULT_WATERFALL: readonly Bucket[] = ['penalty', 'interest_overdu
 /** 353-FZ art. 5 part 20: overdue interest, overdue principal, penalty, current interest, current principal, other. */
 export const CONSUMER_WATERFALL: readonly Bucket[] = ['interest_overdue', 'principal_overdue', 'penalty', 'interest', 'principal', 'fee'];
 
+/**
+ * The order the law fixes for a kind of borrower, whatever the product says: 353-FZ art. 5 part 20
+ * for loans to individuals (overdue interest, overdue principal, penalty, current interest, current
+ * principal, then other payments, the bank's fees among them). Companies and entrepreneurs follow
+ * their product's waterfall. Undefined: no statutory order.
+ */
+export function statutoryOrder(kind: string): readonly Bucket[] | undefined {
+  return kind === 'individual' ? CONSUMER_WATERFALL : undefined;
+}
+
 export const ZERO_BUCKETS: Buckets = { penalty: 0n, interest_overdue: 0n, principal_overdue: 0n, interest: 0n, principal: 0n, fee: 0n };
 
 /** Why an order is not a waterfall, or undefined: every bucket exactly once. */

@@ -186,6 +186,11 @@ describe('a full sale with a shortfall, provisioned and written off under four e
     expect(liq!.report).toMatchObject({ collateralLeftBtc: '0.00000000', loanStatus: 'active' });
     const shortfall = liq!.report!.shortfallRub as string;
     expect(BigInt(shortfall.replace('.', '')) > 25_000_000n).toBe(true);
+    // The proceeds fell short of the debt: the bank's fee comes after the debt, so it takes nothing
+    // and every rouble the sale raised went to the debt.
+    expect(liq!.report).toMatchObject({ liquidationFeeRub: '0.00' });
+    const allocated = Object.values(liq!.report!.allocated as Record<string, string>).reduce((sum, v) => sum + BigInt(v.replace('.', '')), 0n);
+    expect(allocated).toBe(BigInt((liq!.report!.grossRub as string).replace('.', '')) - BigInt((liq!.report!.venueFeesRub as string).replace('.', '')));
     expect((await state(ref)).state).toBe('liquidation');
     // Nothing left to sell: no new liquidation is queued for it.
     expect((await runLiquidations(t.test.db, options({ capSats: 100n * BTC }))).queued).toBe(0);
