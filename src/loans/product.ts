@@ -51,6 +51,8 @@ export interface ProductTerms {
       readonly minimumRemaining?: string;
       /** A full sale returns the unsold BTC (default) or sells everything and returns roubles. */
       readonly surplus?: 'btc' | 'rub';
+      /** How far under the reference price the plan expects the fills, percent (default 1, at most maxDiscountPercent). */
+      readonly slippageAllowancePercent?: string;
     };
   };
   readonly calendar: 'ru';
@@ -73,7 +75,7 @@ export const DEFAULT_PRODUCT: ProductTerms = {
   calendar: 'ru',
 };
 
-export const LIQUIDATION_DEFAULTS = { maxDiscountPercent: '5', feePercent: '1', surplus: 'btc' } as const;
+export const LIQUIDATION_DEFAULTS = { maxDiscountPercent: '5', feePercent: '1', surplus: 'btc', slippageAllowancePercent: '1' } as const;
 
 /** 353-FZ art. 5 part 21: a penalty on loans to individuals while interest accrues: at most 20% a year. */
 export const INDIVIDUAL_PENALTY_CAP_MILLIONTHS_PER_YEAR = 200_000n;
@@ -147,6 +149,8 @@ export function productProblems(terms: ProductTerms): ProductProblem[] {
     if (fee === undefined || fee > 100_000n) add('collateral.liquidation.feePercent', 'a percentage from 0 to 10');
     if (sale.minimumRemaining !== undefined && !parseKopecks(sale.minimumRemaining, 'non_negative').ok) add('collateral.liquidation.minimumRemaining', 'an amount of roubles such as "100000.00"');
     if (sale.surplus !== undefined && sale.surplus !== 'btc' && sale.surplus !== 'rub') add('collateral.liquidation.surplus', 'btc or rub');
+    const allowance = millionths(sale.slippageAllowancePercent ?? LIQUIDATION_DEFAULTS.slippageAllowancePercent);
+    if (allowance === undefined || (discount !== undefined && allowance > discount)) add('collateral.liquidation.slippageAllowancePercent', 'a percentage from 0 to the maximum discount: how far under the reference the plan expects fills');
   }
   if (terms.calendar !== 'ru') add('calendar', 'ru (the Russian business calendar) is the only calendar');
   if (terms.waterfall !== undefined) {

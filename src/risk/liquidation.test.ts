@@ -3,24 +3,36 @@ import { describe, expect, it } from 'vitest';
 import { formatRate } from '../loans/origination.js';
 import { DEFAULT_PRODUCT } from '../loans/product.js';
 import type { PriceKopecksPerBtc } from '../money/money.js';
-import { fillProblem, floorPrice, liquidationTermsOf, netProceeds, planLiquidation, summariseFills, type LiquidationTerms, type PlanInput } from './liquidation.js';
+import { bookedNet, fillProblem, floorPrice, liquidationTermsOf, planLiquidation, summariseFills, type LiquidationTerms, type PlanInput } from './liquidation.js';
 import { simulateFills, DEFAULT_SLIPPAGE } from './venues.js';
 
 const M = 10_000n; // millionths per percent
 const BTC = 100_000_000n;
 const P = 800_000_000n as PriceKopecksPerBtc; // 8,000,000.00 RUB/BTC
-const TERMS: LiquidationTerms = { targetLtv: 50n * M, haircut: 0n, feeMillionths: 1n * M, maxDiscountMillionths: 5n * M, minimumRemainingKopecks: 10_000_000n, surplus: 'btc' };
+const TERMS: LiquidationTerms = { targetLtv: 50n * M, haircut: 0n, feeMillionths: 1n * M, maxDiscountMillionths: 5n * M, minimumRemainingKopecks: 10_000_000n, surplus: 'btc', slippageAllowanceMillionths: 0n };
 const input = (over: Partial<PlanInput> = {}): PlanInput => ({ debt: 4_000_000_00n, sats: 60_000_000n, reference: P, venueFeeMillionths: 1_000n, pastMaturity: false, terms: TERMS, ...over });
 
-/** Selling `s` at the reference with fees restores the target (exact rational check, as the plan solves it). */
+/** The price the plan expects to sell at: the reference less the slippage allowance, never under the floor. */
+const salePrice = (i: PlanInput) => {
+  const expected = (i.reference * (1_000_000n - i.terms.slippageAllowanceMillionths)) / 1_000_000n;
+  const floor = floorPrice(i.reference, i.terms.maxDiscountMillionths);
+  return expected < floor ? floor : expected;
+};
+
+/**
+ * Selling `s` at the expected price, with the proceeds as booking counts them (gross floored to the
+ * kopeck, the venue's fee rounded up, the bank's down), restores the target at the reference.
+ */
 const restores = (i: PlanInput, s: bigint) => {
-  const fee = i.terms.feeMillionths + i.venueFeeMillionths;
-  return i.debt * BTC * 10n ** 12n - s * i.reference * (1_000_000n - fee) * 1_000_000n <= i.terms.targetLtv * (i.sats - s) * i.reference * (1_000_000n - i.terms.haircut);
+  const gross = (s * salePrice(i)) / BTC;
+  const net = gross - (gross * i.venueFeeMillionths + 999_999n) / 1_000_000n - (gross * i.terms.feeMillionths) / 1_000_000n;
+  const left = net >= i.debt ? 0n : i.debt - net;
+  return left * BTC * 10n ** 12n <= i.terms.targetLtv * (i.sats - s) * i.reference * (1_000_000n - i.terms.haircut);
 };
 
 describe('the plan', () => {
   it('the default product: floor 5% under the reference, fee 1%, minimum = the smallest loan, BTC back', () => {
-    expect(liquidationTermsOf(DEFAULT_PRODUCT)).toEqual({ targetLtv: 50n * M, haircut: 0n, feeMillionths: 1n * M, maxDiscountMillionths: 5n * M, minimumRemainingKopecks: 10_000_000n, surplus: 'btc' });
+    expect(liquidationTermsOf(DEFAULT_PRODUCT)).toEqual({ targetLtv: 50n * M, haircut: 0n, feeMillionths: 1n * M, maxDiscountMillionths: 5n * M, minimumRemainingKopecks: 10_000_000n, surplus: 'btc', slippageAllowanceMillionths: 1n * M });
   });
 
   it('a loan at 83% sells just enough to be back at 50% after fees: one sat less would not do', () => {
@@ -39,21 +51,21 @@ describe('the plan', () => {
   it('property: a partial plan is the least number of sats that restores the target; a full one sells what it must', () => {
     fc.assert(fc.property(
       fc.bigInt({ min: 1_000_000n, max: 10n ** 12n }), fc.bigInt({ min: 1_000n, max: 10n ** 11n }), fc.bigInt({ min: 100_000_000n, max: 2_000_000_000n }),
-      fc.bigInt({ min: 10n * M, max: 70n * M }), fc.bigInt({ min: 0n, max: 5n * M }), fc.bigInt({ min: 0n, max: 30n * M }), fc.boolean(),
-      (debt, sats, price, target, fee, haircut, rub) => {
-        const i = input({ debt, sats, reference: price as PriceKopecksPerBtc, venueFeeMillionths: 0n, terms: { ...TERMS, targetLtv: target, feeMillionths: fee, haircut, surplus: rub ? 'rub' : 'btc' } });
+      fc.bigInt({ min: 10n * M, max: 70n * M }), fc.bigInt({ min: 0n, max: 5n * M }), fc.bigInt({ min: 0n, max: 30n * M }), fc.boolean(), fc.bigInt({ min: 0n, max: 5n * M }),
+      (debt, sats, price, target, fee, haircut, rub, allowance) => {
+        const i = input({ debt, sats, reference: price as PriceKopecksPerBtc, venueFeeMillionths: 1_000n, terms: { ...TERMS, targetLtv: target, feeMillionths: fee, haircut, surplus: rub ? 'rub' : 'btc', slippageAllowanceMillionths: allowance } });
         const plan = planLiquidation(i);
         if (plan.kind === 'none') expect(restores(i, 0n)).toBe(true);
         else if (plan.kind === 'partial') {
           expect(plan.sats > 0n && plan.sats < sats).toBe(true);
           expect(restores(i, plan.sats)).toBe(true);
           expect(restores(i, plan.sats - 1n)).toBe(false);
-          expect(debt - netProceeds(plan.sats, price, fee) >= TERMS.minimumRemainingKopecks).toBe(true);
+          expect(debt - bookedNet(plan.sats, salePrice(i), 1_000n, fee) >= TERMS.minimumRemainingKopecks).toBe(true);
         } else {
           expect(plan.sats > 0n && plan.sats <= sats).toBe(true);
           if (rub) expect(plan.sats).toBe(sats);
           // Enough to cover the debt at the floor, or all there is.
-          else expect(plan.sats === sats || netProceeds(plan.sats, plan.floor, fee) >= debt).toBe(true);
+          else expect(plan.sats === sats || bookedNet(plan.sats, plan.floor, 1_000n, fee) >= debt).toBe(true);
         }
       }), { numRuns: 2_000 });
   });
@@ -61,8 +73,9 @@ describe('the plan', () => {
   it('full when past maturity, below the minimum, or when all of it is not enough; none when at the target already', () => {
     const mature = planLiquidation(input({ pastMaturity: true }));
     expect(mature).toMatchObject({ kind: 'full', reason: 'past_maturity' });
-    // Covers 4,000,000 at the floor with fees: ceil(4e8 x 1e8 x 1e6 / (760e6 x 989,000)) sats.
+    // Covers 4,000,000 at the floor with fees, as booked: the least s with floor(s x 7,600,000.00 / 1e8) net of fees >= 4,000,000.00.
     expect(mature.kind === 'full' && mature.sats).toBe(53_216_966n);
+    expect(bookedNet(53_216_966n, 760_000_000n, 1_000n, 1n * M) >= 400_000_000n && bookedNet(53_216_965n, 760_000_000n, 1_000n, 1n * M) < 400_000_000n).toBe(true);
     expect(planLiquidation(input({ debt: 50_000_000n, sats: 5_000_000n }))).toMatchObject({ kind: 'full', reason: 'not_enough_collateral', sats: 5_000_000n });
     expect(planLiquidation(input({ debt: 20_000_000n, sats: 3_000_000n, terms: { ...TERMS, minimumRemainingKopecks: 15_000_000n } }))).toMatchObject({ kind: 'full', reason: 'below_minimum' });
     expect(planLiquidation(input({ pastMaturity: true, terms: { ...TERMS, surplus: 'rub' } }))).toMatchObject({ kind: 'full', sats: 60_000_000n });
@@ -72,6 +85,33 @@ describe('the plan', () => {
 
   it('fees so high that selling cannot bring the LTV down sell in full', () => {
     expect(planLiquidation(input({ debt: 4_750_000_00n, terms: { ...TERMS, targetLtv: 98n * M, feeMillionths: 2n * M } }))).toMatchObject({ kind: 'full', reason: 'cannot_restore' });
+  });
+
+  it('plans on the proceeds as they will be booked: selling the plan and booking it leaves the loan at or under the target, at realistic and absurd prices (item 22)', () => {
+    fc.assert(fc.property(
+      fc.bigInt({ min: 1_000_000n, max: 10n ** 12n }), fc.bigInt({ min: 1_000n, max: 10n ** 11n }), fc.oneof(fc.bigInt({ min: 100_000_000n, max: 2_000_000_000n }), fc.bigInt({ min: 1n, max: 10_000n })),
+      (debt, sats, price) => {
+        const i = input({ debt, sats, reference: price as PriceKopecksPerBtc });
+        const plan = planLiquidation(i);
+        if (plan.kind !== 'partial') return;
+        // The sale filled at the reference (no slippage: the allowance is 0 here) and booked with its roundings.
+        const [fill] = simulateFills({ liquidationId: 1n, sats: plan.sats, reference: i.reference, floor: plan.floor }, { spreadMillionths: 0n, impactMillionths: 0n, depthSats: BTC, sliceSats: plan.sats, feeMillionths: i.venueFeeMillionths }).fills;
+        const summary = summariseFills([fill!], i.reference, i.terms.feeMillionths);
+        const left = debt - summary.netKopecks;
+        expect(left * BTC * 10n ** 12n <= i.terms.targetLtv * (sats - plan.sats) * i.reference * 1_000_000n).toBe(true);
+      }), { numRuns: 2_000 });
+  });
+
+  it('prices the sale under the reference by the product\'s slippage allowance, so a fill that slips that far still restores the target (item 13)', () => {
+    const allowed = input({ terms: { ...TERMS, slippageAllowanceMillionths: 1n * M } });
+    const plan = planLiquidation(allowed);
+    const exact = planLiquidation(input());
+    expect(plan.kind === 'partial' && exact.kind === 'partial' && plan.sats > exact.sats).toBe(true);
+    // Filled 1% under the reference (the allowance), booked: at or under 50%.
+    const price = (P * 99n) / 100n;
+    const gross = (plan.kind === 'partial' ? plan.sats : 0n) * price / BTC;
+    const net = gross - (gross * 1_000n + 999_999n) / 1_000_000n - gross / 100n;
+    expect(plan.kind === 'partial' && (4_000_000_00n - net) * BTC * 10n ** 12n <= 50n * M * (60_000_000n - plan.sats) * P * 1_000_000n).toBe(true);
   });
 
   it('the floor is never below the allowed discount (rounded up)', () => {

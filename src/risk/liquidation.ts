@@ -18,8 +18,12 @@ import { divide, parseKopecks, SATS_PER_BTC, type PriceKopecksPerBtc } from '../
  * - **Never below the floor**: reference x (1 - max discount), rounded up (a sale at the floor is
  *   never below the discount the contract allows).
  *
- * The plan is made at the reference price; fills below it (slippage) leave the loan a little above
- * the target, still far under the liquidation threshold, and the engine re-decides it after booking.
+ * The plan values the collateral at the reference price and prices the sale a little lower, by the
+ * product's slippage allowance (the venue's and the OTC desk's fills land under the reference),
+ * with the venue's expected fee and the bank's; and it counts proceeds as booking will: gross
+ * floored to the kopeck, the venue's fee rounded up, the bank's rounded down. So a sale that fills
+ * within the allowance leaves the loan at or under its target; one that fills worse leaves it
+ * above, and booking queues the next sale at once (liquidations.ts).
  */
 
 export interface LiquidationTerms {
@@ -34,6 +38,8 @@ export interface LiquidationTerms {
   readonly minimumRemainingKopecks: bigint;
   /** What the borrower gets back from a full sale: the unsold BTC, or everything sold and roubles. */
   readonly surplus: 'btc' | 'rub';
+  /** How far under the reference the plan expects the fills, millionths (the product's slippage allowance). */
+  readonly slippageAllowanceMillionths: bigint;
 }
 
 export interface PlanInput {
@@ -63,31 +69,72 @@ export function netProceeds(sats: bigint, price: bigint, feeMillionths: bigint):
   return divide(sats * price * (RATE_SCALE - feeMillionths), SATS_PER_BTC * RATE_SCALE, 'floor');
 }
 
+/**
+ * The net roubles a sale of `sats` at `price` books (servicing.ts bookLiquidationSale): gross
+ * floored to the kopeck, less the venue's fee (rounded up) and the bank's (rounded down).
+ */
+export function bookedNet(sats: bigint, price: bigint, venueFeeMillionths: bigint, bankFeeMillionths: bigint): bigint {
+  const gross = divide(sats * price, SATS_PER_BTC, 'floor');
+  return gross - divide(gross * venueFeeMillionths, RATE_SCALE, 'ceil') - divide(gross * bankFeeMillionths, RATE_SCALE, 'floor');
+}
+
+/**
+ * The least n in [from, to] with ok(n), searching up from `from` (ok holds from some point on,
+ * give or take the kopeck roundings): doubling steps, then halving. Undefined when none up to `to`.
+ */
+function leastFrom(from: bigint, to: bigint, ok: (n: bigint) => boolean): bigint | undefined {
+  if (from > to) return undefined;
+  if (ok(from)) return from;
+  let step = 1n;
+  let low = from; // !ok(low)
+  while (low + step <= to && !ok(low + step)) {
+    low += step;
+    step *= 2n;
+  }
+  let high = low + step <= to ? low + step : to;
+  if (!ok(high)) return undefined;
+  while (high - low > 1n) {
+    const middle = (low + high) / 2n;
+    if (ok(middle)) high = middle; else low = middle;
+  }
+  return high;
+}
+
 export function planLiquidation(input: PlanInput): Plan {
   const { debt, sats, reference, terms } = input;
   if (debt <= 0n || sats <= 0n || reference <= 0n) return { kind: 'none', ltvBefore: undefined };
   const fee = terms.feeMillionths + input.venueFeeMillionths;
   if (fee >= RATE_SCALE) throw new RangeError('fees of 100% or more');
   const floor = floorPrice(reference, terms.maxDiscountMillionths);
+  // The price the plan expects to sell at: the reference less the slippage allowance (never below the floor).
+  const expected = divide(reference * (RATE_SCALE - terms.slippageAllowanceMillionths), RATE_SCALE, 'floor');
+  const salePrice = expected < floor ? floor : expected;
+  const net = (sold: bigint, price: bigint) => bookedNet(sold, price, input.venueFeeMillionths, terms.feeMillionths);
   const ltvBefore = ltvMillionths(debt, sats, reference, terms.haircut);
-  const after = (sold: bigint) => ltvMillionths(debt - minBig(debt, netProceeds(sold, reference, fee)), sats - sold, reference, terms.haircut);
+  const debtAfter = (sold: bigint) => debt - minBig(debt, net(sold, salePrice));
+  const after = (sold: bigint) => ltvMillionths(debtAfter(sold), sats - sold, reference, terms.haircut);
+  // LTV after <= T, at the reference:  debtAfter x 10^20 <= T (S - s) P (10^6 - h)
+  const restores = (sold: bigint) => debtAfter(sold) * SATS_PER_BTC * SCALE2 <= terms.targetLtv * (sats - sold) * reference * (RATE_SCALE - terms.haircut);
   const full = (reason: PlanReason): Plan => {
-    // Enough to cover the debt even if every sat goes at the floor; all of it for a rouble surplus.
-    const cover = divide(debt * SATS_PER_BTC * RATE_SCALE, floor * (RATE_SCALE - fee), 'ceil');
-    const sold = terms.surplus === 'rub' || cover >= sats ? sats : cover;
+    // Enough to cover the debt even if every sat goes at the floor, as booked; all of it for a rouble surplus.
+    const start = divide(debt * SATS_PER_BTC * RATE_SCALE, floor * (RATE_SCALE - fee), 'ceil');
+    const cover = terms.surplus === 'rub' ? undefined : leastFrom(start < sats ? start : sats, sats, (n) => net(n, floor) >= debt);
+    const sold = cover ?? sats;
     return { kind: 'full', reason, sats: sold, floor, ltvBefore, ltvAfter: after(sold) };
   };
   if (input.pastMaturity) return full('past_maturity');
-  // Selling s sats at P with fees f restores LTV T when
-  //   (D - s P (1-f)) <= T (S - s) P (1-h)      (per unit; scaled to integers below)
-  //   s >= (D 10^20 - T S P (10^6-h)) / (P ((10^6-f) 10^6 - T (10^6-h)))
-  const need = debt * SATS_PER_BTC * SCALE2 - terms.targetLtv * sats * reference * (RATE_SCALE - terms.haircut);
-  if (need <= 0n) return { kind: 'none', ltvBefore };
-  const perSat = reference * ((RATE_SCALE - fee) * RATE_SCALE - terms.targetLtv * (RATE_SCALE - terms.haircut));
+  if (restores(0n)) return { kind: 'none', ltvBefore };
+  // Solved exactly on unrounded proceeds at the expected price, then searched up under the booked
+  // rule. Booked proceeds are at most one kopeck above the unrounded (the bank's fee rounds down),
+  // so solving for a debt one kopeck smaller gives a bound no booked solution lies under:
+  //   (D - 1 - s P' (1-f)) <= T (S - s) P (1-h)   =>   s >= ((D-1) 10^20 - T S P (10^6-h)) / (P' (10^6-f) 10^6 - T P (10^6-h))
+  const need = (debt - 1n) * SATS_PER_BTC * SCALE2 - terms.targetLtv * sats * reference * (RATE_SCALE - terms.haircut);
+  const perSat = salePrice * (RATE_SCALE - fee) * RATE_SCALE - terms.targetLtv * reference * (RATE_SCALE - terms.haircut);
   if (perSat <= 0n) return full('cannot_restore');
-  const sold = divide(need, perSat, 'ceil');
-  if (sold >= sats) return full('not_enough_collateral');
-  if (debt - netProceeds(sold, reference, fee) < terms.minimumRemainingKopecks) return full('below_minimum');
+  const lower = need <= 0n ? 1n : divide(need, perSat, 'ceil');
+  const sold = lower >= sats ? undefined : leastFrom(lower, sats - 1n, restores);
+  if (sold === undefined) return full('not_enough_collateral');
+  if (debt - net(sold, salePrice) < terms.minimumRemainingKopecks) return full('below_minimum');
   return { kind: 'partial', reason: 'target_ltv', sats: sold, floor, ltvBefore, ltvAfter: after(sold) };
 }
 
@@ -162,5 +209,6 @@ export function liquidationTermsOf(terms: ProductTerms): LiquidationTerms {
     maxDiscountMillionths: rateFromPercent(sale.maxDiscountPercent ?? LIQUIDATION_DEFAULTS.maxDiscountPercent)!,
     minimumRemainingKopecks: (parseKopecks(sale.minimumRemaining ?? terms.amount.min, 'non_negative') as { ok: true; value: bigint }).value,
     surplus: sale.surplus ?? LIQUIDATION_DEFAULTS.surplus,
+    slippageAllowanceMillionths: rateFromPercent(sale.slippageAllowancePercent ?? LIQUIDATION_DEFAULTS.slippageAllowancePercent)!,
   };
 }

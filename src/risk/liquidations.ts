@@ -225,10 +225,16 @@ export async function book(tx: Queryable, id: bigint, calendar: BusinessCalendar
   const booking = await bookLiquidationSale(tx, q.ref, { liquidationId: id, soldSats: summary.sats, receivedKopecks: summary.grossKopecks - summary.venueFeesKopecks, bankFeeKopecks: summary.bankFeeKopecks }, now, calendar);
   const [after] = await tx.query<{ debt_kopecks: bigint; sats: bigint }>('SELECT debt_kopecks, sats FROM loan_risk WHERE loan_id = $1', [q.loan_id]);
   const ltvAfter = ltvMillionths(after!.debt_kopecks, after!.sats, reference, q.haircut);
-  const report = executionReport(q, fills, summary, booking, ltvAfter);
+  // A sale that filled worse than the plan allowed leaves the loan above its target: the next sale is
+  // planned at once (queued now, admitted at the next run at the price then), so a loan is never left
+  // between its target and the liquidation threshold by the desk's slippage.
+  const live = booking.status === 'active' || booking.status === 'overdue';
+  const aboveTarget = live && booking.shortfallKopecks === 0n && booking.remainingSats > 0n && ltvAfter !== undefined && ltvAfter > terms.targetLtv;
+  const report = { ...executionReport(q, fills, summary, booking, ltvAfter), nextSale: aboveTarget ? `queued: the sale left the loan above its target LTV of ${formatRate(terms.targetLtv)}%` : null };
   await tx.query(`UPDATE liquidations SET status = 'booked', booked_at = $2, report = $3::jsonb WHERE id = $1`, [id, now, JSON.stringify(report)]);
   // With debt and no collateral left the loan stays in liquidation (nothing more to sell) until written off.
-  await leaveLiquidation(tx, q.loan_id, booking.shortfallKopecks > 0n ? 'liquidation' : 'healthy', { price: reference, cycleId: q.reference_cycle_id, at: now, ltv: ltvAfter, report });
+  await leaveLiquidation(tx, q.loan_id, booking.shortfallKopecks > 0n || aboveTarget ? 'liquidation' : 'healthy', { price: reference, cycleId: q.reference_cycle_id, at: now, ltv: ltvAfter, report });
+  if (aboveTarget) await tx.query(`INSERT INTO liquidations (loan_id, status, queued_at) VALUES ($1, 'queued', $2)`, [q.loan_id, now]);
   return true;
 }
 

@@ -9,7 +9,7 @@ import { DEFAULT_SLIPPAGE } from './venues.js';
 const M = 10_000n;
 const BTC = 100_000_000n;
 const LADDER: Ladder = { warning: 60n * M, marginCall: 70n * M, acceleratedCall: 75n * M, liquidation: 80n * M, band: 5n * M, haircut: 0n, cureHours: 48, acceleratedCureHours: 4 };
-const SALE: LiquidationTerms = { targetLtv: 50n * M, haircut: 0n, feeMillionths: 1n * M, maxDiscountMillionths: 5n * M, minimumRemainingKopecks: 10_000_000n, surplus: 'btc' };
+const SALE: LiquidationTerms = { targetLtv: 50n * M, haircut: 0n, feeMillionths: 1n * M, maxDiscountMillionths: 5n * M, minimumRemainingKopecks: 10_000_000n, surplus: 'btc', slippageAllowanceMillionths: 0n };
 const P = 200_000_000n as PriceKopecksPerBtc; // 2,000,000.00 RUB/BTC
 const loan = (id: bigint, debtRub: bigint, sats: bigint, state: RiskState): StressLoan => ({ id, state, exposure: { debt: debtRub * 100n, sats }, ladder: LADDER, sale: SALE, pastMaturity: false });
 
