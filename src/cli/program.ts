@@ -3,7 +3,7 @@ import { ConfigError, describeDatabase } from '../config.js';
 import { MigrationError, migrate } from '../db/migrate.js';
 import { DatabaseLockedError, openDatabase } from '../db/open.js';
 import { formatMinorUnits, formatKopecks, parseKopecks, type Currency } from '../money/money.js';
-import { buildSchedule, REPAYMENT_TYPES, ScheduleTermsError, type RepaymentType } from '../loans/schedule.js';
+import { buildSchedule, LOAN_MONTHS_MAX, REPAYMENT_TYPES, ScheduleTermsError, type RepaymentType } from '../loans/schedule.js';
 import { rateFromPercent } from '../loans/interest.js';
 import { loadCalendar } from '../calendar/load.js';
 import { CalendarDataError } from '../calendar/business.js';
@@ -403,7 +403,7 @@ program.command('schedule')
     const rate = rateFromPercent(options.rate);
     if (rate === undefined) throw new ConfigError('--rate is a percentage a year such as 23.5 (up to 4 decimals)');
     if (!isCalendarDate(options.start)) throw new ConfigError('--start is a date YYYY-MM-DD');
-    if (!/^[1-9][0-9]{0,2}$/.test(options.months)) throw new ConfigError('--months is a whole number from 1');
+    if (!/^[1-9][0-9]{0,2}$/.test(options.months) || Number(options.months) > LOAN_MONTHS_MAX) throw new ConfigError(`--months is a whole number from 1 to ${LOAN_MONTHS_MAX} (the longest loan term)`);
     const type = options.type === 'interest-only' ? 'interest_only' : options.type;
     if (!(REPAYMENT_TYPES as readonly string[]).includes(type)) throw new ConfigError('--type is annuity, bullet or interest-only');
     const balloon = options.balloon === undefined ? undefined : rateFromPercent(options.balloon);

@@ -17,7 +17,7 @@ describe('zalog schedule', () => {
     expect(result.code).toBe(0);
     const lines = result.output.trim().split('\n').map((line) => JSON.parse(line));
     expect(lines).toHaveLength(13);
-    expect(lines[0]).toEqual({ number: 1, dueDate: '2028-01-17', days: 33, principal: '109651.69', interest: '31825.00', payment: '141476.69', balance: '1390348.31' });
+    expect(lines[0]).toEqual({ number: 1, dueDate: '2028-01-17', days: 33, principal: '109716.31', interest: '31825.00', payment: '141541.31', balance: '1390283.69' });
     expect(lines[12].totals.principal).toBe('1500000.00');
     const interest = lines.slice(0, 12).reduce((sum: bigint, line: { interest: string }) => sum + BigInt(line.interest.replace('.', '')), 0n);
     expect(lines[12].totals.interest).toBe(`${interest / 100n}.${String(interest % 100n).padStart(2, '0')}`);
@@ -31,5 +31,8 @@ describe('zalog schedule', () => {
     const balloon = await zalog(['schedule', '--principal', '1500000.00', '--rate', '23.5', '--start', '2027-12-15', '--months', '12', '--type', 'interest-only', '--balloon', 'half']);
     expect(balloon.code).toBe(2);
     expect(balloon.output).toMatch(/--balloon is a percentage/);
+    const tooLong = await zalog(['schedule', '--principal', '1500000.00', '--rate', '23.5', '--start', '2027-12-15', '--months', '121', '--type', 'annuity']);
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.output).toMatch(/--months is a whole number from 1 to 120/);
   }, PROCESS_TEST_TIMEOUT_MS);
 });

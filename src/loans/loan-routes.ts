@@ -15,6 +15,7 @@ import { BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { formatKopecks, parseKopecks, parseSats } from '../money/money.js';
 import { LoanError } from './loan-errors.js';
+import { LOAN_MONTHS_MAX } from './schedule.js';
 import { loadLoan, openBusinessDay } from './loan-store.js';
 import { applyForLoan, approveLoanAction, loanOutcome, makeOffer, offerView, type OfferRow } from './origination.js';
 import { confirmCollateralAction, declareCollateral, disburse, prepay, recordRepayment, releaseCollateralAction } from './servicing.js';
@@ -81,7 +82,7 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         body: Type.Object({
           product: Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{1,31}$' }),
           amount: RubAmount,
-          months: Type.Integer({ minimum: 1, maximum: 120 }),
+          months: Type.Integer({ minimum: 1, maximum: LOAN_MONTHS_MAX }),
           repaymentType: Type.Union([Type.Literal('annuity'), Type.Literal('bullet'), Type.Literal('interest_only')]),
           collateral: BtcAmount,
         }, { additionalProperties: false }),

@@ -150,7 +150,7 @@ export function productProblems(terms: ProductTerms): ProductProblem[] {
     if (sale.minimumRemaining !== undefined && !parseKopecks(sale.minimumRemaining, 'non_negative').ok) add('collateral.liquidation.minimumRemaining', 'an amount of roubles such as "100000.00"');
     if (sale.surplus !== undefined && sale.surplus !== 'btc' && sale.surplus !== 'rub') add('collateral.liquidation.surplus', 'btc or rub');
     const allowance = millionths(sale.slippageAllowancePercent ?? LIQUIDATION_DEFAULTS.slippageAllowancePercent);
-    if (allowance === undefined || (discount !== undefined && allowance > discount)) add('collateral.liquidation.slippageAllowancePercent', 'a percentage from 0 to the maximum discount: how far under the reference the plan expects fills');
+    if (allowance === undefined || (discount !== undefined && discount > 0n && discount <= 500_000n && allowance > discount)) add('collateral.liquidation.slippageAllowancePercent', 'a percentage from 0 to the maximum discount: how far under the reference the plan expects fills');
   }
   if (terms.calendar !== 'ru') add('calendar', 'ru (the Russian business calendar) is the only calendar');
   if (terms.waterfall !== undefined) {

@@ -19,6 +19,8 @@ import { accrue, RATE_SCALE, spanUnits } from './interest.js';
  */
 
 export type RepaymentType = 'annuity' | 'bullet' | 'interest_only';
+/** The longest loan term, in months (a product narrows it). */
+export const LOAN_MONTHS_MAX = 120;
 export const REPAYMENT_TYPES: readonly RepaymentType[] = ['annuity', 'bullet', 'interest_only'];
 
 export interface ScheduleTerms {
@@ -85,7 +87,11 @@ export function buildSchedule(terms: ScheduleTerms, calendar: BusinessCalendar):
   if (type === 'interest_only' && (!Number.isInteger(interestOnlyMonths) || interestOnlyMonths < 0 || interestOnlyMonths >= months)) throw new ScheduleTermsError('the interest-only months are fewer than the term');
   const balloon = type === 'interest_only' ? divide(principal * (terms.balloonBps ?? 5_000n), 10_000n, 'floor') : 0n;
   if (balloon < 0n || balloon > principal) throw new ScheduleTermsError('the balloon is 0 to 100% of the principal');
-  return continueSchedule({ principal, rateMillionths, anchor: terms.start, firstLine: 1, lastLine: months, interestFrom: terms.start, remainder: 0n, type, interestOnlyThrough: interestOnlyMonths, balloon }, calendar);
+  const schedule = continueSchedule({ principal, rateMillionths, anchor: terms.start, firstLine: 1, lastLine: months, interestFrom: terms.start, remainder: 0n, type, interestOnlyThrough: interestOnlyMonths, balloon }, calendar);
+  // A new loan keeps the term asked for, or is refused with the reason (a continued schedule of a
+  // few kopecks left may end early: that is the borrower's gain, not the schedule's fault).
+  if (schedule.lines.length < months) throw new ScheduleTermsError(`the schedule cannot keep ${months} instalments at this rate: it ends after ${schedule.lines.length}`);
+  return schedule;
 }
 
 /**
@@ -114,16 +120,23 @@ export interface Continuation {
 }
 
 export function continueSchedule(plan: Continuation, calendar: BusinessCalendar): Schedule {
-  const { principal, rateMillionths, type, firstLine, lastLine } = plan;
+  const { principal, rateMillionths, firstLine, lastLine } = plan;
   if (principal < 0n || rateMillionths < 0n) throw new ScheduleTermsError('the principal and the rate are not negative');
   if (!Number.isInteger(firstLine) || !Number.isInteger(lastLine) || firstLine < 1 || lastLine < firstLine || lastLine > 600) throw new ScheduleTermsError('lines run from 1 to at most 600, first before last');
+  const instalment = plan.instalment ?? solveInstalment(plan, calendar);
+  const run = runLines(plan, calendar, instalment);
+  const totals = run.lines.reduce((sum, line) => ({ principal: sum.principal + line.principal, interest: sum.interest + line.interest, payment: sum.payment + line.payment }), { principal: 0n, interest: 0n, payment: 0n });
+  return { lines: run.lines, totals, remainder: run.remainder };
+}
+
+/** The lines with a given instalment (undefined: bullet, interest only, or only a last line amortising). */
+function runLines(plan: Continuation, calendar: BusinessCalendar, instalment: bigint | undefined): { lines: ScheduleLine[]; remainder: bigint } {
+  const { principal, rateMillionths, type, firstLine, lastLine } = plan;
   const balloon = plan.balloon > principal ? principal : plan.balloon;
   const lines: ScheduleLine[] = [];
   let balance = principal;
   let remainder = plan.remainder;
   let previous = plan.interestFrom;
-  let instalment: bigint | undefined = plan.instalment;
-  const amortisedFrom = Math.max(firstLine, plan.interestOnlyThrough + 1);
   for (let k = firstLine; k <= lastLine && (balance > 0n || k === firstLine); k += 1) {
     const nominalDate = sameDayMonthsLater(plan.anchor, k);
     const dueDate = calendar.nextBusinessDay(nominalDate);
@@ -133,17 +146,53 @@ export function continueSchedule(plan: Continuation, calendar: BusinessCalendar)
     const interest = accrued.kopecks + (k === firstLine ? (plan.accruedInterest ?? 0n) : 0n);
     let repaid: bigint;
     if (k === lastLine) repaid = balance;
-    else if (type === 'bullet' || k <= plan.interestOnlyThrough) repaid = 0n;
+    else if (type === 'bullet' || k <= plan.interestOnlyThrough || instalment === undefined) repaid = 0n;
     else {
-      if (instalment === undefined) instalment = annuityPayment(balance, balloon, lastLine - amortisedFrom + 1, rateMillionths);
       repaid = instalment - accrued.kopecks;
-      if (repaid < 0n) repaid = 0n; // a long first period's interest can exceed the instalment
+      if (repaid < 0n) repaid = 0n; // a long holiday period's interest can exceed the instalment
       if (repaid > balance - balloon) repaid = balance - balloon;
     }
     balance -= repaid;
     lines.push({ number: k, nominalDate, dueDate, days: daysBetween(previous, dueDate), principal: repaid, interest, payment: repaid + interest, balance });
     previous = dueDate;
   }
-  const totals = lines.reduce((sum, line) => ({ principal: sum.principal + line.principal, interest: sum.interest + line.interest, payment: sum.payment + line.payment }), { principal: 0n, interest: 0n, payment: 0n });
-  return { lines, totals, remainder };
+  return { lines, remainder };
+}
+
+/**
+ * The instalment that amortises the principal (down to the balloon) over exactly the lines asked
+ * for, on actual days: the least whole-kopeck instalment whose last line (less the balloon) is not
+ * above it, so the last line differs from the others only by the rounding of the instalment to a
+ * kopeck. The textbook formula A = B i / (1 - (1 + i)^-n), with i = rate / 12, assumes equal months;
+ * at high rates over long terms a long holiday period's interest is more than that A, and the loan
+ * would be repaid before its term (25%, 120 months from 2026-01-31: 118 lines). The formula's A is
+ * the search's first guess. Undefined for schedules with no equal instalments.
+ */
+function solveInstalment(plan: Continuation, calendar: BusinessCalendar): bigint | undefined {
+  if (plan.type === 'bullet' || plan.principal === 0n) return undefined;
+  const amortisedFrom = Math.max(plan.firstLine, plan.interestOnlyThrough + 1);
+  const count = plan.lastLine - amortisedFrom + 1;
+  if (count <= 1) return undefined;
+  const balloon = plan.balloon > plan.principal ? plan.principal : plan.balloon;
+  const lines = plan.lastLine - plan.firstLine + 1;
+  // Positive while the instalment is too small: what the last line asks beyond it.
+  const excess = (instalment: bigint): bigint => {
+    const run = runLines(plan, calendar, instalment);
+    if (run.lines.length < lines) return -1n; // repaid before the last line: too large
+    return run.lines.at(-1)!.payment - balloon - instalment;
+  };
+  let high = annuityPayment(plan.principal, balloon, count, plan.rateMillionths);
+  if (high < 1n) high = 1n;
+  while (excess(high) > 0n) high *= 2n;
+  let low = high / 2n;
+  while (low > 0n && excess(low) <= 0n) {
+    high = low;
+    low /= 2n;
+  }
+  // excess(low) > 0 (or low = 0), excess(high) <= 0: the least such high.
+  while (high - low > 1n) {
+    const middle = (low + high) / 2n;
+    if (excess(middle) <= 0n) high = middle; else low = middle;
+  }
+  return high;
 }
