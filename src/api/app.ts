@@ -24,6 +24,7 @@ import { approveLoanAction } from '../loans/origination.js';
 import { confirmCollateralAction, releaseCollateralAction, restructureAction, writeOffAction } from '../loans/servicing.js';
 import { liquidationFillsAction } from '../risk/liquidations.js';
 import { bankCalendar } from '../calendar/load.js';
+import { calendarRoutes } from '../calendar/routes.js';
 import { clearScreeningHitAction } from '../compliance/screening.js';
 import type { RegistryClient } from '../compliance/registry.js';
 import { bankDetailsAction } from '../borrowers/bank-details-action.js';
@@ -238,6 +239,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         { name: 'borrowers', description: 'Miners: records, identifiers, sites, fleet, the ASIC catalogue' },
         { name: 'compliance', description: 'Russian rules over the borrower\'s data: registry, energy limit, banned areas, reports' },
         { name: 'audit', description: 'The hash-chained audit trail' },
+        { name: 'calendar', description: 'The Russian business calendar: days off by year, as the government\'s decrees publish them' },
         { name: 'service' },
       ],
       components: {
@@ -287,6 +289,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(loanRoutes(context), { prefix: '/api/v1' });
   await app.register(loanLifeRoutes(context), { prefix: '/api/v1' });
   await app.register(riskRoutes(context), { prefix: '/api/v1' });
+  await app.register(calendarRoutes(context), { prefix: '/api/v1' });
   await app.ready();
   return Object.assign(app, { routeRules, context }) as unknown as App;
 }

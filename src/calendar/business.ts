@@ -67,9 +67,29 @@ function statutoryYear(year: number): CalendarYear {
 
 export class BusinessCalendar {
   readonly #years = new Map<number, { holidays: Set<Day>; working: Set<Day>; source: string; statutory: boolean }>();
+  readonly #loaded: readonly CalendarYear[];
 
   constructor(years: readonly CalendarYear[]) {
+    this.#loaded = years;
     for (const year of years) this.#years.set(year.year, { holidays: new Set(year.holidays), working: new Set(year.workingWeekends), source: year.source, statutory: false });
+  }
+
+  /** The years loaded from data (a decree), not filled in by the statutory rule. */
+  loadedYears(): CalendarYear[] {
+    return [...this.#loaded];
+  }
+
+  /**
+   * What a schedule whose due dates run from `from` to `to` rests on: the years with no decree loaded (the statutory rule
+   * of Labour Code art. 112 filled them in), and a sentence saying so, or null.
+   */
+  fallbackNote(from: Day, to: Day): { fallbackYears: number[]; note: string | null } {
+    const years: number[] = [];
+    for (let year = Number(from.slice(0, 4)); year <= Number(to.slice(0, 4)); year += 1) if (this.#year(year).statutory) years.push(year);
+    return {
+      fallbackYears: years,
+      note: years.length === 0 ? null : `no government decree on days off is loaded for ${years.join(', ')}: due dates there follow the statutory holidays of Labour Code art. 112 and may move when the decree is published (zalog calendar import)`,
+    };
   }
 
   #year(year: number) {

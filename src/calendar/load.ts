@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Queryable } from '../db/database.js';
 import { BusinessCalendar, CalendarDataError, checkCalendarYear, type CalendarYear } from './business.js';
 
 /** The directory holding one JSON file per year (config/calendar/2026.json). */
@@ -21,10 +22,39 @@ export async function loadCalendar(dir = CALENDAR_DIR): Promise<BusinessCalendar
   return new BusinessCalendar(years);
 }
 
+let shipped: Promise<CalendarYear[]> | undefined;
+let stored: readonly CalendarYear[] = [];
 let cached: Promise<BusinessCalendar> | undefined;
 
-/** The bank's calendar from config/calendar, read once per process. */
+async function shippedYears(): Promise<CalendarYear[]> {
+  shipped ??= loadCalendar().then((calendar) => calendar.loadedYears());
+  return shipped;
+}
+
+/**
+ * The bank's calendar: the years shipped in config/calendar, replaced by the years the bank loaded
+ * itself (calendar_years, the newest load of each year), read once per process and again after
+ * refreshBankCalendar.
+ */
 export function bankCalendar(): Promise<BusinessCalendar> {
-  cached ??= loadCalendar();
+  cached ??= shippedYears().then((years) => {
+    const byYear = new Map(years.map((year) => [year.year, year]));
+    for (const year of stored) byYear.set(year.year, year);
+    return new BusinessCalendar([...byYear.values()]);
+  });
   return cached;
+}
+
+/** The years the bank loaded (the newest of each), as stored. */
+export async function storedCalendarYears(db: Queryable): Promise<CalendarYear[]> {
+  const rows = await db.query<{ year: number; source: string; holidays: string[]; working_weekends: string[] }>(
+    `SELECT DISTINCT ON (year) year, source, holidays::text[] AS holidays, working_weekends::text[] AS working_weekends FROM calendar_years ORDER BY year, id DESC`);
+  return rows.map((row) => ({ year: row.year, source: row.source, holidays: row.holidays, workingWeekends: row.working_weekends }));
+}
+
+/** Reads the years the bank loaded into this process's calendar (at start, after a load, hourly). */
+export async function refreshBankCalendar(db: Queryable): Promise<BusinessCalendar> {
+  stored = await storedCalendarYears(db);
+  cached = undefined;
+  return bankCalendar();
 }

@@ -5,8 +5,9 @@ import { DatabaseLockedError, openDatabase } from '../db/open.js';
 import { formatMinorUnits, formatKopecks, parseKopecks, type Currency } from '../money/money.js';
 import { buildSchedule, LOAN_MONTHS_MAX, REPAYMENT_TYPES, ScheduleTermsError, type RepaymentType } from '../loans/schedule.js';
 import { rateFromPercent } from '../loans/interest.js';
-import { loadCalendar } from '../calendar/load.js';
+import { bankCalendar, loadCalendar, refreshBankCalendar } from '../calendar/load.js';
 import { CalendarDataError } from '../calendar/business.js';
+import { checkLoadedYear, storeCalendarYear } from '../calendar/calendar-store.js';
 import os from 'node:os';
 import { trialBalance } from '../ledger/ledger-repository.js';
 import { SECTION_TITLES, trialBalanceSections } from '../ledger/trial-balance.js';
@@ -197,6 +198,34 @@ audit.command('keygen')
     await writeFile(`${file}.pub`, pair.publicPem);
     io.out(`wrote the private key to ${file} and the public key to ${file}.pub; set ZALOG_AUDIT_KEY_FILE=${file}`);
     io.out(pair.publicPem.trimEnd());
+  });
+
+const calendarCommand = program.command('calendar').description('the Russian business calendar: days off by year');
+calendarCommand.command('import')
+  .description('load a year\'s days off as the government\'s decree publishes them (JSON: { year, source, holidays: [YYYY-MM-DD], workingWeekends: [YYYY-MM-DD] }); it replaces the shipped year or the statutory rule; earlier loads are kept')
+  .requiredOption('--reason <text>', 'why (e.g. "decree of 2026-09-12 published")')
+  .argument('<file>', 'the year\'s JSON file')
+  .action(async (file: string, options: { reason: string }) => {
+    const text = await readInputFile(io, file);
+    let year;
+    try {
+      year = checkLoadedYear(JSON.parse(text));
+    } catch (error) {
+      if (error instanceof SyntaxError || error instanceof CalendarDataError) throw new ConfigError(`${file}: ${error.message}`);
+      throw error;
+    }
+    if (options.reason.trim() === '' || options.reason.length > 500) throw new ConfigError('--reason is 1 to 500 characters');
+    await withDatabase(async (db) => {
+      const system = await systemUser(db);
+      const now = new Date();
+      const id = await db.transaction(async (tx) => {
+        const stored = await storeCalendarYear(tx, year, options.reason, system.id, now);
+        await appendAudit(tx, { actorUserId: system.id, actor: `cli:${io.user}`, action: 'calendar.year.load', target: `calendar_year:${year.year}`, details: { amounts: {}, loadId: stored.toString(), source: year.source, holidays: year.holidays, workingWeekends: year.workingWeekends, reason: options.reason, via: 'zalog calendar import' } }, now);
+        return stored;
+      });
+      await refreshBankCalendar(db);
+      io.out(`loaded ${year.year} (load ${id}): ${year.holidays.length} days off, ${year.workingWeekends.length} working weekends; ${year.source}`);
+    });
   });
 
 const PAIRS = ['BTC/USD', 'BTC/USDT', 'BTC/RUB', 'USD/RUB'];
@@ -416,14 +445,14 @@ program.command('schedule')
     };
     let schedule;
     try {
-      schedule = buildSchedule(terms, await loadCalendar());
+      schedule = buildSchedule(terms, runtime.inService ? await bankCalendar() : await loadCalendar());
     } catch (error) {
       if (error instanceof ScheduleTermsError || error instanceof CalendarDataError) throw new ConfigError(error.message);
       throw error;
     }
     if (options.json) {
       for (const line of schedule.lines) io.out(JSON.stringify({ number: line.number, dueDate: line.dueDate, days: line.days, principal: formatKopecks(line.principal), interest: formatKopecks(line.interest), payment: formatKopecks(line.payment), balance: formatKopecks(line.balance) }));
-      io.out(JSON.stringify({ totals: { principal: formatKopecks(schedule.totals.principal), interest: formatKopecks(schedule.totals.interest), payment: formatKopecks(schedule.totals.payment) } }));
+      io.out(JSON.stringify({ totals: { principal: formatKopecks(schedule.totals.principal), interest: formatKopecks(schedule.totals.interest), payment: formatKopecks(schedule.totals.payment) }, calendar: schedule.calendar }));
       return;
     }
     io.out(' #  due date    days      principal       interest        payment        balance');
@@ -431,6 +460,7 @@ program.command('schedule')
       io.out(`${String(line.number).padStart(2)}  ${line.dueDate}  ${String(line.days).padStart(4)}  ${formatKopecks(line.principal).padStart(13)}  ${formatKopecks(line.interest).padStart(13)}  ${formatKopecks(line.payment).padStart(13)}  ${formatKopecks(line.balance).padStart(13)}`);
     }
     io.out(`    total             ${formatKopecks(schedule.totals.principal).padStart(13)}  ${formatKopecks(schedule.totals.interest).padStart(13)}  ${formatKopecks(schedule.totals.payment).padStart(13)}`);
+    if (schedule.calendar.note !== null) io.out(`note: ${schedule.calendar.note}`);
   });
 
 registerLoanCommands(program, io, withDatabase);

@@ -13,7 +13,7 @@ import { scheduleJob } from '../jobs/schedule.js';
 import { equipmentRevaluationJob } from '../underwriting/equipment-service.js';
 import { eodJob } from '../loans/eod.js';
 import nodemailer from 'nodemailer';
-import { bankCalendar } from '../calendar/load.js';
+import { bankCalendar, refreshBankCalendar } from '../calendar/load.js';
 import { RiskEngine } from '../risk/risk-engine.js';
 import { PgRiskStore } from '../risk/risk-store.js';
 import { deliverDue, emailSender, webhookSender } from '../risk/outbox.js';
@@ -39,6 +39,8 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
   const migrations = await loadMigrations();
   const applied = await migrate(db, migrations);
   logger.info({ database: describeDatabase(config.database), applied }, 'database ready');
+  // The business calendar: the shipped years and the years the bank loaded (zalog calendar import).
+  await refreshBankCalendar(db);
   const audit = await loadSigningKey(config.auditKey);
   if (audit.generated) {
     logger.warn({ keyFile: config.auditKey.kind === 'file' ? config.auditKey.path : undefined, keyId: audit.key.keyId, publicKey: publicPemOf(audit.key) }, 'made a new audit checkpoint signing key; give its public key (the .pub file beside it) to the auditors, and keep the key itself off the database server');
@@ -124,6 +126,8 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
   // Failed-login counters of usernames nobody has tried for a day are dropped (unlocked ones only).
   const stopHousekeeping = scheduleJob(db, { name: 'housekeeping', lockKey: 7_207_109, everyMs: 3_600_000, run: async () => {
     const dropped = await db.query(`DELETE FROM login_throttle WHERE updated_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now()) RETURNING 1`);
+    // A year loaded through another instance reaches this one's calendar within the hour.
+    await refreshBankCalendar(db);
     return dropped.length > 0 ? { loginThrottleRowsDropped: dropped.length } : undefined;
   } }, logger);
   // The audit chain's head, signed and written outside the database at least daily.

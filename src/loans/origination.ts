@@ -99,6 +99,8 @@ function scheduleJson(schedule: Schedule) {
   return {
     lines: schedule.lines.map((l) => ({ number: l.number, dueDate: l.dueDate, days: l.days, principal: formatKopecks(l.principal), interest: formatKopecks(l.interest), payment: formatKopecks(l.payment), balance: formatKopecks(l.balance) })),
     totals: { principal: formatKopecks(schedule.totals.principal), interest: formatKopecks(schedule.totals.interest), payment: formatKopecks(schedule.totals.payment) },
+    // Due dates (and the ПСК computed on them) in a year no decree on days off is loaded for.
+    calendar: { fallbackYears: [...schedule.calendar.fallbackYears], note: schedule.calendar.note },
   };
 }
 

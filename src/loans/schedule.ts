@@ -53,6 +53,8 @@ export interface Schedule {
   readonly totals: { readonly principal: bigint; readonly interest: bigint; readonly payment: bigint };
   /** Interest units below a kopeck left after the last line (interest.ts). */
   readonly remainder: bigint;
+  /** The years whose days off no decree fixed (the statutory rule was used), and a note saying so. */
+  readonly calendar: { readonly fallbackYears: readonly number[]; readonly note: string | null };
 }
 
 export class ScheduleTermsError extends RangeError {}
@@ -126,7 +128,7 @@ export function continueSchedule(plan: Continuation, calendar: BusinessCalendar)
   const instalment = plan.instalment ?? solveInstalment(plan, calendar);
   const run = runLines(plan, calendar, instalment);
   const totals = run.lines.reduce((sum, line) => ({ principal: sum.principal + line.principal, interest: sum.interest + line.interest, payment: sum.payment + line.payment }), { principal: 0n, interest: 0n, payment: 0n });
-  return { lines: run.lines, totals, remainder: run.remainder };
+  return { lines: run.lines, totals, remainder: run.remainder, calendar: calendar.fallbackNote(run.lines[0]?.dueDate ?? plan.interestFrom, run.lines.at(-1)?.dueDate ?? plan.interestFrom) };
 }
 
 /** The lines with a given instalment (undefined: bullet, interest only, or only a last line amortising). */

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import { formatKopecks, formatMinorUnits, formatSats, type Currency } from '../money/money.js';
+import { bankCalendar } from '../calendar/load.js';
 import { formatRate } from './origination.js';
 import type { LoanRow } from './loan-store.js';
 import { waterfallOf } from './servicing.js';
@@ -64,11 +65,13 @@ export async function scheduleView(db: Queryable, loan: LoanRow, today: string) 
     states.set(line.number, { principalOverdue: p, interestOverdue: i });
   }
   const [versions] = await db.query<{ n: bigint }>('SELECT count(*)::int8 AS n FROM loan_schedule_versions WHERE loan_id = $1', [loan.id]);
+  const calendar = lines.length === 0 ? { fallbackYears: [], note: null } : (await bankCalendar()).fallbackNote(lines[0]!.due_date, lines.at(-1)!.due_date);
   return {
     loan: loan.ref,
     version: loan.schedule_version,
     versions: Number(versions!.n),
     asOf: today,
+    calendar,
     lines: lines.map((line) => {
       const overdue = states.get(line.number);
       const status: LineStatus = line.due_date > today ? 'future' : line.due_date === today ? 'due'
