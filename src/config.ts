@@ -45,6 +45,10 @@ export interface Config {
   readonly auditorsEmail: string | undefined;
   /** Where webhooks (URLs users give) may go: https only and public addresses, unless widened here. */
   readonly outbound: OutboundPolicy;
+  /** The mempool.space-compatible API the service fetches network data from, hourly; undefined: none. */
+  readonly networkUrl: string | undefined;
+  /** Underwriting refuses network data older than this (days). */
+  readonly networkMaxAgeDays: number;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +126,9 @@ export function loadConfig(env: Env = process.env): Config {
   const allow = (env.ZALOG_OUTBOUND_ALLOW || '').split(',').map((item) => item.trim()).filter((item) => item !== '');
   for (const cidr of allow) if (!isValidCidr(cidr)) throw new ConfigError(`ZALOG_OUTBOUND_ALLOW is a comma-separated list of CIDR ranges (e.g. 10.20.0.0/16); got "${cidr}"`);
 
+  const networkUrl = env.ZALOG_NETWORK_URL === undefined ? 'https://mempool.space' : env.ZALOG_NETWORK_URL === '' || env.ZALOG_NETWORK_URL === 'none' ? undefined : env.ZALOG_NETWORK_URL;
+  if (networkUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(networkUrl)) throw new ConfigError(`ZALOG_NETWORK_URL must be an http:// or https:// URL, or none; got "${networkUrl}"`);
+
   return {
     host,
     port,
@@ -143,6 +150,8 @@ export function loadConfig(env: Env = process.env): Config {
     auditCheckpointFile: path.resolve(env.ZALOG_AUDIT_CHECKPOINT_FILE || path.join(dataDir, 'audit-checkpoints.jsonl')),
     auditorsEmail,
     outbound: { allowHttp: allowHttp === 'true', allow },
+    networkUrl,
+    networkMaxAgeDays: integer(env, 'ZALOG_NETWORK_MAX_AGE_DAYS', 2, 1, 30),
   };
 }
 

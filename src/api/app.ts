@@ -25,6 +25,7 @@ import { confirmCollateralAction, releaseCollateralAction, restructureAction, wr
 import { liquidationFillsAction } from '../risk/liquidations.js';
 import { bankCalendar } from '../calendar/load.js';
 import { calendarRoutes } from '../calendar/routes.js';
+import { NETWORK_MAX_AGE_DAYS_DEFAULT } from '../underwriting/underwriting-service.js';
 import { clearScreeningHitAction } from '../compliance/screening.js';
 import type { RegistryClient } from '../compliance/registry.js';
 import { bankDetailsAction } from '../borrowers/bank-details-action.js';
@@ -66,6 +67,8 @@ export interface AppOptions {
   readonly setupToken?: string;
   /** Where webhook URLs may point; strict (https, public addresses) unless given. */
   readonly outbound?: OutboundPolicy;
+  /** Underwriting refuses network data older than this many days (default 2). */
+  readonly networkMaxAgeDays?: number;
 }
 
 export type App = FastifyInstance & { readonly routeRules: readonly RouteRule[]; readonly context: AppContext };
@@ -171,6 +174,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     registry: options.registry,
     audit: options.audit,
     outbound: options.outbound ?? STRICT_OUTBOUND,
+    networkMaxAgeDays: options.networkMaxAgeDays ?? NETWORK_MAX_AGE_DAYS_DEFAULT,
   };
   const routeRules: RouteRule[] = [];
   await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] } } });

@@ -18,4 +18,6 @@ export interface AppContext {
   readonly audit: CheckpointTarget | undefined;
   /** Where webhook URLs users give may point (src/adapters/outbound.ts). */
   readonly outbound: OutboundPolicy;
+  /** Underwriting refuses to decide on network data older than this (days). */
+  readonly networkMaxAgeDays: number;
 }

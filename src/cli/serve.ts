@@ -25,6 +25,7 @@ import { loadSigningKey } from '../audit/checkpoint-file.js';
 import { publicPemOf } from '../audit/checkpoint.js';
 import { auditCheckpointJob } from '../audit/checkpoint-job.js';
 import { deliverMail } from '../notices/mail-outbox.js';
+import { fetchMempoolSnapshot, saveSnapshots } from '../underwriting/network-data.js';
 
 /**
  * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
@@ -78,6 +79,7 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
     audit: { key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail },
     ...(setupToken !== undefined ? { setupToken } : {}),
     outbound: config.outbound,
+    networkMaxAgeDays: config.networkMaxAgeDays,
   });
   // Registered miners are re-checked in the registry monthly; the job looks every 6 hours for who is due.
   const stopRecheck = registry === undefined ? () => undefined : scheduleJob(db, registryRecheckJob(registry), logger);
@@ -130,6 +132,19 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
     await refreshBankCalendar(db);
     return dropped.length > 0 ? { loginThrottleRowsDropped: dropped.length } : undefined;
   } }, logger);
+  // Network data for underwriting (difficulty, height, fees), fetched hourly: underwriting refuses
+  // data older than ZALOG_NETWORK_MAX_AGE_DAYS, so a feed that stops is noticed, not decided on.
+  const networkUrl = config.networkUrl;
+  const stopNetwork = networkUrl === undefined ? () => undefined : scheduleJob(db, { name: 'network-data', lockKey: 7_207_111, everyMs: 3_600_000, run: async () => {
+    try {
+      const snapshot = await fetchMempoolSnapshot({ baseUrl: networkUrl, timeoutMs: 15_000 });
+      const written = await db.transaction((tx) => saveSnapshots(tx, [snapshot]));
+      return written > 0 ? { height: snapshot.height?.toString(), observedAt: snapshot.observedAt.toISOString() } : undefined;
+    } catch (error) {
+      logger.warn({ err: error, url: networkUrl }, 'network data could not be fetched; underwriting will refuse once the latest is too old');
+      return undefined;
+    }
+  } }, logger);
   // The audit chain's head, signed and written outside the database at least daily.
   const stopCheckpoints = scheduleJob(db, auditCheckpointJob({ key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail }, logger), logger);
   // Operators' commands (zalog users create-admin, zalog eod, ...) reach the embedded database
@@ -155,6 +170,7 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
       stopMail();
       stopCheckpoints();
       stopHousekeeping();
+      stopNetwork();
       stopLiquidation();
       await stopControl();
       await prices.stop();

@@ -71,8 +71,8 @@ describe('application and offer', () => {
     // 20% nominal, monthly instalments, 1% fee withheld: above 20%, and shown with three decimals.
     expect(offer.fullCostOfCredit.percent).toMatch(/^2[1-2]\.\d{3}$/);
     expect(offer.fullCostOfCredit.money).toBe(offer.totalCost);
-    // No underwriting report for P-1: the offer says so and cannot be approved.
-    expect(offer.blockingReasons.join(' ')).toMatch(/no underwriting report/);
+    // P-1 has no machines: the offer's own underwriting cannot decide, says why, and blocks approval.
+    expect(offer.blockingReasons.join(' ')).toMatch(/underwriting could not decide: the borrower has no machines recorded/);
   });
 
   it('an individual\'s loan settles debts in the law\'s order whatever its product says (353-FZ art. 5 part 20)', async () => {
@@ -100,9 +100,16 @@ describe('application and offer', () => {
 
 describe('approval, collateral and disbursement', () => {
   it('approval takes a second officer, and a risk officer above 10,000,000.00 RUB', async () => {
+    // A report made earlier for another amount (30,000,000.00) says nothing about this application:
+    // the offer is underwritten for its own amount and term, now.
+    expect((await t.as('officer').post('/api/v1/borrowers/B-2/underwriting', { amount: '30000000.00', months: 24, annualRatePercent: '23.5', repayment: 'annuity' })).statusCode).toBe(201);
     const applied = await t.as('officer').post('/api/v1/borrowers/B-2/loan-applications', { product: 'FIX', amount: '12000000.00', months: 12, repaymentType: 'bullet', collateral: '3' });
     const { applicationId, offer } = applied.json();
     expect(offer.blockingReasons).toEqual([]);
+    expect(offer.underwriting).toMatchObject({ amount: '12000000.00', months: 12, asOf: expect.any(String), figures: { maxPrincipal: expect.any(String), crossesHalving: expect.any(Boolean) } });
+    expect(JSON.stringify(offer.underwriting)).not.toContain('30000000.00');
+    const report = (await t.as('auditor').get(`/api/v1/underwriting-reports/${offer.underwriting.reportId}`)).json();
+    expect(report.report.inputs.terms).toMatchObject({ amount: '12000000.00', months: 12 });
     const proposal = await t.as('officer').post(`/api/v1/loan-applications/${applicationId}/approval`, { offerId: offer.offerId });
     expect(proposal.statusCode, proposal.body).toBe(202);
     expect((await t.as('officer').post(`/api/v1/approvals/${proposal.json().id}/approve`, {})).json().error.code).toBe('approver_is_proposer');

@@ -68,7 +68,7 @@ function idempotent<T>(context: AppContext, request: FastifyRequest, reply: Fast
 
 export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
-  const offerContext = async () => ({ now: now(), calendar: await bankCalendar(), staleAfterSeconds: context.pricesStaleAfterSeconds });
+  const offerContext = async () => ({ now: now(), calendar: await bankCalendar(), staleAfterSeconds: context.pricesStaleAfterSeconds, networkMaxAgeDays: context.networkMaxAgeDays });
   const proposeAction = (request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payload: unknown) => proposeFrom(context, request, reply, action, payload);
 
   return async (app) => {

@@ -3,7 +3,8 @@ import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js
 import type { BusinessCalendar } from '../calendar/business.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
 import type { Queryable } from '../db/database.js';
-import { divide, formatKopecks, formatSats, parseKopecks } from '../money/money.js';
+import { divide, formatKopecks, formatSats, fraction, parseKopecks, type Kopecks } from '../money/money.js';
+import { runUnderwriting, type UnderwritingProblem } from '../underwriting/underwriting-service.js';
 import { currentPrice } from '../prices/current.js';
 import { requiredSats } from './collateral.js';
 import { rateFromPercent } from './interest.js';
@@ -25,8 +26,15 @@ import { DEFAULT_WATERFALL, statutoryOrder } from './waterfall.js';
  */
 
 export const OFFER_VALID_DAYS = 7;
-/** An underwriting report older than this does not support an offer. */
-export const UNDERWRITING_MAX_AGE_DAYS = 30;
+/** The cover an offer's own underwriting asks (debt service x 1.25) and the machines' assumed uptime (95%). */
+export const OFFER_DSCR_MIN_BPS = 12_500n;
+export const OFFER_UPTIME_BPS = 9_500n;
+
+/** The report's main figures, for the offer: what the cash flow covers, in which scenario, through the halving. */
+function keyFigures(body: Record<string, unknown>) {
+  const figures = body['figures'] as { maxPrincipal: string; bindingScenario: string; crossesHalving: boolean; breakEvenTariffRubPerKwh: string; breakEvenPrice: string | null; hashpriceSatsPerThDay: string };
+  return { maxPrincipal: figures.maxPrincipal, bindingScenario: figures.bindingScenario, crossesHalving: figures.crossesHalving, breakEvenTariffRubPerKwh: figures.breakEvenTariffRubPerKwh, breakEvenPrice: figures.breakEvenPrice, hashpriceSatsPerThDay: figures.hashpriceSatsPerThDay };
+}
 
 export interface ApplicationInput {
   readonly productCode: string;
@@ -40,6 +48,8 @@ export interface OfferContext {
   readonly now: Date;
   readonly calendar: BusinessCalendar;
   readonly staleAfterSeconds: number;
+  /** Underwriting refuses network data older than this (days). */
+  readonly networkMaxAgeDays: number;
 }
 
 export async function productVersion(db: Queryable, code: string, version?: number): Promise<{ version: number; terms: ProductTerms }> {
@@ -120,16 +130,21 @@ export async function makeOffer(tx: Queryable, applicationId: bigint, userId: bi
   if (!price.ok) refuse(price.code, price.message);
   const required = requiredSats(app.amount_kopecks, price.price, pct(terms.collateral.ltv.origination), pct(terms.collateral.haircutPercent));
 
-  // Compliance is judged on the day of the decision, not the bank's (possibly lagging) open day.
-  const evaluation = await evaluateBorrower(tx, borrower, moscowDay(context.now), userId, context.now);
-  const [report] = await tx.query<{ id: bigint; recommendation: string; as_of: string; created_at: Date; report: { reasons?: string[] } }>(
-    `SELECT id, recommendation, as_of, created_at, report FROM underwriting_reports WHERE borrower_id = $1 AND created_at >= $2 ORDER BY created_at DESC, id DESC LIMIT 1`,
-    [borrower.id, new Date(context.now.getTime() - UNDERWRITING_MAX_AGE_DAYS * 86_400_000)]);
+  // Compliance and underwriting are judged on the day of the decision, not the bank's (possibly
+  // lagging) open day; the underwriting is this application's: its amount, term, rate and shape,
+  // on today's network data and price (a report made earlier for another amount says nothing).
+  const today = moscowDay(context.now);
+  const evaluation = await evaluateBorrower(tx, borrower, today, userId, context.now);
+  const underwriting = await runUnderwriting(tx, borrower, {
+    asOf: today, amountKopecks: app.amount_kopecks as Kopecks, months: app.months, annualRate: fraction(rate, 1_000_000n),
+    shape: app.repayment_type === 'annuity' ? 'annuity' : 'interest_only', dscrMinBps: OFFER_DSCR_MIN_BPS, uptimeBps: OFFER_UPTIME_BPS,
+  }, userId, context.now, { networkMaxAgeDays: context.networkMaxAgeDays, evaluation });
 
   const blocking: string[] = [];
   for (const result of evaluation.results.filter((r) => r.outcome === 'fail')) blocking.push(`compliance: ${result.rule}: ${result.reason}`);
-  if (report === undefined) blocking.push(`no underwriting report in the last ${UNDERWRITING_MAX_AGE_DAYS} days: run one (POST /api/v1/borrowers/${borrower.ref}/underwriting)`);
-  else if (report.recommendation === 'decline') blocking.push(`underwriting report ${report.id} declines: ${(report.report.reasons ?? []).join('; ')}`);
+  if ('code' in underwriting) blocking.push(`underwriting could not decide: ${underwriting.message}`);
+  else if (underwriting.recommendation === 'decline') blocking.push(`underwriting report ${underwriting.id} declines: ${underwriting.reasons.join('; ')}`);
+  const report = 'code' in underwriting ? undefined : underwriting;
   if (app.collateral_sats < required) blocking.push(`the BTC to be pledged, ${formatSats(app.collateral_sats)}, is below the ${formatSats(required)} the origination LTV of ${terms.collateral.ltv.origination}% asks at ${formatKopecks(price.price)} RUB/BTC`);
 
   let psk: { percent: string; money: bigint } | null = null;
@@ -143,7 +158,8 @@ export async function makeOffer(tx: Queryable, applicationId: bigint, userId: bi
     [app.id, context.now, new Date(context.now.getTime() + OFFER_VALID_DAYS * 86_400_000), start, rate, keyRate, fee, price.price, price.cycle.id,
       required, JSON.stringify(scheduleJson(schedule)), schedule.totals.interest, schedule.totals.interest + fee, psk?.percent ?? null, psk?.money ?? null,
       JSON.stringify({ evaluationId: evaluation.id.toString(), blocking: evaluation.blocking, results: evaluation.results }),
-      report?.id ?? null, report === undefined ? null : JSON.stringify({ reportId: report.id.toString(), recommendation: report.recommendation, asOf: report.as_of, reasons: report.report.reasons ?? [] }),
+      report?.id ?? null, JSON.stringify(report === undefined ? { reportId: null, recommendation: null, asOf: today, reasons: [(underwriting as UnderwritingProblem).message], problem: (underwriting as UnderwritingProblem).code }
+        : { reportId: report.id.toString(), recommendation: report.recommendation, asOf: today, reasons: report.reasons, amount: formatKopecks(app.amount_kopecks), months: app.months, figures: keyFigures(report.body) }),
       blocking],
   );
   return offer!;

@@ -29,7 +29,7 @@ function money<T>(parsed: { ok: true; value: T } | { ok: false; error: { message
   return parsed.value;
 }
 
-const REPORT_PROBLEM_STATUS: Record<string, number> = { no_fleet: 409, no_tariff: 409, no_network_data: 409, no_price: 409 };
+const REPORT_PROBLEM_STATUS: Record<string, number> = { no_fleet: 409, no_tariff: 409, no_network_data: 409, stale_network_data: 409, no_price: 409 };
 
 export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
@@ -74,7 +74,7 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
       };
       const at = now();
       const result = await db.transaction(async (tx) => {
-        const outcome = await runUnderwriting(tx, borrower, terms, actorOf(request).user.id, at);
+        const outcome = await runUnderwriting(tx, borrower, terms, actorOf(request).user.id, at, { networkMaxAgeDays: context.networkMaxAgeDays });
         if ('code' in outcome) return outcome;
         await auditRequest(tx, request, { action: 'underwriting.run', target: `borrower:${borrower.ref}`, details: { reportId: outcome.id.toString(), recommendation: outcome.recommendation, terms: (outcome.body['inputs'] as { terms: unknown }).terms } }, at);
         return outcome;

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import type { Borrower } from '../borrowers/borrower-repository.js';
-import { addMonths, daysInMonth } from '../calendar/days.js';
+import { addMonths, daysBetween, daysInMonth } from '../calendar/days.js';
 import { evaluateBorrower, loadBanTable } from '../compliance/evaluation.js';
 import { bansOn, type BanEntry } from '../compliance/rules.js';
 import { formatFraction, formatKopecks, fraction, parseDecimalQuote, type Fraction, type Kopecks, type PriceKopecksPerBtc } from '../money/money.js';
@@ -28,6 +28,7 @@ export interface UnderwritingTerms {
 
 export type UnderwritingProblem =
   | { readonly code: 'no_fleet'; readonly message: string }
+  | { readonly code: 'stale_network_data'; readonly message: string }
   | { readonly code: 'no_tariff'; readonly message: string }
   | { readonly code: 'no_network_data'; readonly message: string }
   | { readonly code: 'no_price'; readonly message: string };
@@ -109,16 +110,30 @@ export interface StoredUnderwriting {
   readonly body: Record<string, unknown>;
 }
 
-export async function runUnderwriting(tx: Queryable, borrower: Borrower, terms: UnderwritingTerms, user: bigint, now: Date): Promise<StoredUnderwriting | UnderwritingProblem> {
+/** Underwriting decides on network data at most this many days old (ZALOG_NETWORK_MAX_AGE_DAYS). */
+export const NETWORK_MAX_AGE_DAYS_DEFAULT = 2;
+
+export interface UnderwritingOptions {
+  /** Older network data than this (days before the report's date) is not decided on. */
+  readonly networkMaxAgeDays: number;
+  /** The compliance evaluation already made for this decision (an offer's), instead of a new one. */
+  readonly evaluation?: Awaited<ReturnType<typeof evaluateBorrower>>;
+}
+
+export async function runUnderwriting(tx: Queryable, borrower: Borrower, terms: UnderwritingTerms, user: bigint, now: Date, options: UnderwritingOptions): Promise<StoredUnderwriting | UnderwritingProblem> {
   const fleet = await fleetOf(tx, borrower, terms.asOf, terms.uptimeBps);
   if ('code' in fleet) return fleet;
   const network = await networkOn(tx, terms.asOf);
   if (network === undefined) return { code: 'no_network_data', message: `no network data at or before ${terms.asOf}: fetch it (zalog network fetch) or import history (zalog network import)` };
+  const age = daysBetween(network.observedAt.toISOString().slice(0, 10), terms.asOf);
+  if (age > options.networkMaxAgeDays) {
+    return { code: 'stale_network_data', message: `the latest network data (${network.source}, ${network.observedAt.toISOString().slice(0, 10)}) is ${age} days older than ${terms.asOf}; underwriting decides only on data at most ${options.networkMaxAgeDays} days old: the service fetches it hourly from ZALOG_NETWORK_URL, or run zalog network fetch` };
+  }
   const cycle = await latestCycle(tx, 'live');
   if (cycle === undefined || cycle.publishedKopecks === null) return { code: 'no_price', message: 'the price service has no BTC/RUB price yet' };
   const price = cycle.publishedKopecks as PriceKopecksPerBtc;
   const report = underwrite({ fleet: fleet.fleet, network: network.state, priceKopecks: price, loan: { annualRate: terms.annualRate, months: terms.months, shape: terms.shape, dscrMinBps: terms.dscrMinBps }, scenarios: standardScenarios(price) });
-  const evaluation = await evaluateBorrower(tx, borrower, terms.asOf, user, now);
+  const evaluation = options.evaluation ?? await evaluateBorrower(tx, borrower, terms.asOf, user, now);
 
   const reasons: string[] = [];
   const failed = evaluation.results.filter((r) => r.outcome === 'fail');

@@ -14,9 +14,11 @@ let t: TestApp;
 let prices: PriceService;
 
 // The mempool.space /api/v1/blocks format, newest first (two blocks of the 3 November 2025 network).
+// Their times are a few minutes ago: underwriting decides only on fresh network data.
+const newestBlockAt = Math.floor(Date.now() / 1000) - 600;
 const blocks = [
-  { id: '00…b', height: 922_501, timestamp: 1_762_128_000, difficulty: 155_000_000_000_000.4, tx_count: 3000, extras: { totalFees: 2_100_000, reward: 314_600_000 } },
-  { id: '00…a', height: 922_500, timestamp: 1_762_127_400, difficulty: 155_000_000_000_000.4, tx_count: 2800, extras: { totalFees: 1_900_000, reward: 314_400_000 } },
+  { id: '00…b', height: 922_501, timestamp: newestBlockAt, difficulty: 155_000_000_000_000.4, tx_count: 3000, extras: { totalFees: 2_100_000, reward: 314_600_000 } },
+  { id: '00…a', height: 922_500, timestamp: newestBlockAt - 600, difficulty: 155_000_000_000_000.4, tx_count: 2800, extras: { totalFees: 1_900_000, reward: 314_400_000 } },
 ];
 
 beforeAll(async () => {
@@ -43,7 +45,7 @@ afterAll(async () => {
 
 describe('network data', () => {
   it('reads mempool.space blocks: the newest height and difficulty, the mean fees', async () => {
-    expect(await fetchMempoolSnapshot({ baseUrl: stub.url('/mempool') })).toEqual({ source: 'mempool', observedAt: new Date(1_762_128_000_000), height: 922_501n, difficulty: 155_000_000_000_000n, feesSatsPerBlock: 2_000_000n });
+    expect(await fetchMempoolSnapshot({ baseUrl: stub.url('/mempool') })).toEqual({ source: 'mempool', observedAt: new Date(newestBlockAt * 1000), height: 922_501n, difficulty: 155_000_000_000_000n, feesSatsPerBlock: 2_000_000n });
     stub.set('/bad/api/v1/blocks', { body: JSON.stringify([{ height: 1 }]) });
     await expect(fetchMempoolSnapshot({ baseUrl: stub.url('/bad') })).rejects.toBeInstanceOf(SourceError);
   });
@@ -87,6 +89,14 @@ describe('the underwriting report', () => {
     expect(report.compliance.blocking).toBe(false);
     const stored = (await t.as('auditor').get(`/api/v1/underwriting-reports/${reportId}`)).json();
     expect(stored).toMatchObject({ borrowerRef: 'B-1', createdBy: 'officer', recommendation: 'approve', report: { figures: { maxPrincipal: report.figures.maxPrincipal } } });
+  });
+
+  it('refuses to decide on network data more than 2 days older than its date, and says why', async () => {
+    const before = await count();
+    const stale = await run('B-1', { amount: '500000.00', months: 12, annualRatePercent: '23.5', repayment: 'annuity', asOf: '2025-03-15' });
+    expect([stale.statusCode, stale.json().error.code]).toEqual([409, 'stale_network_data']);
+    expect(stale.json().error.message).toMatch(/is \d+ days older than 2025-03-15; underwriting decides only on data at most 2 days old/);
+    expect(await count()).toBe(before);
   });
 
   it('refers an amount above the cover, naming the binding scenario and month', async () => {
