@@ -23,6 +23,7 @@ import { riskRoutes } from '../risk/routes.js';
 import { approveLoanAction } from '../loans/origination.js';
 import { confirmCollateralAction, releaseCollateralAction, restructureAction, writeOffAction } from '../loans/servicing.js';
 import { liquidationFillsAction } from '../risk/liquidations.js';
+import { settlementRefundAction, suspenseRefundAction } from '../loans/borrower-money.js';
 import { bankCalendar } from '../calendar/load.js';
 import { calendarRoutes } from '../calendar/routes.js';
 import { NETWORK_MAX_AGE_DAYS_DEFAULT } from '../underwriting/underwriting-service.js';
@@ -89,6 +90,8 @@ export function approvalRegistry(): ApprovalRegistry {
   registry.register(restructureAction(bankCalendar));
   registry.register(writeOffAction);
   registry.register(liquidationFillsAction(bankCalendar));
+  registry.register(settlementRefundAction);
+  registry.register(suspenseRefundAction);
   return registry;
 }
 

@@ -2,6 +2,8 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestApp, TEST_USERS, type TestApp, type TestUserName } from '../test-support/app.js';
 import { checkRouteRule, type RouteRule } from './access.js';
+import { seedLoans } from '../loans/seed.js';
+import { bankCalendar } from '../calendar/load.js';
 
 /**
  * Authorisation, proven by walking the app's own route list: a route added later is checked
@@ -47,11 +49,32 @@ const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
   'GET /api/v1/borrowers/:ref/risk': borrower1Path('risk'),
   'GET /api/v1/borrowers/:ref/liquidations': borrower1Path('liquidations'),
   'POST /api/v1/borrowers/:ref/risk-acknowledgements': borrower1Path('risk-acknowledgements'),
+  'GET /api/v1/borrowers/:ref/money': borrower1Path('money'),
+  'GET /api/v1/loans/:ref': borrower1Loan(''),
+  'GET /api/v1/loans/:ref/schedule': borrower1Loan('/schedule'),
+  'GET /api/v1/loans/:ref/balances': borrower1Loan('/balances'),
+  'GET /api/v1/loans/:ref/statement': borrower1Loan('/statement'),
+  'GET /api/v1/loans/:ref/collateral': borrower1Loan('/collateral'),
+  'GET /api/v1/loans/:ref/events': borrower1Loan('/events'),
+  'POST /api/v1/loans/:ref/collateral': borrower1Loan('/collateral'),
   'POST /api/v1/auth/tokens/:id/revoke': async (app) => {
     const made = await app.as('borrower1').post('/api/v1/auth/tokens', { name: 'probe', expiresInDays: 1 });
     return `/api/v1/auth/tokens/${made.json().token.id}/revoke`;
   },
 };
+
+/** A probe for a route under a loan of borrower1's: one seeded loan, made borrower1's. */
+function borrower1Loan(suffix: string): (t: TestApp) => Promise<string> {
+  return async (app) => {
+    await OWNED_BY_BORROWER1['GET /api/v1/borrowers/:ref']!(app);
+    let [loan] = await app.test.db.query<{ ref: string }>(`SELECT l.ref FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE b.ref = 'B-1' LIMIT 1`);
+    if (loan === undefined) {
+      await seedLoans(app.test.db, { count: 1, disbursedOn: '2026-11-02', calendar: await bankCalendar(), prefix: 'authz' });
+      [loan] = await app.test.db.query<{ ref: string }>(`UPDATE loans SET borrower_id = (SELECT id FROM borrowers WHERE ref = 'B-1') WHERE id = (SELECT max(id) FROM loans) RETURNING ref`);
+    }
+    return `/api/v1/loans/${loan!.ref}${suffix}`;
+  };
+}
 
 /** A probe for a route under borrower1's own record: the record is made first. */
 function borrower1Path(suffix: string): (t: TestApp) => Promise<string> {

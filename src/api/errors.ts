@@ -71,6 +71,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   invalid_fill: 422,
   collateral_remaining: 409,
   nothing_owed: 409,
+  suspense_not_open: 409,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

@@ -15,6 +15,7 @@ import { BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { formatKopecks, parseKopecks, parseSats } from '../money/money.js';
 import { LoanError } from './loan-errors.js';
+import { moneyView, settlementRefundAction, suspenseRefundAction } from './borrower-money.js';
 import { LOAN_MONTHS_MAX } from './schedule.js';
 import { loadLoan, openBusinessDay } from './loan-store.js';
 import { applyForLoan, approveLoanAction, loanOutcome, makeOffer, offerView, type OfferRow } from './origination.js';
@@ -68,6 +69,12 @@ function idempotent<T>(context: AppContext, request: FastifyRequest, reply: Fast
 
 export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
+  /** `borrowerOwns` for /loans/:ref: the loan is the calling borrower's (anyone else's is 404). */
+  const ownsLoan = async (request: { params: unknown }, borrowerRef: string): Promise<boolean> => {
+    const rows = await db.query('SELECT 1 FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE l.ref = $1 AND b.ref = $2', [(request.params as { ref: string }).ref, borrowerRef]);
+    return rows.length > 0;
+  };
+  const isBorrower = (request: FastifyRequest) => request.principal?.user.roles.includes('borrower') === true;
   const offerContext = async () => ({ now: now(), calendar: await bankCalendar(), staleAfterSeconds: context.pricesStaleAfterSeconds, networkMaxAgeDays: context.networkMaxAgeDays });
   const proposeAction = (request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payload: unknown) => proposeFrom(context, request, reply, action, payload);
 
@@ -162,17 +169,21 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.get('/loans/:ref', {
-      config: { access: { roles: STAFF } },
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
       schema: { tags: ['loans'], summary: 'A loan: terms, product version, status, balances', params: Type.Object({ ref: LoanRef }), response: { 200: Loose, ...errors } },
-    }, async (request) => loanView(await guard(() => loadLoan(db, request.params.ref))));
+    }, async (request) => {
+      const view = loanView(await guard(() => loadLoan(db, request.params.ref)));
+      // A default review may come from sanctions screening, which a borrower is never told of (115-FZ).
+      return isBorrower(request) ? { ...view, defaultReview: null } : view;
+    });
 
     app.get('/loans/:ref/schedule', {
-      config: { access: { roles: STAFF } },
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
       schema: { tags: ['loans'], summary: 'The schedule in force, each line paid / due / overdue / future on the open business day', params: Type.Object({ ref: LoanRef }), response: { 200: Loose, ...errors } },
     }, async (request) => guard(async () => scheduleView(db, await loadLoan(db, request.params.ref), await openBusinessDay(db, now()))));
 
     app.get('/loans/:ref/balances', {
-      config: { access: { roles: STAFF } },
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
       schema: { tags: ['loans'], summary: 'Balances at the end of a business day, read from the ledger accounts (named in the answer)', params: Type.Object({ ref: LoanRef }), querystring: Type.Object({ asOf: Type.Optional(CalendarDate) }, { additionalProperties: false }), response: { 200: Loose, ...errors } },
     }, async (request) => guard(async () => {
       const day = request.query.asOf ?? await openBusinessDay(db, now());
@@ -181,27 +192,28 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }));
 
     app.get('/loans/:ref/statement', {
-      config: { access: { roles: STAFF } },
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
       schema: { tags: ['loans'], summary: 'The ledger entries on the loan\'s accounts, oldest first (optionally one account: loan_principal, interest_receivable, ...)', params: Type.Object({ ref: LoanRef }), querystring: Type.Object({ after: Type.Optional(Id), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }), account: Type.Optional(Type.String({ pattern: '^[a-z_]{3,48}$' })) }, { additionalProperties: false }), response: { 200: Loose, ...errors } },
     }, async (request) => guard(async () => statement(db, await loadLoan(db, request.params.ref), { limit: request.query.limit, ...(request.query.after ? { afterEntryId: BigInt(request.query.after) } : {}), ...(request.query.account ? { account: request.query.account } : {}) })));
 
     app.get('/loans/:ref/collateral', {
-      config: { access: { roles: STAFF } },
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
       schema: { tags: ['loans'], summary: 'The loan\'s collateral positions and release instruction', params: Type.Object({ ref: LoanRef }), response: { 200: Loose, ...errors } },
     }, async (request) => guard(async () => collateralView(db, await loadLoan(db, request.params.ref))));
 
     app.get('/loans/:ref/events', {
-      config: { access: { roles: STAFF } },
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
       schema: { tags: ['loans'], summary: 'What happened to the loan, in order', params: Type.Object({ ref: LoanRef }), response: { 200: Type.Object({ events: Type.Array(Loose) }), ...errors } },
     }, async (request) => {
       const loan = await guard(() => loadLoan(db, request.params.ref));
-      const rows = await db.query<{ id: bigint; business_date: string; kind: string; details: unknown; at: Date }>('SELECT id, business_date::text, kind, details, at FROM loan_events WHERE loan_id = $1 ORDER BY id LIMIT 1000', [loan.id]);
+      // Default reviews may come from sanctions screening, which a borrower is never told of (115-FZ).
+      const rows = await db.query<{ id: bigint; business_date: string; kind: string; details: unknown; at: Date }>(`SELECT id, business_date::text, kind, details, at FROM loan_events WHERE loan_id = $1 AND ($2 OR kind <> 'default_review') ORDER BY id LIMIT 1000`, [loan.id, !isBorrower(request)]);
       return { events: rows.map((r) => ({ id: r.id.toString(), businessDate: r.business_date, kind: r.kind, details: r.details, at: r.at.toISOString() })) };
     });
 
     app.post('/loans/:ref/collateral', {
-      config: { access: { roles: ['credit_officer', 'treasury'] }, audit: 'collateral.declare' },
-      schema: { tags: ['loans'], summary: 'Declare a BTC deposit the borrower is making to the custodian (pending until treasury confirms it)', params: Type.Object({ ref: LoanRef }), body: Type.Object({ btc: BtcAmount }, { additionalProperties: false }), response: { 201: Type.Object({ positionId: Type.String(), state: Type.String() }), ...errors } },
+      config: { access: { roles: ['credit_officer', 'treasury', 'borrower'], borrowerOwns: ownsLoan }, audit: 'collateral.declare' },
+      schema: { tags: ['loans'], summary: 'Declare a BTC deposit (a top-up) the borrower is making to the custodian: the borrower for its own loan, or staff; pending until treasury confirms it', params: Type.Object({ ref: LoanRef }), body: Type.Object({ btc: BtcAmount }, { additionalProperties: false }), response: { 201: Type.Object({ positionId: Type.String(), state: Type.String() }), ...errors } },
     }, async (request, reply) => {
       const sats = money(parseSats(request.body.btc), 'btc');
       const id = await guard(() => db.transaction(async (tx) => {
@@ -260,6 +272,31 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       config: { access: { roles: ['treasury'] }, audit: 'collateral.release.propose', idempotent: true },
       schema: { tags: ['loans'], summary: 'Propose executing a repaid loan\'s collateral-release instruction; a second treasurer approves', headers: IdempotencyHeaders, params: Type.Object({ ref: LoanRef }), response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') } },
     }, async (request, reply) => proposeAction(request, reply, releaseCollateralAction as ApprovalAction<unknown>, { loan: request.params.ref }));
+
+    app.get('/borrowers/:ref/money', {
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsBorrowerRef } },
+      schema: { tags: ['loans'], operationId: 'getBorrowerMoney', summary: 'The borrower\'s money at the bank: the settlement account, what its live loans need from it (due now, next instalments), what may be refunded, payments held in suspense, refund orders', params: Type.Object({ ref: BorrowerRef }), response: { 200: Loose, ...errors } },
+    }, async (request) => guard(() => moneyView(db, request.params.ref, now())));
+
+    app.post('/borrowers/:ref/refunds', {
+      config: { access: { roles: ['treasury'] }, audit: 'settlement.refund.propose', idempotent: true },
+      schema: { tags: ['loans'], operationId: 'proposeSettlementRefund', summary: 'Propose refunding money on the settlement account that no live loan needs (an overpayment, what is left after closing) to the borrower\'s bank details; a second treasurer approves (a risk officer above 1,000,000.00 RUB)', headers: IdempotencyHeaders, params: Type.Object({ ref: BorrowerRef }), body: Type.Object({ amount: RubAmount, reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }), response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') } },
+    }, async (request, reply) => proposeAction(request, reply, settlementRefundAction as ApprovalAction<unknown>, { borrower: request.params.ref, amount: request.body.amount, reason: request.body.reason }));
+
+    app.get('/suspense-items', {
+      config: { access: { roles: STAFF } },
+      schema: { tags: ['loans'], operationId: 'listSuspenseItems', summary: 'Payments held in suspense (to a closed loan), newest first', querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('refunded')])), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }, { additionalProperties: false }), response: { 200: Type.Object({ items: Type.Array(Loose) }) } },
+    }, async (request) => {
+      const rows = await db.query<{ id: bigint; borrower_ref: string; loan_ref: string | null; reference: string; amount_kopecks: bigint; reason: string; status: string; business_date: string }>(
+        `SELECT s.id, b.ref AS borrower_ref, l.ref AS loan_ref, s.reference, s.amount_kopecks, s.reason, s.status, s.business_date::text FROM suspense_items s JOIN borrowers b ON b.id = s.borrower_id LEFT JOIN loans l ON l.id = s.loan_id
+          WHERE ($1::text IS NULL OR s.status = $1) ORDER BY s.id DESC LIMIT $2`, [request.query.status ?? null, request.query.limit]);
+      return { items: rows.map((r) => ({ id: r.id.toString(), borrower: r.borrower_ref, loan: r.loan_ref, reference: r.reference, amount: formatKopecks(r.amount_kopecks), reason: r.reason, status: r.status, businessDate: r.business_date })) };
+    });
+
+    app.post('/suspense-items/:id/refund', {
+      config: { access: { roles: ['treasury'] }, audit: 'suspense.refund.propose', idempotent: true },
+      schema: { tags: ['loans'], operationId: 'proposeSuspenseRefund', summary: 'Propose returning a payment held in suspense to the borrower\'s bank details; a second treasurer approves', headers: IdempotencyHeaders, params: Type.Object({ id: Id }), body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }), response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') } },
+    }, async (request, reply) => proposeAction(request, reply, suspenseRefundAction as ApprovalAction<unknown>, { item: request.params.id, reason: request.body.reason }));
 
     app.get('/eod/days', {
       config: { access: { roles: STAFF } },

@@ -12,6 +12,7 @@ import { refuse } from './loan-errors.js';
 import { LIVE_STATUSES, loadLoan, loanEvent, openBusinessDay, requireStatus, type LoanRow } from './loan-store.js';
 import { loanOutcome, productVersion, rateOn, scheduleTermsOf } from './origination.js';
 import { buildSchedule, continueSchedule, type Schedule } from './schedule.js';
+import { holdInSuspense } from './borrower-money.js';
 import { allocate, BUCKETS, sumBuckets, ZERO_BUCKETS, type Bucket, type Buckets } from './waterfall.js';
 
 /**
@@ -284,6 +285,8 @@ export interface RepaymentResult {
   readonly leftOnSettlement: string;
   readonly status: string;
   readonly replayed: boolean;
+  /** A payment to a loan that is not being repaid (closed): held in suspense, with why. */
+  readonly heldInSuspense?: { readonly suspenseItemId: string; readonly reason: string };
 }
 
 /**
@@ -303,9 +306,18 @@ export async function recordRepayment(tx: Queryable, ref: string, input: { refer
     if (previous.loan_id !== loan.id || previous.amount_kopecks !== input.amount) refuse('reference_reused', `payment reference ${input.reference} was already recorded for another loan or amount`);
     return { loan: loan.ref, reference: input.reference, amount: formatKopecks(input.amount), businessDate: previous.business_date, allocated: previous.allocation, leftOnSettlement: formatKopecks(previous.left_kopecks), status: loan.status, replayed: true };
   }
-  requireStatus(loan, ['active', 'overdue'], 'a repayment');
   const day = await openBusinessDay(tx, now);
   const borrower = await borrowerRefOf(tx, loan);
+  if (!(LIVE_STATUSES as readonly string[]).includes(loan.status)) {
+    // The money has arrived whatever the loan's state: it is held in suspense with the reason, to be
+    // returned by a refund order (four eyes) or applied, never refused.
+    const reason = loan.status === 'closed' ? `loan ${loan.ref} was closed on ${loan.closed_on}` : `loan ${loan.ref} is ${loan.status}, not being repaid`;
+    const held = await holdInSuspense(tx, { borrowerId: loan.borrower_id, loanId: loan.id, loanRef: loan.ref, reference: input.reference, amount: input.amount, reason, day, now });
+    await tx.query(`INSERT INTO repayments (loan_id, reference, amount_kopecks, business_date, allocation, left_kopecks, recorded_by, recorded_at, ledger_entry_id, suspense_item_id) VALUES ($1, $2, $3, $4, '{}'::jsonb, $5, $6, $7, $8, $9)`,
+      [loan.id, input.reference, input.amount, day, borrower.settlement, userId, now, held.entryId, held.itemId]);
+    await loanEvent(tx, loan.id, day, 'payment_in_suspense', { reference: input.reference, amount: formatKopecks(input.amount), reason, suspenseItemId: held.itemId.toString() }, now);
+    return { loan: loan.ref, reference: input.reference, amount: formatKopecks(input.amount), businessDate: day, allocated: Object.fromEntries(BUCKETS.map((b) => [b, '0.00'])) as Record<Bucket, string>, leftOnSettlement: formatKopecks(borrower.settlement), status: loan.status, replayed: false, heldInSuspense: { suspenseItemId: held.itemId.toString(), reason } };
+  }
   const at = { day, valueTime: now };
   const received = await move(tx, loan, borrower.ref, { ...at, key: `repayment:${input.reference}`, kind: 'repayment', reason: `Payment ${input.reference} for loan ${loan.ref} received` }, [{ debit: 'cash', credit: 'settlement', amount: input.amount }]);
   const dueNow: Buckets = { ...bucketsOf(loan), interest: 0n, principal: 0n };

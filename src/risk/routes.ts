@@ -15,7 +15,9 @@ import { ltvMillionths } from '../loans/collateral.js';
 import { formatRate } from '../loans/origination.js';
 import { formatKopecks, formatPrice, formatSats, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
-import { ANY_PRICE } from './ladder.js';
+import { ANY_PRICE, type Ladder } from './ladder.js';
+import { cureAmounts } from './cure.js';
+import { rateFromPercent } from '../loans/interest.js';
 import { satsInFlight } from './liquidations.js';
 import { parseShock } from './stress.js';
 import { NoPriceError, stressLiveBook, stressView } from './stress-book.js';
@@ -53,6 +55,25 @@ const liquidationView = (q: LiquidationListRow) => ({
   queuedAt: q.queued_at.toISOString(), admittedAt: q.admitted_at?.toISOString() ?? null, bookedAt: q.booked_at?.toISOString() ?? null, report: q.report,
 });
 
+/**
+ * What would bring a loan back, at the current price: to the product's target LTV, and (under a
+ * call) out of the call: the BTC to add, or the roubles of debt to repay (paid in, then prepaid).
+ */
+function cureView(r: { state: string; debt_kopecks: bigint; sats: bigint; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }, price: bigint | null) {
+  if (price === null || price <= 0n) return { cure: null };
+  const ladder: Ladder = { warning: r.warning, marginCall: r.margin_call, ...(r.accelerated_call === null ? {} : { acceleratedCall: r.accelerated_call }), liquidation: r.liquidation, band: r.band, haircut: r.haircut };
+  const cure = cureAmounts({ debt: r.debt_kopecks, sats: r.sats }, price, ladder, rateFromPercent(r.target)!);
+  const step = (s: { addSats: bigint; repayKopecks: bigint }) => ({ addBtc: formatSats(s.addSats), repayRub: formatKopecks(s.repayKopecks) });
+  const inCall = r.state === 'margin_call' || r.state === 'accelerated_call';
+  return {
+    cure: {
+      atPrice: priceText(price),
+      toTarget: { ltvPercent: percentText(rateFromPercent(r.target)!), ...step(cure.toTarget) },
+      toLeaveCall: inCall ? { belowLtvPercent: percentText(cure.callCuredBelow), ...step(cure.toLeaveCall) } : null,
+    },
+  };
+}
+
 export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
   const requireBorrower = async (ref: string): Promise<Borrower> => {
@@ -69,9 +90,11 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const borrower = await requireBorrower(request.params.ref);
       const cycle = await latestCycle(db, 'live');
       const price = cycle?.publishedKopecks ?? null;
-      const loans = await db.query<{ ref: string; state: string; debt_kopecks: bigint; sats: bigint; worsen_at: bigint | null; improve_above: bigint | null; call_deadline: Date | null; state_since: Date; haircut: bigint }>(
-        `SELECT l.ref, r.state, r.debt_kopecks, r.sats, r.worsen_at, r.improve_above, r.call_deadline, r.state_since, lad.haircut
+      const loans = await db.query<{ ref: string; state: string; debt_kopecks: bigint; sats: bigint; worsen_at: bigint | null; improve_above: bigint | null; call_deadline: Date | null; state_since: Date; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }>(
+        `SELECT l.ref, r.state, r.debt_kopecks, r.sats, r.worsen_at, r.improve_above, r.call_deadline, r.state_since, lad.haircut, lad.warning, lad.margin_call, lad.accelerated_call, lad.liquidation, lad.band,
+                v.terms->'collateral'->'ltv'->>'target' AS target
            FROM loan_risk r JOIN loans l ON l.id = r.loan_id JOIN risk_ladders lad ON lad.product_code = r.product_code AND lad.product_version = r.product_version
+           JOIN loan_product_versions v ON v.product_code = r.product_code AND v.version = r.product_version
           WHERE l.borrower_id = $1 AND r.live ORDER BY l.id`, [borrower.id]);
       const transitions = await db.query<{ id: bigint; ref: string; from_state: string; to_state: string; cause: string; price_kopecks: bigint; ltv_millionths: bigint | null; call_deadline: Date | null; at: Date; acknowledged_at: Date | null }>(
         `SELECT t.id, l.ref, t.from_state, t.to_state, t.cause, t.price_kopecks, t.ltv_millionths, t.call_deadline, t.at, a.at AS acknowledged_at
@@ -84,6 +107,7 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           loan: r.ref, state: r.state, since: r.state_since.toISOString(), debt: formatKopecks(r.debt_kopecks), collateral: formatSats(r.sats),
           ltvPercent: price === null ? null : percentText(ltvMillionths(r.debt_kopecks, r.sats, price, r.haircut)),
           worsensAtOrBelow: priceText(r.worsen_at), improvesAbove: priceText(r.improve_above), callDeadline: r.call_deadline?.toISOString() ?? null,
+          ...cureView(r, price),
         })),
         transitions: transitions.map((t) => ({
           id: t.id.toString(), loan: t.ref, from: t.from_state, to: t.to_state, cause: t.cause, price: priceText(t.price_kopecks), ltvPercent: percentText(t.ltv_millionths),
