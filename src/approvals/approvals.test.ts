@@ -127,7 +127,7 @@ describe('four eyes', () => {
     const approved = await t.as('officer2').post(`/api/v1/approvals/${id}/approve`);
     const records = (await t.as('auditor').get(`/api/v1/audit?target=approval:${id}`)).json().records;
     expect(records.map((r: { action: string; actor: string }) => [r.action, r.actor])).toEqual([
-      ['approval.propose.ledger.manual_entry', 'officer'],
+      ['ledger.entry.propose', 'officer'],
       ['approval.approve.ledger.manual_entry', 'officer2'],
     ]);
     const posting = (await t.as('auditor').get(`/api/v1/audit?target=ledger_entry:${approved.json().result.entryId}`)).json().records;

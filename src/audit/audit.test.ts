@@ -166,7 +166,8 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog audit verify', () => {
 
   it('passes on an intact chain and fails naming the record edited in the database', async () => {
     for (const username of ['first.admin', 'second.admin', 'third.admin']) {
-      expect((await zalog(['users', 'create-admin', '--username', username, '--password-stdin'], 'a long enough password')).code).toBe(0);
+      const created = await zalog(['users', 'create-admin', '--username', username, '--password-stdin'], 'a long enough password');
+      expect(created.code, created.output).toBe(0);
     }
     const intact = await zalog(['audit', 'verify']);
     expect(intact).toEqual({ code: 0, output: 'audit chain intact: 3 records\n' });

@@ -94,7 +94,7 @@ describe('a manual price', () => {
     setAll('60000.00');
     expect(await service.cycle()).toMatchObject({ status: 'manual', publishedKopecks: 470_000_000n });
     const audit = (await t.as('auditor').get(`/api/v1/audit?target=approval:${proposed.json().id}`)).json().records.map((r: { action: string }) => r.action);
-    expect(audit).toEqual(['approval.propose.prices.manual_price', 'approval.approve.prices.manual_price']);
+    expect(audit).toEqual(['prices.manual_price.propose', 'approval.approve.prices.manual_price']);
     clock = new Date(Date.now() + 31 * 60_000);
     setAll('60000.00');
     expect((await service.cycle()).status).toBe('normal');
