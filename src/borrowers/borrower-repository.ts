@@ -79,7 +79,7 @@ export interface SiteRecord extends Omit<SiteInput, 'tariffRubPerKwh' | 'tariffF
   readonly borrowerRef: string;
   /** Tariffs, newest first: { from, rubPerKwh }. */
   readonly tariffs: ReadonlyArray<{ readonly from: string; readonly rubPerKwh: string }>;
-  readonly machines: ReadonlyArray<{ readonly id: bigint; readonly model: string; readonly count: number; readonly serials: readonly string[] }>;
+  readonly machines: ReadonlyArray<{ readonly id: bigint; readonly model: string; readonly count: number; readonly serials: readonly string[]; readonly installedOn: string | null; readonly retiredOn: string | null; readonly retiredReason: string | null }>;
 }
 
 export async function createSite(tx: Queryable, borrower: Borrower, input: SiteInput): Promise<bigint> {
@@ -102,13 +102,79 @@ export async function addMachines(tx: Queryable, borrower: Borrower, siteId: big
   return row!.id;
 }
 
+export interface MachineChange {
+  readonly count?: number;
+  readonly model?: string;
+  readonly serials?: readonly string[];
+  readonly installedOn?: string | null;
+}
+
+interface MachineRow { id: bigint; site_id: bigint; model: string; count: number; serials: string[]; installed_on: string | null; retired_on: string | null; [key: string]: unknown }
+
+async function machinesOf(tx: Queryable, borrower: Borrower, siteId: bigint, machinesId: bigint): Promise<MachineRow | undefined> {
+  const [row] = await tx.query<MachineRow>(
+    `SELECT m.id, m.site_id, m.model, m.count, m.serials, m.installed_on::text AS installed_on, m.retired_on::text AS retired_on FROM site_machines m JOIN mining_sites s ON s.id = m.site_id
+      WHERE m.id = $1 AND m.site_id = $2 AND s.borrower_id = $3 FOR UPDATE OF m`, [machinesId, siteId, borrower.id]);
+  return row;
+}
+
+const machineState = (row: MachineRow) => ({ model: row.model, count: row.count, serials: row.serials, installedOn: row.installed_on, retiredOn: row.retired_on });
+
+/**
+ * Corrects a machine group recorded by mistake (count, model, serials, installation date): the
+ * change and what was before are kept in machine_changes. A retired group is not corrected.
+ */
+export async function correctMachines(tx: Queryable, borrower: Borrower, siteId: bigint, machinesId: bigint, change: MachineChange, reason: string, userId: bigint, at: Date): Promise<{ before: object; after: object } | 'not_found' | 'retired' | 'unknown_model' | 'too_many_serials'> {
+  const row = await machinesOf(tx, borrower, siteId, machinesId);
+  if (row === undefined) return 'not_found';
+  if (row.retired_on !== null) return 'retired';
+  if (change.model !== undefined && (await tx.query('SELECT 1 FROM asic_models WHERE model = $1', [change.model])).length === 0) return 'unknown_model';
+  const count = change.count ?? row.count;
+  const serials = change.serials ?? row.serials;
+  if (serials.length > count) return 'too_many_serials';
+  const [updated] = await tx.query<MachineRow>(
+    `UPDATE site_machines SET model = $2, count = $3, serials = $4::text[], installed_on = $5 WHERE id = $1
+     RETURNING id, site_id, model, count, serials, installed_on::text AS installed_on, retired_on::text AS retired_on`,
+    [machinesId, change.model ?? row.model, count, serials, change.installedOn === undefined ? row.installed_on : change.installedOn]);
+  const before = machineState(row);
+  const after = machineState(updated!);
+  await tx.query(`INSERT INTO machine_changes (machines_id, kind, before, after, reason, at, by_user) VALUES ($1, 'correct', $2::jsonb, $3::jsonb, $4, $5, $6)`, [machinesId, JSON.stringify(before), JSON.stringify(after), reason, at, userId]);
+  return { before, after };
+}
+
+/** Retires a machine group (out of service, sold, recorded by mistake): it counts for nothing from then; the record stays. */
+export async function retireMachines(tx: Queryable, borrower: Borrower, siteId: bigint, machinesId: bigint, retiredOn: string, reason: string, userId: bigint, at: Date): Promise<{ before: object; after: object } | 'not_found' | 'retired'> {
+  const row = await machinesOf(tx, borrower, siteId, machinesId);
+  if (row === undefined) return 'not_found';
+  if (row.retired_on !== null) return 'retired';
+  const [updated] = await tx.query<MachineRow>(
+    `UPDATE site_machines SET retired_on = $2, retired_reason = $3 WHERE id = $1 RETURNING id, site_id, model, count, serials, installed_on::text AS installed_on, retired_on::text AS retired_on`, [machinesId, retiredOn, reason]);
+  const before = machineState(row);
+  const after = machineState(updated!);
+  await tx.query(`INSERT INTO machine_changes (machines_id, kind, before, after, reason, at, by_user) VALUES ($1, 'retire', $2::jsonb, $3::jsonb, $4, $5, $6)`, [machinesId, JSON.stringify(before), JSON.stringify(after), reason, at, userId]);
+  return { before, after };
+}
+
+export async function machineHistory(db: Queryable, machinesId: bigint): Promise<Array<{ id: bigint; kind: string; before: unknown; after: unknown; reason: string; at: Date; username: string }>> {
+  return db.query(`SELECT c.id, c.kind, c.before, c.after, c.reason, c.at, u.username FROM machine_changes c JOIN users u ON u.id = c.by_user WHERE c.machines_id = $1 ORDER BY c.id`, [machinesId]);
+}
+
+/** Adds a model to the ASIC catalogue; undefined when the model is there already. */
+export async function addAsicModel(tx: Queryable, model: { model: string; maker: string; hashrateGhs: bigint; powerWatts: number; released: string | null; source: string }, userId: bigint, at: Date): Promise<boolean> {
+  const rows = await tx.query(
+    `INSERT INTO asic_models (model, maker, hashrate_ghs, power_watts, released, source, added_at, added_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (model) DO NOTHING RETURNING 1`,
+    [model.model, model.maker, model.hashrateGhs, model.powerWatts, model.released, model.source, at, userId]);
+  return rows.length === 1;
+}
+
 export async function sitesOf(db: Queryable, borrower: Borrower): Promise<SiteRecord[]> {
   const sites = await db.query<{ id: bigint; name: string; region_code: string; municipality: string; power_source: 'own' | 'hosting'; hosting_operator: string | null; capacity_kw: number }>(
     'SELECT * FROM mining_sites WHERE borrower_id = $1 ORDER BY id', [borrower.id]);
   if (sites.length === 0) return [];
   const ids = sites.map((site) => site.id);
   const tariffs = await db.query<{ site_id: bigint; effective_from: string; rub_per_kwh: string }>('SELECT * FROM site_tariffs WHERE site_id = ANY($1::int8[]) ORDER BY effective_from DESC', [ids]);
-  const machines = await db.query<{ id: bigint; site_id: bigint; model: string; count: number; serials: string[] }>('SELECT id, site_id, model, count, serials FROM site_machines WHERE site_id = ANY($1::int8[]) ORDER BY id', [ids]);
+  const machines = await db.query<{ id: bigint; site_id: bigint; model: string; count: number; serials: string[]; installed_on: string | null; retired_on: string | null; retired_reason: string | null }>(
+    'SELECT id, site_id, model, count, serials, installed_on::text AS installed_on, retired_on::text AS retired_on, retired_reason FROM site_machines WHERE site_id = ANY($1::int8[]) ORDER BY id', [ids]);
   return sites.map((site) => ({
     id: site.id,
     borrowerRef: borrower.ref,
@@ -119,6 +185,6 @@ export async function sitesOf(db: Queryable, borrower: Borrower): Promise<SiteRe
     ...(site.hosting_operator !== null ? { hostingOperator: site.hosting_operator } : {}),
     capacityKw: site.capacity_kw,
     tariffs: tariffs.filter((t) => t.site_id === site.id).map((t) => ({ from: t.effective_from, rubPerKwh: t.rub_per_kwh })),
-    machines: machines.filter((m) => m.site_id === site.id).map((m) => ({ id: m.id, model: m.model, count: m.count, serials: m.serials })),
+    machines: machines.filter((m) => m.site_id === site.id).map((m) => ({ id: m.id, model: m.model, count: m.count, serials: m.serials, installedOn: m.installed_on, retiredOn: m.retired_on, retiredReason: m.retired_reason })),
   }));
 }

@@ -55,7 +55,7 @@ describe('recording borrowers', () => {
 describe('sites and fleet', () => {
   let siteId: string;
   it('records a site with its tariff and machines from the catalogue', async () => {
-    const site = await t.as('officer').post('/api/v1/borrowers/B-2/sites', { name: 'Shed 1', regionCode: '38', municipality: 'Irkutsk', powerSource: 'own', capacityKw: 400, tariffRubPerKwh: '5.30', tariffFrom: '2026-01-01' });
+    const site = await t.as('officer').post('/api/v1/borrowers/B-2/sites', { name: 'Shed 1', regionCode: '24', municipality: 'Krasnoyarsk', powerSource: 'own', capacityKw: 400, tariffRubPerKwh: '5.30', tariffFrom: '2026-01-01' });
     expect(site.statusCode).toBe(201);
     siteId = site.json().siteId;
     expect((await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${siteId}/machines`, { model: 'Antminer S21 XP', count: 20, serials: ['SN-1', 'SN-2'] })).statusCode).toBe(201);

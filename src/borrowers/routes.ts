@@ -9,7 +9,7 @@ import { ApiError } from '../api/errors.js';
 import { Id, IdempotencyHeaders, Instant } from '../api/schemas.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { borrowerProblems, type BorrowerInput } from './borrower.js';
-import { addMachines, createBorrower, createSite, findBorrower, listAsicModels, listBorrowers, sitesOf, type Borrower } from './borrower-repository.js';
+import { addAsicModel, addMachines, correctMachines, createBorrower, createSite, findBorrower, listAsicModels, listBorrowers, machineHistory, retireMachines, sitesOf, type Borrower } from './borrower-repository.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { formatFraction, fraction } from '../money/money.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
@@ -149,7 +149,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         tags: ['borrowers'],
         summary: 'A borrower\'s sites, tariffs (newest first) and machines',
         params: Type.Object({ ref: Ref }),
-        response: { 200: Type.Object({ sites: Type.Array(Type.Object({ id: Id, name: Type.String(), regionCode: Type.String(), municipality: Type.String(), powerSource: Type.String(), hostingOperator: Type.Optional(Type.String()), capacityKw: Type.Integer(), tariffs: Type.Array(Type.Object({ from: Type.String(), rubPerKwh: Type.String() })), machines: Type.Array(Type.Object({ id: Id, model: Type.String(), count: Type.Integer(), serials: Type.Array(Type.String()) })) })) }), ...errors },
+        response: { 200: Type.Object({ sites: Type.Array(Type.Object({ id: Id, name: Type.String(), regionCode: Type.String(), municipality: Type.String(), powerSource: Type.String(), hostingOperator: Type.Optional(Type.String()), capacityKw: Type.Integer(), tariffs: Type.Array(Type.Object({ from: Type.String(), rubPerKwh: Type.String() })), machines: Type.Array(Type.Object({ id: Id, model: Type.String(), count: Type.Integer(), serials: Type.Array(Type.String()), installedOn: Type.Union([Type.String(), Type.Null()]), retiredOn: Type.Union([Type.String(), Type.Null()]), retiredReason: Type.Union([Type.String(), Type.Null()]) })) })) }), ...errors },
       },
     }, async (request) => {
       const borrower = await requireBorrower(request.params.ref);
@@ -162,6 +162,67 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (!isCalendarDate(value)) throw new ApiError(400, 'invalid_date', `${field} is a calendar date YYYY-MM-DD`);
       return value;
     };
+
+    const MachinesParams = Type.Object({ ref: Ref, siteId: Id, machinesId: Id });
+    app.patch('/borrowers/:ref/sites/:siteId/machines/:machinesId', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.machines.correct' },
+      schema: {
+        tags: ['borrowers'],
+        operationId: 'correctMachines',
+        summary: 'Correct a machine group recorded by mistake (count, model, serials, installation date), with the reason; what was before is kept',
+        params: MachinesParams,
+        body: Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })), model: Type.Optional(Type.String({ minLength: 2, maxLength: 100 })), serials: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100_000, uniqueItems: true })), installedOn: Type.Optional(Type.Union([Type.String({ maxLength: 10 }), Type.Null()])), reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false, minProperties: 2 }),
+        response: { 200: Type.Object({ before: Type.Unknown(), after: Type.Unknown() }), ...errors },
+      },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const { reason, ...change } = request.body;
+      if (change.installedOn !== undefined && change.installedOn !== null) day(change.installedOn, 'installedOn', '');
+      const at = now();
+      const result = await db.transaction(async (tx) => {
+        const done = await correctMachines(tx, borrower, BigInt(request.params.siteId), BigInt(request.params.machinesId), change, reason, request.principal!.user.id, at);
+        if (typeof done !== 'string') await auditRequest(tx, request, { target: `machines:${request.params.machinesId}`, details: { borrower: borrower.ref, siteId: request.params.siteId, ...done, reason } }, at);
+        return done;
+      });
+      if (result === 'not_found') throw new ApiError(404, 'not_found', 'no such machine group at this borrower\'s site');
+      if (result === 'retired') throw new ApiError(409, 'machines_retired', 'the machine group is retired; record the machines anew');
+      if (result === 'unknown_model') throw new ApiError(400, 'unknown_model', `the catalogue has no model "${change.model}"; an admin adds it first (POST /api/v1/asic-models)`);
+      if (result === 'too_many_serials') throw new ApiError(400, 'invalid_machines', 'more serial numbers than machines');
+      return result;
+    });
+
+    app.post('/borrowers/:ref/sites/:siteId/machines/:machinesId/retire', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.machines.retire' },
+      schema: {
+        tags: ['borrowers'],
+        operationId: 'retireMachines',
+        summary: 'Retire a machine group (out of service, sold, or recorded by mistake): from then it counts for nothing (energy limit, cover, collateral value); the record and its history stay',
+        params: MachinesParams,
+        body: Type.Object({ retiredOn: Type.String({ maxLength: 10 }), reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ before: Type.Unknown(), after: Type.Unknown() }), ...errors },
+      },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const retiredOn = day(request.body.retiredOn, 'retiredOn', '');
+      const at = now();
+      const result = await db.transaction(async (tx) => {
+        const done = await retireMachines(tx, borrower, BigInt(request.params.siteId), BigInt(request.params.machinesId), retiredOn, request.body.reason, request.principal!.user.id, at);
+        if (typeof done !== 'string') await auditRequest(tx, request, { target: `machines:${request.params.machinesId}`, details: { borrower: borrower.ref, siteId: request.params.siteId, ...done, reason: request.body.reason } }, at);
+        return done;
+      });
+      if (result === 'not_found') throw new ApiError(404, 'not_found', 'no such machine group at this borrower\'s site');
+      if (result === 'retired') throw new ApiError(409, 'machines_retired', 'the machine group is retired already');
+      return result;
+    });
+
+    app.get('/borrowers/:ref/sites/:siteId/machines/:machinesId/history', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: { tags: ['borrowers'], operationId: 'getMachineHistory', summary: 'Every correction and retirement of a machine group, with what was before and why', params: MachinesParams, response: { 200: Type.Object({ changes: Type.Array(Type.Object({ id: Id, kind: Type.String(), before: Type.Unknown(), after: Type.Unknown(), reason: Type.String(), at: Instant, by: Type.String() })) }), ...errors } },
+    }, async (request) => {
+      await requireBorrower(request.params.ref);
+      const changes = await machineHistory(db, BigInt(request.params.machinesId));
+      return { changes: changes.map((c) => ({ id: c.id.toString(), kind: c.kind, before: c.before, after: c.after, reason: c.reason, at: c.at.toISOString(), by: c.username })) };
+    });
 
     app.post('/borrowers/:ref/registry-records', {
       config: { access: { roles: ['credit_officer', 'risk_officer'] }, audit: 'compliance.registry.record' },
@@ -360,6 +421,31 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const borrower = await requireBorrower(request.params.ref);
       const rows = await db.query<{ address: string; purpose: string; recorded_at: Date }>('SELECT address, purpose, recorded_at FROM borrower_btc_addresses WHERE borrower_id = $1 ORDER BY recorded_at, address', [borrower.id]);
       return { addresses: rows.map((row) => ({ address: row.address, purpose: row.purpose, recordedAt: row.recorded_at.toISOString() })) };
+    });
+
+    app.post('/asic-models', {
+      config: { access: { roles: ['admin'] }, audit: 'borrowers.asic_model.add' },
+      schema: {
+        tags: ['borrowers'],
+        operationId: 'addAsicModel',
+        summary: 'Add a model to the ASIC catalogue (admin): nameplate hashrate and power, with their source; a model once added is not edited',
+        body: Type.Object({ model: Type.String({ minLength: 2, maxLength: 100 }), maker: Type.String({ minLength: 1, maxLength: 100 }), hashrateThs: Type.String({ pattern: '^[0-9]{1,6}(\\.[0-9]{1,3})?$', description: 'terahashes a second, up to 3 decimals' }), powerWatts: Type.Integer({ minimum: 1, maximum: 100_000 }), released: Type.Optional(Type.String({ pattern: '^[0-9]{4}(-[0-9]{2})?$' })), source: Type.String({ minLength: 3, maxLength: 300 }) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ model: Type.String() }), ...errors },
+      },
+    }, async (request, reply) => {
+      const body = request.body;
+      const [whole, decimals = ''] = body.hashrateThs.split('.') as [string, string?];
+      const hashrateGhs = BigInt(whole) * 1_000n + BigInt(decimals.padEnd(3, '0'));
+      if (hashrateGhs === 0n) throw new ApiError(400, 'invalid_model', 'hashrateThs is above zero');
+      const at = now();
+      const added = await db.transaction(async (tx) => {
+        const fresh = await addAsicModel(tx, { model: body.model, maker: body.maker, hashrateGhs, powerWatts: body.powerWatts, released: body.released ?? null, source: body.source }, request.principal!.user.id, at);
+        if (fresh) await auditRequest(tx, request, { target: `asic_model:${body.model}`, details: { ...body } }, at);
+        return fresh;
+      });
+      if (!added) throw new ApiError(409, 'model_exists', `the catalogue has "${body.model}" already; a correction is a new model`);
+      reply.status(201);
+      return { model: body.model };
     });
 
     app.get('/asic-models', {

@@ -6,6 +6,9 @@ import { openTestApp, type TestApp } from '../test-support/app.js';
 let t: TestApp;
 beforeAll(async () => {
   t = await openTestApp({ now: () => new Date('2026-11-24T10:00:00Z') });
+  // The seeded seasonal ban of Irkutsk region covers the whole region until a compliance officer
+  // enters the municipalities the decree names; this test's sites are in other ones.
+  expect((await t.as('risk').inject({ method: 'PUT', url: '/api/v1/compliance/bans/seasonal-38', payload: { regionCode: '38', municipalities: ['Slyudyansky district'], kind: 'seasonal', seasonStart: '11-15', seasonEnd: '03-15', effectiveFrom: '2025-01-01', effectiveTo: '2031-03-15', legalBasis: 'the decree\'s named part, as the test enters it' } })).statusCode).toBe(200);
   await t.as('officer').post('/api/v1/borrowers', { ref: 'B-7', kind: 'entrepreneur', name: 'IE South', inn: '500100732259', ogrn: '304500116000157', regionCode: '38', address: 'Irkutsk region' });
   await t.as('officer').post('/api/v1/borrowers/B-7/sites', { name: 'South farm', regionCode: '38', municipality: 'Irkutsky district', powerSource: 'own', capacityKw: 300, tariffRubPerKwh: '3.10', tariffFrom: '2026-01-01' });
   await t.as('officer').post('/api/v1/borrowers', { ref: 'B-8', kind: 'company', name: 'North LLC', inn: '7707083893', ogrn: '1027700132195', kpp: '773601001', regionCode: '77', address: 'Moscow' });

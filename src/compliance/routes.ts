@@ -37,8 +37,11 @@ export function complianceRoutes(context: AppContext): FastifyPluginAsyncTypebox
   return async (app) => {
     app.get('/bans', {
       config: { access: { roles: [...BOOK_READERS, 'admin'] } },
-      schema: { tags: ['compliance'], summary: 'The banned-area table', response: { 200: Type.Object({ bans: Type.Array(Type.Intersect([Type.Object({ id: Type.String() }), Type.Unknown()])) }) } },
-    }, async () => ({ bans: await loadBanTable(db) }));
+      schema: {
+        tags: ['compliance'], operationId: 'listBans', summary: 'The banned-area table: each entry whole, with its legal basis and dates',
+        response: { 200: Type.Object({ bans: Type.Array(Type.Object({ id: Type.String(), regionCode: Type.String(), municipalities: Type.Union([Type.Array(Type.String()), Type.Null()], { description: 'null: the whole region' }), kind: Type.String(), seasonStart: Type.Optional(Type.String()), seasonEnd: Type.Optional(Type.String()), effectiveFrom: Type.String(), effectiveTo: Type.Union([Type.String(), Type.Null()]), legalBasis: Type.String() })) }) },
+      },
+    }, async () => ({ bans: (await loadBanTable(db)).map((ban) => ({ ...ban, municipalities: ban.municipalities === null ? null : [...ban.municipalities] })) }));
 
     app.put('/bans/:id', {
       config: { access: { roles: ['risk_officer'] }, audit: 'compliance.bans.set' },

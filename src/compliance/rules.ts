@@ -158,6 +158,21 @@ export function latestDuePeriod(day: Day): string {
   return day > reportDueOn(last) ? last : previousMonth(`${last}-01`);
 }
 
+/**
+ * The day a miner's monthly FNS reports start to fall due: for a company or an entrepreneur, the day
+ * it entered the miners' registry (it may mine, and must report, from then); for an individual, the
+ * day its first machine went into service. A date that is not known falls back to the next one
+ * (machines' installation, then the day the site was recorded in zalog): the day a bank clerk typed
+ * the site in is the weakest evidence of when mining began, and is used only when nothing better is.
+ */
+export function miningSinceOf(facts: { kind: BorrowerKind; registryIncludedOn: Day | null; installedOn: readonly (Day | null)[]; sitesRecordedOn: readonly Day[] }, asOf: Day): Day {
+  const earliest = (days: readonly (Day | null)[]) => days.filter((d): d is Day => d !== null).sort()[0];
+  const installed = earliest(facts.installedOn);
+  const recorded = earliest(facts.sitesRecordedOn);
+  if (facts.kind !== 'individual' && facts.registryIncludedOn !== null) return facts.registryIncludedOn;
+  return installed ?? recorded ?? asOf;
+}
+
 export function monthlyReportRule(reports: readonly FiledReport[], day: Day, miningSince: Day): RuleResult {
   const legalBasis = '221-FZ; FNS order on miners\' monthly reports (by the 20th of the following month)';
   const due = latestDuePeriod(day);

@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { accountProblem } from '../borrowers/identifiers.js';
 import { DEFAULT_PRODUCT, type ProductTerms } from '../loans/product.js';
 import { fetchMempoolSnapshot, saveSnapshots } from '../underwriting/network-data.js';
+import { latestDuePeriod, reportDueOn } from '../compliance/rules.js';
 import type { TestApp } from './app.js';
 import type { HttpStub } from './http-stub.js';
 
@@ -56,6 +57,7 @@ export async function seedLendingWorld(t: TestApp, stub: HttpStub, options: { op
     expect((await officer.post(`/api/v1/borrowers/${ref}/sites/${site.json().siteId}/machines`, { model: 'Antminer S21 XP', count: 80 })).statusCode).toBe(201);
     expect((await officer.post(`/api/v1/borrowers/${ref}/registry-records`, { number: `M-${index + 1}`, includedOn: '2025-01-10', status: 'included', checkedOn: new Date().toISOString().slice(0, 10) })).statusCode).toBe(201);
     for (const kind of ['no_economic_crime_record', 'owns_pledged_btc', 'no_tax_debt']) await officer.post(`/api/v1/borrowers/${ref}/attestations`, { kind, value: true });
+    await fileLatestFnsReport(t, ref);
     const report = await officer.post(`/api/v1/borrowers/${ref}/underwriting`, { amount: '1000000.00', months: 12, annualRatePercent: '23.5', repayment: 'annuity' });
     expect(report.statusCode, report.body).toBe(201);
     expect(report.json().recommendation, JSON.stringify(report.json().reasons)).toBe('approve');
@@ -86,4 +88,11 @@ export async function originate(t: TestApp, options: { borrower?: string; produc
   const disbursed = await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {});
   expect(disbursed.statusCode, disbursed.body).toBe(201);
   return { ref, offer };
+}
+
+/** Files the borrower's monthly FNS report that is due by today (the compliance rule asks for the latest). */
+export async function fileLatestFnsReport(t: TestApp, ref: string): Promise<void> {
+  const period = latestDuePeriod(new Date().toISOString().slice(0, 10));
+  const filed = await t.as('officer').post(`/api/v1/borrowers/${ref}/fns-reports`, { period, filedOn: reportDueOn(period), receipt: `FNS-${ref}-${period}` });
+  expect([201, 409]).toContain(filed.statusCode);
 }

@@ -89,7 +89,7 @@ export async function revalueEquipment(tx: Queryable, options: { asOf: string; n
        FROM site_machines m JOIN mining_sites s ON s.id = m.site_id JOIN borrowers b ON b.id = s.borrower_id JOIN asic_models a ON a.model = m.model
        LEFT JOIN LATERAL (SELECT rub_per_kwh FROM site_tariffs WHERE site_id = s.id AND effective_from <= $1 ORDER BY effective_from DESC LIMIT 1) t ON true
        LEFT JOIN LATERAL (SELECT status FROM registry_records WHERE borrower_id = b.id ORDER BY checked_on DESC, id DESC LIMIT 1) r ON true
-      WHERE cardinality(m.serials) > 0 AND ($2::bigint IS NULL OR s.borrower_id = $2)
+      WHERE cardinality(m.serials) > 0 AND m.retired_on IS NULL AND ($2::bigint IS NULL OR s.borrower_id = $2)
       ORDER BY m.id`, [options.asOf, options.borrowerId ?? null]);
   const bans = await loadBanTable(tx);
   let total = 0n;

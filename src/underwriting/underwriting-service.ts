@@ -57,7 +57,7 @@ export async function fleetOf(db: Queryable, borrower: Borrower, asOf: string, u
       WHERE s.borrower_id = $1 ORDER BY s.id`, [borrower.id, asOf]);
   const machines = await db.query<{ model: string; count: number; site_id: bigint; hashrate_ghs: bigint; power_watts: number }>(
     `SELECT m.model, m.count, m.site_id, a.hashrate_ghs, a.power_watts FROM site_machines m JOIN mining_sites s ON s.id = m.site_id JOIN asic_models a ON a.model = m.model
-      WHERE s.borrower_id = $1 ORDER BY m.id`, [borrower.id]);
+      WHERE s.borrower_id = $1 AND m.retired_on IS NULL ORDER BY m.id`, [borrower.id]);
   if (machines.length === 0) return { code: 'no_fleet', message: 'the borrower has no machines recorded: record its sites and fleet first' };
   const bans = await loadBanTable(db);
   const fleetSites: Site[] = [];

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PriceService } from '../prices/price-service.js';
 import { openTestApp, type TestApp } from '../test-support/app.js';
+import { fileLatestFnsReport } from '../test-support/loans.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { fixedPriceService } from '../test-support/prices.js';
 import { SourceError } from '../adapters/http.js';
@@ -36,6 +37,7 @@ beforeAll(async () => {
   const today = new Date().toISOString().slice(0, 10);
   expect((await officer.post('/api/v1/borrowers/B-1/registry-records', { number: 'M-1', includedOn: '2025-01-10', status: 'included', checkedOn: today })).statusCode).toBe(201);
   for (const kind of ['no_economic_crime_record', 'owns_pledged_btc', 'no_tax_debt']) await officer.post('/api/v1/borrowers/B-1/attestations', { kind, value: true });
+  await fileLatestFnsReport(t, 'B-1');
   expect((await officer.post('/api/v1/borrowers', { ref: 'B-2', kind: 'entrepreneur', name: 'IE', inn: '500100732259', ogrn: '304500116000157', regionCode: '38', address: 'Irkutsk' })).statusCode).toBe(201);
 });
 afterAll(async () => {
@@ -111,6 +113,7 @@ describe('the underwriting report', () => {
     await t.as('officer').post(`/api/v1/borrowers/B-4/sites/${site.json().siteId}/machines`, { model: 'Antminer S21 XP', count: 20 });
     await t.as('officer').post('/api/v1/borrowers/B-4/registry-records', { number: 'M-4', includedOn: '2025-01-10', status: 'included', checkedOn: new Date().toISOString().slice(0, 10) });
     for (const kind of ['no_economic_crime_record', 'owns_pledged_btc', 'no_tax_debt']) await t.as('officer').post('/api/v1/borrowers/B-4/attestations', { kind, value: true });
+    await fileLatestFnsReport(t, 'B-4');
     // At 5.30 RUB/kWh an S21 XP earns a little today and loses money at half the price.
     const stressed = await run('B-4', { months: 12, annualRatePercent: '23.5', repayment: 'annuity' });
     expect(stressed.json()).toMatchObject({ recommendation: 'refer', reasons: [expect.stringMatching(/covers no debt service in the stress scenario "price -50%/)] });
