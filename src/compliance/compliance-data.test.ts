@@ -15,7 +15,7 @@ afterAll(() => t.close());
 const evaluate = async (ref: string, asOf: string) => {
   const response = await t.as('officer').post(`/api/v1/borrowers/${ref}/compliance/evaluate`, { asOf });
   expect(response.statusCode, response.body).toBe(200);
-  return Object.fromEntries((response.json().results as Array<{ rule: string; outcome: string; reason: string }>).map((r) => [r.rule, r]));
+  return Object.fromEntries((response.json().results as Array<{ rule: string; outcome: string; reason: string }>).map((r) => [r.rule, r])) as Record<string, { rule: string; outcome: string; reason: string }>;
 };
 
 describe('banned areas', () => {
@@ -31,7 +31,7 @@ describe('banned areas', () => {
     expect((await t.as('officer').post('/api/v1/borrowers', { ref: 'IRK-1', kind: 'individual', name: 'Ivan Sidorov', inn: '500100732259', regionCode: '38', address: 'Irkutsk' })).statusCode).toBe(201);
     expect((await t.as('officer').post('/api/v1/borrowers/IRK-1/sites', { name: 'Shed', regionCode: '38', municipality: 'Irkutsk', powerSource: 'own', capacityKw: 10, tariffRubPerKwh: '1.30', tariffFrom: '2025-01-01' })).statusCode).toBe(201);
     expect((await evaluate('IRK-1', '2026-11-27')).banned_area).toMatchObject({ outcome: 'fail', reason: expect.stringMatching(/banned seasonally \(11-15 to 03-15\) on 2026-11-27/), legalBasis: expect.stringMatching(/23\.12\.2024/) });
-    expect((await evaluate('IRK-1', '2026-07-01')).banned_area.outcome).toBe('pass');
+    expect((await evaluate('IRK-1', '2026-07-01')).banned_area!.outcome).toBe('pass');
   });
 });
 
@@ -50,7 +50,7 @@ describe('monthly FNS reports', () => {
     const due = await evaluate('CO-1', '2026-11-27');
     expect(due.fns_monthly_report).toMatchObject({ outcome: 'fail', reason: 'no FNS report for 2026-10, due by 2026-11-20' });
     await t.as('officer').post('/api/v1/borrowers/CO-1/fns-reports', { period: '2026-10', filedOn: '2026-11-18', receipt: 'R-1' });
-    expect((await evaluate('CO-1', '2026-11-27')).fns_monthly_report.outcome).toBe('pass');
+    expect((await evaluate('CO-1', '2026-11-27')).fns_monthly_report!.outcome).toBe('pass');
   });
 });
 
@@ -73,16 +73,16 @@ describe('the catalogue and the fleet, corrected', () => {
     const siteId = site.json().siteId;
     const wrong = await t.as('officer').post(`/api/v1/borrowers/IND-2/sites/${siteId}/machines`, { model: 'Antminer S21 XP', count: 3 });
     const id = wrong.json().machinesId;
-    expect((await evaluate('IND-2', '2026-07-01')).household_energy_limit.outcome).toBe('fail');
+    expect((await evaluate('IND-2', '2026-07-01')).household_energy_limit!.outcome).toBe('fail');
     const corrected = await t.as('officer').inject({ method: 'PATCH', url: `/api/v1/borrowers/IND-2/sites/${siteId}/machines/${id}`, payload: { count: 2, installedOn: '2025-05-01', reason: 'two machines, not three: the site visit counted them' } });
     expect(corrected.statusCode, corrected.body).toBe(200);
     expect(corrected.json()).toMatchObject({ before: { count: 3, installedOn: null }, after: { count: 2, installedOn: '2025-05-01' } });
-    expect((await evaluate('IND-2', '2026-07-01')).household_energy_limit.outcome).toBe('pass');
+    expect((await evaluate('IND-2', '2026-07-01')).household_energy_limit!.outcome).toBe('pass');
     const extra = await t.as('officer').post(`/api/v1/borrowers/IND-2/sites/${siteId}/machines`, { model: 'Antminer S21 XP', count: 1 });
-    expect((await evaluate('IND-2', '2026-07-01')).household_energy_limit.outcome).toBe('fail');
+    expect((await evaluate('IND-2', '2026-07-01')).household_energy_limit!.outcome).toBe('fail');
     const retired = await t.as('officer').post(`/api/v1/borrowers/IND-2/sites/${siteId}/machines/${extra.json().machinesId}/retire`, { retiredOn: '2026-06-30', reason: 'sold' });
     expect(retired.statusCode, retired.body).toBe(200);
-    expect((await evaluate('IND-2', '2026-07-01')).household_energy_limit.outcome).toBe('pass');
+    expect((await evaluate('IND-2', '2026-07-01')).household_energy_limit!.outcome).toBe('pass');
     expect((await t.as('officer').post(`/api/v1/borrowers/IND-2/sites/${siteId}/machines/${extra.json().machinesId}/retire`, { retiredOn: '2026-06-30', reason: 'again' })).json().error.code).toBe('machines_retired');
     const history = (await t.as('auditor').get(`/api/v1/borrowers/IND-2/sites/${siteId}/machines/${id}/history`)).json().changes;
     expect(history).toEqual([expect.objectContaining({ kind: 'correct', before: expect.objectContaining({ count: 3 }), after: expect.objectContaining({ count: 2 }), by: 'officer' })]);
