@@ -37,6 +37,8 @@ import { manualEntryAction, reversalAction } from '../ledger/manual-actions.js';
 import { ledgerRoutes } from '../ledger/routes.js';
 import { manualPriceAction } from '../prices/manual-price-action.js';
 import { priceRoutes } from '../prices/routes.js';
+import { latestCycle } from '../prices/price-repository.js';
+import { currentPrice } from '../prices/current.js';
 import { registerAccessControl, type RouteRule } from './access.js';
 import type { AppContext } from './context.js';
 import { ApiError, ErrorBody } from './errors.js';
@@ -282,6 +284,37 @@ export async function buildApp(options: AppOptions): Promise<App> {
     } catch (error) {
       request.log.warn({ err: error }, 'health check failed');
       return reply.status(503).send({ status: 'unavailable' as const, reason: 'the database does not answer' });
+    }
+  });
+
+  app.get('/readyz', {
+    config: { access: { public: true } },
+    schema: {
+      tags: ['service'],
+      summary: 'Readiness to take risk decisions: the database and schema as /healthz, and whether the BTC/RUB price is one the service stands behind (normal and fresh, or a manual price). 503 says why not',
+      response: {
+        200: Type.Object({ status: Type.Literal('ready'), price: Type.Object({ status: Type.String(), at: Type.String(), source: Type.String() }) }),
+        503: Type.Object({ status: Type.Literal('not_ready'), reason: Type.String(), price: Type.Union([Type.Null(), Type.Object({ status: Type.String(), at: Type.String() })]) }),
+      },
+    },
+  }, async (request, reply) => {
+    // /healthz stays liveness (a load balancer restarts what fails it); /readyz is what a monitor
+    // pages on: with every price source failing the service is alive but must not decide.
+    try {
+      const status = await migrationStatus(options.db, options.migrations);
+      if (status.problems.length > 0 || status.pending.length > 0) {
+        return reply.status(503).send({ status: 'not_ready' as const, reason: 'the database schema is not current', price: null });
+      }
+      const now = context.now();
+      const cycle = await latestCycle(options.db, 'live');
+      const standing = await currentPrice(options.db, now, context.pricesStaleAfterSeconds);
+      if (!standing.ok) {
+        return reply.status(503).send({ status: 'not_ready' as const, reason: standing.message, price: cycle === undefined ? null : { status: cycle.status, at: cycle.at.toISOString() } });
+      }
+      return { status: 'ready' as const, price: { status: standing.cycle.status, at: standing.cycle.at.toISOString(), source: standing.cycle.status === 'manual' ? 'manual price' : 'feed' } };
+    } catch (error) {
+      request.log.warn({ err: error }, 'readiness check failed');
+      return reply.status(503).send({ status: 'not_ready' as const, reason: 'the database does not answer', price: null });
     }
   });
 

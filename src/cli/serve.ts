@@ -98,8 +98,9 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
   });
   const stopRisk = scheduleJob(db, { name: 'risk', lockKey: 7_207_102, everyMs: 10_000, run: async () => {
     const caughtUp = await risk.catchUp(new Date());
-    const expired = await risk.expireCalls(new Date());
-    return caughtUp.moves + expired > 0 ? { moves: caughtUp.moves, expired } : undefined;
+    const expiry = await risk.expireCalls(new Date(), { staleAfterSeconds: pricesConfig.breaker.staleAfterSeconds });
+    if (expiry.waiting > 0) logger.warn({ waiting: expiry.waiting, reason: expiry.reason }, 'margin calls past their deadline wait for a normal price before liquidation');
+    return caughtUp.moves + expiry.expired > 0 ? { moves: caughtUp.moves, expired: expiry.expired } : undefined;
   } }, logger);
   // Liquidations: queue, admit under the cap, sell (the simulated venue; the OTC desk's fills come
   // through four eyes), book. Nothing is admitted or sold while the price is degraded or stale.

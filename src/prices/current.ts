@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import type { PriceKopecksPerBtc } from '../money/money.js';
-import { latestCycle, type StoredCycle } from './price-repository.js';
+import { cycleAt, latestCycle, type StoredCycle } from './price-repository.js';
 
 /**
  * "The current price, or why not" for decisions that move money (offers, disbursements): the live
@@ -13,7 +13,19 @@ export type CurrentPrice =
   | { readonly ok: false; readonly code: 'price_unavailable'; readonly message: string };
 
 export async function currentPrice(db: Queryable, now: Date, staleAfterSeconds: number): Promise<CurrentPrice> {
-  const cycle = await latestCycle(db, 'live');
+  return judge(await latestCycle(db, 'live'), now, staleAfterSeconds);
+}
+
+/**
+ * The same judgement on the cycle in force at `at` (the last one at or before it): for the risk
+ * engine, whose clock is simulated in a backtest and whose decisions must rest on the price of
+ * their own moment, never on one published after it. In the running service the two agree.
+ */
+export async function priceInForce(db: Queryable, at: Date, staleAfterSeconds: number): Promise<CurrentPrice> {
+  return judge(await cycleAt(db, 'live', at), at, staleAfterSeconds);
+}
+
+function judge(cycle: StoredCycle | undefined, now: Date, staleAfterSeconds: number): CurrentPrice {
   if (cycle === undefined || cycle.publishedKopecks === null) return { ok: false, code: 'price_unavailable', message: 'the price service has no BTC/RUB price yet' };
   if (cycle.status === 'degraded') return { ok: false, code: 'price_unavailable', message: `the BTC/RUB price is degraded (${cycle.reasons.join(', ')}); wait for the feed or a manual price` };
   const age = (now.getTime() - cycle.at.getTime()) / 1000;

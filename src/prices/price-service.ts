@@ -118,7 +118,14 @@ export class PriceService extends EventEmitter<{ cycle: [StoredCycle] }> {
     const { db, sources, retry, now, pipeline } = this.#options;
     const results = await Promise.all(sources.map(async (source) => ({ source, result: await pollSource(source, retry, now) })));
     const at = now();
-    for (const { source, result } of results) this.#health.set(source.name, nextHealth(this.#health.get(source.name), source, result, at));
+    for (const { source, result } of results) {
+      const before = this.#health.get(source.name);
+      this.#health.set(source.name, nextHealth(before, source, result, at));
+      // A source that starts failing (or recovers) is worth a line above info; one that keeps failing is not.
+      const wasOk = before === undefined || before.healthy;
+      if (!result.ok && wasOk) this.#options.logger?.warn({ source: source.name, reason: result.reason }, 'price source failing');
+      if (result.ok && !wasOk) this.#options.logger?.info({ source: source.name }, 'price source recovered');
+    }
     const quotes = results.flatMap(({ result }) => (result.ok ? [result.quote] : []));
     const usdRub = await this.#currentUsdRub(at);
     let next: BreakerState = this.#state;
@@ -135,7 +142,13 @@ export class PriceService extends EventEmitter<{ cycle: [StoredCycle] }> {
     });
     // The breaker's memory moves on only with a stored cycle: a failed write leaves it as it was.
     this.#state = next;
+    const previous = this.#latest;
     this.#latest = stored;
+    if (stored.status === 'degraded' && previous?.status !== 'degraded') {
+      this.#options.logger?.warn({ cycle: stored.id.toString(), reasons: stored.reasons }, 'price degraded: no automatic liquidation and no call expires until a normal or manual price');
+    } else if (stored.status !== 'degraded' && previous?.status === 'degraded') {
+      this.#options.logger?.warn({ cycle: stored.id.toString(), status: stored.status }, 'price no longer degraded');
+    }
     this.emit('cycle', stored);
     this.#options.logger?.debug({ cycle: stored.id.toString(), status: stored.status, price: stored.publishedKopecks?.toString() ?? null }, 'price cycle');
     return stored;

@@ -12,11 +12,13 @@ import { PriceService } from './price-service.js';
 import { testPriceService } from '../test-support/prices.js';
 import { saveHistory } from './price-repository.js';
 import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
+import { pino } from 'pino';
 
 let t: TestApp;
 let stub: HttpStub;
 let service: PriceService;
 let clock = new Date();
+const logged: { level: number; msg: string; source?: string }[] = [];
 
 function setAll(usd: string): void {
   for (const name of ['ex-a', 'ex-b', 'ex-c']) stub.set(`/${name}`, { body: JSON.stringify({ price: usd, time: clock.toISOString() }) });
@@ -26,7 +28,7 @@ beforeAll(async () => {
   stub = await startHttpStub();
   t = await openTestApp({ now: () => clock }); // the app and the price service share one clock
   const sources = ['ex-a', 'ex-b', 'ex-c'].map((name) => ({ name, kind: 'coinbase', pair: 'BTC/USD', weight: 1, url: stub.url(`/${name}`) }));
-  service = testPriceService({ db: t.test.db, sources, cbrUrl: stub.url('/cbr'), now: () => clock });
+  service = testPriceService({ db: t.test.db, sources, cbrUrl: stub.url('/cbr'), now: () => clock, logger: pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line)); } }) });
   await service.init();
   setAll('60000.00');
   await service.cycle();
@@ -126,6 +128,39 @@ describe('confirming a price after a sharp move', () => {
     setAll('50000.00');
     expect(await service.cycle()).toMatchObject({ status: 'normal', reasons: [] });
     expect((await t.as('risk').post('/api/v1/prices/confirm', { cycleId: (await service.latest())!.id.toString(), reason: 'again' })).json().error.code).toBe('nothing_to_confirm');
+  });
+});
+
+describe('every source failing', () => {
+  it('leaves /healthz alive, makes /readyz say why the service is not ready, and warns once per source and once for the price', async () => {
+    clock = new Date(clock.getTime() + 10_000);
+    setAll('50000.00');
+    await service.cycle();
+    const ready = await t.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode, ready.body).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready', price: { status: 'normal', source: 'feed' } });
+    logged.length = 0;
+    for (const name of ['ex-a', 'ex-b', 'ex-c']) stub.set(`/${name}`, { status: 503, body: 'down' });
+    for (let i = 0; i < 3; i += 1) {
+      clock = new Date(clock.getTime() + 10_000);
+      expect((await service.cycle()).status).toBe('degraded');
+    }
+    expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    const notReady = await t.app.inject({ method: 'GET', url: '/readyz' });
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json()).toMatchObject({ status: 'not_ready', reason: expect.stringMatching(/degraded \(.*no_quorum/), price: { status: 'degraded' } });
+    const warnings = logged.filter((l) => l.level === 40);
+    expect(warnings.filter((l) => l.msg === 'price source failing').map((l) => l.source).sort()).toEqual(['ex-a', 'ex-b', 'ex-c']);
+    expect(warnings.filter((l) => l.msg.startsWith('price degraded'))).toHaveLength(1);
+    // The feed comes back: one warning that it did, and ready again.
+    clock = new Date(clock.getTime() + 10_000);
+    setAll('50000.00');
+    expect((await service.cycle()).status).toBe('normal');
+    expect(logged.filter((l) => l.level === 40 && l.msg === 'price no longer degraded')).toHaveLength(1);
+    expect((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    // A feed that stopped writing cycles is stale: not ready either.
+    clock = new Date(clock.getTime() + 200_000);
+    expect((await t.app.inject({ method: 'GET', url: '/readyz' })).json().reason).toMatch(/s old \(limit 120 s\)/);
   });
 });
 

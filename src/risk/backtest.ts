@@ -244,7 +244,7 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
     if (record.published.status !== 'normal') degradedBars += 1;
     const cycle = (await cycleById(db, id!))!;
     await engine.onCycle(cycle);
-    await engine.expireCalls(now);
+    await engine.expireCalls(now, { staleAfterSeconds });
     if (cycle.publishedKopecks !== null) await topUp(now, cycle.publishedKopecks);
     const liquidated = await runLiquidations(db, { venue, capSats: options.capSats, staleAfterSeconds, calendar: options.calendar, now: () => now });
     if (liquidated.paused !== undefined) paused += 1;

@@ -32,9 +32,11 @@ const transitions = async (ref: string) => t.test.db.query<{ id: bigint; from_st
 const priceFor = (row: RiskDbRow, ltvPercent: bigint) => triggerPrice({ debt: row.debt_kopecks, sats: row.sats }, ltvPercent * M, 0n) as PriceKopecksPerBtc;
 const tick = (price: bigint, at = new Date()) => engine.onPrice({ price: price as PriceKopecksPerBtc, cycleId: undefined, at });
 
+let clock: Date | undefined; // the app's clock, when a test sets it
+
 beforeAll(async () => {
   stub = await startHttpStub();
-  t = await openTestApp();
+  t = await openTestApp({ now: () => clock ?? new Date() });
   await fixedPriceService(t.test.db, stub, '100000.00'); // 8,000,000.00 RUB/BTC
   await seedLendingWorld(t, stub, { openDay: '2025-03-17', borrowers: ['B-1', 'B-2'] });
   store = new PgRiskStore(t.test.db, calendar);
@@ -117,8 +119,25 @@ describe('exposures and triggers in the database', () => {
     await tick(priceFor(row, 72n), at);
     const called = await riskRow(ref);
     expect(called.call_deadline).toEqual(new Date('2026-03-18T07:00:00Z'));
-    expect(await engine.expireCalls(new Date('2026-03-18T06:59:59Z'))).toBe(0);
-    expect(await engine.expireCalls(new Date('2026-03-18T07:00:00Z'))).toBe(1);
+    const cycle = (status: 'normal' | 'degraded', at: string) => t.test.db.query(`INSERT INTO price_cycles (stream, at, accepted_kopecks, published_kopecks, status, reasons, inputs) VALUES ('live', $1, $2, $2, $3, $4, '[]')`,
+      [new Date(at), priceFor(row, 72n), status, status === 'degraded' ? ['no_quorum'] : []]);
+    const options = { staleAfterSeconds: 120 };
+    await cycle('normal', '2026-03-18T06:59:00Z');
+    expect(await engine.expireCalls(new Date('2026-03-18T06:59:59Z'), options)).toEqual({ expired: 0, waiting: 0 });
+    // The deadline passes while the price is degraded (its sources failed): the call waits, and says why.
+    await cycle('degraded', '2026-03-18T07:00:00Z');
+    expect(await engine.expireCalls(new Date('2026-03-18T07:00:00Z'), options)).toEqual({ expired: 0, waiting: 1, reason: expect.stringMatching(/degraded \(no_quorum\)/) });
+    expect((await riskRow(ref)).state).toBe('margin_call');
+    clock = new Date('2026-03-18T07:00:05Z');
+    const view = (await t.as('officer').get('/api/v1/borrowers/B-1/risk')).json();
+    clock = undefined;
+    expect(view.loans.find((l: { loan: string }) => l.loan === ref)).toMatchObject({ state: 'margin_call', deadlinePassed: { waitsFor: expect.stringMatching(/degraded/) } });
+    // A stale price is no better than a degraded one.
+    await cycle('normal', '2026-03-18T07:00:10Z');
+    expect((await engine.expireCalls(new Date('2026-03-18T07:10:00Z'), options)).waiting).toBe(1);
+    // With a normal, fresh price the call goes to liquidation.
+    await cycle('normal', '2026-03-18T07:10:00Z');
+    expect(await engine.expireCalls(new Date('2026-03-18T07:10:05Z'), options)).toEqual({ expired: 1, waiting: 0 });
     expect(await riskRow(ref)).toMatchObject({ state: 'liquidation', worsen_at: null, improve_above: null, call_deadline: null });
     expect((await transitions(ref)).at(-1)).toMatchObject({ from_state: 'margin_call', to_state: 'liquidation', cause: 'deadline' });
     // A recovery does not take a loan out of liquidation.

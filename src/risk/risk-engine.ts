@@ -1,6 +1,7 @@
 import { Mutex } from 'async-mutex';
 import type { Database } from '../db/database.js';
 import { latestCycle, type StoredCycle } from '../prices/price-repository.js';
+import { priceInForce } from '../prices/current.js';
 import { applyPrice, type AcceptedPrice, type Cause, type RiskStore, type Tick } from './engine.js';
 import type { Ladder } from './ladder.js';
 import { RiskIndex, type IndexedLoan, type Move } from './risk-index.js';
@@ -21,6 +22,15 @@ import { changesSince, loadLadders } from './risk-store.js';
 export interface RiskEngineReport {
   readonly loans: number;
   readonly moves: number;
+}
+
+export interface ExpiryReport {
+  /** Calls past their deadline sent to liquidation. */
+  readonly expired: number;
+  /** Calls past their deadline that wait for a price the service stands behind. */
+  readonly waiting: number;
+  /** Why they wait (the price's status). */
+  readonly reason?: string;
 }
 
 export class RiskEngine {
@@ -63,13 +73,21 @@ export class RiskEngine {
   /**
    * Calls whose deadline has passed uncured go to liquidation (cause 'deadline'), recorded at the
    * last price (none before a first price: no call can be open then). Run by the service every 10 s.
+   *
+   * A risk decision never rests on a price the service does not stand behind: while the price is
+   * degraded or stale (currentPrice), a deadline that passes does not send the loan to liquidation;
+   * it waits for a normal (or manual) price and the report says how many wait and why. (The risk
+   * view tells the borrower and staff the same: GET /borrowers/{ref}/risk.)
    */
-  expireCalls(now: Date): Promise<number> {
+  expireCalls(now: Date, options: { staleAfterSeconds: number }): Promise<ExpiryReport> {
     return this.mutex.runExclusive(async () => {
       await this.ready(now);
-      if (this.last === undefined) return 0;
+      if (this.last === undefined) return { expired: 0, waiting: 0 };
       const due = await this.db.query<{ loan_id: bigint }>(
         `SELECT loan_id FROM loan_risk WHERE live AND state IN ('margin_call', 'accelerated_call') AND call_deadline <= $1 ORDER BY loan_id`, [now]);
+      if (due.length === 0) return { expired: 0, waiting: 0 };
+      const price = await priceInForce(this.db, now, options.staleAfterSeconds);
+      if (!price.ok) return { expired: 0, waiting: due.length, reason: price.message };
       const moves: Move[] = [];
       for (const { loan_id: id } of due) {
         const loan = this.index.get(id);
@@ -78,7 +96,7 @@ export class RiskEngine {
         this.index.put({ ...loan, state: 'liquidation' });
       }
       await this.recordAtLast('deadline', moves, now);
-      return moves.length;
+      return { expired: moves.length, waiting: 0 };
     });
   }
 

@@ -15,6 +15,7 @@ import { ltvMillionths } from '../loans/collateral.js';
 import { formatRate } from '../loans/origination.js';
 import { formatKopecks, formatPrice, formatSats, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
+import { priceInForce } from '../prices/current.js';
 import { ANY_PRICE, type Ladder } from './ladder.js';
 import { cureAmounts } from './cure.js';
 import { rateFromPercent } from '../loans/interest.js';
@@ -88,8 +89,12 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       schema: { tags: ['risk'], summary: 'The borrower\'s live loans on the LTV ladder (state, LTV at the current price, the prices that would move them, an open call\'s deadline) and the last 100 transitions with their acknowledgements', params: Type.Object({ ref: Ref }), response: { 200: Loose, ...errors } },
     }, async (request) => {
       const borrower = await requireBorrower(request.params.ref);
+      const at = now();
       const cycle = await latestCycle(db, 'live');
       const price = cycle?.publishedKopecks ?? null;
+      // A call past its deadline waits while the price is degraded or stale (RiskEngine.expireCalls):
+      // say so, with the reason, rather than show a deadline that silently passed.
+      const standing = await priceInForce(db, at, context.pricesStaleAfterSeconds);
       const loans = await db.query<{ ref: string; state: string; debt_kopecks: bigint; sats: bigint; worsen_at: bigint | null; improve_above: bigint | null; call_deadline: Date | null; state_since: Date; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }>(
         `SELECT l.ref, r.state, r.debt_kopecks, r.sats, r.worsen_at, r.improve_above, r.call_deadline, r.state_since, lad.haircut, lad.warning, lad.margin_call, lad.accelerated_call, lad.liquidation, lad.band,
                 v.terms->'collateral'->'ltv'->>'target' AS target
@@ -107,6 +112,9 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           loan: r.ref, state: r.state, since: r.state_since.toISOString(), debt: formatKopecks(r.debt_kopecks), collateral: formatSats(r.sats),
           ltvPercent: price === null ? null : percentText(ltvMillionths(r.debt_kopecks, r.sats, price, r.haircut)),
           worsensAtOrBelow: priceText(r.worsen_at), improvesAbove: priceText(r.improve_above), callDeadline: r.call_deadline?.toISOString() ?? null,
+          ...(r.call_deadline !== null && r.call_deadline <= at && (r.state === 'margin_call' || r.state === 'accelerated_call')
+            ? { deadlinePassed: { at: r.call_deadline.toISOString(), waitsFor: standing.ok ? 'the next risk check (every 10 s)' : standing.message } }
+            : {}),
           ...cureView(r, price),
         })),
         transitions: transitions.map((t) => ({

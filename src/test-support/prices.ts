@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Database } from '../db/database.js';
 import type { HttpStub } from './http-stub.js';
 import { fraction } from '../money/money.js';
@@ -10,7 +11,7 @@ import { buildSources, checkPricesConfig, pipelineConfig } from '../prices/price
  * stale price), no retries, and the Bank of Russia rate fixed at 80.0000 RUB per USD, effective on
  * the clock's day. So a BTC/USD quote of 60,000.00 is 480,000,000 kopecks.
  */
-export function testPriceService(options: { db: Database; sources: readonly unknown[]; cbrUrl: string; now: () => Date }): PriceService {
+export function testPriceService(options: { db: Database; sources: readonly unknown[]; cbrUrl: string; now: () => Date; logger?: Logger }): PriceService {
   const config = checkPricesConfig({
     cycleSeconds: 10,
     aggregation: { maxQuoteAgeSeconds: 60, outlierPercent: '2', quorum: 3 },
@@ -29,6 +30,7 @@ export function testPriceService(options: { db: Database; sources: readonly unkn
     retry: config.http,
     cycleSeconds: config.cycleSeconds,
     now: options.now,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
 }
 
