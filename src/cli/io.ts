@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { ConfigError } from '../config.js';
@@ -46,6 +46,18 @@ export async function readInputFile(io: CliIo, file: string): Promise<string> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'not readable (permission denied)' : (error as Error).message;
+    throw new ConfigError(`${file}: ${why}`);
+  }
+}
+
+/** Writes a file named on the command line (relative to the caller's directory); a failure is one line and exit 2. */
+export async function writeOutputFile(io: CliIo, file: string, text: string): Promise<void> {
+  const full = path.resolve(io.cwd, file);
+  try {
+    await writeFile(full, text);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'no such directory' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'not writable (permission denied)' : (error as Error).message;
     throw new ConfigError(`${file}: ${why}`);
   }
 }

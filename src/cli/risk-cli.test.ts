@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,9 +83,16 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog stress and zalog backtest'
 
   it('backtest over the hourly file (June 2022); refuses what it cannot run', async () => {
     await writeFile(path.join(dir, 'standard.json'), JSON.stringify({ ...DEFAULT_PRODUCT, rate: { kind: 'fixed', percent: '20' } }));
-    const run = await zalog(['backtest', '--product', path.join(dir, 'standard.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-25', '--originate', 'weekly', '--loans', '3', '--top-up-share', '50', '--top-up-after-hours', '6']);
+    const run = await zalog(['backtest', '--product', path.join(dir, 'standard.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-25', '--originate', 'weekly', '--loans', '3', '--top-up-share', '50', '--top-up-after-hours', '6', '--loans-csv', path.join(dir, 'trail.csv')]);
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/STANDARD: ladder/);
+    expect(run.output).toMatch(/collateral: every loan lent at the product's origination LTV \(50%\); LTV at lending 50%\.\.50%/);
+    // The per-loan trail: 4 weekly cohorts of 3 loans, each lent then moved.
+    const trail = (await readFile(path.join(dir, 'trail.csv'), 'utf8')).trim().split('\n');
+    expect(trail[0]).toBe('product,loan,at_utc,moscow_day,event,from_state,to_state,price_rub_per_btc,ltv_percent,debt_rub,collateral_btc,call_deadline_utc');
+    expect(trail.filter((line) => line.includes(',lent,'))).toHaveLength(12);
+    expect(run.output).toMatch(/wrote \d+ rows \(12 loans\) to .*trail.csv/);
+    expect((await zalog(['backtest', '--product', path.join(dir, 'standard.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-02', '--collateral-spread', 'lots'])).code).toBe(2);
     expect(run.output).toMatch(/577 bars of 3600 s/);
     expect(run.output).toMatch(/by a top-up or repayment; \d+ top-ups, \d+\.\d{8} BTC\)/);
     expect((await zalog(['backtest', '--product', path.join(dir, 'standard.json'), '--btc-usd', HOURLY, '--usd-rub', USD_RUB, '--from', '2022-06-01', '--to', '2022-06-02', '--top-up-share', '101'])).code).toBe(2);

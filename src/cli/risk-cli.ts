@@ -10,12 +10,12 @@ import { parseKopecks, parsePrice, parseSats } from '../money/money.js';
 import { readBarsCsv, readRateCsv } from '../prices/history-files.js';
 import { loadPricesConfig, pipelineConfig } from '../prices/prices-config.js';
 import { historyPipeline } from '../prices/replay.js';
-import { runBacktest, type BacktestReport, type OriginationCadence } from '../risk/backtest.js';
+import { loanTrailCsv, runBacktest, type BacktestReport, type LoanTrailRow, type OriginationCadence } from '../risk/backtest.js';
 import { parseShock } from '../risk/stress.js';
 import { NoPriceError, stressLiveBook, stressView } from '../risk/stress-book.js';
 import { DEFAULT_SLIPPAGE } from '../risk/venues.js';
 import { dateOption } from './options.js';
-import { readInputFile, type CliIo, type CliRuntime, type WithDatabase } from './io.js';
+import { readInputFile, writeOutputFile, type CliIo, type CliRuntime, type WithDatabase } from './io.js';
 
 /** `zalog stress` and `zalog backtest`: the risk engine's what-ifs, for risk officers. */
 
@@ -66,7 +66,9 @@ function printBacktest(io: CliIo, report: BacktestReport): void {
   io.out(`${report.product.code}: ladder ${JSON.stringify(report.product.ladder)}, cure ${report.product.curePeriodHours} h`);
   io.out(`  ${report.window.from} to ${report.window.to}: ${report.window.bars} bars of ${report.window.intervalSeconds} s (${report.window.degradedBars} degraded), BTC/RUB ${report.prices.firstRub} -> ${report.prices.lastRub}, low ${report.prices.lowRub}, max drawdown ${report.prices.maxDrawdownPercent}%`);
   io.out(`  lent ${report.book.loans} loans in ${report.book.originations} originations (${report.book.skippedOriginations} skipped), ${report.book.lentRub} RUB; interest earned ${report.book.interestRub} RUB`);
-  io.out(`  warnings ${o.warnings}, margin calls ${o.marginCalls}, accelerated calls ${o.acceleratedCalls}, cures ${o.cures} (${o.curesByPrice} by price, ${o.curesByBorrower} by a top-up or repayment; ${o.topUps} top-ups, ${o.btcToppedUp} BTC), expired ${o.callsExpired}`);
+  const lent = report.book.collateral.ltvAtLendingPercent;
+  io.out(`  collateral: ${report.book.collateral.rule}; LTV at lending ${lent.min ?? '-'}%..${lent.max ?? '-'}%`);
+  io.out(`  entries: warnings ${o.warnings}, margin calls ${o.marginCalls}, accelerated calls ${o.acceleratedCalls}, liquidation ${o.enteredLiquidation}; cures ${o.cures} (${o.curesByPrice} by price, ${o.curesByBorrower} by a top-up or repayment; ${o.topUps} top-ups, ${o.btcToppedUp} BTC), expired ${o.callsExpired}`);
   io.out(`  liquidations ${o.liquidations} (${o.partial} partial, ${o.full} full), sold ${o.btcSold} BTC for ${o.proceedsRub} RUB; shortfall on ${o.loansWithShortfall} loans, written off ${o.writtenOffRub} RUB, losses ${o.lossesRub} RUB`);
   if (report.worstDay !== null) io.out(`  worst day ${report.worstDay.day}: ${report.worstDay.enteredLiquidation} loans entered liquidation, ${report.worstDay.btcSold} BTC sold, loss ${report.worstDay.lossRub} RUB, BTC/RUB ${report.worstDay.priceHighRub} .. ${report.worstDay.priceLowRub}`);
   io.out(`  checks ${JSON.stringify(report.checks)}; ${report.seconds} s`);
@@ -123,9 +125,11 @@ export function registerRiskCommands(program: Command, io: CliIo, runtime: CliRu
     .option('--cap-btc <btc>', 'collateral in liquidation at once across the book', '50')
     .option('--top-up-share <percent>', 'borrowers who answer a call by topping up to the target LTV', '0')
     .option('--top-up-after-hours <hours>', 'how long after the call they do', '24')
+    .option('--collateral-spread <percent>', 'lend with collateral spread from the origination requirement up to this much more (100: 1x to 2x); default 0, every loan at the product\'s origination LTV', '0')
+    .option('--loans-csv <file>', 'write each loan\'s life to this CSV: when it was lent, then every transition, with the date, LTV and price')
     .option('--json', 'one JSON object: { runs: [...] }')
     .option('--progress', 'a line on stderr for each month closed')
-    .action(async (options: { product: string[]; btcUsd: string; usdRub: string; from: string; to: string; originate: string; loans: string; amount: string; months: string; repayment?: string; interval?: string; capBtc: string; topUpShare: string; topUpAfterHours: string; json?: boolean; progress?: boolean }) => {
+    .action(async (options: { product: string[]; btcUsd: string; usdRub: string; from: string; to: string; originate: string; loans: string; amount: string; months: string; repayment?: string; interval?: string; capBtc: string; topUpShare: string; topUpAfterHours: string; collateralSpread: string; loansCsv?: string; json?: boolean; progress?: boolean }) => {
       if (!['monthly', 'weekly', 'daily'].includes(options.originate)) throw new ConfigError('--originate is monthly, weekly or daily');
       if (!/^[1-9][0-9]{0,4}$/.test(options.loans)) throw new ConfigError('--loans is a whole number from 1 to 99999');
       if (!/^[1-9][0-9]{0,2}$/.test(options.months)) throw new ConfigError('--months is a whole number of months');
@@ -133,6 +137,7 @@ export function registerRiskCommands(program: Command, io: CliIo, runtime: CliRu
       if (options.repayment !== undefined && !(REPAYMENT_TYPES as readonly string[]).includes(options.repayment)) throw new ConfigError(`--repayment is one of ${REPAYMENT_TYPES.join(', ')}`);
       if (!/^(100|[1-9]?[0-9])$/.test(options.topUpShare)) throw new ConfigError('--top-up-share is a whole percentage from 0 to 100');
       if (!/^[0-9]{1,4}$/.test(options.topUpAfterHours)) throw new ConfigError('--top-up-after-hours is a whole number of hours');
+      if (!/^(1000|[1-9]?[0-9]{1,2}|0)$/.test(options.collateralSpread)) throw new ConfigError('--collateral-spread is a whole percentage from 0 to 1000');
       const topUp = { sharePercent: Number(options.topUpShare), afterHours: Number(options.topUpAfterHours) };
       const amountKopecks = amount(parseKopecks(options.amount), '--amount');
       const capSats = amount(parseSats(options.capBtc), '--cap-btc');
@@ -159,15 +164,24 @@ export function registerRiskCommands(program: Command, io: CliIo, runtime: CliRu
         }
         return { product, repaymentType };
       });
+      // A file that cannot be written is said before a run that may take minutes, not after.
+      if (options.loansCsv !== undefined) await writeOutputFile(io, options.loansCsv, '');
       const runs: BacktestReport[] = [];
+      const trail: LoanTrailRow[] = [];
       for (const { product, repaymentType } of runsOf) {
         const report = await runBacktest({
           product, btcUsd, intervalSeconds: interval, usdRub, from, to, originate: options.originate as OriginationCadence, loansPerOrigination: Number(options.loans),
-          amountKopecks, months, repaymentType, pipeline, calendar, capSats, topUp,
+          amountKopecks, months, repaymentType, pipeline, calendar, capSats, topUp, collateralSpreadPercent: Number(options.collateralSpread), loanTrail: options.loansCsv !== undefined,
           ...(options.progress ? { onDay: (day: string) => { if (day.endsWith('-01')) io.err(`${product.code}: ${day}`); } } : {}),
         });
-        runs.push(report);
-        if (!options.json) printBacktest(io, report);
+        const { loanTrail, ...summary } = report;
+        if (loanTrail !== undefined) trail.push(...loanTrail);
+        runs.push(summary);
+        if (!options.json) printBacktest(io, summary);
+      }
+      if (options.loansCsv !== undefined) {
+        await writeOutputFile(io, options.loansCsv, loanTrailCsv(trail));
+        io.err(`wrote ${trail.length} rows (${new Set(trail.map((r) => `${r.product}/${r.loan}`)).size} loans) to ${options.loansCsv}`);
       }
       if (options.json) io.out(JSON.stringify({ runs }));
     });

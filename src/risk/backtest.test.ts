@@ -5,7 +5,8 @@ import { readBarsCsv, readRateCsv } from '../prices/history-files.js';
 import { loadPricesConfig, pipelineConfig } from '../prices/prices-config.js';
 import { historyPipeline } from '../prices/replay.js';
 import { openTestDatabase, type TestDatabase } from '../test-support/database.js';
-import { invariants, originationDays, runBacktest } from './backtest.js';
+import { formatRate } from '../loans/origination.js';
+import { invariants, loanTrailCsv, originationDays, runBacktest } from './backtest.js';
 
 const calendar = await bankCalendar();
 
@@ -27,7 +28,8 @@ describe('the days a backtest lends on', () => {
 describe('a backtest through a made-up crash (hand-checked)', () => {
   // 100,000 USD/BTC at 100 RUB/USD (10,000,000 RUB/BTC) from Monday 3 March 2025; on Wednesday at
   // 12:00 UTC one bar falls 60% to 40,000 and the price stays there. Six loans of 1,000,000.00 RUB
-  // are lent on the Monday (50% to open: 0.2 BTC, spread up to 0.4 BTC by loan id: 0.344, 0.289,
+  // are lent on the Monday with the explicit spread option (50% to open: 0.2 BTC, spread up to
+  // 0.4 BTC by loan id, --collateral-spread 100: 0.344, 0.289,
   // 0.233, 0.377, 0.322, 0.266 BTC). At 4,000,000 RUB/BTC their LTVs are 72.6%, 86.6%, 107.3%,
   // 66.2%, 77.7% and 93.9%: loans 2, 3 and 6 reach liquidation, and loan 3's collateral does not
   // cover its debt. The fall is a sharp move: the breaker degrades the price for an hour, then
@@ -52,6 +54,7 @@ describe('a backtest through a made-up crash (hand-checked)', () => {
       db: test.db, product: { code: 'STANDARD', terms }, btcUsd, intervalSeconds: 3_600, usdRub, from: new Date('2025-03-03T00:00:00Z'), to: new Date('2025-03-09T00:00:00Z'),
       originate: 'monthly', loansPerOrigination: 6, amountKopecks: 100_000_000n, months: 12, repaymentType: 'annuity',
       pipeline: historyPipeline(pipelineConfig(await loadPricesConfig()), 3_600), calendar, capSats: 50n * 100_000_000n, ...(topUp === undefined ? {} : { topUp }),
+      collateralSpreadPercent: 100,
     });
     return { test, report };
   }
@@ -59,6 +62,9 @@ describe('a backtest through a made-up crash (hand-checked)', () => {
   it('reports the calls, the five sales, the one shortfall written off under four eyes, and the day', async () => {
     const { test, report } = await crash();
     expect(report.book).toMatchObject({ originations: 1, loans: 6, lentRub: '6000000.00' });
+    // The spread is stated: loans began between 25% and 50% LTV, not at the product's 50%.
+    expect(report.book.collateral).toMatchObject({ spreadPercent: 100, originationLtvPercent: '50', rule: expect.stringMatching(/explicit option/) });
+    expect(Number(report.book.collateral.ltvAtLendingPercent.min)).toBeLessThan(30);
     expect(report.prices).toMatchObject({ firstRub: '10000000.00', lastRub: '4000000.00', lowRub: '4000000.00', maxDrawdownPercent: '60.00' });
     expect(report.window.degradedBars).toBeGreaterThan(0);
     // At 14:00 UTC (the bar after the fall, once the breaker lets the price stand): loan 4 (66.2%)
@@ -93,5 +99,55 @@ describe('a backtest through a made-up crash (hand-checked)', () => {
     const confirmations = await test.db.query<{ n: bigint }>(`SELECT count(*)::int8 AS n FROM approvals WHERE action_type = 'collateral.confirm' AND status = 'approved'`);
     expect(confirmations[0]!.n).toBe(2n);
     expect(report.checks).toEqual({ ledgerBalanced: true, loansReconciled: true, transitionsOutOfOrder: 0, liquidatedAboveThreshold: 0, fillsBelowFloor: 0, unbookedSales: 0 });
+  }, 120_000);
+});
+
+describe('a backtest at the product\'s origination LTV (the default)', () => {
+  // 100,000 USD/BTC at 100 RUB/USD from Monday 3 March 2025. Six loans of 1,000,000.00 RUB lent on
+  // the Monday, each with exactly the 0.2 BTC the product's 50% origination LTV asks. On Tuesday at
+  // 06:00 UTC the price falls to 69,000 (LTV 72.46%: a margin call, once the breaker lets the sharp
+  // move stand), at 16:00 to 64,500 (77.52%: the call escalates to an accelerated one) and at 18:00
+  // it is back at 100,000 (50%: cured, within the accelerated call's 4 hours).
+  const opened: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const each of opened) await each.close();
+  });
+
+  it('lends every loan at 50%, counts the escalation as an entry into the accelerated call, and gives each loan\'s life row by row', async () => {
+    const test = await openTestDatabase();
+    opened.push(test);
+    const lines = ['datetime_utc,open,high,low,close'];
+    for (let h = 0; h < 24 * 4; h += 1) {
+      const at = new Date(Date.UTC(2025, 2, 3, h));
+      const price = h >= 30 && h < 40 ? '69000' : h >= 40 && h < 42 ? '64500' : '100000';
+      lines.push(`${at.toISOString().replace('.000', '')},${price},${price},${price},${price}`);
+    }
+    const report = await runBacktest({
+      db: test.db, product: { code: 'STANDARD', terms: { ...DEFAULT_PRODUCT, rate: { kind: 'fixed', percent: '20' } } }, btcUsd: readBarsCsv(lines.join('\n')), intervalSeconds: 3_600,
+      usdRub: readRateCsv('date,usd_rub\n2025-02-28,100\n', 'usd_rub'), from: new Date('2025-03-03T00:00:00Z'), to: new Date('2025-03-07T00:00:00Z'),
+      originate: 'monthly', loansPerOrigination: 6, amountKopecks: 100_000_000n, months: 12, repaymentType: 'annuity',
+      pipeline: historyPipeline(pipelineConfig(await loadPricesConfig()), 3_600), calendar, capSats: 50n * 100_000_000n, loanTrail: true,
+    });
+    expect(report.book.collateral).toEqual({ rule: "every loan lent at the product's origination LTV (50%)", originationLtvPercent: '50', spreadPercent: 0, ltvAtLendingPercent: { min: '50', max: '50' } });
+    // Every loan: called, escalated, cured. The old count (entries from healthy or warning only) said 0 accelerated calls.
+    expect(report.outcomes).toMatchObject({ warnings: 0, marginCalls: 6, acceleratedCalls: 6, enteredLiquidation: 0, cures: 6, callsExpired: 0, liquidations: 0 });
+    expect(report.checks).toEqual({ ledgerBalanced: true, loansReconciled: true, transitionsOutOfOrder: 0, liquidatedAboveThreshold: 0, fillsBelowFloor: 0, unbookedSales: 0 });
+    const trail = report.loanTrail!;
+    const ln1 = trail.filter((r) => r.loan === 'LN-1');
+    expect(ln1.map((r) => `${r.event}:${r.from}->${r.to}`)).toEqual(['lent:->healthy', 'price:healthy->margin_call', 'price:margin_call->accelerated_call', 'price:accelerated_call->healthy']);
+    expect(ln1[0]).toMatchObject({ moscowDay: '2025-03-03', priceRub: '10000000.00', ltvPercent: '50', debtRub: '1000000.00', btc: '0.20000000' });
+    expect(ln1[1]).toMatchObject({ priceRub: '6900000.00', callDeadline: expect.stringMatching(/^2025-03-0/) });
+    expect(ln1[2]).toMatchObject({ priceRub: '6450000.00' });
+    // Each row's LTV is its debt over its collateral at its price (haircut 0), to the rate's 4 places, rounded up.
+    for (const row of trail.filter((r) => r.event !== 'lent')) {
+      const debt = BigInt(row.debtRub.replace('.', ''));
+      const sats = BigInt(row.btc.replace('.', ''));
+      const price = BigInt(row.priceRub.replace('.', ''));
+      const millionths = (debt * 100_000_000n * 1_000_000n + sats * price - 1n) / (sats * price);
+      expect(row.ltvPercent, `${row.loan} at ${row.at}`).toBe(formatRate(millionths));
+    }
+    const csv = loanTrailCsv(trail).split('\n');
+    expect(csv[0]).toBe('product,loan,at_utc,moscow_day,event,from_state,to_state,price_rub_per_btc,ltv_percent,debt_rub,collateral_btc,call_deadline_utc');
+    expect(csv[1]).toMatch(/^STANDARD,LN-1,2025-03-03T\d\d:00:00.000Z,2025-03-03,lent,,healthy,10000000.00,50,1000000.00,0.20000000,$/);
   }, 120_000);
 });

@@ -6,9 +6,10 @@ import { openPglite } from '../db/pglite.js';
 import { randomBytes } from 'node:crypto';
 import { approve, ApprovalRegistry, propose, type ApprovalAction } from '../approvals/approvals.js';
 import { createUser, systemUser, type User } from '../identity/identity-repository.js';
-import { requiredSats } from '../loans/collateral.js';
+import { ltvMillionths, requiredSats } from '../loans/collateral.js';
 import { runEod } from '../loans/eod.js';
 import { rateFromPercent } from '../loans/interest.js';
+import { formatRate } from '../loans/origination.js';
 import { moscowDay } from '../loans/loan-store.js';
 import type { ProductTerms } from '../loans/product.js';
 import type { RepaymentType } from '../loans/schedule.js';
@@ -16,6 +17,7 @@ import { seedLoans } from '../loans/seed.js';
 import { confirmCollateralAction, declareCollateral, recordRepayment, writeOffAction } from '../loans/servicing.js';
 import { reconcileLoans } from '../loans/views.js';
 import { formatKopecks, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
+import { stringify } from 'csv-stringify/sync';
 import { currentPrice } from '../prices/current.js';
 import type { PipelineConfig } from '../prices/pipeline.js';
 import { insertCycles, cycleById, type Bar } from '../prices/price-repository.js';
@@ -41,9 +43,12 @@ import { simulatedVenue, type SlippageModel, DEFAULT_SLIPPAGE } from './venues.j
  * - Loans are booked set-based, as the migration seed does (src/loans/seed.ts: consistent with the
  *   ledger), not through applications: compliance and underwriting are judged on today's registry
  *   and network data, which history does not have, and the question here is market risk. Each
- *   origination lends `loansPerOrigination` loans of `amount` under the product, with collateral
- *   between the product's origination requirement at that moment's price and twice it (spread
- *   evenly by loan id), so a cohort does not move as one loan. No origination fee is charged.
+ *   origination lends `loansPerOrigination` loans of `amount` under the product, each with the
+ *   collateral the product's origination LTV requires at that moment's price: the book the product
+ *   would lend, at its riskiest allowed start. A spread (`collateralSpreadPercent`: collateral from
+ *   the requirement up to that much more, evenly by loan id, so a cohort does not move as one loan)
+ *   is an explicit option, stated in the report, because it makes "no loss" look better than the
+ *   product would do. No origination fee is charged.
  * - Each loan is its own borrower's (one settlement account per loan, so one loan's arrears never
  *   take another's instalment). Borrowers pay every instalment (with anything overdue) when its due
  *   date opens.
@@ -81,6 +86,14 @@ export interface BacktestOptions {
   readonly calendar: BusinessCalendar;
   /** Collateral in liquidation at once across the book (sats). */
   readonly capSats: bigint;
+  /**
+   * Collateral above the origination requirement, spread evenly by loan id from 0 up to this
+   * percentage of it (100: between 1x and 2x the requirement). Default 0: every loan starts at the
+   * product's origination LTV.
+   */
+  readonly collateralSpreadPercent?: number;
+  /** Gather each loan's transitions (`report.loanTrail`, for `--loans-csv`). */
+  readonly loanTrail?: boolean;
   /** Borrowers who top up a call, and how long after it opens (default: nobody). */
   readonly topUp?: { readonly sharePercent: number; readonly afterHours: number };
   readonly slippage?: SlippageModel;
@@ -94,10 +107,18 @@ export interface BacktestReport {
   readonly product: { readonly code: string; readonly ladder: ProductTerms['collateral']['ltv']; readonly curePeriodHours: number; readonly acceleratedCureHours: number | null };
   /** `pausedLiquidationRuns`: bars at which sales were waiting but the price was degraded or stale. */
   readonly window: { readonly from: string; readonly to: string; readonly intervalSeconds: number; readonly bars: number; readonly degradedBars: number; readonly pausedLiquidationRuns: number; readonly statutoryCalendarYears: number[] };
-  readonly book: { readonly originations: number; readonly skippedOriginations: number; readonly loans: number; readonly lentRub: string; readonly interestRub: string; readonly openAtEnd: number };
+  readonly book: {
+    readonly originations: number; readonly skippedOriginations: number; readonly loans: number; readonly lentRub: string; readonly interestRub: string; readonly openAtEnd: number;
+    /** How the loans were collateralised when lent, in words and figures (the LTV range at lending). */
+    readonly collateral: { readonly rule: string; readonly originationLtvPercent: string; readonly spreadPercent: number; readonly ltvAtLendingPercent: { readonly min: string | null; readonly max: string | null } };
+  };
   readonly prices: { readonly firstRub: string | null; readonly lastRub: string | null; readonly lowRub: string | null; readonly highRub: string | null; readonly maxDrawdownPercent: string };
+  /**
+   * Counts of entries into a state: every transition into it from another state (a margin call
+   * that escalates to an accelerated call counts once in each; a loan warned twice counts twice).
+   */
   readonly outcomes: {
-    readonly warnings: number; readonly marginCalls: number; readonly acceleratedCalls: number;
+    readonly warnings: number; readonly marginCalls: number; readonly acceleratedCalls: number; readonly enteredLiquidation: number;
     readonly cures: number; readonly curesByPrice: number;
     /** Cured by the borrower: a top-up or a repayment. */
     readonly curesByBorrower: number; readonly topUps: number; readonly btcToppedUp: string; readonly callsExpired: number;
@@ -112,6 +133,33 @@ export interface BacktestReport {
     readonly transitionsOutOfOrder: number; readonly liquidatedAboveThreshold: number; readonly fillsBelowFloor: number; readonly unbookedSales: number;
   };
   readonly seconds: number;
+  /** Each loan's life, row by row (with `loanTrail`): lent, then every transition. */
+  readonly loanTrail?: readonly LoanTrailRow[];
+}
+
+/** One line of a loan's life in a backtest: its lending, or a transition on the ladder. */
+export interface LoanTrailRow {
+  readonly product: string;
+  readonly loan: string;
+  /** UTC instant, and the Moscow day it falls on. */
+  readonly at: string;
+  readonly moscowDay: string;
+  /** 'lent', or the transition's cause: 'price', 'exposure' (a repayment, top-up, accrual), 'deadline'. */
+  readonly event: string;
+  readonly from: string;
+  readonly to: string;
+  readonly priceRub: string;
+  readonly ltvPercent: string;
+  readonly debtRub: string;
+  readonly btc: string;
+  readonly callDeadline: string;
+}
+
+/** The trail as CSV (RFC 4180, a header line): what `zalog backtest --loans-csv FILE` writes. */
+export function loanTrailCsv(rows: readonly LoanTrailRow[]): string {
+  return stringify(rows.map((r) => [r.product, r.loan, r.at, r.moscowDay, r.event, r.from, r.to, r.priceRub, r.ltvPercent, r.debtRub, r.btc, r.callDeadline]), {
+    header: true, columns: ['product', 'loan', 'at_utc', 'moscow_day', 'event', 'from_state', 'to_state', 'price_rub_per_btc', 'ltv_percent', 'debt_rub', 'collateral_btc', 'call_deadline_utc'],
+  });
 }
 
 /** The days a cohort is lent on: the window's first business day, then the first business day of each month or week (Monday), or every business day. */
@@ -146,6 +194,8 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
   const pct = (text: string) => rateFromPercent(text)!;
   const [origination, target, haircut] = [pct(terms.collateral.ltv.origination), pct(terms.collateral.ltv.target), pct(terms.collateral.haircutPercent)];
   const staleAfterSeconds = options.pipeline.breaker.staleAfterSeconds;
+  const spread = options.collateralSpreadPercent ?? 0;
+  if (!Number.isInteger(spread) || spread < 0 || spread > 1_000) throw new RangeError('the collateral spread is a whole percentage from 0 to 1000');
   const venue = simulatedVenue(options.slippage ?? DEFAULT_SLIPPAGE);
   const engine = new RiskEngine(db, new PgRiskStore(db, options.calendar));
   await engine.rebuild();
@@ -203,6 +253,7 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
   let originations = 0;
   let skipped = 0;
   let loans = 0;
+  const lentAt = new Map<string, { at: Date; price: PriceKopecksPerBtc }>();
 
   const beginDay = async (day: string, now: Date) => {
     if (lendOn.has(day)) {
@@ -212,8 +263,9 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
         const min = requiredSats(options.amountKopecks, price.price, origination, haircut);
         await seedLoans(db, {
           count: options.loansPerOrigination, loansPerBorrower: 1, disbursedOn: day, amountKopecks: options.amountKopecks, months: options.months, type: options.repaymentType,
-          satsRange: { min, max: 2n * min }, calendar: options.calendar, prefix: 'bt', borrowerOffset: loans, product: { code, version: 1, terms }, priceKopecks: price.price,
+          satsRange: { min, max: min + (min * BigInt(spread)) / 100n }, calendar: options.calendar, prefix: 'bt', borrowerOffset: loans, product: { code, version: 1, terms }, priceKopecks: price.price,
         });
+        lentAt.set(day, { at: now, price: price.price });
         originations += 1;
         loans += options.loansPerOrigination;
       }
@@ -251,20 +303,45 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
     if (liquidated.booked > 0) await writeOffs(now);
     if (bars === 1) await beginDay(openDay, now);
   }
-  return report(db, options, { bars, degradedBars, paused, originations, skipped, loans }, started);
+  return report(db, options, { bars, degradedBars, paused, originations, skipped, loans, lentAt }, started);
 }
 
-interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number }
+interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number; lentAt: ReadonlyMap<string, { at: Date; price: PriceKopecksPerBtc }> }
+
+/** Each loan as lent (its collateral then, the price of its origination) and its transitions. */
+async function loanTrail(db: Database, code: string, haircut: bigint, lentAt: Counters['lentAt']): Promise<LoanTrailRow[]> {
+  const loans = await db.query<{ id: bigint; ref: string; day: string; amount: bigint; sats: bigint }>(
+    `SELECT l.id, l.ref, l.disbursed_on::text AS day, l.amount_kopecks AS amount,
+            (SELECT p.sats FROM collateral_positions p WHERE p.loan_id = l.id ORDER BY p.id LIMIT 1) AS sats
+       FROM loans l ORDER BY l.id`);
+  const transitions = await db.query<{ loan_id: bigint; from_state: string; to_state: string; cause: string; price_kopecks: bigint; debt_kopecks: bigint; sats: bigint; ltv_millionths: bigint | null; call_deadline: Date | null; at: Date }>(
+    'SELECT loan_id, from_state, to_state, cause, price_kopecks, debt_kopecks, sats, ltv_millionths, call_deadline, at FROM risk_transitions ORDER BY loan_id, id');
+  const byLoan = new Map<bigint, typeof transitions>();
+  for (const t of transitions) byLoan.set(t.loan_id, [...(byLoan.get(t.loan_id) ?? []), t]);
+  const rows: LoanTrailRow[] = [];
+  const percent = (m: bigint | null | undefined) => (m == null ? '' : formatRate(m));
+  for (const loan of loans) {
+    const lent = lentAt.get(loan.day);
+    if (lent !== undefined) {
+      rows.push({ product: code, loan: loan.ref, at: lent.at.toISOString(), moscowDay: loan.day, event: 'lent', from: '', to: 'healthy', priceRub: formatKopecks(lent.price), ltvPercent: percent(ltvMillionths(loan.amount, loan.sats, lent.price, haircut)), debtRub: formatKopecks(loan.amount), btc: formatSats(loan.sats), callDeadline: '' });
+    }
+    for (const t of byLoan.get(loan.id) ?? []) {
+      rows.push({ product: code, loan: loan.ref, at: t.at.toISOString(), moscowDay: moscowDay(t.at), event: t.cause, from: t.from_state, to: t.to_state, priceRub: formatKopecks(t.price_kopecks), ltvPercent: percent(t.ltv_millionths), debtRub: formatKopecks(t.debt_kopecks), btc: formatSats(t.sats), callDeadline: t.call_deadline?.toISOString() ?? '' });
+    }
+  }
+  return rows;
+}
 
 async function report(db: Database, options: BacktestOptions, c: Counters, started: number): Promise<BacktestReport> {
   const { terms, code } = options.product;
   const one = async <T>(sql: string, params: unknown[] = []): Promise<T> => (await db.query<T & Record<string, unknown>>(sql, params))[0]!;
   const rub = (kopecks: bigint | null) => (kopecks === null ? null : formatKopecks(kopecks));
 
-  const moves = await one<{ warnings: bigint; calls: bigint; accelerated: bigint; cures: bigint; by_price: bigint; by_exposure: bigint; expired: bigint }>(`
-    SELECT count(*) FILTER (WHERE to_state = 'warning' AND from_state = 'healthy')::int8 AS warnings,
-           count(*) FILTER (WHERE to_state = 'margin_call' AND from_state IN ('healthy', 'warning'))::int8 AS calls,
-           count(*) FILTER (WHERE to_state = 'accelerated_call' AND from_state IN ('healthy', 'warning'))::int8 AS accelerated,
+  const moves = await one<{ warnings: bigint; calls: bigint; accelerated: bigint; liquidation: bigint; cures: bigint; by_price: bigint; by_exposure: bigint; expired: bigint }>(`
+    SELECT count(*) FILTER (WHERE to_state = 'warning' AND from_state <> 'warning')::int8 AS warnings,
+           count(*) FILTER (WHERE to_state = 'margin_call' AND from_state <> 'margin_call')::int8 AS calls,
+           count(*) FILTER (WHERE to_state = 'accelerated_call' AND from_state <> 'accelerated_call')::int8 AS accelerated,
+           count(*) FILTER (WHERE to_state = 'liquidation' AND from_state <> 'liquidation')::int8 AS liquidation,
            count(*) FILTER (WHERE from_state IN ('margin_call', 'accelerated_call') AND to_state IN ('healthy', 'warning'))::int8 AS cures,
            count(*) FILTER (WHERE from_state IN ('margin_call', 'accelerated_call') AND to_state IN ('healthy', 'warning') AND cause = 'price')::int8 AS by_price,
            count(*) FILTER (WHERE from_state IN ('margin_call', 'accelerated_call') AND to_state IN ('healthy', 'warning') AND cause = 'exposure')::int8 AS by_exposure,
@@ -312,19 +389,37 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
     worstDay = { day: worst.day, enteredLiquidation: Number(worst.n), btcSold: formatSats(w.sats), lossRub: formatKopecks(w.loss), priceHighRub: rub(w.high), priceLowRub: rub(w.low) };
   }
   const checks = await invariants(db);
+  const spread = options.collateralSpreadPercent ?? 0;
+  const haircut = rateFromPercent(terms.collateral.haircutPercent)!;
+  const trail = await loanTrail(db, code, haircut, c.lentAt);
+  const lending = { min: 0n, max: 0n };
+  const lentLtvs = trail.filter((r) => r.event === 'lent').map((r) => rateFromPercent(r.ltvPercent)!);
+  if (lentLtvs.length > 0) {
+    lending.min = lentLtvs.reduce((a, b) => (b < a ? b : a));
+    lending.max = lentLtvs.reduce((a, b) => (b > a ? b : a));
+  }
   const years = new Set<number>();
   for (let y = options.from.getUTCFullYear(); y <= options.to.getUTCFullYear(); y += 1) if (options.calendar.sourceOf(y).statutory) years.add(y);
   return {
     product: { code, ladder: terms.collateral.ltv, curePeriodHours: terms.collateral.curePeriodHours, acceleratedCureHours: terms.collateral.acceleratedCureHours ?? null },
     window: { from: options.from.toISOString(), to: options.to.toISOString(), intervalSeconds: options.intervalSeconds, bars: c.bars, degradedBars: c.degradedBars, pausedLiquidationRuns: c.paused, statutoryCalendarYears: [...years] },
-    book: { originations: c.originations, skippedOriginations: c.skipped, loans: c.loans, lentRub: formatKopecks(money.lent), interestRub: formatKopecks(money.interest), openAtEnd: Number(money.open) },
+    book: {
+      originations: c.originations, skippedOriginations: c.skipped, loans: c.loans, lentRub: formatKopecks(money.lent), interestRub: formatKopecks(money.interest), openAtEnd: Number(money.open),
+      collateral: {
+        rule: spread === 0
+          ? `every loan lent at the product's origination LTV (${terms.collateral.ltv.origination}%)`
+          : `collateral spread (an explicit option) from the origination requirement (${terms.collateral.ltv.origination}% LTV) up to ${100 + spread}% of it: loans start below the origination LTV, so losses look smaller than the product would make`,
+        originationLtvPercent: terms.collateral.ltv.origination, spreadPercent: spread,
+        ltvAtLendingPercent: { min: lentLtvs.length === 0 ? null : formatRate(lending.min), max: lentLtvs.length === 0 ? null : formatRate(lending.max) },
+      },
+    },
     prices: {
       firstRub: rub(values[0] ?? null), lastRub: rub(values.at(-1) ?? null),
       lowRub: rub(values.length === 0 ? null : values.reduce((a, b) => (b < a ? b : a))), highRub: rub(values.length === 0 ? null : values.reduce((a, b) => (b > a ? b : a))),
       maxDrawdownPercent: (Number(drawdown) / 10_000).toFixed(2),
     },
     outcomes: {
-      warnings: Number(moves.warnings), marginCalls: Number(moves.calls), acceleratedCalls: Number(moves.accelerated),
+      warnings: Number(moves.warnings), marginCalls: Number(moves.calls), acceleratedCalls: Number(moves.accelerated), enteredLiquidation: Number(moves.liquidation),
       cures: Number(moves.cures), curesByPrice: Number(moves.by_price), curesByBorrower: Number(moves.by_exposure), topUps: Number(money.top_ups), btcToppedUp: formatSats(money.topped_up), callsExpired: Number(moves.expired),
       liquidations: Number(sales.booked), partial: Number(sales.partial), full: Number(sales.full), cancelled: Number(sales.cancelled),
       btcSold: formatSats(sales.sats), proceedsRub: formatKopecks(sales.proceeds), loansWithShortfall: Number(money.shortfall_loans), writtenOffRub: formatKopecks(money.written_off), lossesRub: formatKopecks(money.losses),
@@ -332,6 +427,7 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
     worstDay,
     checks: { ...checks, unbookedSales: Number(sales.unbooked) },
     seconds: Math.round((performance.now() - started) / 100) / 10,
+    ...(options.loanTrail === true ? { loanTrail: trail } : {}),
   };
 }
 
