@@ -46,6 +46,8 @@ export interface ApprovalContext {
   /** The approving request, for the audit records the action writes. */
   readonly requestId: string | null;
   readonly ip: string | null;
+  /** What the proposal moves, as prepared again at approval (minor units per currency). */
+  readonly amounts: Partial<Record<Currency, bigint>>;
 }
 
 /**
@@ -53,7 +55,9 @@ export interface ApprovalContext {
  * approval and its proposer go into the details, in the approval's transaction and at its time.
  */
 export async function auditApproved(tx: Queryable, context: ApprovalContext, action: string, target: string, details: Readonly<Record<string, unknown>>): Promise<void> {
-  await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action, target, details: { ...details, approvalId: context.approvalId, proposedBy: context.proposerId } }, context.now);
+  // The amounts are the approval's (decimal, as people read them) unless the action names its own.
+  const amounts = details.amounts ?? Object.fromEntries(Object.entries(context.amounts).filter(([, v]) => v !== undefined).map(([currency, v]) => [currency, formatMinorUnits(v!, currency as Currency)]));
+  await appendAudit(tx, { actorUserId: context.approver.id, actor: context.approver.username, requestId: context.requestId, ip: context.ip, action, target, details: { ...details, amounts, approvalId: context.approvalId, proposedBy: context.proposerId } }, context.now);
 }
 
 export interface ApprovalAction<P> {
@@ -240,7 +244,7 @@ export async function approve(tx: Queryable, registry: ApprovalRegistry, id: big
   }
   const prepared = await action.prepare(tx, row.payload);
   if (!prepared.ok) return prepared;
-  const executed = await action.execute(tx, prepared.value.payload, { approvalId: row.id, approver: approver.user, proposerId: row.proposed_by, now, requestId: approver.requestId ?? null, ip: approver.ip ?? null });
+  const executed = await action.execute(tx, prepared.value.payload, { approvalId: row.id, approver: approver.user, proposerId: row.proposed_by, now, requestId: approver.requestId ?? null, ip: approver.ip ?? null, amounts: prepared.value.amounts });
   if (!executed.ok) return executed;
   const [updated] = await tx.query<ApprovalRow>(
     `UPDATE approvals SET status = 'approved', decided_by = $2, decided_at = $3, result = $4::jsonb WHERE id = $1 RETURNING *`,

@@ -362,7 +362,11 @@ export function liquidationFillsAction(calendar: () => Promise<BusinessCalendar>
           await tx.query(`UPDATE liquidations SET status = 'sold', sold_at = $2 WHERE id = $1`, [q.id, context.now]);
           booked = await book(tx, q.id, await calendar(), context.now);
         }
-        await auditApproved(tx, context, 'liquidation.fills', `liquidation:${q.id}`, { loan: q.ref, fills: payload.fills, done: payload.done });
+        // What the desk's fills moved: the BTC sold and the roubles they raised (each fill floored to
+        // the kopeck, as booked; before the venue's fees, which are named in the fills).
+        const sold = fills.reduce((sum, f) => sum + f.sats, 0n);
+        const gross = fills.reduce((sum, f) => sum + (f.sats * f.price) / 100_000_000n, 0n);
+        await auditApproved(tx, context, 'liquidation.fills', `liquidation:${q.id}`, { amounts: { BTC: formatSats(sold), RUB: formatKopecks(gross) }, loan: q.ref, fills: payload.fills, done: payload.done });
         return { liquidation: q.id.toString(), loan: q.ref, recorded: fills.length, booked };
       });
     },

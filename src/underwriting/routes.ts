@@ -238,6 +238,13 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
         if (error instanceof RangeError) throw new ApiError(400, 'insufficient_holdings', error.message);
         throw error;
       }
+      // The advice is on record: who asked (the borrower's own record, or the staff member's), for what.
+      const principal = actorOf(request).user;
+      await auditRequest(db, request, {
+        target: principal.borrowerId !== null ? `borrower:${principal.borrowerId}` : `user:${principal.id}`,
+        amounts: { RUB: need, BTC: holdings },
+        details: { price: formatKopecks(price), priceBasis, months: body.months, pledged: formatMinorUnits(pledged, 'BTC'), breakEvenPrice: formatKopecks(result.breakEvenPriceKopecks) },
+      }, now());
       return {
         price: formatKopecks(price), priceBasis,
         loan: { need: formatKopecks(need), months: body.months, interest: formatKopecks(interest), totalCost: formatKopecks(cost), pledged: formatMinorUnits(pledged, 'BTC') },
