@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +7,7 @@ import { openPglite } from '../db/pglite.js';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../test-support/database.js';
 import { auditHash, canonicalJson, GENESIS_HASH, microsecondText, verifyRecords, type AuditFields } from './audit-chain.js';
 import { appendAudit, verifyAudit } from './audit-repository.js';
-import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
+import { PROCESS_TEST_TIMEOUT_MS, runZalog } from '../test-support/process.js';
 
 function chain(length: number): Array<AuditFields & { hash: string }> {
   const records: Array<AuditFields & { hash: string }> = [];
@@ -155,14 +154,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog audit verify', () => {
   beforeAll(async () => { dataDir = await mkdtemp(path.join(tmpdir(), 'zalog-audit-')); });
   afterAll(async () => { await rm(dataDir, { recursive: true, force: true }); });
 
-  async function zalog(args: string[], input = ''): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => { output += String(chunk); });
-    child.stderr.on('data', (chunk) => { output += String(chunk); });
-    child.stdin.end(input);
-    return { code: await new Promise((resolve) => child.on('exit', resolve)), output };
-  }
+  const zalog = (args: string[], input = '') => runZalog(args, { dataDir, input });
 
   it('passes on an intact chain and fails naming the record edited in the database', async () => {
     for (const username of ['first.admin', 'second.admin', 'third.admin']) {
@@ -170,7 +162,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog audit verify', () => {
       expect(created.code, created.output).toBe(0);
     }
     const intact = await zalog(['audit', 'verify']);
-    expect(intact).toEqual({ code: 0, output: 'audit chain intact: 3 records\n' });
+    expect({ code: intact.code, output: intact.output }).toEqual({ code: 0, output: 'audit chain intact: 3 records\n' });
 
     const db = await openPglite({ dataDir: path.join(dataDir, 'pglite') });
     await db.transaction(async (tx) => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPglite } from '../db/pglite.js';
 import type { Database } from '../db/database.js';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../test-support/database.js';
-import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
+import { PROCESS_TEST_TIMEOUT_MS, runZalog } from '../test-support/process.js';
 import { auditHash, type AuditFields } from './audit-chain.js';
 import { appendAudit, readAudit, verifyAudit } from './audit-repository.js';
 import { generateSigningKey, parseCheckpointLine, parseSigningKey, parseVerifyingKey, signatureProblem, signCheckpoint, verifyingKeyOf } from './checkpoint.js';
@@ -160,13 +159,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog audit checkpoint and verif
   beforeAll(async () => { dataDir = await mkdtemp(path.join(tmpdir(), 'zalog-audit-cli-')); });
   afterAll(async () => { await rm(dataDir, { recursive: true, force: true }); });
 
-  async function zalog(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => { output += String(chunk); });
-    child.stderr.on('data', (chunk) => { output += String(chunk); });
-    return { code: await new Promise((resolve) => child.on('exit', resolve)), output };
-  }
+  const zalog = (args: string[], env: Record<string, string> = {}) => runZalog(args, { dataDir, env });
 
   it('makes a signed checkpoint, then catches a deleted tail that verify alone cannot see', async () => {
     const keyFile = path.join(dataDir, 'keys', 'audit.pem');

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl } from '../test-support/database.js';
-import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
+import { PROCESS_TEST_TIMEOUT_MS, runZalog } from '../test-support/process.js';
 
 /** The command-line imports of issue 5, run as the real process on a PGlite data directory. */
 describe.skipIf(testDatabaseUrl !== undefined)('zalog screening, registry, network and equipment commands', () => {
@@ -12,13 +11,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog screening, registry, netwo
   beforeAll(async () => { dir = await mkdtemp(path.join(tmpdir(), 'zalog-cli-')); });
   afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
-  async function zalog(args: string[]): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dir, ZALOG_REGISTRY_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => { output += String(chunk); });
-    child.stderr.on('data', (chunk) => { output += String(chunk); });
-    return { code: await new Promise((resolve) => child.on('exit', resolve)), output };
-  }
+  const zalog = (args: string[]) => runZalog(args, { dataDir: dir, env: { ZALOG_REGISTRY_URL: '' } });
 
   it('imports a list, an extract and network history, audited as the system user; refuses bad files with exit 2', async () => {
     const list = path.join(dir, 'list.csv');

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,7 @@ import { migrate } from '../db/migrate.js';
 import { openPglite } from '../db/pglite.js';
 import { postEntries } from '../ledger/ledger-repository.js';
 import { testDatabaseUrl } from '../test-support/database.js';
-import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
+import { PROCESS_TEST_TIMEOUT_MS, runZalog } from '../test-support/process.js';
 
 /**
  * `zalog ledger trial-balance` and `zalog loans reconcile` on a book a superuser broke with a
@@ -18,13 +17,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('the trial balance and the reconc
   beforeAll(async () => { dataDir = await mkdtemp(path.join(tmpdir(), 'zalog-ledger-')); });
   afterAll(async () => { await rm(dataDir, { recursive: true, force: true }); });
 
-  async function zalog(args: string[]): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => { output += String(chunk); });
-    child.stderr.on('data', (chunk) => { output += String(chunk); });
-    return { code: await new Promise((resolve) => child.on('exit', resolve)), output };
-  }
+  const zalog = (args: string[]) => runZalog(args, { dataDir });
 
   it('balances, then flags a one-sided posting in its section and exits 1', async () => {
     const db = await openPglite({ dataDir: path.join(dataDir, 'pglite') });

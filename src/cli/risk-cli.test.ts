@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +8,7 @@ import { openPglite } from '../db/pglite.js';
 import { DEFAULT_PRODUCT, type ProductTerms } from '../loans/product.js';
 import { seedLoans } from '../loans/seed.js';
 import { testDatabaseUrl } from '../test-support/database.js';
-import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
+import { PROCESS_TEST_TIMEOUT_MS, runZalog } from '../test-support/process.js';
 
 /**
  * `zalog stress` and `zalog backtest` as the real process on a PGlite data directory: the stress of
@@ -26,14 +25,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog stress and zalog backtest'
   beforeAll(async () => { dir = await mkdtemp(path.join(tmpdir(), 'zalog-risk-cli-')); });
   afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
-  async function zalog(args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: path.join(dir, 'data') }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let output = '';
-    child.stdout.on('data', (chunk) => { stdout += String(chunk); output += String(chunk); });
-    child.stderr.on('data', (chunk) => { output += String(chunk); });
-    return { code: await new Promise((resolve) => child.on('exit', resolve)), stdout, output };
-  }
+  const zalog = (args: string[]) => runZalog(args, { dataDir: path.join(dir, 'data') });
 
   it('stress: needs a price; shocks the seeded book by -30% and -50%', async () => {
     const none = await zalog(['stress', '--shock', '-30%']);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +10,7 @@ import { fetchBitstampOhlc } from './import.js';
 import { PriceService } from './price-service.js';
 import { testPriceService } from '../test-support/prices.js';
 import { saveHistory } from './price-repository.js';
-import { PROCESS_TEST_TIMEOUT_MS } from '../test-support/process.js';
+import { PROCESS_TEST_TIMEOUT_MS, runZalog } from '../test-support/process.js';
 import { pino } from 'pino';
 
 let t: TestApp;
@@ -187,13 +186,7 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog prices import and replay',
   beforeAll(async () => { dataDir = await mkdtemp(path.join(tmpdir(), 'zalog-prices-')); });
   afterAll(async () => { await rm(dataDir, { recursive: true, force: true }); });
 
-  async function zalog(args: string[]): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], { env: { ...process.env, DATABASE_URL: '', ZALOG_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => { output += String(chunk); });
-    child.stderr.on('data', (chunk) => { output += String(chunk); });
-    return { code: await new Promise((resolve) => child.on('exit', resolve)), output };
-  }
+  const zalog = (args: string[]) => runZalog(args, { dataDir });
 
   it('imports the Bank of Russia CSV and replays the 2020-2022 crash windows, naming each breaker trip', async () => {
     const data = path.resolve('../shared/data');
