@@ -7,6 +7,7 @@ import { generateSigningKey, parseSigningKey } from '../audit/checkpoint.js';
 import { bankCalendar } from '../calendar/load.js';
 import { httpRegistryClient } from '../compliance/registry.js';
 import type { Queryable } from '../db/database.js';
+import { formatKopecks, formatSats } from '../money/money.js';
 import { FIXED_PRODUCT, originate, seedLendingWorld, validAccount } from '../test-support/loans.js';
 import { openTestApp, TEST_PASSWORD, type Caller, type TestApp, type TestUserName } from '../test-support/app.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
@@ -67,7 +68,6 @@ function recording(app: TestApp): TestApp {
 }
 
 const kop = (rub: string) => BigInt(rub.replace('.', ''));
-const btcText = (sats: bigint) => `${sats / 100_000_000n}.${(sats % 100_000_000n).toString().padStart(8, '0')}`;
 
 beforeAll(async () => {
   stub = await startHttpStub();
@@ -188,7 +188,7 @@ describe('every state-changing operation, once, through the API', () => {
     await ok(t.as('officer').post(`/api/v1/loan-applications/${applied.json().applicationId}/offer`, {}), 201);
     const { ref } = await originate(t, { borrower: 'B-1', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.25000000' });
     const owed = (await t.as('officer').get(`/api/v1/loans/${ref}`)).json().balances.total as string;
-    await ok(t.as('treasury').post(`/api/v1/loans/${ref}/repayments`, { reference: 'PAY-1', amount: (Number(owed) + 1000).toFixed(2) }), 201);
+    await ok(t.as('treasury').post(`/api/v1/loans/${ref}/repayments`, { reference: 'PAY-1', amount: formatKopecks(kop(owed) + 100_000n) }), 201);
     const closed = await ok(t.as('officer').post(`/api/v1/loans/${ref}/prepayments`, { mode: 'smaller_instalment' }), 201);
     expect(closed.json().status, closed.body).toBe('closed');
     await approve((await ok(t.as('treasury').post(`/api/v1/loans/${ref}/collateral-release`, {}), 202)).json().id, 'treasury2');
@@ -217,7 +217,7 @@ describe('every state-changing operation, once, through the API', () => {
     await publish(460_000_000n);
     await runLiquidations(t.test.db, { ...options, venue: otcVenue });
     const [liq] = await t.test.db.query<{ id: bigint; planned_sats: bigint }>(`SELECT q.id, q.planned_sats FROM liquidations q JOIN loans l ON l.id = q.loan_id WHERE l.ref = $1 AND q.status = 'selling'`, [sold]);
-    const fills = await ok(t.as('treasury').post(`/api/v1/liquidations/${liq!.id}/fills`, { fills: [{ venueFillId: 'OTC-1', btc: btcText(liq!.planned_sats), price: '4560000.00', feeRub: '150.00' }], done: true }), 202);
+    const fills = await ok(t.as('treasury').post(`/api/v1/liquidations/${liq!.id}/fills`, { fills: [{ venueFillId: 'OTC-1', btc: formatSats(liq!.planned_sats), price: '4560000.00', feeRub: '150.00' }], done: true }), 202);
     await approve(fills.json().id, 'treasury2');
     await publish(800_000_000n);
     const { ref: short } = await originate(t, { borrower: 'B-2', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.25000000' });

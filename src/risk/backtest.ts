@@ -308,23 +308,34 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
 
 interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number; lentAt: ReadonlyMap<string, { at: Date; price: PriceKopecksPerBtc }> }
 
-/** Each loan as lent (its collateral then, the price of its origination) and its transitions. */
-async function loanTrail(db: Database, code: string, haircut: bigint, lentAt: Counters['lentAt']): Promise<LoanTrailRow[]> {
+interface LentLoan { readonly id: bigint; readonly ref: string; readonly day: string; readonly amount: bigint; readonly sats: bigint; readonly at: Date; readonly price: PriceKopecksPerBtc; readonly ltv: bigint | undefined }
+
+/** Each loan as lent: its first collateral, the price and time of its origination, its LTV then. */
+async function lentLoans(db: Database, haircut: bigint, lentAt: Counters['lentAt']): Promise<LentLoan[]> {
   const loans = await db.query<{ id: bigint; ref: string; day: string; amount: bigint; sats: bigint }>(
     `SELECT l.id, l.ref, l.disbursed_on::text AS day, l.amount_kopecks AS amount,
             (SELECT p.sats FROM collateral_positions p WHERE p.loan_id = l.id ORDER BY p.id LIMIT 1) AS sats
        FROM loans l ORDER BY l.id`);
+  return loans.flatMap((loan) => {
+    const lent = lentAt.get(loan.day);
+    return lent === undefined ? [] : [{ ...loan, at: lent.at, price: lent.price, ltv: ltvMillionths(loan.amount, loan.sats, lent.price, haircut) }];
+  });
+}
+
+/** Each loan's life: lent, then its transitions in order. */
+async function loanTrail(db: Database, code: string, lent: readonly LentLoan[]): Promise<LoanTrailRow[]> {
   const transitions = await db.query<{ loan_id: bigint; from_state: string; to_state: string; cause: string; price_kopecks: bigint; debt_kopecks: bigint; sats: bigint; ltv_millionths: bigint | null; call_deadline: Date | null; at: Date }>(
     'SELECT loan_id, from_state, to_state, cause, price_kopecks, debt_kopecks, sats, ltv_millionths, call_deadline, at FROM risk_transitions ORDER BY loan_id, id');
   const byLoan = new Map<bigint, typeof transitions>();
-  for (const t of transitions) byLoan.set(t.loan_id, [...(byLoan.get(t.loan_id) ?? []), t]);
-  const rows: LoanTrailRow[] = [];
+  for (const t of transitions) {
+    const list = byLoan.get(t.loan_id);
+    if (list === undefined) byLoan.set(t.loan_id, [t]);
+    else list.push(t);
+  }
   const percent = (m: bigint | null | undefined) => (m == null ? '' : formatRate(m));
-  for (const loan of loans) {
-    const lent = lentAt.get(loan.day);
-    if (lent !== undefined) {
-      rows.push({ product: code, loan: loan.ref, at: lent.at.toISOString(), moscowDay: loan.day, event: 'lent', from: '', to: 'healthy', priceRub: formatKopecks(lent.price), ltvPercent: percent(ltvMillionths(loan.amount, loan.sats, lent.price, haircut)), debtRub: formatKopecks(loan.amount), btc: formatSats(loan.sats), callDeadline: '' });
-    }
+  const rows: LoanTrailRow[] = [];
+  for (const loan of lent) {
+    rows.push({ product: code, loan: loan.ref, at: loan.at.toISOString(), moscowDay: loan.day, event: 'lent', from: '', to: 'healthy', priceRub: formatKopecks(loan.price), ltvPercent: percent(loan.ltv), debtRub: formatKopecks(loan.amount), btc: formatSats(loan.sats), callDeadline: '' });
     for (const t of byLoan.get(loan.id) ?? []) {
       rows.push({ product: code, loan: loan.ref, at: t.at.toISOString(), moscowDay: moscowDay(t.at), event: t.cause, from: t.from_state, to: t.to_state, priceRub: formatKopecks(t.price_kopecks), ltvPercent: percent(t.ltv_millionths), debtRub: formatKopecks(t.debt_kopecks), btc: formatSats(t.sats), callDeadline: t.call_deadline?.toISOString() ?? '' });
     }
@@ -391,13 +402,9 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
   const checks = await invariants(db);
   const spread = options.collateralSpreadPercent ?? 0;
   const haircut = rateFromPercent(terms.collateral.haircutPercent)!;
-  const trail = await loanTrail(db, code, haircut, c.lentAt);
-  const lending = { min: 0n, max: 0n };
-  const lentLtvs = trail.filter((r) => r.event === 'lent').map((r) => rateFromPercent(r.ltvPercent)!);
-  if (lentLtvs.length > 0) {
-    lending.min = lentLtvs.reduce((a, b) => (b < a ? b : a));
-    lending.max = lentLtvs.reduce((a, b) => (b > a ? b : a));
-  }
+  const lent = await lentLoans(db, haircut, c.lentAt);
+  const lentLtvs = lent.flatMap((loan) => (loan.ltv === undefined ? [] : [loan.ltv]));
+  const lending = lentLtvs.length === 0 ? null : { min: lentLtvs.reduce((a, b) => (b < a ? b : a)), max: lentLtvs.reduce((a, b) => (b > a ? b : a)) };
   const years = new Set<number>();
   for (let y = options.from.getUTCFullYear(); y <= options.to.getUTCFullYear(); y += 1) if (options.calendar.sourceOf(y).statutory) years.add(y);
   return {
@@ -410,7 +417,7 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
           ? `every loan lent at the product's origination LTV (${terms.collateral.ltv.origination}%)`
           : `collateral spread (an explicit option) from the origination requirement (${terms.collateral.ltv.origination}% LTV) up to ${100 + spread}% of it: loans start below the origination LTV, so losses look smaller than the product would make`,
         originationLtvPercent: terms.collateral.ltv.origination, spreadPercent: spread,
-        ltvAtLendingPercent: { min: lentLtvs.length === 0 ? null : formatRate(lending.min), max: lentLtvs.length === 0 ? null : formatRate(lending.max) },
+        ltvAtLendingPercent: { min: lending === null ? null : formatRate(lending.min), max: lending === null ? null : formatRate(lending.max) },
       },
     },
     prices: {
@@ -427,7 +434,7 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
     worstDay,
     checks: { ...checks, unbookedSales: Number(sales.unbooked) },
     seconds: Math.round((performance.now() - started) / 100) / 10,
-    ...(options.loanTrail === true ? { loanTrail: trail } : {}),
+    ...(options.loanTrail === true ? { loanTrail: await loanTrail(db, code, lent) } : {}),
   };
 }
 
