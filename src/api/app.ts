@@ -38,7 +38,7 @@ import { ledgerRoutes } from '../ledger/routes.js';
 import { manualPriceAction } from '../prices/manual-price-action.js';
 import { priceRoutes } from '../prices/routes.js';
 import { latestCycle } from '../prices/price-repository.js';
-import { currentPrice } from '../prices/current.js';
+import { judge } from '../prices/current.js';
 import { registerAccessControl, type RouteRule } from './access.js';
 import type { AppContext } from './context.js';
 import { ApiError, ErrorBody } from './errors.js';
@@ -307,7 +307,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       }
       const now = context.now();
       const cycle = await latestCycle(options.db, 'live');
-      const standing = await currentPrice(options.db, now, context.pricesStaleAfterSeconds);
+      const standing = judge(cycle, now, context.pricesStaleAfterSeconds);
       if (!standing.ok) {
         return reply.status(503).send({ status: 'not_ready' as const, reason: standing.message, price: cycle === undefined ? null : { status: cycle.status, at: cycle.at.toISOString() } });
       }

@@ -25,7 +25,8 @@ export async function priceInForce(db: Queryable, at: Date, staleAfterSeconds: n
   return judge(await cycleAt(db, 'live', at), at, staleAfterSeconds);
 }
 
-function judge(cycle: StoredCycle | undefined, now: Date, staleAfterSeconds: number): CurrentPrice {
+/** The judgement itself, on a cycle already read. */
+export function judge(cycle: StoredCycle | undefined, now: Date, staleAfterSeconds: number): CurrentPrice {
   if (cycle === undefined || cycle.publishedKopecks === null) return { ok: false, code: 'price_unavailable', message: 'the price service has no BTC/RUB price yet' };
   if (cycle.status === 'degraded') return { ok: false, code: 'price_unavailable', message: `the BTC/RUB price is degraded (${cycle.reasons.join(', ')}); wait for the feed or a manual price` };
   const age = (now.getTime() - cycle.at.getTime()) / 1000;
