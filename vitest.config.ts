@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'web/src/**/*.test.ts', 'e2e/**/*.test.ts'],
     // Each test file opens its own database (in-memory PGlite, or its own schema on PostgreSQL),
     // so files may run in parallel; two workers match the two cores of the CI machine.
     pool: 'forks',

@@ -49,6 +49,8 @@ export interface Config {
   readonly networkUrl: string | undefined;
   /** Underwriting refuses network data older than this (days). */
   readonly networkMaxAgeDays: number;
+  /** The built web app to serve (ZALOG_WEB_DIR); undefined: the repository's web/dist. */
+  readonly webDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -152,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
     outbound: { allowHttp: allowHttp === 'true', allow },
     networkUrl,
     networkMaxAgeDays: integer(env, 'ZALOG_NETWORK_MAX_AGE_DAYS', 2, 1, 30),
+    webDir: env.ZALOG_WEB_DIR ? path.resolve(env.ZALOG_WEB_DIR) : undefined,
   };
 }
 

@@ -6,6 +6,7 @@ import { appendAudit } from '../audit/audit-repository.js';
 import { findSession, findToken, type Authenticated } from '../identity/identity-repository.js';
 import type { Role } from '../identity/roles.js';
 import type {} from '@fastify/cookie';
+import { operationIdFor } from './openapi-doc.js';
 import { ApiError } from './errors.js';
 
 /**
@@ -51,6 +52,18 @@ export interface RouteRule {
   readonly idempotent: boolean;
   /** Whether the route declares a body schema (for tests that probe bad input). */
   readonly hasBody: boolean;
+  /** The operation's id in the OpenAPI document (its own, or the one openapi-doc.ts derives). */
+  readonly operationId: string;
+}
+
+/** The OpenAPI ids of the operations the given roles may call (the web app shows only their buttons). */
+export function operationsFor(rules: readonly RouteRule[], roles: readonly string[]): string[] {
+  const ids = new Set<string>();
+  for (const rule of rules) {
+    if (!('roles' in rule.access)) continue;
+    if (rule.access.roles.some((role) => roles.includes(role))) ids.add(rule.operationId);
+  }
+  return [...ids].sort();
 }
 
 export const SESSION_COOKIE = 'zalog_session';
@@ -70,7 +83,9 @@ export function checkRouteRule(route: RouteOptions): RouteRule {
   if ('roles' in access && access.roles.includes('borrower') && hasParams(route.url) && access.borrowerOwns === undefined) {
     throw new Error(`route ${route.url} is open to borrowers and takes an id, but has no borrowerOwns check`);
   }
-  return { method: methods.join(','), url: route.url, access, audit: route.config?.audit, idempotent: route.config?.idempotent === true, hasBody: route.schema?.body !== undefined };
+  const documented = (route.schema as { operationId?: unknown } | undefined)?.operationId;
+  const operationId = typeof documented === 'string' ? documented : operationIdFor(methods[0]!, route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}'));
+  return { method: methods.join(','), url: route.url, access, audit: route.config?.audit, idempotent: route.config?.idempotent === true, hasBody: route.schema?.body !== undefined, operationId };
 }
 
 function equalSecret(given: string, expected: string): boolean {

@@ -39,9 +39,12 @@ import { manualPriceAction } from '../prices/manual-price-action.js';
 import { priceRoutes } from '../prices/routes.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { judge } from '../prices/current.js';
-import { registerAccessControl, type RouteRule } from './access.js';
+import { operationsFor, registerAccessControl, type RouteRule } from './access.js';
 import type { AppContext } from './context.js';
 import { ApiError, ErrorBody } from './errors.js';
+import { publishableDocument } from './openapi-doc.js';
+import { registerWebApp } from './web.js';
+import { inboxRoutes } from '../inbox/routes.js';
 import type { CheckpointTarget } from '../audit/checkpoint-file.js';
 import { STRICT_OUTBOUND, type OutboundPolicy } from '../adapters/outbound.js';
 
@@ -72,6 +75,8 @@ export interface AppOptions {
   readonly outbound?: OutboundPolicy;
   /** Underwriting refuses network data older than this many days (default 2). */
   readonly networkMaxAgeDays?: number;
+  /** The built web app (web/dist) to serve on the same origin; none when undefined. */
+  readonly webRoot?: string;
 }
 
 export type App = FastifyInstance & { readonly routeRules: readonly RouteRule[]; readonly context: AppContext };
@@ -182,7 +187,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     networkMaxAgeDays: options.networkMaxAgeDays ?? NETWORK_MAX_AGE_DAYS_DEFAULT,
   };
   const routeRules: RouteRule[] = [];
-  await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"] } } });
+  // The web app loads only its own scripts; Mantine sets inline style attributes (its style props
+  // and CSS variables), and charts may draw images from data: URLs.
+  await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] } } });
   await app.register(cookie);
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute ?? 1_200,
@@ -239,6 +246,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
         title: 'zalog',
         version: '0.1.0',
         description: 'Rouble loans to Bitcoin miners against BTC collateral. Money is always a decimal string: RUB with 2 decimals, BTC with 8.',
+        license: { name: 'Proprietary: the bank\'s own software, not for redistribution' },
       },
       tags: [
         { name: 'identity', description: 'Log in, API tokens, users and roles' },
@@ -249,8 +257,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
         { name: 'compliance', description: 'Russian rules over the borrower\'s data: registry, energy limit, banned areas, reports' },
         { name: 'audit', description: 'The hash-chained audit trail' },
         { name: 'calendar', description: 'The Russian business calendar: days off by year, as the government\'s decrees publish them' },
-        { name: 'service' },
+        { name: 'service', description: 'Liveness and readiness' },
       ],
+      // The API's paths carry their /api/v1 prefix, so the service's own origin is the server.
+      servers: [{ url: '/', description: 'This zalog service (the web app and every client use the same origin)' }],
       components: {
         securitySchemes: {
           session: { type: 'apiKey', in: 'cookie', name: 'zalog_session', description: 'From POST /api/v1/auth/login; unsafe methods also need X-CSRF-Token' },
@@ -259,6 +269,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
       },
       security: [{ session: [] }, { token: [] }],
     },
+    // Public routes say so (security: []); the whole document is then made valid OpenAPI 3.0
+    // (operation ids, 4xx answers, example): see openapi-doc.ts.
+    transform: ({ schema, url, route }) => {
+      const isPublic = (route.config as { access?: { public?: boolean } } | undefined)?.access?.public === true;
+      return { schema: isPublic && schema !== undefined ? { ...schema, security: [] } as typeof schema : schema, url };
+    },
+    transformObject: (documentObject) => publishableDocument(('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject) as Record<string, unknown>),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`) },
   });
 
@@ -318,7 +335,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     }
   });
 
-  await app.register(identityRoutes(context, { loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 20, setupToken: options.setupToken }), { prefix: '/api/v1' });
+  await app.register(identityRoutes(context, { loginRateLimitPerMinute: options.loginRateLimitPerMinute ?? 20, setupToken: options.setupToken, operationsFor: (roles) => operationsFor(routeRules, roles) }), { prefix: '/api/v1' });
   await app.register(approvalRoutes(context), { prefix: '/api/v1/approvals' });
   await app.register(auditRoutes(context), { prefix: '/api/v1/audit' });
   await app.register(ledgerRoutes(context), { prefix: '/api/v1/ledger' });
@@ -330,6 +347,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(loanLifeRoutes(context), { prefix: '/api/v1' });
   await app.register(riskRoutes(context), { prefix: '/api/v1' });
   await app.register(calendarRoutes(context), { prefix: '/api/v1' });
+  await app.register(inboxRoutes(context), { prefix: '/api/v1' });
+  if (options.webRoot !== undefined) await registerWebApp(app, options.webRoot);
   await app.ready();
   return Object.assign(app, { routeRules, context }) as unknown as App;
 }

@@ -320,6 +320,21 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       return { ok: true };
     });
 
+    app.get('/borrowers/:ref/compliance', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: {
+        tags: ['compliance'], operationId: 'getLatestComplianceEvaluation',
+        summary: 'The borrower\'s latest stored compliance evaluation (every rule with its outcome, reason and legal basis), or null when none was run',
+        params: Type.Object({ ref: Ref }),
+        response: { 200: Type.Object({ evaluation: Type.Union([Type.Null(), Type.Object({ evaluationId: Id, asOf: Type.String(), evaluatedAt: Type.String(), blocking: Type.Boolean(), results: Type.Array(Type.Object({ rule: Type.String(), outcome: Type.String(), reason: Type.String(), legalBasis: Type.String() })) })]) }), ...errors },
+      },
+    }, async (request) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const [row] = await db.query<{ id: bigint; as_of: string; evaluated_at: Date; blocking: boolean; results: Array<{ rule: string; outcome: string; reason: string; legalBasis: string }> }>(
+        'SELECT id, as_of::text AS as_of, evaluated_at, blocking, results FROM compliance_evaluations WHERE borrower_id = $1 ORDER BY id DESC LIMIT 1', [borrower.id]);
+      return { evaluation: row === undefined ? null : { evaluationId: row.id.toString(), asOf: row.as_of, evaluatedAt: row.evaluated_at.toISOString(), blocking: row.blocking, results: row.results } };
+    });
+
     app.post('/borrowers/:ref/compliance/evaluate', {
       config: { access: { roles: ['credit_officer', 'risk_officer'] }, audit: 'compliance.evaluate' },
       schema: {

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { needsSetup } from '../identity/routes.js';
 import { buildApp } from '../api/app.js';
@@ -26,6 +28,15 @@ import { publicPemOf } from '../audit/checkpoint.js';
 import { auditCheckpointJob } from '../audit/checkpoint-job.js';
 import { deliverMail } from '../notices/mail-outbox.js';
 import { fetchMempoolSnapshot, saveSnapshots } from '../underwriting/network-data.js';
+
+/** Where `npm run build:web` puts the console (web/dist), from src/cli or dist/src/cli alike. */
+export const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url).href.replace('/dist/web/dist', '/web/dist'));
+
+async function webAppRoot(configured: string | undefined): Promise<string | undefined> {
+  const dir = configured ?? WEB_DIR;
+  const index = await stat(`${dir}/index.html`).catch(() => undefined);
+  return index?.isFile() ? dir : undefined;
+}
 
 /**
  * Starts the service: open the database, bring its schema up to date, listen. On SIGTERM or
@@ -63,6 +74,8 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
 
   // A new bank has no admin: a one-time token lets the first two be made over HTTP (or use
   // zalog users create-admin, which reaches the running service through its control socket).
+  const webRoot = await webAppRoot(config.webDir);
+  if (webRoot === undefined) logger.warn({ webDir: config.webDir ?? WEB_DIR }, 'the web app is not built (npm run build:web): the API is served without the console');
   const setupToken = await needsSetup(db) ? randomBytes(24).toString('base64url') : undefined;
   const registry = config.registry === undefined ? undefined : httpRegistryClient({ baseUrl: config.registry.url, ...(config.registry.token !== undefined ? { token: config.registry.token } : {}) });
   const app = await buildApp({
@@ -80,6 +93,7 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
     ...(setupToken !== undefined ? { setupToken } : {}),
     outbound: config.outbound,
     networkMaxAgeDays: config.networkMaxAgeDays,
+    ...(webRoot !== undefined ? { webRoot } : {}),
   });
   // Registered miners are re-checked in the registry monthly; the job looks every 6 hours for who is due.
   const stopRecheck = registry === undefined ? () => undefined : scheduleJob(db, registryRecheckJob(registry), logger);

@@ -85,7 +85,7 @@ function setSessionCookie(request: FastifyRequest, reply: FastifyReply, value: s
   reply.setCookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https', path: '/', expires });
 }
 
-export function identityRoutes(context: AppContext, options: { loginRateLimitPerMinute: number; setupToken?: string | undefined }): FastifyPluginAsyncTypebox {
+export function identityRoutes(context: AppContext, options: { loginRateLimitPerMinute: number; setupToken?: string | undefined; operationsFor?: (roles: readonly string[]) => string[] }): FastifyPluginAsyncTypebox {
   const { db, now } = context;
 
   /**
@@ -205,8 +205,15 @@ export function identityRoutes(context: AppContext, options: { loginRateLimitPer
 
     app.get('/auth/me', {
       config: { access: { roles: EVERYONE }, allowWhilePasswordChange: true },
-      schema: { tags: ['identity'], operationId: 'whoAmI', summary: 'Who am I', response: { 200: Type.Object({ user: UserView, via: Type.String() }), ...errors } },
-    }, async (request) => ({ user: userView(request.principal!.user), via: request.principal!.via }));
+      schema: {
+        tags: ['identity'], operationId: 'whoAmI',
+        summary: 'Who am I; through a session, also the CSRF token to echo (so a reloaded web page can carry on without logging in again); and the OpenAPI operations my roles may call (the web app shows only those actions)',
+        response: { 200: Type.Object({ user: UserView, via: Type.String(), csrfToken: Type.Optional(Type.String()), passwordChangeRequired: Type.Boolean(), operations: Type.Array(Type.String()) }), ...errors },
+      },
+    }, async (request) => {
+      const principal = request.principal!;
+      return { user: userView(principal.user), via: principal.via, ...(principal.csrfToken === undefined ? {} : { csrfToken: principal.csrfToken }), passwordChangeRequired: principal.user.passwordChangeRequired, operations: options.operationsFor?.(principal.user.roles) ?? [] };
+    });
 
     app.post('/auth/tokens', {
       config: { access: { roles: EVERYONE }, audit: 'identity.token.create' },

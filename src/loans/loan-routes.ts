@@ -13,7 +13,7 @@ import { bankCalendar } from '../calendar/load.js';
 import type { Queryable } from '../db/database.js';
 import { BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
-import { formatKopecks, parseKopecks, parseSats } from '../money/money.js';
+import { formatKopecks, formatSats, parseKopecks, parseSats } from '../money/money.js';
 import { LoanError } from './loan-errors.js';
 import { moneyView, settlementRefundAction, suspenseRefundAction } from './borrower-money.js';
 import { LOAN_MONTHS_MAX } from './schedule.js';
@@ -145,10 +145,37 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
 
     app.get('/loans', {
       config: { access: { roles: STAFF } },
-      schema: { tags: ['loans'], summary: 'Loans, newest first', querystring: Type.Object({ status: Type.Optional(Type.Union(['approved', 'active', 'overdue', 'closed', 'cancelled'].map((s) => Type.Literal(s)))), borrower: Type.Optional(BorrowerRef), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }, { additionalProperties: false }), response: { 200: Type.Object({ loans: Type.Array(Loose) }) } },
+      schema: {
+        tags: ['loans'], operationId: 'listLoans',
+        summary: 'Loans, newest first, paged (afterId: the last id of the previous page), filtered by status, borrower, risk state or a search of the loan or borrower reference; each with its borrower and place on the LTV ladder',
+        querystring: Type.Object({
+          status: Type.Optional(Type.Union(['approved', 'active', 'overdue', 'closed', 'cancelled'].map((s) => Type.Literal(s)))),
+          borrower: Type.Optional(BorrowerRef),
+          state: Type.Optional(Type.Union(['healthy', 'warning', 'margin_call', 'accelerated_call', 'liquidation'].map((s) => Type.Literal(s)))),
+          q: Type.Optional(Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9._-]*$', description: 'part of a loan or borrower reference' })),
+          limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+          afterId: Type.Optional(Id),
+        }, { additionalProperties: false }),
+        response: { 200: Type.Object({ loans: Type.Array(Loose), nextAfterId: Type.Union([Id, Type.Null()]) }) },
+      },
     }, async (request) => {
-      const rows = await db.query(`SELECT l.* FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE ($1::text IS NULL OR l.status = $1) AND ($2::text IS NULL OR b.ref = $2) ORDER BY l.id DESC LIMIT $3`, [request.query.status ?? null, request.query.borrower ?? null, request.query.limit]);
-      return { loans: rows.map((row) => loanView(row as never)) };
+      const { status, borrower, state, q, limit, afterId } = request.query;
+      const rows = await db.query<Record<string, unknown> & { id: bigint; borrower_ref: string; borrower_name: string; risk_state: string | null; risk_debt: bigint | null; risk_sats: bigint | null; call_deadline: Date | null }>(
+        `SELECT l.*, b.ref AS borrower_ref, b.name AS borrower_name, r.state AS risk_state, r.debt_kopecks AS risk_debt, r.sats AS risk_sats, r.call_deadline
+           FROM loans l JOIN borrowers b ON b.id = l.borrower_id LEFT JOIN loan_risk r ON r.loan_id = l.id AND r.live
+          WHERE ($1::text IS NULL OR l.status = $1) AND ($2::text IS NULL OR b.ref = $2) AND ($3::text IS NULL OR r.state = $3)
+            AND ($4::text IS NULL OR l.ref ILIKE '%' || $4 || '%' OR b.ref ILIKE '%' || $4 || '%') AND ($5::int8 IS NULL OR l.id < $5)
+          ORDER BY l.id DESC LIMIT $6`,
+        [status ?? null, borrower ?? null, state ?? null, q === undefined || q === '' ? null : q, afterId ?? null, limit + 1]);
+      const page = rows.slice(0, limit);
+      return {
+        loans: page.map((row) => ({
+          ...loanView(row as never),
+          borrower: { ref: row.borrower_ref, name: row.borrower_name },
+          risk: row.risk_state === null ? null : { state: row.risk_state, debt: formatKopecks(row.risk_debt!), collateral: formatSats(row.risk_sats!), callDeadline: row.call_deadline?.toISOString() ?? null },
+        })),
+        nextAfterId: rows.length > limit ? page[page.length - 1]!.id.toString() : null,
+      };
     });
 
     app.get('/borrowers/:ref/loans', {
@@ -172,7 +199,9 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
       schema: { tags: ['loans'], summary: 'A loan: terms, product version, status, balances', params: Type.Object({ ref: LoanRef }), response: { 200: Loose, ...errors } },
     }, async (request) => {
-      const view = loanView(await guard(() => loadLoan(db, request.params.ref)));
+      const loan = await guard(() => loadLoan(db, request.params.ref));
+      const [borrower] = await db.query<{ ref: string; name: string }>('SELECT ref, name FROM borrowers WHERE id = $1', [loan.borrower_id]);
+      const view = { ...loanView(loan), borrower: borrower === undefined ? null : { ref: borrower.ref, name: borrower.name } };
       // A default review may come from sanctions screening, which a borrower is never told of (115-FZ).
       return isBorrower(request) ? { ...view, defaultReview: null } : view;
     });

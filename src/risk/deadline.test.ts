@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCalendar } from '../calendar/load.js';
-import { callDeadline } from './deadline.js';
+import fc from 'fast-check';
+import { businessTimeLeft, callDeadline } from './deadline.js';
 
 const calendar = await loadCalendar();
 const msk = (text: string) => new Date(`${text}+03:00`);
@@ -29,5 +30,17 @@ describe('call deadlines in business hours', () => {
   it('refuses negative or fractional hours', () => {
     expect(() => callDeadline(new Date(), -1, calendar)).toThrow(RangeError);
     expect(() => callDeadline(new Date(), 1.5, calendar)).toThrow(RangeError);
+  });
+
+  it('counts the business time left to a deadline, the inverse of callDeadline', () => {
+    const HOUR = 3_600_000;
+    // Friday 20:00 to Tuesday 20:00 over a weekend: 48 business hours, 4 of them on Friday.
+    expect(businessTimeLeft(msk('2026-03-13T20:00:00'), msk('2026-03-17T20:00:00'), calendar)).toBe(48 * HOUR);
+    expect(businessTimeLeft(msk('2026-03-14T12:00:00'), msk('2026-03-17T20:00:00'), calendar)).toBe(44 * HOUR);
+    expect(businessTimeLeft(msk('2026-03-18T12:00:00'), msk('2026-03-17T20:00:00'), calendar)).toBe(0);
+    fc.assert(fc.property(fc.integer({ min: 0, max: 3 * 365 * 24 }), fc.integer({ min: 0, max: 200 }), (startHour, hours) => {
+      const from = new Date(Date.UTC(2025, 0, 1) + startHour * HOUR + 17 * 60_000);
+      expect(businessTimeLeft(from, callDeadline(from, hours, calendar), calendar)).toBe(hours * HOUR);
+    }));
   });
 });

@@ -29,3 +29,24 @@ export function callDeadline(from: Date, hours: number, calendar: BusinessCalend
   }
   throw new RangeError('a deadline more than ten years away');
 }
+
+/**
+ * The bank's business time left until a deadline, in milliseconds (0 once it has passed): what a
+ * call's countdown shows. The inverse of callDeadline: callDeadline(t, h) is h hours of business
+ * time after t, so businessTimeLeft(t, callDeadline(t, h)) is h hours.
+ */
+export function businessTimeLeft(now: Date, deadline: Date, calendar: BusinessCalendar): number {
+  let t = now.getTime();
+  const end = deadline.getTime();
+  let left = 0;
+  for (let guard = 0; t < end && guard < 4_000; guard += 1) {
+    const local = t + MOSCOW;
+    const dayStart = local - (((local % DAY) + DAY) % DAY);
+    const nextDay = dayStart + DAY - MOSCOW;
+    const day = new Date(dayStart).toISOString().slice(0, 10);
+    const stop = Math.min(end, nextDay);
+    if (calendar.isBusinessDay(day)) left += stop - t;
+    t = stop;
+  }
+  return left;
+}

@@ -84,6 +84,19 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
       return { reportId: result.id.toString(), recommendation: result.recommendation, reasons: [...result.reasons], report: result.body };
     });
 
+    app.get('/borrowers/:ref/underwriting-reports', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: {
+        tags: ['underwriting'], operationId: 'listUnderwritingReports', summary: 'The borrower\'s underwriting reports, newest first (their ids and verdicts; GET /underwriting-reports/{id} for one in full)',
+        params: Type.Object({ ref: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }),
+        response: { 200: Type.Object({ reports: Type.Array(Type.Object({ reportId: Id, asOf: Type.String(), createdAt: Instant, recommendation: Type.String() })) }), ...errors },
+      },
+    }, async (request) => {
+      const rows = await db.query<{ id: bigint; as_of: string; created_at: Date; recommendation: string }>(
+        'SELECT r.id, r.as_of::text AS as_of, r.created_at, r.recommendation FROM underwriting_reports r JOIN borrowers b ON b.id = r.borrower_id WHERE b.ref = $1 ORDER BY r.id DESC LIMIT 50', [request.params.ref]);
+      return { reports: rows.map((r) => ({ reportId: r.id.toString(), asOf: r.as_of, createdAt: r.created_at.toISOString(), recommendation: r.recommendation })) };
+    });
+
     app.get('/underwriting-reports/:id', {
       config: { access: { roles: BOOK_READERS } },
       schema: { tags: ['underwriting'], summary: 'A stored underwriting report with its inputs', params: Type.Object({ id: Id }), response: { 200: Type.Object({ reportId: Id, borrowerRef: Type.String(), createdBy: Type.String(), createdAt: Instant, recommendation: Type.String(), report: Type.Unknown() }), ...errors } },

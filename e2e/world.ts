@@ -1,0 +1,99 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { openTestApp, TEST_PASSWORD, type TestApp } from '../src/test-support/app.js';
+import { startHttpStub, type HttpStub } from '../src/test-support/http-stub.js';
+import { testPriceService } from '../src/test-support/prices.js';
+import { originate, seedLendingWorld } from '../src/test-support/loans.js';
+import { RiskEngine } from '../src/risk/risk-engine.js';
+import { PgRiskStore } from '../src/risk/risk-store.js';
+import { bankCalendar } from '../src/calendar/load.js';
+import type { PriceService } from '../src/prices/price-service.js';
+
+/**
+ * The console end to end: the service (the same app as `zalog serve`, on a test database, with
+ * its web app) listening on a loopback port, a small lending world built through the API, a price
+ * service whose three exchanges are a local stub, the risk engine moved by its cycles, and
+ * Debian's Chromium driven by playwright-core (never a downloaded browser).
+ */
+
+export const WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url));
+export const SCREENSHOTS = fileURLToPath(new URL('../test-results/screenshots', import.meta.url));
+export const CHROMIUM = process.env.ZALOG_CHROMIUM ?? '/usr/bin/chromium';
+
+export interface World {
+  readonly t: TestApp;
+  readonly url: string;
+  readonly stub: HttpStub;
+  readonly prices: PriceService;
+  readonly risk: RiskEngine;
+  /** Quotes BTC/USD at `usd` on every exchange, runs a price cycle and moves the risk engine with it. */
+  setPrice(usd: string): Promise<void>;
+  /** Moves the service's clock (and the price service's) forward. */
+  advance(seconds: number): void;
+  close(): Promise<void>;
+}
+
+export async function openWorld(options: { loans?: number } = {}): Promise<World> {
+  let offsetMs = 0;
+  const now = () => new Date(Date.now() + offsetMs);
+  const stub = await startHttpStub();
+  const t = await openTestApp({ webRoot: WEB_ROOT, now });
+  const names = ['ex-a', 'ex-b', 'ex-c'];
+  let usd = '100000.00';
+  for (const name of names) stub.set(`/${name}`, () => ({ body: JSON.stringify({ price: usd, time: now().toISOString() }) }));
+  const prices = testPriceService({ db: t.test.db, sources: names.map((name) => ({ name, kind: 'coinbase', pair: 'BTC/USD', weight: 1, url: stub.url(`/${name}`) })), cbrUrl: stub.url('/cbr'), now });
+  await prices.init();
+  await prices.cycle();
+  const risk = new RiskEngine(t.test.db, new PgRiskStore(t.test.db, await bankCalendar()));
+  await risk.rebuild();
+  await seedLendingWorld(t, stub, { openDay: now().toISOString().slice(0, 10), borrowers: ['B-1', 'B-2'] });
+  for (let i = 0; i < (options.loans ?? 0); i += 1) {
+    await originate(t, { borrower: i % 2 === 0 ? 'B-1' : 'B-2', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.25000000' });
+  }
+  const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  const setPrice = async (next: string) => {
+    usd = next;
+    const cycle = await prices.cycle();
+    await risk.onCycle(cycle);
+  };
+  await setPrice(usd);
+  return {
+    t, url: address, stub, prices, risk, setPrice,
+    advance: (seconds) => { offsetMs += seconds * 1000; },
+    close: async () => { await prices.stop(); await t.close(); await stub.close(); },
+  };
+}
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // As the machine's probe runs it: no sandbox as root, and no background calls to Google's
+    // hosts (this machine's network refuses them, and a test must not wait on them).
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Logs in through the login form, in the language asked (Russian unless told). */
+export async function logIn(browser: Browser, world: World, username: string, options: { locale?: 'ru' | 'en'; viewport?: { width: number; height: number } } = {}): Promise<Page> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1366, height: 900 }, locale: options.locale === 'en' ? 'en-GB' : 'ru-RU', timezoneId: 'Asia/Vladivostok' });
+  const page = await context.newPage();
+  if (options.locale === 'en') await page.addInitScript(() => (globalThis as unknown as { localStorage: { setItem(key: string, value: string): void } }).localStorage.setItem('zalog.locale', 'en'));
+  await page.goto(world.url);
+  await page.locator('input[name="username"]').fill(username);
+  await page.locator('input[name="password"]').fill(TEST_PASSWORD);
+  await page.locator('button[type="submit"]').click();
+  await page.getByTestId('nav').waitFor();
+  return page;
+}
+
+/** The console's menu: the paths of its links, in order. */
+export async function menu(page: Page): Promise<string[]> {
+  return page.getByTestId('nav').locator('a').evaluateAll((links) => links.map((link) => new URL((link as unknown as { href: string }).href).pathname));
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+}

@@ -1,0 +1,58 @@
+import { lazy, Suspense, type ReactNode } from 'react';
+import { Navigate, Route, Routes } from 'react-router';
+import { Center, Loader } from '@mantine/core';
+import { useSession } from './session';
+import { SCREENS } from './screens';
+import { Layout } from './components/Layout';
+import { LoginPage } from './pages/LoginPage';
+import { NoAccess } from './components/Common';
+
+// Pages load on first visit: the login and the shell are all a first load needs.
+const PortfolioPage = lazy(() => import('./pages/PortfolioPage'));
+const InboxPage = lazy(() => import('./pages/InboxPage'));
+const LoansPage = lazy(() => import('./pages/LoansPage'));
+const LoanPage = lazy(() => import('./pages/LoanPage'));
+const BorrowersPage = lazy(() => import('./pages/BorrowersPage'));
+const BorrowerPage = lazy(() => import('./pages/BorrowerPage'));
+const ApplicationPage = lazy(() => import('./pages/ApplicationPage'));
+const RiskPage = lazy(() => import('./pages/RiskPage'));
+const BooksPage = lazy(() => import('./pages/BooksPage'));
+const AuditPage = lazy(() => import('./pages/AuditPage'));
+const AdminPage = lazy(() => import('./pages/AdminPage'));
+const PortalPage = lazy(() => import('./pages/PortalPage'));
+
+/** A page shown only to whoever may call every operation it stands on; others see why not. */
+function Guard({ needs, children }: { needs: string | readonly string[]; children: ReactNode }) {
+  const { can } = useSession();
+  const all = typeof needs === 'string' ? [needs] : needs;
+  return all.every(can) ? <>{children}</> : <NoAccess />;
+}
+
+export function App() {
+  const { me, loading } = useSession();
+  if (loading) return <Center h="100vh"><Loader /></Center>;
+  if (me === null) return <LoginPage />;
+  const home = me.roles.includes('borrower') ? '/portal' : (SCREENS.find((s) => me.operations.has(s.needs))?.path ?? '/portal');
+  return (
+    <Layout>
+      <Suspense fallback={<Center p="xl"><Loader /></Center>}>
+        <Routes>
+          <Route path="/" element={<Navigate to={home} replace />} />
+          <Route path="/portfolio" element={<Guard needs="getPortfolio"><PortfolioPage /></Guard>} />
+          <Route path="/inbox" element={<Guard needs="getInbox"><InboxPage /></Guard>} />
+          <Route path="/loans" element={<Guard needs="listLoans"><LoansPage /></Guard>} />
+          <Route path="/loans/:ref" element={<Guard needs="listLoans"><LoanPage /></Guard>} />
+          <Route path="/borrowers" element={<Guard needs="getBorrowers"><BorrowersPage /></Guard>} />
+          <Route path="/borrowers/:ref" element={<Guard needs="getBorrowers"><BorrowerPage /></Guard>} />
+          <Route path="/borrowers/:ref/apply" element={<Guard needs={['getBorrowers', 'postBorrowersByRefLoanApplications']}><ApplicationPage /></Guard>} />
+          <Route path="/risk" element={<Guard needs="getRiskStress"><RiskPage /></Guard>} />
+          <Route path="/books" element={<Guard needs="getTrialBalance"><BooksPage /></Guard>} />
+          <Route path="/audit" element={<Guard needs="verifyAuditChain"><AuditPage /></Guard>} />
+          <Route path="/admin" element={<Guard needs="createUser"><AdminPage /></Guard>} />
+          <Route path="/portal" element={<PortalPage />} />
+          <Route path="*" element={<NoAccess notFound />} />
+        </Routes>
+      </Suspense>
+    </Layout>
+  );
+}

@@ -1,0 +1,83 @@
+/**
+ * Shapes of the few answers the OpenAPI document describes only as objects (views assembled from
+ * several tables). Everything else comes typed from the generated client; keep these in step with
+ * the server's views (src/risk/portfolio.ts, src/inbox/routes.ts, src/loans/views.ts).
+ */
+
+export interface Portfolio {
+  price: { price: string; status: string; at: string } | null;
+  totals: { liveLoans: string; lent: string; principalOutstanding: string; debt: string; collateralBtc: string; collateralRub: string | null; ltvPercent: string | null };
+  states: Array<{ state: string; loans: string; debt: string; collateralBtc: string }>;
+  ladders: Array<{ product: { code: string; version: number }; loans: string; warningPercent: string; marginCallPercent: string; acceleratedCallPercent: string | null; liquidationPercent: string }>;
+  histogram: { bucketPoints: number; buckets: Array<{ fromPercent: number; toPercent: number | null; loans: string; debt: string }> };
+  nearestTrigger: Array<{ loan: string; borrower: string; state: string; debt: string; collateralBtc: string; ltvPercent: string | null; worsensAtOrBelow: string | null; headroomPercent: string | null; callDeadline: string | null }>;
+  triggerBands: Array<{ rung: string; firstTenth: string | null; half: string | null; nineTenths: string | null }>;
+}
+
+export interface Proposal {
+  id: string; actionType: string; summary: string; amounts: Record<string, string>; status: string; proposedBy: string; proposedByName: string | null;
+  proposedAt: string; expiresAt: string; approverRoles: string[]; canApprove: boolean;
+}
+
+export interface Inbox {
+  at: string;
+  proposals: Proposal[];
+  myPendingProposals: number;
+  applications: Array<{ id: string; borrower: string; borrowerName: string; product: string; amount: string; months: number; collateralBtc: string; createdAt: string; offerId: string | null; blockingReasons: string[] }>;
+  calls: Array<{ loan: string; borrower: string; state: string; since: string; debt: string; collateralBtc: string; callDeadline: string | null; businessSecondsLeft: number | null }>;
+  liquidations: Array<{ id: string; loan: string; status: string; reason: string | null; plannedBtc: string | null; filledBtc: string; queuedAt: string }>;
+  screeningHits: Array<{ id: string; borrower: string; field: string; matched: string; list: string; entry: string; foundAt: string }>;
+  complianceEvents: Array<{ id: string; borrower: string; rule: string; kind: string; reason: string; at: string }>;
+}
+
+export interface Balances { principal: string; principalOverdue: string; interest: string; interestOverdue: string; penalty: string; fee: string; total: string }
+
+export interface LoanView {
+  ref: string; status: string; borrowerId: string; product: { code: string; version: number }; amount: string; months: number; repaymentType: string;
+  rate: { kind: string; percent: string; marginPercent: string | null }; penaltyPercentPerDay: string; fee: string; approvedAt: string; disbursedOn: string | null;
+  maturityOn: string | null; closedOn: string | null; accruedThrough: string | null; scheduleVersion: number; overdueSince: string | null;
+  defaultReview: { reason: string } | null; balances: Balances;
+  borrower?: { ref: string; name: string };
+  risk?: { state: string; debt: string; collateral: string; callDeadline: string | null } | null;
+}
+
+export interface ScheduleLine { number: number; dueDate: string; days: number; principal: string; interest: string; payment: string; balance: string; status: string }
+export interface Schedule { loan: string; version: number; versions: number; asOf: string; calendar: { note: string | null }; lines: ScheduleLine[] }
+
+export interface LoanBalances extends Balances { loan: string; asOf: string; collateral: string; accounts: Record<string, string> }
+
+export interface Posting { account: string; debit: string | null; credit: string | null; currency: string }
+export interface StatementEntry { entryId: string; businessDate: string; valueTime: string; kind: string; reason: string; postings: Posting[] }
+export interface LoanStatement { loan: string; entries: StatementEntry[]; nextAfter: string | null }
+
+export interface CollateralView {
+  loan: string; held: string;
+  positions: Array<{ id: string; btc: string; state: string; custodianRef: string | null; declaredAt: string; confirmedAt: string | null; releasedAt: string | null }>;
+  release: Record<string, unknown> | null;
+}
+
+export interface BorrowerRisk {
+  borrower: string; price: string | null;
+  loans: Array<{
+    loan: string; state: string; since: string; debt: string; collateral: string; ltvPercent: string | null; worsensAtOrBelow: string | null; improvesAbove: string | null;
+    callDeadline: string | null; cure: { atPrice: string; toTarget: { ltvPercent: string; addBtc: string; repayRub: string }; toLeaveCall: { belowLtvPercent: string; addBtc: string; repayRub: string } | null } | null;
+  }>;
+  transitions: Array<{ id: string; loan: string; from: string; to: string; cause: string; price: string | null; ltvPercent: string | null; callDeadline: string | null; at: string; acknowledgedAt: string | null }>;
+}
+
+export interface Offer {
+  offerId: string; applicationId: string; createdAt: string; validUntil: string; plannedStart: string; ratePercent: string; keyRatePercent: string | null; fee: string; price: string;
+  collateralRequired: string; schedule: { lines: Array<{ number: number; dueDate: string; payment: string; principal: string; interest: string; balance: string }>; totals: { payment: string; interest: string; principal: string } };
+  totalInterest: string; totalCost: string; fullCostOfCredit: { percent: string; money: string } | null; blockingReasons: string[]; approvable?: boolean;
+  compliance?: { results?: Array<{ rule: string; passed: boolean; reason?: string }> };
+}
+
+export interface StressView {
+  price: string; shockedPrice: string; loans: number;
+  states: Record<string, { before: number; after: number }>;
+  liquidation: { loans: number; partial: number; full: number; debt: string; btcPlanned: string; btcSold: string; gross: string; net: string; expectedShortfall: string; loansWithShortfall: number; btcUnsoldAtFloor: string };
+  queue: { hoursToClear: number; timeline: Array<{ hour: number; loansWaiting: number; btcWaiting: string; btcSold: string; netProceeds: string }> };
+}
+
+export interface ApplicationView { applicationId: string; status: string; product: { code: string; version: number }; amount: string; months: number; repaymentType: string; createdAt: string; loan: string | null; offer: Offer | null }
+export interface LoanEvent { id: string; businessDate: string; kind: string; details: Record<string, unknown>; at: string }
