@@ -65,6 +65,8 @@ export interface AppOptions {
   readonly trustProxy?: readonly string[];
   /** The clock; tests move it to expire sessions and proposals. */
   readonly now?: () => Date;
+  /** The clock of sessions, tokens and logins when it must differ from `now` (the demo bank's clock runs fast; a login should not expire in half a second). */
+  readonly sessionNow?: () => Date;
   /** The FNS miners' registry service client, if one is configured. */
   readonly registry?: RegistryClient;
   /** Where audit checkpoints are signed and written. */
@@ -77,6 +79,14 @@ export interface AppOptions {
   readonly networkMaxAgeDays?: number;
   /** The built web app (web/dist) to serve on the same origin; none when undefined. */
   readonly webRoot?: string;
+  /** Set only by the demo bank (src/demo): its clock's speed and the story it tells. */
+  readonly demo?: DemoStatus;
+}
+
+export interface DemoStatus {
+  readonly speed: number;
+  readonly story: string;
+  readonly prices: string;
 }
 
 export type App = FastifyInstance & { readonly routeRules: readonly RouteRule[]; readonly context: AppContext };
@@ -179,6 +189,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     db: options.db,
     approvals: approvalRegistry(),
     now: options.now ?? (() => new Date()),
+    sessionNow: options.sessionNow ?? options.now ?? (() => new Date()),
     approvalTtlSeconds: options.approvalTtlSeconds ?? APPROVAL_TTL_SECONDS_DEFAULT,
     pricesStaleAfterSeconds: options.pricesStaleAfterSeconds ?? 120,
     registry: options.registry,
@@ -196,7 +207,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     timeWindow: '1 minute',
     errorResponseBuilder: (_request, limit) => new ApiError(429, 'rate_limited', `too many requests: at most ${limit.max} a minute; try again in ${Math.ceil(limit.ttl / 1000)} s`),
   });
-  registerAccessControl(app, options.db, routeRules, context.now);
+  registerAccessControl(app, options.db, routeRules, context.sessionNow);
 
   const ajv = validators();
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.text).compile(schema));
@@ -348,6 +359,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(riskRoutes(context), { prefix: '/api/v1' });
   await app.register(calendarRoutes(context), { prefix: '/api/v1' });
   await app.register(inboxRoutes(context), { prefix: '/api/v1' });
+  app.get('/api/v1/demo', {
+    config: { access: { public: true } },
+    schema: {
+      tags: ['service'], operationId: 'getDemo',
+      summary: 'Whether this is the demo bank, and if so its clock (it runs faster than real time), speed and story; null in a real bank',
+      response: { 200: Type.Object({ demo: Type.Union([Type.Null(), Type.Object({ now: Type.String(), speed: Type.Number(), story: Type.String(), prices: Type.String() })]) }) },
+    },
+  }, async () => ({ demo: options.demo === undefined ? null : { now: context.now().toISOString(), speed: options.demo.speed, story: options.demo.story, prices: options.demo.prices } }));
   if (options.webRoot !== undefined) await registerWebApp(app, options.webRoot);
   await app.ready();
   return Object.assign(app, { routeRules, context }) as unknown as App;

@@ -9,6 +9,8 @@ export interface AppContext {
   readonly db: Database;
   readonly approvals: ApprovalRegistry;
   readonly now: () => Date;
+  /** The clock of sessions and logins: real time even where `now` is the demo bank's fast clock. */
+  readonly sessionNow: () => Date;
   readonly approvalTtlSeconds: number;
   /** A latest price cycle older than this is reported degraded (stale_price) when read. */
   readonly pricesStaleAfterSeconds: number;

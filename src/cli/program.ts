@@ -30,6 +30,7 @@ import { fetchCbrArchive } from '../prices/sources/cbr.js';
 import { SourceError } from '../adapters/http.js';
 import type { Pair } from '../prices/aggregate.js';
 import { serve } from './serve.js';
+import { demoConfig, demoOptions, runDemo } from '../demo/run.js';
 import { registerLoanCommands } from './loans-cli.js';
 import { registerRiskCommands } from './risk-cli.js';
 import { dateOption } from './options.js';
@@ -54,6 +55,19 @@ program.exitOverride().configureOutput({ writeOut: (text) => io.out(text.replace
 program.command('serve').description('run the HTTP service (HOST, PORT; ZALOG_DATA_DIR or DATABASE_URL)').action(async () => {
   if (runtime.inService) throw new ConfigError('the service is already running');
   await serve(runtime.config, async (request, commandIo, serviceRuntime) => {
+    try {
+      await buildProgram(commandIo, serviceRuntime).parseAsync([...request.argv], { from: 'user' });
+      return 0;
+    } catch (error) {
+      return reportError(commandIo, error);
+    }
+  });
+});
+
+program.command('demo').description('run the demo bank: a fresh embedded database (<ZALOG_DATA_DIR>/demo), staff and miners with random passwords, and a clock replaying the June 2022 crash an hour a second (ZALOG_DEMO_SPEED)').action(async () => {
+  if (runtime.inService) throw new ConfigError('the service is already running');
+  const config = demoConfig(runtime.config, process.env);
+  await runDemo(config, io, demoOptions(process.env), async (request, commandIo, serviceRuntime) => {
     try {
       await buildProgram(commandIo, serviceRuntime).parseAsync([...request.argv], { from: 'user' });
       return 0;

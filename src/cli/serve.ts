@@ -13,7 +13,13 @@ import { cbrDailyRate } from '../prices/sources/cbr.js';
 import { httpRegistryClient, registryRecheckJob } from '../compliance/registry.js';
 import { scheduleJob } from '../jobs/schedule.js';
 import { equipmentRevaluationJob } from '../underwriting/equipment-service.js';
-import { eodJob } from '../loans/eod.js';
+import { eodJobAt } from '../loans/eod.js';
+import type { Job } from '../jobs/schedule.js';
+import type { PriceSource } from '../prices/sources/source.js';
+import type { OfficialRate } from '../prices/sources/cbr.js';
+import type { PipelineConfig } from '../prices/pipeline.js';
+import type { App, DemoStatus } from '../api/app.js';
+import type { Logger } from 'pino';
 import nodemailer from 'nodemailer';
 import { bankCalendar, refreshBankCalendar } from '../calendar/load.js';
 import { RiskEngine } from '../risk/risk-engine.js';
@@ -45,8 +51,25 @@ async function webAppRoot(configured: string | undefined): Promise<string | unde
  */
 export type ControlRunner = (request: ControlRequest, io: CliIo, runtime: CliRuntime) => Promise<number>;
 
-export async function serve(config: Config, runCommand?: ControlRunner): Promise<void> {
+/**
+ * What the demo bank (src/demo) changes in the service, and nothing else: its clock, its price
+ * feed (a replay of history instead of the exchanges), how much faster the periodic jobs run, and
+ * what to do once it listens (seed the bank, tell the story). `npm start` passes none of these.
+ */
+export interface ServeOptions {
+  readonly now?: () => Date;
+  readonly prices?: { readonly sources: readonly PriceSource[]; readonly usdRub: (day: Date) => Promise<OfficialRate>; readonly pipeline: PipelineConfig; readonly cycleSeconds: number };
+  /** Every periodic job runs this many times as often (the demo clock runs fast). */
+  readonly jobSpeed?: number;
+  readonly demo?: DemoStatus;
+  readonly onListening?: (app: App, url: string, logger: Logger) => Promise<void>;
+}
+
+export async function serve(config: Config, runCommand?: ControlRunner, options: ServeOptions = {}): Promise<void> {
   const logger = pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] });
+  const now = options.now ?? (() => new Date());
+  const speed = options.jobSpeed ?? 1;
+  const every = (job: Job): Job => (speed === 1 ? job : { ...job, everyMs: Math.max(1_000, Math.round(job.everyMs / speed)) });
   const db = await openDatabase(config.database);
   const migrations = await loadMigrations();
   const applied = await migrate(db, migrations);
@@ -59,16 +82,18 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
   }
 
   const pricesConfig = await loadPricesConfig(config.pricesConfigPath);
+  // How old a price may be and still be stood behind: the configured breaker's, or the demo's (its clock runs fast).
+  const staleAfterSeconds = options.prices?.pipeline.breaker.staleAfterSeconds ?? pricesConfig.breaker.staleAfterSeconds;
   const prices = new PriceService({
     db,
-    sources: buildSources(pricesConfig),
-    usdRub: cbrDailyRate({ url: pricesConfig.usdRub.url, timeoutMs: pricesConfig.http.timeoutMs }),
+    sources: options.prices?.sources ?? buildSources(pricesConfig),
+    usdRub: options.prices?.usdRub ?? cbrDailyRate({ url: pricesConfig.usdRub.url, timeoutMs: pricesConfig.http.timeoutMs }),
     usdRubRefreshSeconds: pricesConfig.usdRub.refreshMinutes * 60,
     usdRubMaxAgeDays: pricesConfig.usdRub.maxAgeDays,
-    pipeline: pipelineConfig(pricesConfig),
+    pipeline: options.prices?.pipeline ?? pipelineConfig(pricesConfig),
     retry: pricesConfig.http,
-    cycleSeconds: pricesConfig.cycleSeconds,
-    now: () => new Date(),
+    cycleSeconds: options.prices?.cycleSeconds ?? pricesConfig.cycleSeconds,
+    now,
     logger,
   });
 
@@ -87,19 +112,23 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
     rateLimitPerMinute: config.rateLimitPerMinute,
     loginRateLimitPerMinute: config.loginRateLimitPerMinute,
     approvalTtlSeconds: config.approvalTtlSeconds,
-    pricesStaleAfterSeconds: pricesConfig.breaker.staleAfterSeconds,
+    pricesStaleAfterSeconds: staleAfterSeconds,
     trustProxy: config.trustProxy,
     audit: { key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail },
     ...(setupToken !== undefined ? { setupToken } : {}),
     outbound: config.outbound,
     networkMaxAgeDays: config.networkMaxAgeDays,
     ...(webRoot !== undefined ? { webRoot } : {}),
+    now,
+    // Sessions and logins keep real time: the demo clock runs an hour a second.
+    sessionNow: () => new Date(),
+    ...(options.demo !== undefined ? { demo: options.demo } : {}),
   });
   // Registered miners are re-checked in the registry monthly; the job looks every 6 hours for who is due.
-  const stopRecheck = registry === undefined ? () => undefined : scheduleJob(db, registryRecheckJob(registry), logger);
-  const stopRevaluation = scheduleJob(db, equipmentRevaluationJob, logger);
+  const stopRecheck = registry === undefined ? () => undefined : scheduleJob(db, every(registryRecheckJob(registry)), logger);
+  const stopRevaluation = options.now !== undefined ? () => undefined : scheduleJob(db, equipmentRevaluationJob, logger);
   // End of day closes each business day for every live loan once it is over (and catches up).
-  const stopEod = scheduleJob(db, eodJob, logger);
+  const stopEod = scheduleJob(db, every(eodJobAt(now)), logger);
   // The risk engine: rebuilt from the database now, moved by every published price cycle, kept
   // in step with repayments, top-ups and accrual, and expiring calls, every 10 seconds. Several
   // instances may run one each: a move is written only from the state it was decided on, so the
@@ -110,34 +139,34 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
   prices.on('cycle', (cycle) => {
     risk.onCycle(cycle).catch((error: unknown) => logger.error({ err: error }, 'risk tick failed'));
   });
-  const stopRisk = scheduleJob(db, { name: 'risk', lockKey: 7_207_102, everyMs: 10_000, run: async () => {
-    const caughtUp = await risk.catchUp(new Date());
-    const expiry = await risk.expireCalls(new Date(), { staleAfterSeconds: pricesConfig.breaker.staleAfterSeconds });
+  const stopRisk = scheduleJob(db, every({ name: 'risk', lockKey: 7_207_102, everyMs: 10_000, run: async () => {
+    const caughtUp = await risk.catchUp(now());
+    const expiry = await risk.expireCalls(now(), { staleAfterSeconds: staleAfterSeconds });
     if (expiry.waiting > 0) logger.warn({ waiting: expiry.waiting, reason: expiry.reason }, 'margin calls past their deadline wait for a normal price before liquidation');
     return caughtUp.moves + expiry.expired > 0 ? { moves: caughtUp.moves, expired: expiry.expired } : undefined;
-  } }, logger);
+  } }), logger);
   // Liquidations: queue, admit under the cap, sell (the simulated venue; the OTC desk's fills come
   // through four eyes), book. Nothing is admitted or sold while the price is degraded or stale.
-  const stopLiquidation = scheduleJob(db, { name: 'liquidation', lockKey: 7_207_104, everyMs: 10_000, run: async () => {
+  const stopLiquidation = scheduleJob(db, every({ name: 'liquidation', lockKey: 7_207_104, everyMs: 10_000, run: async () => {
     const report = await runLiquidations(db, {
       venue: config.liquidationVenue === 'simulated' ? simulatedVenue() : otcVenue, capSats: config.liquidationCapSats,
-      staleAfterSeconds: pricesConfig.breaker.staleAfterSeconds, calendar: await bankCalendar(), now: () => new Date(),
+      staleAfterSeconds: staleAfterSeconds, calendar: await bankCalendar(), now,
       onSold: (id) => logger.info({ liquidation: id.toString() }, 'collateral sold'),
     });
     return report.queued + report.admitted + report.cancelled + report.sold + report.booked > 0 || report.held !== undefined ? report : undefined;
-  } }, logger);
+  } }), logger);
   // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait).
   const senders = {
-    webhook: webhookSender({ timeoutMs: 10_000, now: () => new Date(), policy: config.outbound }),
+    webhook: webhookSender({ timeoutMs: 10_000, now, policy: config.outbound }),
     ...(config.smtp === undefined ? {} : { email: emailSender(nodemailer.createTransport(config.smtp.url), config.smtp.from, config.smtp.from.split('@')[1]!) }),
   };
-  const stopOutbox = scheduleJob(db, { name: 'risk-outbox', lockKey: 7_207_103, everyMs: 5_000, run: async () => {
-    const report = await deliverDue(db, { senders, now: () => new Date() });
+  const stopOutbox = scheduleJob(db, every({ name: 'risk-outbox', lockKey: 7_207_103, everyMs: 5_000, run: async () => {
+    const report = await deliverDue(db, { senders, now });
     return report.delivered + report.retried + report.dead > 0 ? report : undefined;
-  } }, logger);
+  } }), logger);
   const mailTransport = config.smtp === undefined ? undefined : nodemailer.createTransport(config.smtp.url);
   const stopMail = mailTransport === undefined ? () => undefined : scheduleJob(db, { name: 'mail-outbox', lockKey: 7_207_106, everyMs: 15_000, run: async () => {
-    const report = await deliverMail(db, { transport: mailTransport, from: config.smtp!.from, domain: config.smtp!.from.split('@')[1]!, now: () => new Date() });
+    const report = await deliverMail(db, { transport: mailTransport, from: config.smtp!.from, domain: config.smtp!.from.split('@')[1]!, now });
     return report.delivered + report.retried + report.dead > 0 ? report : undefined;
   } }, logger);
   // Failed-login counters of usernames nobody has tried for a day are dropped (unlocked ones only).
@@ -161,7 +190,7 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
     }
   } }, logger);
   // The audit chain's head, signed and written outside the database at least daily.
-  const stopCheckpoints = scheduleJob(db, auditCheckpointJob({ key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail }, logger), logger);
+  const stopCheckpoints = scheduleJob(db, every(auditCheckpointJob({ key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail }, logger, now)), logger);
   // Operators' commands (zalog users create-admin, zalog eod, ...) reach the embedded database
   // through the service while it holds it.
   const embedded = config.database.engine === 'pglite' && config.database.dataDir !== 'memory';
@@ -202,12 +231,13 @@ export async function serve(config: Config, runCommand?: ControlRunner): Promise
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.host, port: config.port });
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${(app.server.address() as { port: number }).port}`;
   if (setupToken !== undefined) {
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${(app.server.address() as { port: number }).port}`;
     logger.warn({ setupToken }, `no admins yet: create the first two with POST ${url}/api/v1/setup {"token":"${setupToken}","username":...,"password":...}, or with zalog users create-admin`);
   }
   if (config.pricesPoll) {
     await prices.start();
     logger.info({ sources: pricesConfig.sources.map((source) => source.name), cycleSeconds: pricesConfig.cycleSeconds }, 'price service started');
   }
+  if (options.onListening !== undefined) await options.onListening(app, url, logger);
 }

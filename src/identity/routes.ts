@@ -139,7 +139,7 @@ export function identityRoutes(context: AppContext, options: { loginRateLimitPer
         response: { 200: Type.Object({ user: UserView, csrfToken: Type.String(), expiresAt: Instant, passwordChangeRequired: Type.Boolean() }), ...errors },
       },
     }, async (request, reply) => {
-      const at = now();
+      const at = context.sessionNow();
       const { username, password } = request.body;
       // The password check runs outside the transaction (see checkLogin); the session and the
       // audit record are written together.
@@ -154,7 +154,7 @@ export function identityRoutes(context: AppContext, options: { loginRateLimitPer
           outcome: checked.ok ? 'ok' : 'refused',
           target: checked.user ? `user:${checked.user.id}` : null,
           details: { amounts: {}, username, result: checked.ok ? 'ok' : checked.reason, ...(checked.ok ? {} : { lockedUntil: checked.lockedUntil ?? null }) },
-        }, at);
+        }, now());
         return { checked, session };
       });
       if (!result.checked.ok) {

@@ -384,15 +384,17 @@ async function incomeAccounts(db: Queryable) {
   return { interest: await bankAccountId(db, 'interest_income'), penalty: await bankAccountId(db, 'penalty_income') };
 }
 
-/** The service's end-of-day job: every hour, close every open day up to yesterday (Moscow). */
-export const eodJob = {
+/** The service's end-of-day job: every hour, close every open day up to yesterday (Moscow) on the service's clock. */
+export const eodJobAt = (clock: () => Date) => ({
   name: 'end of day',
   lockKey: 7_207_005,
   everyMs: 3_600_000,
   async run(db: Database) {
-    const now = new Date();
+    const now = clock();
     const yesterday = addDays(moscowDay(now), -1);
     const report = await runEod(db, yesterday, { now });
     return report.days.length === 0 ? undefined : { through: report.through, days: report.days.map((d) => ({ day: d.businessDate, loans: d.loans, entries: d.entries })) };
   },
-};
+});
+
+export const eodJob = eodJobAt(() => new Date());

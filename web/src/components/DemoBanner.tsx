@@ -1,20 +1,22 @@
 import { useQuery } from '@tanstack/react-query';
-import { Badge } from '@mantine/core';
+import { Badge, Tooltip } from '@mantine/core';
+import { api, must } from '../api';
 import { useI18n } from '../i18n';
 
-/** In the demo bank, its clock (Moscow time) and speed; nothing in a real bank (no /api/v1/demo). */
+/** In the demo bank, its clock (Moscow time) and speed, read every second; nothing in a real bank. */
 export function DemoBanner() {
   const { t, time } = useI18n();
   const query = useQuery({
     queryKey: ['demo'],
-    queryFn: async () => {
-      const response = await fetch('/api/v1/demo', { credentials: 'same-origin' });
-      if (!response.ok) return null;
-      return (await response.json()) as { now: string; speed: number; story: string };
-    },
+    queryFn: async () => must(await api.GET('/api/v1/demo')).demo,
     refetchInterval: (q) => (q.state.data === null ? false : 1_000),
     retry: false,
   });
-  if (query.data === null || query.data === undefined) return null;
-  return <Badge color="grape" size="lg" variant="filled" data-testid="demo-clock">{t('demo.clock', { time: time(query.data.now), speed: query.data.speed })}</Badge>;
+  const demo = query.data;
+  if (demo === null || demo === undefined) return null;
+  return (
+    <Tooltip label={`${demo.story} · ${demo.prices}`} multiline w={420}>
+      <Badge color="grape" size="lg" variant="filled" tt="none" data-testid="demo-clock">{t('demo.clock', { time: time(demo.now), speed: demo.speed })}</Badge>
+    </Tooltip>
+  );
 }

@@ -26,7 +26,7 @@ export default function PortfolioPage() {
             <Card withBorder><Figure label={t('portfolio.bookLtv')} value={pct(p.totals.ltvPercent)} /></Card>
           </SimpleGrid>
           <Grid mb="md">
-            <Grid.Col span={{ base: 12, md: 5 }}>
+            <Grid.Col span={{ base: 12, lg: 6 }}>
               <Card withBorder h="100%">
                 <Title order={3} size="h4" mb="sm">{t('portfolio.byState')}</Title>
                 <Table.ScrollContainer minWidth={520}><Table>
@@ -45,7 +45,7 @@ export default function PortfolioPage() {
                 ))}
               </Card>
             </Grid.Col>
-            <Grid.Col span={{ base: 12, md: 7 }}>
+            <Grid.Col span={{ base: 12, lg: 6 }}>
               <Card withBorder h="100%">
                 <Title order={3} size="h4" mb="sm">{t('portfolio.histogram')}</Title>
                 <Suspense fallback={null}><LtvHistogram portfolio={p} /></Suspense>
