@@ -23,6 +23,7 @@ const STAFF = [...BOOK_READERS, 'admin'] as const;
 
 export function inboxRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
+  let cached: { key: string; value: Awaited<ReturnType<typeof portfolio>> } | undefined;
   return async (app) => {
     app.get('/portfolio', {
       config: { access: { roles: BOOK_READERS } },
@@ -32,7 +33,17 @@ export function inboxRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         querystring: Type.Object({ nearest: Type.Integer({ minimum: 1, maximum: 100, default: 10 }) }, { additionalProperties: false }),
         response: { 200: Loose, ...errors },
       },
-    }, async (request) => portfolio(db, { nearest: request.query.nearest }));
+    }, async (request) => {
+      // The book changes only with a price cycle or a change of some loan's exposure (loan_risk's
+      // seq, bumped on every change) or a loan's status: the figures are kept for that version and
+      // recomputed when it moves, so reading the portfolio costs two index lookups, not a pass
+      // over every live loan (exact: no time-based staleness).
+      const [version] = await db.query<{ cycle: bigint | null; seq: bigint | null; loans: bigint | null }>(
+        `SELECT (SELECT max(id) FROM price_cycles WHERE stream = 'live') AS cycle, (SELECT max(seq) FROM loan_risk) AS seq, (SELECT max(id) FROM loan_events) AS loans`);
+      const key = `${version?.cycle ?? ''}/${version?.seq ?? ''}/${version?.loans ?? ''}/${request.query.nearest}`;
+      if (cached?.key !== key) cached = { key, value: await portfolio(db, { nearest: request.query.nearest }) };
+      return cached.value;
+    });
 
     app.get('/inbox', {
       config: { access: { roles: STAFF } },

@@ -7,8 +7,10 @@ import { Layout } from './components/Layout';
 import { LoginPage } from './pages/LoginPage';
 import { NoAccess } from './components/Common';
 
-// Pages load on first visit: the login and the shell are all a first load needs.
-const PortfolioPage = lazy(() => import('./pages/PortfolioPage'));
+// Pages load on first visit, but the portfolio (where staff land) comes with the shell: a lazy
+// chunk would add a round trip before its data is even asked for.
+import PortfolioPage from './pages/PortfolioPage';
+
 const InboxPage = lazy(() => import('./pages/InboxPage'));
 const LoansPage = lazy(() => import('./pages/LoansPage'));
 const LoanPage = lazy(() => import('./pages/LoanPage'));

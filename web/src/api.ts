@@ -27,7 +27,7 @@ const session: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
+export const api = createClient<paths>({ baseUrl: '', credentials: 'include' });
 api.use(session);
 
 /** An error the API answered with: its machine-readable code and its human message. */
