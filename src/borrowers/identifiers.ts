@@ -75,6 +75,15 @@ export function accountProblem(bik: unknown, account: unknown): string | undefin
   return sum % 10 === 0 ? undefined : 'the account number does not match the BIK (control key)';
 }
 
+/** A settlement account at `bik` from its 19 other digits: the control key (digit 9) that makes it valid. */
+export function withAccountKey(bik: string, body19: string): string {
+  for (let key = 0; key <= 9; key += 1) {
+    const account = `${body19.slice(0, 8)}${key}${body19.slice(8)}`;
+    if (accountProblem(bik, account) === undefined) return account;
+  }
+  throw new RangeError(`no control key makes ${body19} an account at ${bik}`);
+}
+
 /** The federal subject (region) code the first two digits of an INN carry. */
 export function innRegion(inn: string): string {
   return inn.slice(0, 2);

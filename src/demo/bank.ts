@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { InjectOptions } from 'fastify';
 import type { App } from '../api/app.js';
 import type { Database } from '../db/database.js';
-import { accountProblem, innProblem, ogrnipProblem, ogrnProblem } from '../borrowers/identifiers.js';
+import { innProblem, ogrnipProblem, ogrnProblem, withAccountKey } from '../borrowers/identifiers.js';
+import { requiredSats } from '../loans/collateral.js';
+import { formatSats, parseKopecks, parsePrice } from '../money/money.js';
 import { latestDuePeriod, reportDueOn } from '../compliance/rules.js';
 import { createUser } from '../identity/identity-repository.js';
 import type { AssignableRole } from '../identity/roles.js';
@@ -59,15 +61,6 @@ function withCheckDigits(prefix: string, length: number, problem: (value: string
 }
 
 const BIK = '044525225';
-/** A settlement account at BIK 044525225 with a valid control key (the ninth digit). */
-function settlementAccount(body19: string): string {
-  for (let key = 0; key <= 9; key += 1) {
-    const candidate = `${body19.slice(0, 8)}${key}${body19.slice(8)}`;
-    if (accountProblem(BIK, candidate) === undefined) return candidate;
-  }
-  throw new Error('no control key');
-}
-
 interface Session { readonly cookie: string; readonly csrf: string }
 
 /** One user's client of the API: logged in once, every change with the CSRF header and an idempotency key. */
@@ -112,12 +105,10 @@ export type { Client as DemoClient };
 async function collateralAt(client: Client, amount: string, ltvPercent: bigint): Promise<string> {
   const current = await client.call<{ price: { price: string } | null }>('GET', '/api/v1/prices/current');
   if (current.price === null) throw new Error('demo: no price yet');
-  const kopecks = (text: string) => { const [whole, fraction = ''] = text.split('.'); return BigInt(whole!) * 100n + BigInt(fraction.padEnd(2, '0').slice(0, 2)); };
-  const debt = kopecks(amount);
-  const price = kopecks(current.price.price);
-  const denominator = price * ltvPercent;
-  const sats = (debt * 100_000_000n * 100n + denominator - 1n) / denominator;
-  return `${sats / 100_000_000n}.${(sats % 100_000_000n).toString().padStart(8, '0')}`;
+  const debt = parseKopecks(amount);
+  const price = parsePrice(current.price.price);
+  if (!debt.ok || !price.ok) throw new Error(`demo: cannot read ${amount} or ${current.price.price}`);
+  return formatSats(requiredSats(debt.value, price.value, ltvPercent * 10_000n, 0n));
 }
 
 export async function seedDemoBank(app: App, db: Database, now: () => Date): Promise<DemoBank> {
@@ -167,7 +158,7 @@ export async function seedDemoBank(app: App, db: Database, now: () => Date): Pro
   ] as const;
   for (const [index, b] of borrowers.entries()) {
     const { sites, ...record } = b;
-    await officer.call('POST', '/api/v1/borrowers', { ...record, bik: BIK, account: settlementAccount(`${b.kind === 'individual' ? '40817810' : '40702810'}38000000${index}${index}1`.slice(0, 19)) });
+    await officer.call('POST', '/api/v1/borrowers', { ...record, bik: BIK, account: withAccountKey(BIK, `${b.kind === 'individual' ? '40817810' : '40702810'}38000000${index}${index}1`.slice(0, 19)) });
     for (const site of sites) {
       const { machines, ...siteBody } = site;
       const made = await officer.call<{ siteId: string }>('POST', `/api/v1/borrowers/${b.ref}/sites`, siteBody);

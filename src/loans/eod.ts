@@ -396,5 +396,3 @@ export const eodJobAt = (clock: () => Date) => ({
     return report.days.length === 0 ? undefined : { through: report.through, days: report.days.map((d) => ({ day: d.businessDate, loans: d.loans, entries: d.entries })) };
   },
 });
-
-export const eodJob = eodJobAt(() => new Date());

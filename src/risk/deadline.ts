@@ -11,23 +11,32 @@ const HOUR = 3_600_000;
 const MOSCOW = 3 * HOUR;
 const DAY = 24 * HOUR;
 
-export function callDeadline(from: Date, hours: number, calendar: BusinessCalendar): Date {
-  if (!Number.isInteger(hours) || hours < 0) throw new RangeError('whole hours, not negative');
-  let t = from.getTime();
-  let left = hours * HOUR;
+/**
+ * The time from `from` on, cut at each Moscow midnight: each piece with whether its day is a
+ * bank business day. The two functions below walk it; at most ten years of days.
+ */
+function* moscowDays(from: number, calendar: BusinessCalendar): Generator<{ start: number; end: number; business: boolean }> {
+  let t = from;
   for (let guard = 0; guard < 4_000; guard += 1) {
     const local = t + MOSCOW;
     const dayStart = local - (((local % DAY) + DAY) % DAY);
-    const nextDay = dayStart + DAY - MOSCOW; // the next Moscow midnight, in UTC
-    const day = new Date(dayStart).toISOString().slice(0, 10);
-    if (calendar.isBusinessDay(day)) {
-      const step = Math.min(left, nextDay - t);
-      t += step;
-      left -= step;
-      if (left === 0) return new Date(t);
-    } else t = nextDay;
+    const end = dayStart + DAY - MOSCOW; // the next Moscow midnight, in UTC
+    yield { start: t, end, business: calendar.isBusinessDay(new Date(dayStart).toISOString().slice(0, 10)) };
+    t = end;
   }
   throw new RangeError('a deadline more than ten years away');
+}
+
+export function callDeadline(from: Date, hours: number, calendar: BusinessCalendar): Date {
+  if (!Number.isInteger(hours) || hours < 0) throw new RangeError('whole hours, not negative');
+  let left = hours * HOUR;
+  if (left === 0) return new Date(from.getTime());
+  for (const day of moscowDays(from.getTime(), calendar)) {
+    if (!day.business) continue;
+    if (left <= day.end - day.start) return new Date(day.start + left);
+    left -= day.end - day.start;
+  }
+  throw new RangeError('unreachable');
 }
 
 /**
@@ -36,17 +45,12 @@ export function callDeadline(from: Date, hours: number, calendar: BusinessCalend
  * time after t, so businessTimeLeft(t, callDeadline(t, h)) is h hours.
  */
 export function businessTimeLeft(now: Date, deadline: Date, calendar: BusinessCalendar): number {
-  let t = now.getTime();
   const end = deadline.getTime();
   let left = 0;
-  for (let guard = 0; t < end && guard < 4_000; guard += 1) {
-    const local = t + MOSCOW;
-    const dayStart = local - (((local % DAY) + DAY) % DAY);
-    const nextDay = dayStart + DAY - MOSCOW;
-    const day = new Date(dayStart).toISOString().slice(0, 10);
-    const stop = Math.min(end, nextDay);
-    if (calendar.isBusinessDay(day)) left += stop - t;
-    t = stop;
+  if (now.getTime() >= end) return 0;
+  for (const day of moscowDays(now.getTime(), calendar)) {
+    if (day.business) left += Math.min(end, day.end) - day.start;
+    if (day.end >= end) return left;
   }
-  return left;
+  throw new RangeError('unreachable');
 }

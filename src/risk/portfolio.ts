@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { ltvMillionths } from '../loans/collateral.js';
 import { formatRate } from '../loans/origination.js';
 import { formatKopecks, formatPrice, formatSats, satsToKopecks, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
@@ -59,8 +60,11 @@ export async function portfolio(db: Queryable, options: { nearest?: number } = {
   let loans = 0n; let debt = 0n; let sats = 0n;
   for (const row of byState) { loans += row.loans; debt += row.debt; sats += row.sats; }
   const state = new Map(byState.map((row) => [row.state, row]));
-  const ltvPercent = (d: bigint, s: bigint, haircut: bigint) => (price === null || s <= 0n ? null
-    : formatRate((d * 100_000_000n * 1_000_000n * 1_000_000n) / (s * price * (1_000_000n - haircut))));
+  // As the borrower's risk view shows it (collateral.ts): rounded up, never safer than it is.
+  const ltvPercent = (d: bigint, s: bigint, haircut: bigint) => {
+    const ltv = price === null ? undefined : ltvMillionths(d, s, price as PriceKopecksPerBtc, haircut);
+    return ltv === undefined ? null : formatRate(ltv);
+  };
   return {
     price: price === null ? null : { price: formatPrice(price as PriceKopecksPerBtc), status: cycle!.status, at: cycle!.at.toISOString() },
     totals: {
