@@ -35,7 +35,12 @@ export interface World {
 }
 
 export async function openWorld(options: { loans?: number } = {}): Promise<World> {
-  let offsetMs = 0;
+  // The bank's day opens on a business day: on a weekend or holiday the world's clock starts on
+  // the next business day (10:00 UTC), so a loan can be disbursed whatever day the suite runs.
+  const calendar = await bankCalendar();
+  const today = new Date().toISOString().slice(0, 10);
+  const openDay = calendar.isBusinessDay(today) ? today : calendar.nextBusinessDay(today);
+  let offsetMs = openDay === today ? 0 : Date.parse(`${openDay}T10:00:00Z`) - Date.now();
   const now = () => new Date(Date.now() + offsetMs);
   const stub = await startHttpStub();
   const t = await openTestApp({ webRoot: WEB_ROOT, now });
@@ -45,9 +50,9 @@ export async function openWorld(options: { loans?: number } = {}): Promise<World
   const prices = testPriceService({ db: t.test.db, sources: names.map((name) => ({ name, kind: 'coinbase', pair: 'BTC/USD', weight: 1, url: stub.url(`/${name}`) })), cbrUrl: stub.url('/cbr'), now });
   await prices.init();
   await prices.cycle();
-  const risk = new RiskEngine(t.test.db, new PgRiskStore(t.test.db, await bankCalendar()));
+  const risk = new RiskEngine(t.test.db, new PgRiskStore(t.test.db, calendar));
   await risk.rebuild();
-  await seedLendingWorld(t, stub, { openDay: now().toISOString().slice(0, 10), borrowers: ['B-1', 'B-2'] });
+  await seedLendingWorld(t, stub, { openDay, borrowers: ['B-1', 'B-2'] });
   for (let i = 0; i < (options.loans ?? 0); i += 1) {
     await originate(t, { borrower: i % 2 === 0 ? 'B-1' : 'B-2', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.25000000' });
   }
