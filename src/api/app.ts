@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -170,6 +170,20 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
 };
 
+/**
+ * One log line per request, when it is answered (method, URL, status, time), instead of Fastify's
+ * two ("incoming request" and "request completed"): at the API's read rates the second line was
+ * a measurable share of the work (issue 17). Errors keep their own line with the error.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'answered');
+  }
+}
+
 export async function buildApp(options: AppOptions): Promise<App> {
   const app = Fastify({
     ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger as FastifyBaseLogger }),
@@ -178,6 +192,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // Our own id for every request: a client's X-Request-Id is kept beside it in the audit trail
     // (clientRequestId), never taken as it, so no client can make two records share an id.
     genReqId: () => randomUUID(),
+    logController: new OneLinePerRequest(),
     // Ids are strings in our API; a query parameter given twice is refused by the schema.
     routerOptions: { ignoreTrailingSlash: false },
   }).withTypeProvider<TypeBoxTypeProvider>();

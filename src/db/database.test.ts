@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transactOutcome } from './database.js';
+import { prepared, preparedName, transactOutcome } from './database.js';
 import { openTestDatabase, testDatabaseUrl, type TestDatabase } from '../test-support/database.js';
 
 let test: TestDatabase;
@@ -72,5 +72,27 @@ describe('transactions', () => {
       await tx.query('UPDATE counter SET n = $1', [(row?.n ?? 0) + 1]);
     })));
     expect(await test.db.query('SELECT n FROM counter')).toEqual([{ n: 25 }]);
+  });
+});
+
+describe('prepared statements', () => {
+  const sql = prepared('SELECT id, amount FROM probe WHERE id = $1');
+
+  it('are named once per text and answer as any statement does, on both engines', async () => {
+    expect(preparedName(sql)).toMatch(/^zalog_\d+$/);
+    expect(prepared('SELECT id, amount FROM probe WHERE id = $1')).toBe(sql);
+    expect(preparedName('SELECT id, amount FROM probe WHERE id = $2')).toBeUndefined();
+    await test.db.query('INSERT INTO probe (id, amount) VALUES (77, 9223372036854775807)');
+    for (let i = 0; i < 3; i += 1) expect(await test.db.query(sql, [77])).toEqual([{ id: 77, amount: 9_223_372_036_854_775_807n }]);
+    expect(await test.db.query(sql, [78])).toEqual([]);
+  });
+
+  it.skipIf(!testDatabaseUrl)('stay prepared on the PostgreSQL connection that ran them (planned once, not per call)', async () => {
+    const names = await test.db.transaction(async (tx) => {
+      await tx.query(sql, [77]);
+      await tx.query(sql, [77]);
+      return (await tx.query<{ name: string }>('SELECT name FROM pg_prepared_statements')).map((r) => r.name);
+    });
+    expect(names).toContain(preparedName(sql));
   });
 });

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { parseInt8, parseInt8Array, toDriverParams, TYPE_OID, type Database, type Queryable, type Row, type TransactionOptions } from './database.js';
+import { parseInt8, parseInt8Array, preparedName, toDriverParams, TYPE_OID, type Database, type Queryable, type Row, type TransactionOptions } from './database.js';
 
 const parsersByOid = new Map<number, (text: string) => unknown>([
   [TYPE_OID.int8, parseInt8],
@@ -38,7 +38,9 @@ export async function openPostgres(connectionString: string, options: PostgresOp
 
   const handle = (client: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R extends Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
-      const result = await client.query<R>(sql, toDriverParams(params));
+      const name = preparedName(sql);
+      const values = toDriverParams(params);
+      const result = await client.query<R>(name === undefined ? { text: sql, values } : { text: sql, values, name });
       return result.rows;
     },
     async exec(sql: string): Promise<void> {

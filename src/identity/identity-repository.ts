@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Queryable } from '../db/database.js';
+import { prepared, type Queryable } from '../db/database.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { lockSeconds, type Role } from './roles.js';
 
@@ -37,6 +37,13 @@ interface UserRow {
 }
 
 const USER_COLUMNS = 'id, username, display_name, roles, borrower_id, disabled_at, activation_pending, NULL::timestamptz AS locked_until, created_at, password_hash, password_change_required, password_expires_at';
+
+// Every request authenticates: the credential and its user in one round trip, prepared.
+const TOKEN_WITH_USER = prepared(`SELECT t.id AS token_id, t.secret_hash, t.revoked_at, t.expires_at, t.last_used_at, u.*
+  FROM api_tokens t CROSS JOIN LATERAL (SELECT ${USER_COLUMNS} FROM users WHERE users.id = t.user_id) u WHERE t.id = $1`);
+const SESSION_WITH_USER = prepared(`SELECT s.csrf_token, s.last_seen_at, s.expires_at, u.*
+  FROM sessions s CROSS JOIN LATERAL (SELECT ${USER_COLUMNS} FROM users WHERE users.id = s.user_id) u
+ WHERE s.id_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.last_seen_at > $2::timestamptz - make_interval(secs => $3)`);
 
 function toUser(row: UserRow): User {
   return { id: row.id, username: row.username, displayName: row.display_name, roles: row.roles, borrowerId: row.borrower_id, disabledAt: row.disabled_at, activationPending: row.activation_pending, lockedUntil: row.locked_until, createdAt: row.created_at, passwordChangeRequired: row.password_change_required };
@@ -87,6 +94,7 @@ export async function createUser(db: Queryable, user: NewUser): Promise<User | u
 }
 
 export async function updateUser(db: Queryable, id: bigint, change: { roles?: readonly Role[]; borrowerId?: string | null; disabled?: boolean; displayName?: string }): Promise<User | undefined> {
+  forgetCheckedCredentials();
   const [row] = await db.query<UserRow>(
     `UPDATE users SET
        roles = coalesce($2::text[], roles),
@@ -102,6 +110,7 @@ export async function updateUser(db: Queryable, id: bigint, change: { roles?: re
 
 /** Marks a user inactive until a second admin approves (or active again on approval); ends its sessions and tokens when pending. */
 export async function setActivationPending(db: Queryable, id: bigint, pending: boolean): Promise<void> {
+  forgetCheckedCredentials();
   await db.query('UPDATE users SET activation_pending = $2, updated_at = now() WHERE id = $1', [id, pending]);
   if (pending) await revokeCredentials(db, id);
 }
@@ -112,6 +121,7 @@ export async function setActivationPending(db: Queryable, id: bigint, pending: b
  * hash of the session making a user's own password change) survives.
  */
 export async function revokeCredentials(db: Queryable, id: bigint, keepSession?: string): Promise<{ sessions: number; tokens: number }> {
+  forgetCheckedCredentials();
   const sessions = await db.query('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL AND id_hash IS DISTINCT FROM $2 RETURNING 1', [id, keepSession ?? null]);
   const tokens = await db.query('UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING 1', [id]);
   return { sessions: sessions.length, tokens: tokens.length };
@@ -122,6 +132,7 @@ export async function revokeCredentials(db: Queryable, id: bigint, keepSession?:
  * must change it at the next login, and it stops working then. Lock-outs on the username end.
  */
 export async function setPassword(db: Queryable, id: bigint, passwordHash: string, options: { temporaryUntil?: Date; keepSession?: string } = {}): Promise<void> {
+  forgetCheckedCredentials();
   const [row] = await db.query<{ username: string }>('UPDATE users SET password_hash = $2, password_change_required = $3, password_expires_at = $4, updated_at = now() WHERE id = $1 RETURNING username',
     [id, passwordHash, options.temporaryUntil !== undefined, options.temporaryUntil ?? null]);
   if (row !== undefined) await db.query('DELETE FROM login_throttle WHERE username = $1', [row.username]);
@@ -206,28 +217,68 @@ export interface Authenticated {
 }
 
 /** The session behind a cookie, if live (not revoked, not past its absolute or idle expiry). */
+/**
+ * Credentials checked in the last second, per database. Every API request authenticates, and a
+ * page or a client sends its requests in bursts: without this, one query in three the API made
+ * was this lookup (issue 17). What may be stale, and for how long:
+ * - in this process, nothing: revoking a token or a session, logging out, disabling a user,
+ *   changing roles or a password all go through this file and forget every checked credential;
+ * - another process (a second instance of the service) keeps using what it checked for at most
+ *   CHECKED_CREDENTIAL_MS: a revoked token works there for up to a second more.
+ * The entry's own expiry (and a session's idle limit) is still checked on every use, by the
+ * caller's clock; a clock that moves back never uses an entry.
+ */
+export const CHECKED_CREDENTIAL_MS = 1_000;
+const CHECKED_MAX = 10_000;
+let credentialsGeneration = 0;
+interface Checked { readonly at: number; readonly generation: number; readonly validUntil: number; readonly result: Authenticated }
+const checkedByDb = new WeakMap<Queryable, Map<string, Checked>>();
+
+function recall(db: Queryable, key: string, now: Date): Authenticated | undefined {
+  const entry = checkedByDb.get(db)?.get(key);
+  if (entry === undefined || entry.generation !== credentialsGeneration) return undefined;
+  const t = now.getTime();
+  return t >= entry.at && t - entry.at < CHECKED_CREDENTIAL_MS && t < entry.validUntil ? entry.result : undefined;
+}
+
+function remember(db: Queryable, key: string, entry: Checked): void {
+  if (entry.generation !== credentialsGeneration) return; // a credential changed while we read it
+  let checked = checkedByDb.get(db);
+  if (checked === undefined) checkedByDb.set(db, (checked = new Map()));
+  if (checked.size >= CHECKED_MAX) checked.clear();
+  checked.set(key, entry);
+}
+
+/** Every credential checked so far must be checked again (called by every change to one). */
+export function forgetCheckedCredentials(): void {
+  credentialsGeneration += 1;
+}
+
 export async function findSession(db: Queryable, cookieValue: string, now: Date): Promise<Authenticated | undefined> {
+  const key = `s:${cookieValue}`;
+  const known = recall(db, key, now);
+  if (known !== undefined) return known;
+  const generation = credentialsGeneration;
   const idHash = sha256(cookieValue);
-  const [row] = await db.query<{ user_id: bigint; csrf_token: string; last_seen_at: Date }>(
-    `SELECT user_id, csrf_token, last_seen_at FROM sessions
-      WHERE id_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $2::timestamptz - make_interval(secs => $3)`,
-    [idHash, now, SESSION.idleSeconds],
-  );
+  const [row] = await db.query<{ csrf_token: string; last_seen_at: Date; expires_at: Date } & UserRow>(SESSION_WITH_USER, [idHash, now, SESSION.idleSeconds]);
   if (row === undefined) return undefined;
   // The idle clock is kept to the minute: a page's every request used to write (and flush) the
   // session's row; now only one a minute does, and a session idles out at most a minute late.
   if (now.getTime() - row.last_seen_at.getTime() >= SESSION_TOUCH_MS) {
     await db.query('UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1 AND last_seen_at < $2', [idHash, now]);
   }
-  const user = await findUserById(db, row.user_id);
-  if (user === undefined || user.disabledAt !== null || user.activationPending) return undefined;
-  return { user, via: 'session', csrfToken: row.csrf_token, sessionIdHash: idHash };
+  const user = toUser(row);
+  if (user.disabledAt !== null || user.activationPending) return undefined;
+  const result: Authenticated = { user, via: 'session', csrfToken: row.csrf_token, sessionIdHash: idHash };
+  remember(db, key, { at: now.getTime(), generation, validUntil: Math.min(row.expires_at.getTime(), row.last_seen_at.getTime() + SESSION.idleSeconds * 1000), result });
+  return result;
 }
 
 /** How stale a session's last_seen_at may be before a request writes it again. */
 export const SESSION_TOUCH_MS = 60_000;
 
 export async function revokeSession(db: Queryable, idHash: string): Promise<void> {
+  forgetCheckedCredentials();
   await db.query('UPDATE sessions SET revoked_at = now() WHERE id_hash = $1 AND revoked_at IS NULL', [idHash]);
 }
 
@@ -270,19 +321,26 @@ export const TOKEN_TOUCH_MS = 60_000;
 export async function findToken(db: Queryable, text: string, now: Date): Promise<Authenticated | undefined> {
   const match = /^zlg_([1-9][0-9]{0,18})_([A-Za-z0-9_-]{43})$/.exec(text);
   if (match === null) return undefined;
-  const [row] = await db.query<TokenRow>('SELECT * FROM api_tokens WHERE id = $1', [BigInt(match[1]!)]);
+  const key = `t:${text}`;
+  const known = recall(db, key, now);
+  if (known !== undefined) return known;
+  const generation = credentialsGeneration;
+  // One round trip for the token and its user: every API request makes it (issue 17).
+  const [row] = await db.query<{ token_id: bigint; secret_hash: string; revoked_at: Date | null; expires_at: Date; last_used_at: Date | null } & UserRow>(TOKEN_WITH_USER, [BigInt(match[1]!)]);
   if (row === undefined) return undefined;
   const expected = Buffer.from(row.secret_hash, 'hex');
   const actual = Buffer.from(sha256(match[2]!), 'hex');
   if (!timingSafeEqual(expected, actual) || row.revoked_at !== null || row.expires_at <= now) return undefined;
-  const user = await findUserById(db, row.user_id);
-  if (user === undefined || user.disabledAt !== null || user.activationPending) return undefined;
+  const user = toUser(row);
+  if (user.disabledAt !== null || user.activationPending) return undefined;
   // "Last used" to the minute: writing it on every request made every read a commit (and a disk
   // flush) on the token's one row, the API's slowest step under load (issue 17).
   if (row.last_used_at === null || now.getTime() - row.last_used_at.getTime() >= TOKEN_TOUCH_MS) {
-    await db.query('UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)', [row.id, now]);
+    await db.query('UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)', [row.token_id, now]);
   }
-  return { user, via: 'token', tokenId: row.id };
+  const result: Authenticated = { user, via: 'token', tokenId: row.token_id };
+  remember(db, key, { at: now.getTime(), generation, validUntil: row.expires_at.getTime(), result });
+  return result;
 }
 
 export async function listTokens(db: Queryable, userId: bigint): Promise<ApiToken[]> {
@@ -295,6 +353,7 @@ export async function findTokenById(db: Queryable, id: bigint): Promise<ApiToken
 }
 
 export async function revokeToken(db: Queryable, id: bigint): Promise<ApiToken | undefined> {
+  forgetCheckedCredentials();
   const [row] = await db.query<TokenRow>('UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING *', [id]);
   return row === undefined ? undefined : toToken(row);
 }

@@ -36,6 +36,13 @@ export async function loadLoan(db: Queryable, ref: string, lock = false): Promis
   return row ?? refuse('loan_not_found', `no loan ${ref}`);
 }
 
+/** The loan with its borrower's reference and name, in one round trip (the loan page's read). */
+export async function loadLoanWithBorrower(db: Queryable, ref: string): Promise<LoanRow & { borrower_ref: string; borrower_name: string }> {
+  const [row] = await db.query<LoanRow & { borrower_ref: string; borrower_name: string }>(
+    'SELECT l.*, b.ref AS borrower_ref, b.name AS borrower_name FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE l.ref = $1', [ref]);
+  return row ?? refuse('loan_not_found', `no loan ${ref}`);
+}
+
 export function requireStatus(loan: LoanRow, statuses: readonly LoanRow['status'][], doing: string): void {
   if (!statuses.includes(loan.status)) refuse('loan_not_in_state', `loan ${loan.ref} is ${loan.status}; ${doing} needs it ${statuses.join(' or ')}`, { status: loan.status });
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/database.js';
+import { prepared, type Queryable } from '../db/database.js';
 import { formatFraction, type Fraction, type PriceKopecksPerBtc } from '../money/money.js';
 import type { Pair } from './aggregate.js';
 import type { DegradeReason, PriceStatus } from './breaker.js';
@@ -87,18 +87,22 @@ interface CycleRow {
   [key: string]: unknown;
 }
 
+const CYCLE_COLUMNS = 'id, stream, at, accepted_kopecks, published_kopecks, status, reasons, usd_rub, inputs, detail';
+const LATEST_CYCLE = prepared(`SELECT ${CYCLE_COLUMNS} FROM price_cycles WHERE stream = $1 ORDER BY at DESC, id DESC LIMIT 1`);
+const CYCLE_AT = prepared(`SELECT ${CYCLE_COLUMNS} FROM price_cycles WHERE stream = $1 AND at <= $2 ORDER BY at DESC, id DESC LIMIT 1`);
+
 function toCycle(row: CycleRow): StoredCycle {
   return { id: row.id, stream: row.stream, at: row.at, acceptedKopecks: row.accepted_kopecks as PriceKopecksPerBtc | null, publishedKopecks: row.published_kopecks as PriceKopecksPerBtc | null, status: row.status, reasons: row.reasons, usdRub: row.usd_rub, inputs: row.inputs, detail: row.detail };
 }
 
 export async function latestCycle(db: Queryable, stream: string): Promise<StoredCycle | undefined> {
-  const [row] = await db.query<CycleRow>('SELECT * FROM price_cycles WHERE stream = $1 ORDER BY at DESC, id DESC LIMIT 1', [stream]);
+  const [row] = await db.query<CycleRow>(LATEST_CYCLE, [stream]);
   return row === undefined ? undefined : toCycle(row);
 }
 
 /** The cycle in force at `time`: the last one at or before it. */
 export async function cycleAt(db: Queryable, stream: string, time: Date): Promise<StoredCycle | undefined> {
-  const [row] = await db.query<CycleRow>('SELECT * FROM price_cycles WHERE stream = $1 AND at <= $2 ORDER BY at DESC, id DESC LIMIT 1', [stream, time]);
+  const [row] = await db.query<CycleRow>(CYCLE_AT, [stream, time]);
   return row === undefined ? undefined : toCycle(row);
 }
 

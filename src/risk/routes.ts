@@ -5,6 +5,7 @@ import { auditRequest, ownsBorrowerRef } from '../api/access.js';
 import { outboundUrlProblem } from '../adapters/outbound.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
+import { prepared } from '../db/database.js';
 import { BtcAmount, Id, IdempotencyHeaders, Instant, RubAmount } from '../api/schemas.js';
 import type { ApprovalAction } from '../approvals/approvals.js';
 import { ApprovalView, proposeFrom } from '../approvals/routes.js';
@@ -14,8 +15,8 @@ import { BOOK_READERS } from '../identity/roles.js';
 import { ltvMillionths } from '../loans/collateral.js';
 import { formatRate } from '../loans/origination.js';
 import { formatKopecks, formatPrice, formatSats, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
-import { latestCycle } from '../prices/price-repository.js';
-import { priceInForce } from '../prices/current.js';
+import { cycleAt } from '../prices/price-repository.js';
+import { judge } from '../prices/current.js';
 import { ANY_PRICE, type Ladder } from './ladder.js';
 import { cureAmounts } from './cure.js';
 import { rateFromPercent } from '../loans/interest.js';
@@ -75,6 +76,17 @@ function cureView(r: { state: string; debt_kopecks: bigint; sats: bigint; haircu
   };
 }
 
+// The borrower's risk view is one of the API's hottest reads: its two joins stay prepared.
+const BORROWER_LOANS = prepared(`SELECT l.ref, r.state, r.debt_kopecks, r.sats, r.worsen_at, r.improve_above, r.call_deadline, r.state_since, lad.haircut, lad.warning, lad.margin_call, lad.accelerated_call, lad.liquidation, lad.band,
+                v.terms->'collateral'->'ltv'->>'target' AS target
+           FROM loan_risk r JOIN loans l ON l.id = r.loan_id JOIN risk_ladders lad ON lad.product_code = r.product_code AND lad.product_version = r.product_version
+           JOIN loan_product_versions v ON v.product_code = r.product_code AND v.version = r.product_version
+           JOIN borrowers b ON b.id = l.borrower_id
+          WHERE b.ref = $1 AND r.live ORDER BY l.id`);
+const BORROWER_TRANSITIONS = prepared(`SELECT t.id, l.ref, t.from_state, t.to_state, t.cause, t.price_kopecks, t.ltv_millionths, t.call_deadline, t.at, a.at AS acknowledged_at
+           FROM risk_transitions t JOIN loans l ON l.id = t.loan_id JOIN borrowers b ON b.id = l.borrower_id LEFT JOIN risk_acknowledgements a ON a.transition_id = t.id
+          WHERE b.ref = $1 ORDER BY t.id DESC LIMIT 100`);
+
 export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
   const requireBorrower = async (ref: string): Promise<Borrower> => {
@@ -88,25 +100,23 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       config: { access: { roles: [...BOOK_READERS, 'borrower'], borrowerOwns: ownsBorrowerRef } },
       schema: { tags: ['risk'], summary: 'The borrower\'s live loans on the LTV ladder (state, LTV at the current price, the prices that would move them, an open call\'s deadline) and the last 100 transitions with their acknowledgements', params: Type.Object({ ref: Ref }), response: { 200: Loose, ...errors } },
     }, async (request) => {
-      const borrower = await requireBorrower(request.params.ref);
       const at = now();
-      const cycle = await latestCycle(db, 'live');
+      const ref = request.params.ref;
+      // The price in force now (the latest cycle at or before now), the live loans and the latest
+      // transitions, read side by side; the borrower itself is looked up only when both lists are
+      // empty (it may not exist: 404), which spares the hot path a round trip (issue 17).
+      const [cycle, loans, transitions] = await Promise.all([
+        cycleAt(db, 'live', at),
+        db.query<{ ref: string; state: string; debt_kopecks: bigint; sats: bigint; worsen_at: bigint | null; improve_above: bigint | null; call_deadline: Date | null; state_since: Date; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }>(BORROWER_LOANS, [ref]),
+        db.query<{ id: bigint; ref: string; from_state: string; to_state: string; cause: string; price_kopecks: bigint; ltv_millionths: bigint | null; call_deadline: Date | null; at: Date; acknowledged_at: Date | null }>(BORROWER_TRANSITIONS, [ref]),
+      ]);
+      if (loans.length === 0 && transitions.length === 0) await requireBorrower(ref);
       const price = cycle?.publishedKopecks ?? null;
       // A call past its deadline waits while the price is degraded or stale (RiskEngine.expireCalls):
       // say so, with the reason, rather than show a deadline that silently passed.
-      const standing = await priceInForce(db, at, context.pricesStaleAfterSeconds);
-      const loans = await db.query<{ ref: string; state: string; debt_kopecks: bigint; sats: bigint; worsen_at: bigint | null; improve_above: bigint | null; call_deadline: Date | null; state_since: Date; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }>(
-        `SELECT l.ref, r.state, r.debt_kopecks, r.sats, r.worsen_at, r.improve_above, r.call_deadline, r.state_since, lad.haircut, lad.warning, lad.margin_call, lad.accelerated_call, lad.liquidation, lad.band,
-                v.terms->'collateral'->'ltv'->>'target' AS target
-           FROM loan_risk r JOIN loans l ON l.id = r.loan_id JOIN risk_ladders lad ON lad.product_code = r.product_code AND lad.product_version = r.product_version
-           JOIN loan_product_versions v ON v.product_code = r.product_code AND v.version = r.product_version
-          WHERE l.borrower_id = $1 AND r.live ORDER BY l.id`, [borrower.id]);
-      const transitions = await db.query<{ id: bigint; ref: string; from_state: string; to_state: string; cause: string; price_kopecks: bigint; ltv_millionths: bigint | null; call_deadline: Date | null; at: Date; acknowledged_at: Date | null }>(
-        `SELECT t.id, l.ref, t.from_state, t.to_state, t.cause, t.price_kopecks, t.ltv_millionths, t.call_deadline, t.at, a.at AS acknowledged_at
-           FROM risk_transitions t JOIN loans l ON l.id = t.loan_id LEFT JOIN risk_acknowledgements a ON a.transition_id = t.id
-          WHERE l.borrower_id = $1 ORDER BY t.id DESC LIMIT 100`, [borrower.id]);
+      const standing = judge(cycle, at, context.pricesStaleAfterSeconds);
       return {
-        borrower: borrower.ref,
+        borrower: ref,
         price: priceText(price),
         loans: loans.map((r) => ({
           loan: r.ref, state: r.state, since: r.state_since.toISOString(), debt: formatKopecks(r.debt_kopecks), collateral: formatSats(r.sats),
