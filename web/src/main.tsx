@@ -5,7 +5,8 @@ import { MantineProvider, createTheme, defaultVariantColorsResolver, parseThemeC
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { BrowserRouter } from 'react-router';
 import { I18nProvider } from './i18n';
-import { SessionProvider } from './session';
+import { meQuery, SessionProvider } from './session';
+import { currentPriceQuery, portfolioQuery } from './pages/portfolio-queries';
 import { App } from './App';
 
 // Mantine's default "dimmed" grey is under WCAG AA contrast on white for small text: a darker one.
@@ -31,6 +32,18 @@ const theme = createTheme({ primaryColor: 'indigo', primaryShade: 8, variantColo
 
 // Reads are cached for a few seconds and refreshed on focus; a failed read is tried once more.
 const queries = new QueryClient({ defaultOptions: { queries: { staleTime: 5_000, retry: 1, refetchOnWindowFocus: true } } });
+
+// The first screen's data is asked for as soon as we know who is logged in (index.html preloads
+// /auth/me, so that answer is usually here when this script runs), not after React has drawn the
+// shell and routed to the page: the portfolio's figures arrive while the first render is under way.
+if (location.pathname === '/' || location.pathname === '/portfolio') {
+  void queries.fetchQuery(meQuery).then((me) => {
+    if (me?.operations.has('getPortfolio') && !me.passwordChangeRequired) {
+      void queries.prefetchQuery(portfolioQuery);
+      void queries.prefetchQuery(currentPriceQuery);
+    }
+  }, () => undefined);
+}
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

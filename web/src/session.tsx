@@ -1,5 +1,5 @@
 import { createContext, useContext, type ReactNode } from 'react';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { queryOptions, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, must, setCsrfToken } from './api';
 
 /** Who is logged in, what their roles allow (the API's own list of operations), and log in/out. */
@@ -24,24 +24,27 @@ interface SessionValue {
 
 const SessionContext = createContext<SessionValue | null>(null);
 
+/** Who is logged in (null: nobody), as one query shared by the provider and main.tsx's prefetch. */
+export const meQuery = queryOptions({
+  queryKey: ['me'],
+  queryFn: async (): Promise<Me | null> => {
+    const answer = await api.GET('/api/v1/auth/me');
+    if (answer.response.status === 401) return null;
+    const data = must(answer);
+    setCsrfToken(data.csrfToken);
+    const user = data.user;
+    return {
+      id: user.id, username: user.username, displayName: user.displayName, roles: user.roles, borrowerRef: user.borrowerId,
+      operations: new Set(data.operations), passwordChangeRequired: data.passwordChangeRequired,
+    } satisfies Me;
+  },
+  staleTime: Infinity,
+  retry: false,
+});
+
 export function SessionProvider({ children }: { children: ReactNode }) {
   const client = useQueryClient();
-  const query = useQuery({
-    queryKey: ['me'],
-    queryFn: async () => {
-      const answer = await api.GET('/api/v1/auth/me');
-      if (answer.response.status === 401) return null;
-      const data = must(answer);
-      setCsrfToken(data.csrfToken);
-      const user = data.user;
-      return {
-        id: user.id, username: user.username, displayName: user.displayName, roles: user.roles, borrowerRef: user.borrowerId,
-        operations: new Set(data.operations), passwordChangeRequired: data.passwordChangeRequired,
-      } satisfies Me;
-    },
-    staleTime: Infinity,
-    retry: false,
-  });
+  const query = useQuery(meQuery);
   const me = query.data ?? null;
   const value: SessionValue = {
     me,

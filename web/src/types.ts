@@ -37,8 +37,6 @@ export interface LoanView {
   rate: { kind: string; percent: string; marginPercent: string | null }; penaltyPercentPerDay: string; fee: string; approvedAt: string; disbursedOn: string | null;
   maturityOn: string | null; closedOn: string | null; accruedThrough: string | null; scheduleVersion: number; overdueSince: string | null;
   defaultReview: { reason: string } | null; balances: Balances;
-  borrower?: { ref: string; name: string };
-  risk?: { state: string; debt: string; collateral: string; callDeadline: string | null } | null;
 }
 
 export interface ScheduleLine { number: number; dueDate: string; days: number; principal: string; interest: string; payment: string; balance: string; status: string }

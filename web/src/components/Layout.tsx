@@ -1,9 +1,10 @@
 import { type ReactNode } from 'react';
 import { NavLink as RouterLink, useLocation } from 'react-router';
-import { AppShell, Burger, Group, NavLink, SegmentedControl, Text, Button, Badge } from '@mantine/core';
+import { AppShell, Burger, Group, NavLink, Text, Button, Badge } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
 import { api, setCsrfToken } from '../api';
+import { LanguageSwitch } from './LanguageSwitch';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
 import { SCREENS } from '../screens';
@@ -15,7 +16,7 @@ const ROLE_KEYS = {
 
 export function Layout({ children }: { children: ReactNode }) {
   const [opened, { toggle, close }] = useDisclosure();
-  const { t, locale, setLocale } = useI18n();
+  const { t } = useI18n();
   const { me, can } = useSession();
   const client = useQueryClient();
   const location = useLocation();
@@ -38,8 +39,7 @@ export function Layout({ children }: { children: ReactNode }) {
           </Group>
           <Group gap="sm" wrap="nowrap">
             <DemoBanner />
-            <SegmentedControl size="xs" value={locale} onChange={(value) => setLocale(value === 'en' ? 'en' : 'ru')}
-              data={[{ value: 'ru', label: 'RU' }, { value: 'en', label: 'EN' }]} aria-label={t('app.language')} />
+            <LanguageSwitch />
             <Text size="sm" visibleFrom="sm" data-testid="whoami">{me?.displayName}</Text>
             <Button size="xs" variant="default" onClick={() => void logout()}>{t('app.logout')}</Button>
           </Group>

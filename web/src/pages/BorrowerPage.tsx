@@ -1,4 +1,4 @@
-import { lazy, Suspense, useMemo, useState } from 'react';
+import { Suspense, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Anchor, Badge, Button, Card, Grid, Group, SimpleGrid, Stack, Table, Tabs, Text, TextInput, NumberInput, Title } from '@mantine/core';
 import { useMutation, useQuery } from '@tanstack/react-query';
@@ -6,9 +6,9 @@ import { api, must } from '../api';
 import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle, ProblemAlert, StateBadge } from '../components/Common';
+import { LazyChart as Chart } from '../components/LazyChart';
 import type { ApplicationView, BorrowerRisk } from '../types';
 
-const Chart = lazy(() => import('../components/Chart'));
 
 export default function BorrowerPage() {
   const { ref = '' } = useParams();

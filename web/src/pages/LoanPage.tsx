@@ -1,4 +1,4 @@
-import { lazy, Suspense, useMemo, useState } from 'react';
+import { Suspense, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Anchor, Badge, Card, Drawer, Group, NumberInput, SegmentedControl, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Timeline, Title, UnstyledButton } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
@@ -6,9 +6,9 @@ import { api, must } from '../api';
 import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle, StateBadge } from '../components/Common';
+import { LazyChart as Chart } from '../components/LazyChart';
 import type { BorrowerRisk, CollateralView, LoanEvent, LoanBalances, LoanStatement, LoanView, Schedule } from '../types';
 
-const Chart = lazy(() => import('../components/Chart'));
 const BALANCE_KEYS = ['principal', 'principalOverdue', 'interest', 'interestOverdue', 'penalty', 'fee'] as const;
 
 export default function LoanPage() {

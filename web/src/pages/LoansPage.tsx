@@ -5,7 +5,6 @@ import { useQuery, keepPreviousData } from '@tanstack/react-query';
 import { api, must } from '../api';
 import { useI18n, type MessageKey } from '../i18n';
 import { Loaded, PageTitle, StateBadge } from '../components/Common';
-import type { LoanView } from '../types';
 
 const STATUSES = ['approved', 'active', 'overdue', 'closed', 'cancelled'] as const;
 const STATES = ['healthy', 'warning', 'margin_call', 'accelerated_call', 'liquidation'] as const;
@@ -48,7 +47,7 @@ export default function LoansPage() {
         </form>
       </Group>
       <Loaded query={loans}>{(data) => {
-        const rows = data.loans as unknown as LoanView[];
+        const rows = data.loans;
         return (
           <>
             <Table.ScrollContainer minWidth={900}>
@@ -60,7 +59,7 @@ export default function LoansPage() {
                 <Table.Tbody>{rows.map((loan) => (
                   <Table.Tr key={loan.ref}>
                     <Table.Td><Anchor component={Link} to={`/loans/${loan.ref}`}>{loan.ref}</Anchor></Table.Td>
-                    <Table.Td>{loan.borrower === undefined ? '—' : <Anchor component={Link} to={`/borrowers/${loan.borrower.ref}`}>{loan.borrower.name}</Anchor>}</Table.Td>
+                    <Table.Td><Anchor component={Link} to={`/borrowers/${loan.borrower.ref}`}>{loan.borrower.name}</Anchor></Table.Td>
                     <Table.Td>{t(`loanStatus.${loan.status}` as MessageKey)}</Table.Td>
                     <Table.Td><StateBadge state={loan.risk?.state} /></Table.Td>
                     <Table.Td ta="right">{rub(loan.amount)}</Table.Td><Table.Td ta="right">{rub(loan.balances.total)}</Table.Td>

@@ -1,12 +1,13 @@
 import { useState, type FormEvent } from 'react';
-import { Button, Center, Paper, PasswordInput, SegmentedControl, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Button, Center, Paper, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { api, must, setCsrfToken } from '../api';
+import { LanguageSwitch } from '../components/LanguageSwitch';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
 import { ProblemAlert } from '../components/Common';
 
 export function LoginPage() {
-  const { t, locale, setLocale } = useI18n();
+  const { t } = useI18n();
   const { refresh } = useSession();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -37,8 +38,7 @@ export function LoginPage() {
             <PasswordInput label={t('login.password')} value={password} onChange={(e) => setPassword(e.currentTarget.value)} autoComplete="current-password" required name="password" />
             <ProblemAlert error={error} />
             <Button type="submit" loading={busy}>{t('login.submit')}</Button>
-            <SegmentedControl size="xs" value={locale} onChange={(value) => setLocale(value === 'en' ? 'en' : 'ru')}
-              data={[{ value: 'ru', label: 'Русский' }, { value: 'en', label: 'English' }]} aria-label={t('app.language')} />
+            <LanguageSwitch full />
           </Stack>
         </form>
       </Paper>

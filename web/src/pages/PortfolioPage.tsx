@@ -1,19 +1,20 @@
-import { lazy, Suspense, useMemo } from 'react';
+import { Suspense, useMemo } from 'react';
 import { Link } from 'react-router';
 import { Anchor, Badge, Card, Grid, Group, SimpleGrid, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { api, must } from '../api';
 import { useI18n, type MessageKey } from '../i18n';
 import { Figure, Loaded, PageTitle, StateBadge } from '../components/Common';
+import { LazyChart as Chart } from '../components/LazyChart';
 import type { Portfolio } from '../types';
+import { currentPriceQuery, portfolioQuery } from './portfolio-queries';
 
-const Chart = lazy(() => import('../components/Chart'));
 const DAY = 86_400_000;
 
 export default function PortfolioPage() {
   const { t, rub, btc, pct, time } = useI18n();
-  const portfolio = useQuery({ queryKey: ['portfolio'], queryFn: async () => must(await api.GET('/api/v1/portfolio', { params: { query: { nearest: 10 } } })) as unknown as Portfolio, refetchInterval: 15_000 });
-  const prices = useQuery({ queryKey: ['prices', 'current'], queryFn: async () => must(await api.GET('/api/v1/prices/current')), refetchInterval: 15_000 });
+  const portfolio = useQuery(portfolioQuery);
+  const prices = useQuery(currentPriceQuery);
   return (
     <>
       <PageTitle>{t('portfolio.title')}</PageTitle>
