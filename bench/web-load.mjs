@@ -1,15 +1,15 @@
-import { parentPort, workerData } from 'node:worker_threads';
 import { Agent, request } from 'undici';
 
 /**
- * The open-loop load of `npm run bench:web`, in a worker thread (a core of its own, so the client
- * does not steal the server's): requests are sent at evenly spaced instants whatever the answers
+ * The open-loop load of `npm run bench:web`, in a process of its own (forked by bench/web.ts: a
+ * client is not the server's thread; run in a worker thread of the server's process, the same
+ * load measured about half the rate it does from outside): requests are sent at evenly spaced instants whatever the answers
  * do, and each one's latency is measured from the instant it was due, not from when it went out,
  * so a slow server cannot hide its queue (no coordinated omission; autocannon's fixed rate sends
  * each second's quota in a burst instead).
  */
-/** workerData: { origin, paths, headers, rate, seconds } */
-const job = workerData;
+/** The job, sent by the parent: { origin, paths, headers, rate, seconds }. */
+const job = await new Promise((resolve) => process.once('message', resolve));
 const agent = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
 // One more second than measured: its requests warm the connections and the JIT and are not counted.
 const WARM_MS = 1_000;
@@ -41,4 +41,4 @@ await new Promise((resolve) => {
   pump();
 });
 await agent.close();
-parentPort.postMessage({ latencies, errors });
+process.send({ latencies, errors }, () => process.exit(0));
