@@ -234,11 +234,16 @@ let credentialsGeneration = 0;
 interface Checked { readonly at: number; readonly generation: number; readonly validUntil: number; readonly result: Authenticated }
 const checkedByDb = new WeakMap<Queryable, Map<string, Checked>>();
 
+// Keyed by the credential's SHA-256, never the credential itself (no secret kept in memory past
+// its request); an entry found unusable is dropped.
 function recall(db: Queryable, key: string, now: Date): Authenticated | undefined {
-  const entry = checkedByDb.get(db)?.get(key);
-  if (entry === undefined || entry.generation !== credentialsGeneration) return undefined;
+  const checked = checkedByDb.get(db);
+  const entry = checked?.get(key);
+  if (entry === undefined) return undefined;
   const t = now.getTime();
-  return t >= entry.at && t - entry.at < CHECKED_CREDENTIAL_MS && t < entry.validUntil ? entry.result : undefined;
+  if (entry.generation === credentialsGeneration && t >= entry.at && t - entry.at < CHECKED_CREDENTIAL_MS && t < entry.validUntil) return entry.result;
+  checked!.delete(key);
+  return undefined;
 }
 
 function remember(db: Queryable, key: string, entry: Checked): void {
@@ -255,11 +260,11 @@ export function forgetCheckedCredentials(): void {
 }
 
 export async function findSession(db: Queryable, cookieValue: string, now: Date): Promise<Authenticated | undefined> {
-  const key = `s:${cookieValue}`;
+  const idHash = sha256(cookieValue);
+  const key = `s:${idHash}`;
   const known = recall(db, key, now);
   if (known !== undefined) return known;
   const generation = credentialsGeneration;
-  const idHash = sha256(cookieValue);
   const [row] = await db.query<{ csrf_token: string; last_seen_at: Date; expires_at: Date } & UserRow>(SESSION_WITH_USER, [idHash, now, SESSION.idleSeconds]);
   if (row === undefined) return undefined;
   // The idle clock is kept to the minute: a page's every request used to write (and flush) the
@@ -321,7 +326,7 @@ export const TOKEN_TOUCH_MS = 60_000;
 export async function findToken(db: Queryable, text: string, now: Date): Promise<Authenticated | undefined> {
   const match = /^zlg_([1-9][0-9]{0,18})_([A-Za-z0-9_-]{43})$/.exec(text);
   if (match === null) return undefined;
-  const key = `t:${text}`;
+  const key = `t:${sha256(text)}`;
   const known = recall(db, key, now);
   if (known !== undefined) return known;
   const generation = credentialsGeneration;
