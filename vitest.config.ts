@@ -9,5 +9,8 @@ export default defineConfig({
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits for an event (a page showing what an action did); its default 1 s is a
+    // fixed time that a busy CI machine overran (the console's disbursement on PostgreSQL).
+    expect: { poll: { timeout: 30_000 } },
   },
 });
