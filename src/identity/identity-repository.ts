@@ -216,7 +216,6 @@ export interface Authenticated {
   readonly tokenId?: bigint;
 }
 
-/** The session behind a cookie, if live (not revoked, not past its absolute or idle expiry). */
 /**
  * Credentials checked in the last second, per database. Every API request authenticates, and a
  * page or a client sends its requests in bursts: without this, one query in three the API made
@@ -259,6 +258,7 @@ export function forgetCheckedCredentials(): void {
   credentialsGeneration += 1;
 }
 
+/** The session behind a cookie, if live (not revoked, not past its absolute or idle expiry). */
 export async function findSession(db: Queryable, cookieValue: string, now: Date): Promise<Authenticated | undefined> {
   const idHash = sha256(cookieValue);
   const key = `s:${idHash}`;

@@ -1,4 +1,4 @@
-import { Suspense, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Anchor, Badge, Button, Card, Grid, Group, SimpleGrid, Stack, Table, Tabs, Text, TextInput, NumberInput, Title } from '@mantine/core';
 import { useMutation, useQuery } from '@tanstack/react-query';
@@ -192,7 +192,7 @@ function UnderwritingTab({ borrowerRef }: { borrowerRef: string }) {
             <Figure label={t('uw.dscrMin')} value={num(u.inputs.terms.dscrMin)} />
           </SimpleGrid>
           {u.reasons.map((reason) => <Text key={reason} size="sm">{reason}</Text>)}
-          <Suspense fallback={null}><DscrChart report={u} /></Suspense>
+          <DscrChart report={u} />
         </Stack>
       );
     }}</Loaded>

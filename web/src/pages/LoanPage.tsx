@@ -1,4 +1,4 @@
-import { Suspense, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Anchor, Badge, Card, Drawer, Group, NumberInput, SegmentedControl, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Timeline, Title, UnstyledButton } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
@@ -52,7 +52,7 @@ export default function LoanPage() {
           <Tabs.Panel value="schedule"><ScheduleTab loanRef={ref} /></Tabs.Panel>
           <Tabs.Panel value="collateral"><CollateralTab loanRef={ref} /></Tabs.Panel>
           <Tabs.Panel value="timeline"><TimelineTab loanRef={ref} risk={risk.data} /></Tabs.Panel>
-          <Tabs.Panel value="ltv"><Suspense fallback={null}><LtvTab loan={l} risk={risk.data} /></Suspense></Tabs.Panel>
+          <Tabs.Panel value="ltv"><LtvTab loan={l} risk={risk.data} /></Tabs.Panel>
         </Tabs>
       </>
     )}</Loaded>

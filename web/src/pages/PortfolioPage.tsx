@@ -1,4 +1,4 @@
-import { Suspense, useMemo } from 'react';
+import { useMemo } from 'react';
 import { Link } from 'react-router';
 import { Anchor, Badge, Card, Grid, Group, SimpleGrid, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
@@ -49,7 +49,7 @@ export default function PortfolioPage() {
             <Grid.Col span={{ base: 12, lg: 6 }}>
               <Card withBorder h="100%">
                 <Title order={3} size="h4" mb="sm">{t('portfolio.histogram')}</Title>
-                <Suspense fallback={null}><LtvHistogram portfolio={p} /></Suspense>
+                <LtvHistogram portfolio={p} />
               </Card>
             </Grid.Col>
           </Grid>
@@ -72,7 +72,7 @@ export default function PortfolioPage() {
           </Card>
           <Card withBorder mb="md">
             <Title order={3} size="h4" mb="sm">{t('portfolio.priceChart')}</Title>
-            <Suspense fallback={null}><PriceChart portfolio={p} /></Suspense>
+            <PriceChart portfolio={p} />
           </Card>
         </>
       )}</Loaded>
