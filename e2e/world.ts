@@ -100,5 +100,9 @@ export async function menu(page: Page): Promise<string[]> {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
+  // Charts load their code after the page's first paint (LazyChart): the picture waits for them
+  // to be drawn and for the page's reads to settle, as a reader would see it a moment later.
+  await page.locator('[data-chart-pending]').first().waitFor({ state: 'detached' });
+  await page.waitForLoadState('networkidle');
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
 }

@@ -16,6 +16,6 @@ export function LazyChart(props: ComponentProps<typeof Chart>) {
     const frame = requestAnimationFrame(() => { timer = setTimeout(() => setPainted(true), 0); });
     return () => { cancelAnimationFrame(frame); if (timer !== undefined) clearTimeout(timer); };
   }, []);
-  const placeholder = <div style={{ width: '100%', height: props.height ?? 280 }} />;
+  const placeholder = <div style={{ width: '100%', height: props.height ?? 280 }} data-chart-pending />;
   return painted ? <Suspense fallback={placeholder}><Chart {...props} /></Suspense> : placeholder;
 }
