@@ -16,7 +16,16 @@ import { openPostgres } from '../src/db/postgres.js';
 export interface BenchDatabase {
   readonly engine: Engine;
   readonly db: Database;
+  /** Where it lives, for a process of the bench's own to open it too (PGlite: after db.close()). */
+  readonly location: BenchLocation;
   readonly dispose: () => Promise<void>;
+}
+
+export type BenchLocation = { readonly engine: 'pglite'; readonly dataDir: string } | { readonly engine: 'postgres'; readonly url: string; readonly schema: string };
+
+/** Opens a bench database that openBenchDatabase made (from another process, say). */
+export async function openBenchLocation(location: BenchLocation, poolSize = 8): Promise<Database> {
+  return location.engine === 'pglite' ? openPglite({ dataDir: location.dataDir }) : openPostgres(location.url, { schema: location.schema, poolSize });
 }
 
 /** PGlite always; PostgreSQL too when DATABASE_URL is set. `--engine X` picks one. */
@@ -32,7 +41,12 @@ export async function openBenchDatabase(engine: Engine, poolSize = 8): Promise<B
     const dir = await mkdtemp(path.join(os.tmpdir(), 'zalog-bench-'));
     const db = await openPglite({ dataDir: dir });
     await migrate(db);
-    return { engine, db, dispose: async () => { await db.close(); await rm(dir, { recursive: true, force: true }); } };
+    // PGlite's data directory has one owner at a time: a bench that hands it to another process
+    // closes db first, and dispose does not close it twice.
+    let closed = false;
+    const close = db.close.bind(db);
+    db.close = async () => { if (!closed) { closed = true; await close(); } };
+    return { engine, db, location: { engine, dataDir: dir }, dispose: async () => { await db.close(); await rm(dir, { recursive: true, force: true }); } };
   }
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('the postgres engine needs DATABASE_URL');
@@ -44,6 +58,7 @@ export async function openBenchDatabase(engine: Engine, poolSize = 8): Promise<B
   return {
     engine,
     db,
+    location: { engine, url, schema },
     dispose: async () => {
       await db.close();
       await admin.exec(`DROP SCHEMA ${schema} CASCADE`);

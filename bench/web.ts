@@ -13,16 +13,15 @@
  *   the API's read paths keep p99 <= 100 ms with no error: officers' loan list, loan detail and
  *   miners' risk views in equal thirds. Goal >= 1,000.
  *
- * PGlite always, PostgreSQL too when DATABASE_URL is set (`--engine` picks one). The service runs
- * in this process (PGlite is in-process); the load comes from a process of its own.
+ * PGlite always, PostgreSQL too when DATABASE_URL is set (`--engine` picks one). This process seeds
+ * the book; the service then runs in a process of its own (bench/web-server.ts), as `zalog serve`
+ * runs it, with a heap and a CPU share that hold nothing of the seeding's or the browser driver's;
+ * the load comes from a third.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { fork } from 'node:child_process';
 import { chromium } from 'playwright-core';
-import { pino } from 'pino';
-import { buildApp } from '../src/api/app.js';
-import { loadMigrations } from '../src/db/migrate.js';
 import { loadCalendar } from '../src/calendar/load.js';
 import { createApiToken, createUser } from '../src/identity/identity-repository.js';
 import { seedLoans } from '../src/loans/seed.js';
@@ -38,6 +37,18 @@ const WEB_ROOT = fileURLToPath(new URL('../web/dist', import.meta.url));
 const PASSWORD = 'bench: a long enough password 4711';
 /** Cold loads measured (one more warms the server); the median is reported. */
 const LOADS = 11;
+/**
+ * How the service reaches PostgreSQL, printed with the figures: over loopback TCP the kernel does
+ * the receiving side's work inside the sender's system call, and sending a query (one writev) was
+ * 30% of the service's busy CPU at 700 requests/s here (--cpu-prof). Over the Unix socket the
+ * bench measured the same api_rps (900/s) as over TCP in the same hour, so this is reported, not
+ * chosen.
+ */
+function transport(url: string): string {
+  const parsed = new URL(url);
+  const host = decodeURIComponent(parsed.hostname) || parsed.searchParams.get('host') || '';
+  return host.startsWith('/') ? `a Unix socket in ${host}` : `TCP to ${host}:${parsed.port || '5432'}`;
+}
 const percentile = (values: number[], p: number) => { const sorted = [...values].sort((a, b) => a - b); return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN; };
 
 console.log(`machine: ${machine()}`);
@@ -51,6 +62,7 @@ for (const file of initial) initialBytes += (await stat(`${WEB_ROOT}${file}.br`)
 console.log(`initial JS: ${initial.join(', ')} = ${(initialBytes / 1024).toFixed(1)} KB (brotli)`);
 
 const calendar = await loadCalendar();
+if (process.env.DATABASE_URL) console.log(`postgres: reached over ${transport(process.env.DATABASE_URL)}`);
 for (const engine of benchEngines(argv)) {
   const bench = await openBenchDatabase(engine);
   const stub = await startHttpStub();
@@ -61,9 +73,12 @@ for (const engine of benchEngines(argv)) {
     // A bulk load leaves PostgreSQL without statistics until autovacuum's next analyze; without them
     // it plans a borrower's risk view as a pass over every loan (400 ms at 100,000 loans). And it
     // leaves autovacuum a few minutes' work on the new rows, which ran during the measurements and
-    // took a core from them (first loads 30% slower than on PGlite in the same run). A bank's
-    // database is vacuumed and has its statistics: do both now, as autovacuum would.
+    // took a core from them (first loads 30% slower than on PGlite in the same run), and a
+    // checkpoint that spreads the load's dirty pages over the next minutes of measurement. A
+    // bank's database is vacuumed, has its statistics and is not writing out a bulk load: do all
+    // three now.
     await bench.db.exec('VACUUM (ANALYZE)');
+    await bench.db.exec('CHECKPOINT');
     const prices = await fixedPriceService(bench.db, stub, '100000.00');
     const risk = new RiskEngine(bench.db, new PgRiskStore(bench.db, calendar));
     await risk.rebuild();
@@ -72,10 +87,16 @@ for (const engine of benchEngines(argv)) {
     const officerToken = (await createApiToken(bench.db, officer.id, 'bench', new Date(Date.now() + 86_400_000))).text;
     const borrowerRefs = (await bench.db.query<{ ref: string }>(`SELECT ref FROM borrowers WHERE ref LIKE 'SB-web-%' ORDER BY id LIMIT 300 OFFSET 1`)).map((r) => r.ref);
     const loanRefs = (await bench.db.query<{ ref: string }>('SELECT ref FROM loans ORDER BY id LIMIT 300')).map((r) => r.ref);
-    // The service's own logging (info: one line per request), written where it costs least.
-    const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: false }));
-    const app = await buildApp({ db: bench.db, migrations: await loadMigrations(), logger, webRoot: WEB_ROOT, rateLimitPerMinute: 10_000_000 });
-    const origin = await app.listen({ host: '127.0.0.1', port: 0 });
+    await prices.stop();
+    // The service in a process of its own, as deployed (PGlite's directory has one owner at a time).
+    if (engine === 'pglite') await bench.db.close();
+    const server = fork(fileURLToPath(new URL('./web-server.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], serialization: 'advanced' });
+    const serverExit = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    const origin = await new Promise<string>((resolve, reject) => {
+      server.once('message', (message) => resolve((message as { origin: string }).origin));
+      void serverExit.then((code) => reject(new Error(`the service exited with ${code}`)));
+      server.send({ location: bench.location, webRoot: WEB_ROOT });
+    });
 
     // first_load_ms
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
@@ -147,8 +168,8 @@ for (const engine of benchEngines(argv)) {
       if (p99 > 100 || result.errors > 0) break;
       best = rate;
     }
-    await app.close();
-    await prices.stop();
+    server.send('stop');
+    if (await serverExit !== 0) throw new Error('the service did not stop cleanly');
 
     printBench({ name: 'web', metric: 'first_load_ms', value: Math.round(percentile(loadsMs, 50)), unit: 'ms', engine, goal: '<= 1000' });
     printBench({ name: 'web', metric: 'initial_js_kb', value: Number((initialBytes / 1024).toFixed(1)), unit: 'KB', engine, goal: '<= 300' });
