@@ -33,6 +33,8 @@ import { serve } from './serve.js';
 import { demoConfig, demoOptions, runDemo } from '../demo/run.js';
 import { registerLoanCommands } from './loans-cli.js';
 import { registerRiskCommands } from './risk-cli.js';
+import { registerVaultCommands } from '../vaults/vault-cli.js';
+import { DescriptorError } from '../vaults/descriptor.js';
 import { dateOption } from './options.js';
 import { readInputFile, type CliIo, type CliRuntime } from './io.js';
 import { AuditKeyError, generateSigningKey, verifyingKeyOf } from '../audit/checkpoint.js';
@@ -479,6 +481,7 @@ program.command('schedule')
 
 registerLoanCommands(program, io, withDatabase);
 registerRiskCommands(program, io, runtime);
+registerVaultCommands(program, io);
 
 return program;
 }
@@ -491,7 +494,7 @@ export function reportError(io: CliIo, error: unknown): number {
     return exitCode === 0 ? 0 : 2;
   }
   if (error instanceof ListImportError || error instanceof ExtractImportError || error instanceof ConfigError || error instanceof MigrationError || error instanceof DatabaseLockedError
-    || error instanceof PricesConfigError || error instanceof HistoryFileError || error instanceof SourceError || error instanceof AuditKeyError || error instanceof CalendarDataError) {
+    || error instanceof PricesConfigError || error instanceof HistoryFileError || error instanceof SourceError || error instanceof AuditKeyError || error instanceof CalendarDataError || error instanceof DescriptorError) {
     io.err(`zalog: ${error.message}`);
     return 2;
   }
