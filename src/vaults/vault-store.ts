@@ -1,0 +1,35 @@
+import type { Queryable } from '../db/database.js';
+import { AddressChain, type ParsedDescriptor } from './descriptor.js';
+
+/** How many addresses of a vault are derived and watched when it is made (a deposit and payouts to come). */
+export const VAULT_LOOKAHEAD = 20;
+
+export interface NewVault {
+  readonly loanId: bigint;
+  readonly mode: 'bank' | 'collaborative';
+  readonly parsed: ParsedDescriptor;
+  readonly chainIndex: number;
+  readonly confirmations: number;
+  readonly at: Date;
+  readonly lookahead?: number;
+}
+
+/** Stores a vault and its first addresses (the scripts the watcher looks for); returns its id. */
+export async function createVault(tx: Queryable, vault: NewVault): Promise<bigint> {
+  const [row] = await tx.query<{ id: bigint }>(`INSERT INTO vaults (loan_id, mode, network, descriptor, chain_index, confirmations, created_at)
+                                                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+  [vault.loanId, vault.mode, vault.parsed.network, vault.parsed.descriptor, vault.chainIndex, vault.confirmations, vault.at]);
+  const chain = new AddressChain(vault.parsed);
+  const count = vault.lookahead ?? VAULT_LOOKAHEAD;
+  const indexes: number[] = [];
+  const addresses: string[] = [];
+  const scripts: string[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const derived = chain.at(index);
+    indexes.push(index);
+    addresses.push(derived.address);
+    scripts.push(derived.scriptPubKey);
+  }
+  await tx.query('INSERT INTO vault_addresses (vault_id, address_index, address, script) SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[])', [row!.id, indexes, addresses, scripts]);
+  return row!.id;
+}

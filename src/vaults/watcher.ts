@@ -1,0 +1,157 @@
+import type { Database, Queryable } from '../db/database.js';
+import { matchBlock, type Outpoint, type Watched } from './block-match.js';
+import type { ChainBackend } from './esplora.js';
+import { SourceError } from '../adapters/http.js';
+
+/**
+ * The chain watcher: follows the backend's best chain block by block from the last block it
+ * processed (chain_blocks), and keeps vault_coins true to it. Each block is one transaction: the
+ * block's row, the coins it pays to vault addresses, the vault coins it spends, and the coins that
+ * reach their vault's confirmations with it (counted once, never twice: a coin is its txid and
+ * vout). A block whose parent is not the block below it means a reorganisation: the top block is
+ * undone (its coins lose their block, its spends are unspent) and the walk goes down until the
+ * chains agree. A counted coin taken back that way is a reorganisation deeper than the vault's
+ * confirmations: the vault is frozen and an alert raised for staff; the coin counts again only if a
+ * block of the new branch holds it.
+ *
+ * A crash between blocks loses nothing (the next sync starts after the last committed block); a
+ * crash inside one rolls its transaction back.
+ */
+
+export interface WatcherOptions {
+  readonly db: Database;
+  readonly backend: ChainBackend;
+  readonly now: () => Date;
+  /** Where to start when no block has been processed yet (the bank's setting: the height its first vault was made at). */
+  readonly startHeight: number;
+  /** The most blocks one sync processes (a catch-up continues on the next). */
+  readonly maxBlocksPerSync?: number;
+}
+
+export interface SyncReport {
+  readonly processed: number;
+  readonly undone: number;
+  readonly tip: number | null;
+  readonly deposits: number;
+  readonly counted: number;
+}
+
+interface WatchedOwner { readonly vaultId: bigint; readonly index: number }
+
+/** How far down a reorganisation may go before the watcher stops and asks for a person. */
+export const MAX_REORG_DEPTH = 100;
+
+export class VaultWatcher {
+  readonly #options: WatcherOptions;
+  constructor(options: WatcherOptions) {
+    this.#options = options;
+  }
+
+  /** Brings the database up to the backend's tip (or maxBlocksPerSync blocks nearer it). */
+  async sync(): Promise<SyncReport> {
+    const { db, backend } = this.#options;
+    const tip = await backend.tipHeight();
+    const watched = await loadWatched(db);
+    let processed = 0;
+    let undone = 0;
+    let deposits = 0;
+    let counted = 0;
+    const limit = this.#options.maxBlocksPerSync ?? 10_000;
+    while (processed < limit) {
+      const [last] = await db.query<{ height: number; hash: string }>('SELECT height, hash FROM chain_blocks ORDER BY height DESC LIMIT 1');
+      const height = last === undefined ? this.#options.startHeight : last.height + 1;
+      if (last !== undefined && height > tip) {
+        // At the tip: is our top block still the best chain's? A reorganisation to a branch no
+        // longer than ours shows only here.
+        const best = last.height > tip ? null : await backend.blockHash(last.height);
+        if (best === last.hash) break;
+        if (undone >= MAX_REORG_DEPTH) throw new SourceError('rejected', `${backend.name}: a reorganisation deeper than ${MAX_REORG_DEPTH} blocks; the watcher stops for a person to look`);
+        await this.#undoTop(last.height, last.hash, watched);
+        undone += 1;
+        continue;
+      }
+      if (height > tip) break;
+      const hash = await backend.blockHash(height);
+      const raw = await backend.rawBlock(hash);
+      let match;
+      try {
+        match = matchBlock(raw, watched);
+      } catch (error) {
+        throw new SourceError('malformed', `${backend.name}: block ${height} does not parse: ${(error as Error).message}`);
+      }
+      if (match.blockHash !== hash) throw new SourceError('malformed', `${backend.name}: asked for block ${hash} at ${height}, got ${match.blockHash}`);
+      if (last !== undefined && match.previousHash !== last.hash) {
+        if (undone >= MAX_REORG_DEPTH) throw new SourceError('rejected', `${backend.name}: a reorganisation deeper than ${MAX_REORG_DEPTH} blocks; the watcher stops for a person to look`);
+        await this.#undoTop(last.height, last.hash, watched);
+        undone += 1;
+        continue;
+      }
+      const result = await db.transaction(async (tx) => {
+        const at = this.#options.now();
+        await tx.query('INSERT INTO chain_blocks (height, hash, previous_hash, transactions, processed_at) VALUES ($1, $2, $3, $4, $5)', [height, hash, match.previousHash, match.transactions, at]);
+        for (const deposit of match.deposits) {
+          // A coin seen before (in a block a reorganisation took back) gets its new block.
+          await tx.query(`INSERT INTO vault_coins (txid, vout, vault_id, address_index, sats, block_height, block_hash, first_seen_at)
+                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                          ON CONFLICT (txid, vout) DO UPDATE SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash`,
+          [deposit.txid, deposit.vout, deposit.owner.vaultId, deposit.owner.index, deposit.sats, height, hash, at]);
+        }
+        for (const spend of match.spends) {
+          await tx.query('UPDATE vault_coins SET spent_txid = $3, spent_height = $4 WHERE txid = $1 AND vout = $2', [spend.outpoint.slice(0, 64), Number(spend.outpoint.slice(65)), spend.txid, height]);
+        }
+        // Coins that reach their vault's confirmations with this block: confirmations = height - block_height + 1.
+        const newlyCounted = await tx.query<{ txid: string }>(`UPDATE vault_coins c SET counted_at = $2, counted_height = $1
+                                 FROM vaults v WHERE v.id = c.vault_id AND c.counted_at IS NULL AND c.block_height IS NOT NULL
+                                  AND $1 - c.block_height + 1 >= v.confirmations RETURNING c.txid`, [height, at]);
+        return { deposits: match.deposits.length, counted: newlyCounted.length };
+      });
+      for (const deposit of match.deposits) (watched.coins as Map<Outpoint, WatchedOwner>).set(`${deposit.txid}:${deposit.vout}`, deposit.owner);
+      for (const spend of match.spends) (watched.coins as Map<Outpoint, WatchedOwner>).delete(spend.outpoint);
+      processed += 1;
+      deposits += result.deposits;
+      counted += result.counted;
+    }
+    if (undone > 0) {
+      // After a reorganisation: coins whose block stayed but whose confirmations fell short on the new branch wait again.
+      const [top] = await db.query<{ height: number }>('SELECT height FROM chain_blocks ORDER BY height DESC LIMIT 1');
+      const uncounted = await db.query(`UPDATE vault_coins c SET counted_at = NULL, counted_height = NULL FROM vaults v
+                                          WHERE v.id = c.vault_id AND c.counted_at IS NOT NULL AND c.block_height IS NOT NULL
+                                            AND $1::int4 - c.block_height + 1 < v.confirmations RETURNING c.txid`, [top?.height ?? -1]);
+      counted -= uncounted.length;
+    }
+    return { processed, undone, tip, deposits, counted };
+  }
+
+  /** Undoes the top processed block: its coins lose their block (a counted one freezes its vault), its spends are undone. */
+  async #undoTop(height: number, hash: string, watched: Watched<WatchedOwner>): Promise<void> {
+    const at = this.#options.now();
+    await this.#options.db.transaction(async (tx) => {
+      const counted = await tx.query<{ txid: string; vout: number; vault_id: bigint; sats: bigint }>('SELECT txid, vout, vault_id, sats FROM vault_coins WHERE block_height = $1 AND counted_at IS NOT NULL', [height]);
+      for (const coin of counted) {
+        await tx.query('INSERT INTO vault_alerts (vault_id, kind, details, at) VALUES ($1, $2, $3, $4)', [coin.vault_id, 'deep_reorg', JSON.stringify({ txid: coin.txid, vout: coin.vout, sats: coin.sats.toString(), height, hash }), at]);
+        await tx.query(`UPDATE vaults SET frozen_at = coalesce(frozen_at, $2), frozen_reason = coalesce(frozen_reason, $3) WHERE id = $1`, [coin.vault_id, at, `a reorganisation took back counted coin ${coin.txid}:${coin.vout} (block ${height})`]);
+      }
+      await tx.query('UPDATE vault_coins SET block_height = NULL, block_hash = NULL, counted_at = NULL, counted_height = NULL WHERE block_height = $1', [height]);
+      // A coin counted by a block being undone, whose own block stays, keeps counting while the
+      // reorganisation is walked down (so that a deeper one is told by its counted coins); the
+      // end of the sync uncounts what the new branch leaves short of its confirmations.
+      const unspent = await tx.query<{ txid: string; vout: number; vault_id: bigint; address_index: number }>('UPDATE vault_coins SET spent_txid = NULL, spent_height = NULL WHERE spent_height = $1 RETURNING txid, vout, vault_id, address_index', [height]);
+      for (const coin of unspent) (watched.coins as Map<Outpoint, WatchedOwner>).set(`${coin.txid}:${coin.vout}`, { vaultId: coin.vault_id, index: coin.address_index });
+      const deleted = await tx.query('DELETE FROM chain_blocks WHERE height = $1 AND hash = $2 RETURNING height', [height, hash]);
+      if (deleted.length !== 1) throw new Error(`chain_blocks changed under the watcher at ${height}`);
+    });
+  }
+}
+
+/** The watched set: every vault address's script, and the vault coins not yet spent. */
+export async function loadWatched(db: Queryable): Promise<Watched<WatchedOwner>> {
+  const scripts = new Map<string, WatchedOwner>();
+  for (const row of await db.query<{ script: string; vault_id: bigint; address_index: number }>('SELECT script, vault_id, address_index FROM vault_addresses')) {
+    scripts.set(row.script, { vaultId: row.vault_id, index: row.address_index });
+  }
+  const coins = new Map<Outpoint, WatchedOwner>();
+  for (const row of await db.query<{ txid: string; vout: number; vault_id: bigint; address_index: number }>('SELECT txid, vout, vault_id, address_index FROM vault_coins WHERE spent_txid IS NULL')) {
+    coins.set(`${row.txid}:${row.vout}`, { vaultId: row.vault_id, index: row.address_index });
+  }
+  return { scripts, coins };
+}
