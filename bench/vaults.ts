@@ -9,20 +9,33 @@
  *   outputs, 50 of them deposits to vaults and 20 inputs spending vault coins), serialised as a
  *   node serves it, parsed and matched against 100,000 live vault scripts and 100,000 vault coins;
  *   the median of 21 runs after one warm-up. Goal <= 200.
- *
- * catchup_s (the watcher over 1,000 blocks) comes with the watcher itself.
+ * - catchup_s: the watcher (src/vaults/watcher.ts) over 1,000 blocks of 2,000 transactions each,
+ *   served by a local Esplora-compatible chain (in this process; each block serialised once when
+ *   mined), from the first block to the tip, on PGlite (and PostgreSQL when DATABASE_URL is set;
+ *   `--engine` picks one): 1,000 vaults of 20 addresses watched (`--watched-vaults N`); each block pays 5 deposits to
+ *   vaults and spends 2 vault coins of earlier blocks. Goal <= 60 on PGlite.
+ *   `--blocks N`, `--block-transactions N`, `--vaults N` change the sizes.
  */
 import { randomBytes } from 'node:crypto';
 import { makeBlock, makeCoinbase, makeTransaction, otherScript, testKey } from '../src/test-support/bitcoin.js';
 import { matchBlock, type Outpoint } from '../src/vaults/block-match.js';
 import { AddressChain, vaultDescriptor } from '../src/vaults/descriptor.js';
-import { integerOption, machine, printBench } from './bench-support.js';
+import { loadCalendar } from '../src/calendar/load.js';
+import { seedLoans } from '../src/loans/seed.js';
+import { startLocalChain } from '../src/test-support/local-chain.js';
+import { esploraBackend } from '../src/vaults/esplora.js';
+import { createVault } from '../src/vaults/vault-store.js';
+import { VaultWatcher } from '../src/vaults/watcher.js';
+import { benchEngines, integerOption, machine, openBenchDatabase, printBench } from './bench-support.js';
 
 const argv = process.argv.slice(2);
 const VAULTS = integerOption(argv, 'vaults', 100);
 const PER_VAULT = integerOption(argv, 'addresses', 200);
 const LIVE = integerOption(argv, 'live', 100_000);
 const TXS = integerOption(argv, 'transactions', 5_000);
+const BLOCKS = integerOption(argv, 'blocks', 1_000);
+const BLOCK_TXS = integerOption(argv, 'block-transactions', 2_000);
+const WATCHED_VAULTS = integerOption(argv, 'watched-vaults', 1_000);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 console.log(`machine: ${machine()}`);
 
@@ -74,5 +87,49 @@ for (let i = 0; i < 21; i += 1) {
 }
 console.log(`block match: ${first.deposits.length} deposits, ${first.spends.length} spends; runs ${runs.map((ms) => ms.toFixed(1)).join(', ')} ms`);
 
+// catchup_s
+const calendar = await loadCalendar();
+const catchup: { engine: string; seconds: number }[] = [];
+for (const engine of benchEngines(argv)) {
+  const bench = await openBenchDatabase(engine);
+  const localChain = await startLocalChain();
+  try {
+    await seedLoans(bench.db, { count: WATCHED_VAULTS, disbursedOn: '2026-01-15', calendar, prefix: 'vault' });
+    const loanIds = (await bench.db.query<{ id: bigint }>('SELECT id FROM loans ORDER BY id')).map((r) => r.id);
+    const madeAt = performance.now();
+    const vaultScripts: Buffer[] = [];
+    for (let i = 0; i < loanIds.length; i += 1) {
+      const parsed = vaultDescriptor({ network: 'regtest', threshold: 2, chain: i, keys: [testKey(1), testKey(2), testKey(3)] });
+      await createVault(bench.db, { loanId: loanIds[i]!, mode: 'collaborative', parsed, chainIndex: i, confirmations: 3, at: new Date() });
+    }
+    for (const row of await bench.db.query<{ script: string }>('SELECT script FROM vault_addresses WHERE address_index = 0 ORDER BY vault_id')) vaultScripts.push(Buffer.from(row.script, 'hex'));
+    console.log(`${engine}: ${loanIds.length} vaults made (20 addresses each) in ${((performance.now() - madeAt) / 1000).toFixed(1)} s`);
+    // The blocks: a pool of unrelated transactions reused across blocks (the watcher only reads
+    // them), and in each block 5 deposits of its own and 2 spends of earlier deposits.
+    const pool = Array.from({ length: Math.max(BLOCK_TXS - 8, 0) }, (_, i) => makeTransaction([{ txid: randomBytes(32).toString('hex'), vout: 0 }, { txid: randomBytes(32).toString('hex'), vout: 1 }], [{ script: i % 2 === 0 ? Buffer.concat([Buffer.from([0x00, 0x20]), randomBytes(32)]) : otherScript(i), sats: 50_000n }, { script: otherScript(i + 1), sats: 546n }]));
+    const minedAt = performance.now();
+    const earlier: string[] = [];
+    for (let b = 0; b < BLOCKS; b += 1) {
+      const deposits = Array.from({ length: 5 }, (_, i) => makeTransaction([{ txid: randomBytes(32).toString('hex'), vout: 0 }], [{ script: vaultScripts[(b * 5 + i) % vaultScripts.length]!, sats: BigInt(1_000_000 + b) }]));
+      const spends = earlier.splice(0, 2).map((txid) => makeTransaction([{ txid, vout: 0 }], [{ script: otherScript(b), sats: 999_000n }]));
+      localChain.mine([...pool.slice(0, BLOCK_TXS - 1 - deposits.length - spends.length), ...deposits, ...spends]);
+      earlier.push(...deposits.map((tx) => tx.getId()));
+    }
+    console.log(`${engine}: ${BLOCKS} blocks of ${BLOCK_TXS} transactions mined in ${((performance.now() - minedAt) / 1000).toFixed(1)} s`);
+    const watcher = new VaultWatcher({ db: bench.db, backend: esploraBackend({ baseUrl: localChain.url }), now: () => new Date(), startHeight: 1 });
+    const t0 = performance.now();
+    const report = await watcher.sync();
+    const seconds = (performance.now() - t0) / 1000;
+    const [coins] = await bench.db.query<{ coins: bigint; counted: bigint; spent: bigint }>('SELECT count(*) AS coins, count(counted_at) AS counted, count(spent_txid) AS spent FROM vault_coins');
+    if (report.processed !== BLOCKS || coins!.coins !== BigInt(BLOCKS * 5)) throw new Error(`processed ${report.processed} blocks, ${coins!.coins} coins`);
+    console.log(`${engine}: caught up ${report.processed} blocks in ${seconds.toFixed(1)} s (${(seconds * 1000 / BLOCKS).toFixed(1)} ms a block): ${coins!.coins} coins, ${coins!.counted} counted, ${coins!.spent} spent`);
+    catchup.push({ engine, seconds });
+  } finally {
+    await localChain.close();
+    await bench.dispose();
+  }
+}
+
 printBench({ name: 'vaults', metric: 'addresses_per_s', value: perSecond, unit: 'addresses/s', engine: 'memory', goal: '>= 20000' });
 printBench({ name: 'vaults', metric: 'block_match_ms', value: Number(median(runs).toFixed(1)), unit: 'ms', engine: 'memory', goal: '<= 200' });
+for (const { engine, seconds } of catchup) printBench({ name: 'vaults', metric: 'catchup_s', value: Number(seconds.toFixed(1)), unit: 's', engine: engine as 'pglite' | 'postgres', goal: engine === 'pglite' ? '<= 60' : 'none (<= 60 on PGlite)' });

@@ -29,6 +29,8 @@ export async function startLocalChain(): Promise<LocalChain> {
   const GENESIS_TIME = 1_700_000_000;
   const blocks: Block[] = [makeBlock('00'.repeat(32), [makeCoinbase(0, otherScript(0))], GENESIS_TIME)];
   const byHash = new Map<string, Block>([[blocks[0]!.getId(), blocks[0]!]]);
+  // Each block serialised once, when mined: serving it is then a copy, as from a node's disk.
+  const rawByHash = new Map<string, Uint8Array>([[blocks[0]!.getId(), blocks[0]!.toBuffer()]]);
   const faults = new Map<string, { delayMs?: number; status?: number; body?: string }>();
   const requests = new Map<string, number>();
   let salt = 0;
@@ -37,7 +39,9 @@ export async function startLocalChain(): Promise<LocalChain> {
     salt += 1; // a replacement block at the same height differs from the one it replaces
     const block = makeBlock(blocks[height - 1]!.getId(), [makeCoinbase(height, otherScript(1_000_000 + salt)), ...transactions], GENESIS_TIME + height * 600);
     blocks.push(block);
-    byHash.set(block.getId(), block);
+    const hash = block.getId();
+    byHash.set(hash, block);
+    rawByHash.set(hash, block.toBuffer());
     return block;
   };
   const server: Server = createServer((request, response) => {
@@ -63,8 +67,8 @@ export async function startLocalChain(): Promise<LocalChain> {
     }
     const raw = /^\/block\/([0-9a-f]{64})\/raw$/.exec(path);
     if (raw !== null) {
-      const block = byHash.get(raw[1]!);
-      return block === undefined ? answer(404, 'Block not found') : answer(200, block.toBuffer(), 'application/octet-stream');
+      const bytes = rawByHash.get(raw[1]!);
+      return bytes === undefined ? answer(404, 'Block not found') : answer(200, bytes, 'application/octet-stream');
     }
     return answer(404, 'not found');
   });

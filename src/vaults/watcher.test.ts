@@ -9,6 +9,8 @@ import { openTestDatabase, type TestDatabase } from '../test-support/database.js
 import { startLocalChain, type LocalChain } from '../test-support/local-chain.js';
 import { vaultDescriptor } from './descriptor.js';
 import { esploraBackend } from './esplora.js';
+import { reconcileLoans } from '../loans/views.js';
+import { reverseCoin } from './booking.js';
 import { createVault } from './vault-store.js';
 import { VaultWatcher } from './watcher.js';
 
@@ -17,7 +19,29 @@ let t: TestDatabase;
 let chain: LocalChain;
 let vaultId: bigint;
 let scripts: Buffer[];
+let loanId: bigint;
+/** The loan's collateral before any vault coin: its seeded pledge. */
+let seededSats: bigint;
 const now = () => new Date('2026-12-07T09:00:00Z');
+
+/** Takes every vault coin off the books (reversals, as a deep reorganisation would) and forgets the chain. */
+async function resetChainState(): Promise<void> {
+  const booked = await t.db.query<{ txid: string; vout: number; position_id: bigint | null }>('SELECT txid, vout, position_id FROM vault_coins WHERE position_id IS NOT NULL');
+  await t.db.transaction(async (tx) => { for (const coin of booked) await reverseCoin(tx, coin, 'test reset', now()); });
+  await t.db.exec('DELETE FROM vault_alerts; DELETE FROM vault_coins; DELETE FROM chain_blocks; UPDATE vaults SET frozen_at = NULL, frozen_reason = NULL');
+}
+
+/** Collateral positions, the BTC ledger and the risk engine's view of the loan agree with the counted coins. */
+async function expectBooksAgree(): Promise<void> {
+  const [counted] = await t.db.query<{ sats: bigint }>('SELECT coalesce(sum(sats), 0)::int8 AS sats FROM vault_coins WHERE counted_at IS NOT NULL');
+  const [booked] = await t.db.query<{ sats: bigint }>(`SELECT coalesce(sum(p.sats), 0)::int8 AS sats FROM collateral_positions p JOIN vault_coins c ON c.position_id = p.id WHERE p.state IN ('confirmed', 'pledged')`);
+  const [positions] = await t.db.query<{ sats: bigint }>(`SELECT coalesce(sum(sats), 0)::int8 AS sats FROM collateral_positions WHERE loan_id = $1 AND state IN ('confirmed', 'pledged')`, [loanId]);
+  const [risk] = await t.db.query<{ sats: bigint }>('SELECT sats FROM loan_risk WHERE loan_id = $1', [loanId]);
+  expect(booked!.sats).toBe(counted!.sats);
+  expect(positions!.sats).toBe(seededSats + counted!.sats);
+  expect(risk!.sats).toBe(positions!.sats);
+  expect(await reconcileLoans(t.db)).toEqual([]);
+}
 
 beforeAll(async () => {
   t = await openTestDatabase();
@@ -26,8 +50,12 @@ beforeAll(async () => {
 afterAll(async () => { await t.close(); });
 
 beforeEach(async () => {
-  await t.db.exec('DELETE FROM vault_alerts; DELETE FROM vault_coins; DELETE FROM chain_blocks; DELETE FROM vault_addresses; DELETE FROM vaults');
+  await resetChainState();
+  await t.db.exec('DELETE FROM vault_addresses; DELETE FROM vaults');
   const [loan] = await t.db.query<{ id: bigint }>('SELECT id FROM loans ORDER BY id LIMIT 1');
+  loanId = loan!.id;
+  const [seeded] = await t.db.query<{ sats: bigint }>(`SELECT coalesce(sum(sats), 0)::int8 AS sats FROM collateral_positions WHERE loan_id = $1 AND state IN ('confirmed', 'pledged')`, [loanId]);
+  seededSats = seeded!.sats;
   const parsed = vaultDescriptor({ network: 'regtest', threshold: 2, chain: 0, keys: [testKey(1), testKey(2), testKey(3)] });
   vaultId = await createVault(t.db, { loanId: loan!.id, mode: 'collaborative', parsed, chainIndex: 0, confirmations: CONFIRMATIONS, at: now(), lookahead: 5 });
   scripts = (await t.db.query<{ script: string }>('SELECT script FROM vault_addresses WHERE vault_id = $1 ORDER BY address_index', [vaultId])).map((r) => Buffer.from(r.script, 'hex'));
@@ -54,6 +82,12 @@ describe('the vault watcher against a local Esplora chain', () => {
     expect(await watcher().sync()).toMatchObject({ processed: 1, counted: 1 });
     expect((await coins())[0]!.counted).toBe(true);
     expect(await watcher().sync()).toMatchObject({ processed: 0, counted: 0 });
+    // On the books once: a pledged position of the loan, its entry, the loan's LTV.
+    await expectBooksAgree();
+    const positions = await t.db.query<{ sats: bigint; state: string }>('SELECT p.sats, p.state FROM collateral_positions p JOIN vault_coins c ON c.position_id = p.id');
+    expect(positions).toEqual([{ sats: 25_000_000n, state: 'pledged' }]);
+    const [audit] = await t.db.query<{ action: string; target: string }>(`SELECT action, target FROM audit_log WHERE action = 'vault.coin.count' ORDER BY id DESC LIMIT 1`);
+    expect(audit).toMatchObject({ action: 'vault.coin.count', target: expect.stringMatching(/^loan:/) });
     const blocks = await t.db.query<{ height: number; hash: string }>('SELECT height, hash FROM chain_blocks ORDER BY height');
     expect(blocks.map((b) => [b.height, b.hash])).toEqual([1, 2, 3, 4].map((h) => [h, chain.hashAt(h)]));
   });
@@ -86,6 +120,9 @@ describe('the vault watcher against a local Esplora chain', () => {
     const [vault] = await t.db.query<{ frozen_reason: string }>('SELECT frozen_reason FROM vaults WHERE id = $1', [vaultId]);
     expect(vault!.frozen_reason).toMatch(new RegExp(`took back counted coin ${tx.getId()}:0`));
     expect(await t.db.query<{ kind: string }>('SELECT kind FROM vault_alerts')).toEqual([{ kind: 'deep_reorg' }]);
+    // The booking is reversed, not deleted.
+    expect(await t.db.query(`SELECT 1 FROM collateral_positions WHERE state = 'reversed' AND sats = 5000000`)).toHaveLength(1);
+    await expectBooksAgree();
   });
 
   it('marks a vault coin spent when a block spends it, and unspent when that block is taken back', async () => {
@@ -128,7 +165,7 @@ describe('the vault watcher against a local Esplora chain', () => {
         fc.record({ kind: fc.constant('sync' as const) }),
       ), { minLength: 1, maxLength: 14 }),
       async (steps) => {
-        await t.db.exec('DELETE FROM vault_alerts; DELETE FROM vault_coins; DELETE FROM chain_blocks; UPDATE vaults SET frozen_at = NULL, frozen_reason = NULL');
+        await resetChainState();
         await chain.close();
         chain = await startLocalChain();
         // The model: which transactions are in which block of the best chain.
@@ -152,9 +189,11 @@ describe('the vault watcher against a local Esplora chain', () => {
             best = [...best.slice(0, best.length - depth), ...replacement];
           } else {
             await watcher().sync();
+            await expectBooksAgree();
           }
         }
         await watcher().sync();
+        await expectBooksAgree();
         // What the chain says: each of our deposits' block in the best chain, its confirmations, its spend.
         const tip = best.length - 1;
         const expected = ours.map((tx) => {

@@ -2,6 +2,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { matchBlock, type Outpoint, type Watched } from './block-match.js';
 import type { ChainBackend } from './esplora.js';
 import { SourceError } from '../adapters/http.js';
+import { bookCoin, reverseCoin, type CountedCoin } from './booking.js';
 
 /**
  * The chain watcher: follows the backend's best chain block by block from the last block it
@@ -100,9 +101,12 @@ export class VaultWatcher {
           await tx.query('UPDATE vault_coins SET spent_txid = $3, spent_height = $4 WHERE txid = $1 AND vout = $2', [spend.outpoint.slice(0, 64), Number(spend.outpoint.slice(65)), spend.txid, height]);
         }
         // Coins that reach their vault's confirmations with this block: confirmations = height - block_height + 1.
-        const newlyCounted = await tx.query<{ txid: string }>(`UPDATE vault_coins c SET counted_at = $2, counted_height = $1
+        const newlyCounted = await tx.query<CountedCoin>(`UPDATE vault_coins c SET counted_at = $2, counted_height = $1
                                  FROM vaults v WHERE v.id = c.vault_id AND c.counted_at IS NULL AND c.block_height IS NOT NULL
-                                  AND $1 - c.block_height + 1 >= v.confirmations RETURNING c.txid`, [height, at]);
+                                  AND $1 - c.block_height + 1 >= v.confirmations
+                                 RETURNING c.txid, c.vout, c.vault_id, c.sats, $1 - c.block_height + 1 AS confirmations`, [height, at]);
+        // On the books in the same transaction: the collateral position, its entry, the loan's LTV (by trigger).
+        for (const coin of newlyCounted) await bookCoin(tx, coin, at);
         return { deposits: match.deposits.length, counted: newlyCounted.length };
       });
       for (const deposit of match.deposits) (watched.coins as Map<Outpoint, WatchedOwner>).set(`${deposit.txid}:${deposit.vout}`, deposit.owner);
@@ -113,11 +117,17 @@ export class VaultWatcher {
     }
     if (undone > 0) {
       // After a reorganisation: coins whose block stayed but whose confirmations fell short on the new branch wait again.
-      const [top] = await db.query<{ height: number }>('SELECT height FROM chain_blocks ORDER BY height DESC LIMIT 1');
-      const uncounted = await db.query(`UPDATE vault_coins c SET counted_at = NULL, counted_height = NULL FROM vaults v
-                                          WHERE v.id = c.vault_id AND c.counted_at IS NOT NULL AND c.block_height IS NOT NULL
-                                            AND $1::int4 - c.block_height + 1 < v.confirmations RETURNING c.txid`, [top?.height ?? -1]);
-      counted -= uncounted.length;
+      counted -= await db.transaction(async (tx) => {
+        const [top] = await tx.query<{ height: number }>('SELECT height FROM chain_blocks ORDER BY height DESC LIMIT 1');
+        const short = await tx.query<{ txid: string; vout: number; position_id: bigint | null }>(`SELECT c.txid, c.vout, c.position_id FROM vault_coins c JOIN vaults v ON v.id = c.vault_id
+                                  WHERE c.counted_at IS NOT NULL AND c.block_height IS NOT NULL AND $1::int4 - c.block_height + 1 < v.confirmations FOR UPDATE OF c`, [top?.height ?? -1]);
+        const at = this.#options.now();
+        for (const coin of short) {
+          await reverseCoin(tx, coin, 'its confirmations fell short on the new branch of a reorganisation', at);
+          await tx.query('UPDATE vault_coins SET counted_at = NULL, counted_height = NULL WHERE txid = $1 AND vout = $2', [coin.txid, coin.vout]);
+        }
+        return short.length;
+      });
     }
     return { processed, undone, tip, deposits, counted };
   }
@@ -126,8 +136,9 @@ export class VaultWatcher {
   async #undoTop(height: number, hash: string, watched: Watched<WatchedOwner>): Promise<void> {
     const at = this.#options.now();
     await this.#options.db.transaction(async (tx) => {
-      const counted = await tx.query<{ txid: string; vout: number; vault_id: bigint; sats: bigint }>('SELECT txid, vout, vault_id, sats FROM vault_coins WHERE block_height = $1 AND counted_at IS NOT NULL', [height]);
+      const counted = await tx.query<{ txid: string; vout: number; vault_id: bigint; sats: bigint; position_id: bigint | null }>('SELECT txid, vout, vault_id, sats, position_id FROM vault_coins WHERE block_height = $1 AND counted_at IS NOT NULL', [height]);
       for (const coin of counted) {
+        await reverseCoin(tx, coin, `a reorganisation took back block ${height}, deeper than the vault's confirmations`, at);
         await tx.query('INSERT INTO vault_alerts (vault_id, kind, details, at) VALUES ($1, $2, $3, $4)', [coin.vault_id, 'deep_reorg', JSON.stringify({ txid: coin.txid, vout: coin.vout, sats: coin.sats.toString(), height, hash }), at]);
         await tx.query(`UPDATE vaults SET frozen_at = coalesce(frozen_at, $2), frozen_reason = coalesce(frozen_reason, $3) WHERE id = $1`, [coin.vault_id, at, `a reorganisation took back counted coin ${coin.txid}:${coin.vout} (block ${height})`]);
       }

@@ -72,3 +72,10 @@ CREATE TABLE vault_alerts (
   details   jsonb NOT NULL,
   at        timestamptz NOT NULL
 );
+
+-- A coin that reaches its vault's confirmations is booked as a collateral position of the vault's
+-- loan (and on the BTC memo accounts); a deep reorganisation that takes it back reverses the
+-- booking (a reversal entry; the position is marked 'reversed', never deleted).
+ALTER TABLE collateral_positions DROP CONSTRAINT collateral_positions_state_check;
+ALTER TABLE collateral_positions ADD CONSTRAINT collateral_positions_state_check CHECK (state IN ('pending', 'confirmed', 'pledged', 'released', 'liquidated', 'reversed'));
+ALTER TABLE vault_coins ADD COLUMN position_id int8 REFERENCES collateral_positions (id);
