@@ -24,6 +24,14 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ZALOG_LIQUIDATION_CAP_BTC: '-1' })).toThrow(ConfigError);
   });
 
+  it('runs the chain watcher only when an Esplora URL is given; refuses a bad URL or height', () => {
+    expect(loadConfig({}).chain).toBeUndefined();
+    expect(loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'http://esplora.bank.local/api' }).chain).toEqual({ esploraUrl: 'http://esplora.bank.local/api', startHeight: undefined, pollSeconds: 30 });
+    expect(loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'https://e.example/api', ZALOG_CHAIN_START_HEIGHT: '925000', ZALOG_CHAIN_POLL_SECONDS: '10' }).chain).toEqual({ esploraUrl: 'https://e.example/api', startHeight: 925_000, pollSeconds: 10 });
+    expect(() => loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'esplora.bank.local' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'http://e/api', ZALOG_CHAIN_START_HEIGHT: '-1' })).toThrow(/block height/);
+  });
+
   it('believes forwarded headers only from the proxies named', () => {
     expect(loadConfig({}).trustProxy).toEqual([]);
     expect(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);

@@ -51,6 +51,12 @@ export interface Config {
   readonly networkMaxAgeDays: number;
   /** The built web app to serve (ZALOG_WEB_DIR); undefined: the repository's web/dist. */
   readonly webDir: string | undefined;
+  /**
+   * The chain watcher's backend (ZALOG_CHAIN_ESPLORA_URL; unset: no watcher, custodial mode only),
+   * the height it starts at when it has processed nothing (ZALOG_CHAIN_START_HEIGHT; unset: the
+   * tip at its first round) and how often it looks (ZALOG_CHAIN_POLL_SECONDS, default 30).
+   */
+  readonly chain: { readonly esploraUrl: string; readonly startHeight: number | undefined; readonly pollSeconds: number } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +134,10 @@ export function loadConfig(env: Env = process.env): Config {
   const allow = (env.ZALOG_OUTBOUND_ALLOW || '').split(',').map((item) => item.trim()).filter((item) => item !== '');
   for (const cidr of allow) if (!isValidCidr(cidr)) throw new ConfigError(`ZALOG_OUTBOUND_ALLOW is a comma-separated list of CIDR ranges (e.g. 10.20.0.0/16); got "${cidr}"`);
 
+  const esploraUrl = env.ZALOG_CHAIN_ESPLORA_URL || undefined;
+  if (esploraUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(esploraUrl)) throw new ConfigError(`ZALOG_CHAIN_ESPLORA_URL must be an http:// or https:// URL (a bank's own esplora or mempool instance, e.g. http://esplora.bank.local/api); got "${esploraUrl}"`);
+  const startHeightText = env.ZALOG_CHAIN_START_HEIGHT || undefined;
+  if (startHeightText !== undefined && !/^[0-9]{1,8}$/.test(startHeightText)) throw new ConfigError(`ZALOG_CHAIN_START_HEIGHT must be a block height; got "${startHeightText}"`);
   const networkUrl = env.ZALOG_NETWORK_URL === undefined ? 'https://mempool.space' : env.ZALOG_NETWORK_URL === '' || env.ZALOG_NETWORK_URL === 'none' ? undefined : env.ZALOG_NETWORK_URL;
   if (networkUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(networkUrl)) throw new ConfigError(`ZALOG_NETWORK_URL must be an http:// or https:// URL, or none; got "${networkUrl}"`);
 
@@ -155,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     networkUrl,
     networkMaxAgeDays: integer(env, 'ZALOG_NETWORK_MAX_AGE_DAYS', 2, 1, 30),
     webDir: env.ZALOG_WEB_DIR ? path.resolve(env.ZALOG_WEB_DIR) : undefined,
+    chain: esploraUrl === undefined ? undefined : { esploraUrl, startHeight: startHeightText === undefined ? undefined : Number(startHeightText), pollSeconds: integer(env, 'ZALOG_CHAIN_POLL_SECONDS', 30, 1, 3_600) },
   };
 }
 

@@ -12,6 +12,8 @@ import { buildSources, loadPricesConfig, pipelineConfig } from '../prices/prices
 import { cbrDailyRate } from '../prices/sources/cbr.js';
 import { httpRegistryClient, registryRecheckJob } from '../compliance/registry.js';
 import { scheduleJob } from '../jobs/schedule.js';
+import { esploraBackend } from '../vaults/esplora.js';
+import { VaultWatcher, vaultWatcherJob } from '../vaults/watcher.js';
 import { equipmentRevaluationJob } from '../underwriting/equipment-service.js';
 import { eodJobAt } from '../loans/eod.js';
 import type { Job } from '../jobs/schedule.js';
@@ -189,6 +191,9 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
       return undefined;
     }
   } }, logger);
+  // The chain watcher (on-chain custody): follows the bank's Esplora instance and books vault coins.
+  const chainConfig = config.chain;
+  const stopChain = chainConfig === undefined ? () => undefined : scheduleJob(db, every(vaultWatcherJob(new VaultWatcher({ db, backend: esploraBackend({ baseUrl: chainConfig.esploraUrl, timeoutMs: 30_000 }), now, startHeight: chainConfig.startHeight ?? 'tip', maxBlocksPerSync: 500 }), chainConfig.pollSeconds)), logger);
   // The audit chain's head, signed and written outside the database at least daily.
   const stopCheckpoints = scheduleJob(db, every(auditCheckpointJob({ key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail }, logger, now)), logger);
   // Operators' commands (zalog users create-admin, zalog eod, ...) reach the embedded database
@@ -215,6 +220,7 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
       stopCheckpoints();
       stopHousekeeping();
       stopNetwork();
+      stopChain();
       stopLiquidation();
       await stopControl();
       await prices.stop();

@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../db/database.js';
+import type { Job } from '../jobs/schedule.js';
 import { matchBlock, type Outpoint, type Watched } from './block-match.js';
 import type { ChainBackend } from './esplora.js';
 import { SourceError } from '../adapters/http.js';
@@ -23,8 +24,11 @@ export interface WatcherOptions {
   readonly db: Database;
   readonly backend: ChainBackend;
   readonly now: () => Date;
-  /** Where to start when no block has been processed yet (the bank's setting: the height its first vault was made at). */
-  readonly startHeight: number;
+  /**
+   * Where to start when no block has been processed yet: the bank's setting (a height at or below
+   * the block its first vault's first deposit can be in), or 'tip' (the tip at the first round).
+   */
+  readonly startHeight: number | 'tip';
   /** The most blocks one sync processes (a catch-up continues on the next). */
   readonly maxBlocksPerSync?: number;
 }
@@ -38,6 +42,19 @@ export interface SyncReport {
 }
 
 interface WatchedOwner { readonly vaultId: bigint; readonly index: number }
+
+/** The watcher as a job of the service: a round every ZALOG_CHAIN_POLL_SECONDS, one instance at a time. */
+export function vaultWatcherJob(watcher: VaultWatcher, pollSeconds: number): Job {
+  return {
+    name: 'vault-watcher',
+    lockKey: 7_207_118,
+    everyMs: pollSeconds * 1_000,
+    async run() {
+      const report = await watcher.sync();
+      return report.processed > 0 || report.undone > 0 ? report : undefined;
+    },
+  };
+}
 
 /** How far down a reorganisation may go before the watcher stops and asks for a person. */
 export const MAX_REORG_DEPTH = 100;
@@ -60,7 +77,8 @@ export class VaultWatcher {
     const limit = this.#options.maxBlocksPerSync ?? 10_000;
     while (processed < limit) {
       const [last] = await db.query<{ height: number; hash: string }>('SELECT height, hash FROM chain_blocks ORDER BY height DESC LIMIT 1');
-      const height = last === undefined ? this.#options.startHeight : last.height + 1;
+      const start = this.#options.startHeight === 'tip' ? tip : this.#options.startHeight;
+      const height = last === undefined ? start : last.height + 1;
       if (last !== undefined && height > tip) {
         // At the tip: is our top block still the best chain's? A reorganisation to a branch no
         // longer than ours shows only here.
