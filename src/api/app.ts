@@ -22,6 +22,7 @@ import { loanLifeRoutes } from '../loans/loan-routes.js';
 import { riskRoutes } from '../risk/routes.js';
 import { approveLoanAction } from '../loans/origination.js';
 import { confirmCollateralAction, releaseCollateralAction, restructureAction, writeOffAction } from '../loans/servicing.js';
+import { createVaultAction, vaultRoutes } from '../vaults/routes.js';
 import { liquidationFillsAction } from '../risk/liquidations.js';
 import { settlementRefundAction, suspenseRefundAction } from '../loans/borrower-money.js';
 import { bankCalendar } from '../calendar/load.js';
@@ -109,6 +110,7 @@ export function approvalRegistry(): ApprovalRegistry {
   registry.register(liquidationFillsAction(bankCalendar));
   registry.register(settlementRefundAction);
   registry.register(suspenseRefundAction);
+  registry.register(createVaultAction);
   return registry;
 }
 
@@ -372,6 +374,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(loanRoutes(context), { prefix: '/api/v1' });
   await app.register(loanLifeRoutes(context), { prefix: '/api/v1' });
   await app.register(riskRoutes(context), { prefix: '/api/v1' });
+  await app.register(vaultRoutes(context), { prefix: '/api/v1' });
   await app.register(calendarRoutes(context), { prefix: '/api/v1' });
   await app.register(inboxRoutes(context), { prefix: '/api/v1' });
   app.get('/api/v1/demo', {

@@ -72,6 +72,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   collateral_remaining: 409,
   nothing_owed: 409,
   suspense_not_open: 409,
+  // Vaults (src/vaults/).
+  vault_exists: 409,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestApp, type TestApp } from '../test-support/app.js';
+import { makeTransaction, otherScript, testKey } from '../test-support/bitcoin.js';
+import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
+import { startLocalChain, type LocalChain } from '../test-support/local-chain.js';
+import { seedLendingWorld } from '../test-support/loans.js';
+import { fixedPriceService } from '../test-support/prices.js';
+import { reconcileLoans } from '../loans/views.js';
+import { AddressChain, parseDescriptor } from './descriptor.js';
+import { esploraBackend } from './esplora.js';
+import { VaultWatcher } from './watcher.js';
+
+let stub: HttpStub;
+let t: TestApp;
+let chain: LocalChain;
+const [borrower, bank, agent] = [testKey(11), testKey(12), testKey(13)];
+const keys = [{ role: 'borrower', ...borrower }, { role: 'bank', ...bank }, { role: 'agent', ...agent }].map(({ role, xpub, fingerprint, originPath }) => ({ role, xpub, fingerprint, originPath }));
+
+beforeAll(async () => {
+  stub = await startHttpStub();
+  t = await openTestApp();
+  await fixedPriceService(t.test.db, stub, '100000.00'); // 8,000,000.00 RUB/BTC
+  await seedLendingWorld(t, stub, { openDay: '2025-03-17', borrowers: ['B-1', 'B-2'] });
+  chain = await startLocalChain();
+}, 60_000);
+afterAll(async () => {
+  await chain.close();
+  await t.close();
+  await stub.close();
+});
+
+/** An approved loan of 1,000,000.00 RUB asking 0.25 BTC, not yet disbursed. */
+async function approvedLoan(borrowerRef = 'B-1'): Promise<string> {
+  const applied = await t.as('officer').post(`/api/v1/borrowers/${borrowerRef}/loan-applications`, { product: 'FIX', amount: '1000000.00', months: 12, repaymentType: 'annuity', collateral: '0.25000000' });
+  expect(applied.statusCode, applied.body).toBe(201);
+  const proposal = await t.as('officer').post(`/api/v1/loan-applications/${applied.json().applicationId}/approval`, { offerId: applied.json().offer.offerId });
+  const approved = await t.as('officer2').post(`/api/v1/approvals/${proposal.json().id}/approve`, {});
+  expect(approved.statusCode, approved.body).toBe(200);
+  return approved.json().result.loan as string;
+}
+
+describe('a loan\'s vault through the API', () => {
+  it('treasury proposes, a second treasurer approves; the loan is disbursed against a deposit the watcher counted', async () => {
+    const ref = await approvedLoan();
+    const proposed = await t.as('treasury').post(`/api/v1/loans/${ref}/vault`, { mode: 'collaborative', network: 'regtest', threshold: 2, keys, recoveryAfterBlocks: 52_560, confirmations: 2 });
+    expect(proposed.statusCode, proposed.body).toBe(202);
+    expect(proposed.json().summary).toMatch(/collaborative, 2 of 3 keys .*recovery after 52560 blocks, regtest, 2 confirmations/);
+    // Four eyes: not the proposer.
+    expect((await t.as('treasury').post(`/api/v1/approvals/${proposed.json().id}/approve`, {})).statusCode).toBe(403);
+    const approved = await t.as('treasury2').post(`/api/v1/approvals/${proposed.json().id}/approve`, {});
+    expect(approved.statusCode, approved.body).toBe(200);
+    const descriptor = approved.json().result.descriptor as string;
+    expect(descriptor).toMatch(/^wsh\(or_d\(multi\(2,.*older\(52560\)\)\)\)#[a-z0-9]{8}$/);
+
+    // The borrower reads its vault and can check the deposit address from the descriptor alone.
+    const view = await t.as('borrower1').get(`/api/v1/loans/${ref}/vault`);
+    expect(view.statusCode, view.body).toBe(200);
+    expect(view.json()).toMatchObject({ loan: ref, mode: 'collaborative', network: 'regtest', descriptor, confirmationsNeeded: 2, frozen: null, coins: [], countedBtc: '0.00000000' });
+    const address = view.json().depositAddress as string;
+    expect(new AddressChain(parseDescriptor(descriptor, 'regtest')).at(0).address).toBe(address);
+    expect((await t.as('borrower2').get(`/api/v1/loans/${ref}/vault`)).statusCode).toBe(404);
+    expect((await t.as('treasury').post(`/api/v1/loans/${ref}/vault`, { mode: 'collaborative', network: 'regtest', threshold: 2, keys, confirmations: 2 })).statusCode).toBe(409);
+
+    // Without collateral the loan cannot be disbursed.
+    expect((await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {})).statusCode).toBe(409);
+    // The borrower deposits 0.25 BTC to the vault; two blocks later the watcher counts it.
+    const script = Buffer.from(new AddressChain(parseDescriptor(descriptor, 'regtest')).at(0).scriptPubKey, 'hex');
+    const deposit = makeTransaction([{ txid: 'ab'.repeat(32), vout: 0 }], [{ script, sats: 25_000_000n }, { script: otherScript(1), sats: 10_000n }]);
+    chain.mine([deposit]);
+    const watcher = new VaultWatcher({ db: t.test.db, backend: esploraBackend({ baseUrl: chain.url }), now: () => new Date(), startHeight: 1 });
+    await watcher.sync();
+    expect((await t.as('officer').get(`/api/v1/loans/${ref}/vault`)).json().coins).toEqual([expect.objectContaining({ txid: deposit.getId(), vout: 0, btc: '0.25000000', confirmations: 1, counted: false })]);
+    chain.mine();
+    await watcher.sync();
+    const counted = (await t.as('officer').get(`/api/v1/loans/${ref}/vault`)).json();
+    expect(counted).toMatchObject({ countedBtc: '0.25000000', coins: [expect.objectContaining({ confirmations: 2, counted: true })] });
+    const collateral = (await t.as('officer').get(`/api/v1/loans/${ref}/collateral`)).json();
+    expect(JSON.stringify(collateral)).toMatch(/"state":"confirmed"/);
+    const disbursed = await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {});
+    expect(disbursed.statusCode, disbursed.body).toBe(201);
+    expect(await reconcileLoans(t.test.db)).toEqual([]);
+  });
+
+  it('refuses keys for another network, a private key, a wrong key set or threshold: 400 with the reason, nothing proposed', async () => {
+    const ref = await approvedLoan('B-2');
+    const mainnetKey = testKey(14, 'mainnet');
+    const cases: [unknown, number, RegExp][] = [
+      [{ mode: 'collaborative', network: 'regtest', threshold: 2, keys: [keys[0], keys[1], { role: 'agent', xpub: mainnetKey.xpub, fingerprint: mainnetKey.fingerprint, originPath: mainnetKey.originPath }], confirmations: 3 }, 400, /not for regtest/],
+      [{ mode: 'collaborative', network: 'regtest', threshold: 3, keys, confirmations: 3 }, 400, /needs 2 signatures/],
+      [{ mode: 'collaborative', network: 'regtest', threshold: 2, keys: keys.slice(0, 2), confirmations: 3 }, 400, /three keys/],
+      [{ mode: 'bank', network: 'regtest', threshold: 1, keys: [keys[1]], recoveryAfterBlocks: 70_000, confirmations: 3 }, 400, /recoveryAfterBlocks|65535/],
+      [{ mode: 'bank', network: 'regtest', threshold: 1, keys: [{ ...keys[1], xpub: 'tprv8ZgxMBicQKsPd9TeAdPADNnSyH9SSUUbTVeFszDE23Ki6TBB5nCefAdHkK8Fm3qMQR6sHwA56zqRmKmxnHk37JkiFzvncDqoKmPWubu7hDF' }], confirmations: 3 }, 400, /pattern|public/],
+    ];
+    for (const [body, status, reason] of cases) {
+      const response = await t.as('treasury').post(`/api/v1/loans/${ref}/vault`, body);
+      expect(response.statusCode, response.body).toBe(status);
+      expect(response.body).toMatch(reason);
+    }
+    expect(await t.test.db.query(`SELECT 1 FROM approvals WHERE action_type = 'vault.create' AND payload->>'loan' = $1`, [ref])).toEqual([]);
+    expect((await t.as('officer').post(`/api/v1/loans/${ref}/vault`, { mode: 'bank', network: 'regtest', threshold: 1, keys: [keys[1]], confirmations: 3 })).statusCode).toBe(403);
+  });
+});

@@ -1,0 +1,175 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppContext } from '../api/context.js';
+import { ApiError } from '../api/errors.js';
+import { IdempotencyHeaders } from '../api/schemas.js';
+import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
+import { ApprovalView, proposeFrom } from '../approvals/routes.js';
+import type { Queryable } from '../db/database.js';
+import { BOOK_READERS } from '../identity/roles.js';
+import { LoanError, refuse } from '../loans/loan-errors.js';
+import { loadLoan, loanEvent, openBusinessDay } from '../loans/loan-store.js';
+import { loanOutcome } from '../loans/origination.js';
+import { formatSats } from '../money/money.js';
+import { DescriptorError, isVaultNetwork, MAX_RELATIVE_BLOCKS, VAULT_NETWORKS, vaultDescriptor, type ParsedDescriptor, type VaultKey, type VaultNetwork } from './descriptor.js';
+import { createVault } from './vault-store.js';
+
+/**
+ * A loan's vault through the API: treasury proposes it (mode, network, the cosigners' account
+ * xpubs with their key origins, threshold, an optional recovery path), a second treasurer approves,
+ * and the vault is made with its first addresses; staff and the loan's borrower read it (the
+ * descriptor to import into their own wallet, the addresses, each coin's confirmations).
+ */
+
+const KEY_ROLES = ['bank', 'borrower', 'agent'] as const;
+type KeyRole = (typeof KEY_ROLES)[number];
+interface KeyInput extends VaultKey { readonly role: KeyRole }
+
+export interface VaultPayload {
+  readonly loan: string;
+  readonly mode: 'bank' | 'collaborative';
+  readonly network: VaultNetwork;
+  readonly threshold: number;
+  readonly keys: readonly KeyInput[];
+  /** Blocks after a coin confirms when the borrower's key alone may spend it; the borrower's key is the one with role 'borrower'. */
+  readonly recoveryAfterBlocks?: number;
+  readonly confirmations: number;
+}
+
+/** The vault's descriptor for a chain, or the reason it cannot be made. */
+function describe(payload: VaultPayload, chain: number): ParsedDescriptor {
+  if (!/^LN-[0-9]{1,18}$/.test(String(payload.loan))) refuse('invalid_proposal', 'loan is a loan reference such as LN-1');
+  if (!isVaultNetwork(String(payload.network))) refuse('invalid_proposal', `network is one of ${VAULT_NETWORKS.join(', ')}`);
+  if (!Number.isInteger(payload.confirmations) || payload.confirmations < 1 || payload.confirmations > 100) refuse('invalid_proposal', 'confirmations is a whole number from 1 to 100');
+  const roles = payload.keys.map((key) => key.role);
+  if (payload.mode === 'collaborative') {
+    if (payload.keys.length !== 3 || !['borrower', 'bank', 'agent'].every((role) => roles.filter((r) => r === role).length === 1)) refuse('invalid_proposal', 'a collaborative vault has three keys: the borrower\'s, the bank\'s and the key agent\'s');
+    if (payload.threshold !== 2) refuse('invalid_proposal', 'a collaborative vault needs 2 signatures of its 3 keys');
+  } else if (payload.mode === 'bank') {
+    if (!roles.every((role) => role === 'bank') && !(payload.recoveryAfterBlocks !== undefined && roles.filter((r) => r === 'borrower').length === 1)) refuse('invalid_proposal', 'a bank vault\'s keys are the bank\'s own (and the borrower\'s recovery key when there is a recovery path)');
+  } else {
+    refuse('invalid_proposal', 'mode is bank or collaborative');
+  }
+  const borrowerKey = payload.keys.find((key) => key.role === 'borrower');
+  if (payload.recoveryAfterBlocks !== undefined && borrowerKey === undefined) refuse('invalid_proposal', 'a recovery path needs the borrower\'s key (role borrower)');
+  const cosigners = payload.mode === 'bank' ? payload.keys.filter((key) => key.role === 'bank') : payload.keys;
+  try {
+    return vaultDescriptor({
+      network: payload.network, threshold: payload.threshold, chain,
+      keys: cosigners.map(({ xpub, fingerprint, originPath }) => ({ xpub, fingerprint, originPath })),
+      ...(payload.recoveryAfterBlocks !== undefined ? { recovery: { key: borrowerKey!, afterBlocks: payload.recoveryAfterBlocks } } : {}),
+    });
+  } catch (error) {
+    if (error instanceof DescriptorError) throw new LoanError(error.code, error.message);
+    throw error;
+  }
+}
+
+async function checkVaultable(db: Queryable, payload: VaultPayload) {
+  const loan = await loadLoan(db, payload.loan);
+  if (!['approved', 'active', 'overdue'].includes(loan.status)) refuse('loan_not_in_state', `loan ${loan.ref} is ${loan.status}: a vault is made for an approved or live loan`);
+  const [existing] = await db.query<{ descriptor: string }>('SELECT descriptor FROM vaults WHERE loan_id = $1', [loan.id]);
+  if (existing !== undefined) refuse('vault_exists', `loan ${loan.ref} has a vault already: ${existing.descriptor}`);
+  return loan;
+}
+
+export const createVaultAction: ApprovalAction<VaultPayload> = {
+  type: 'vault.create',
+  proposerRoles: ['treasury'],
+  defaultApproverRoles: ['treasury'],
+  prepare(db, raw) {
+    return loanOutcome(async () => {
+      const payload = raw as VaultPayload;
+      const preview = describe(payload, 0);
+      const loan = await checkVaultable(db, payload);
+      const clean: VaultPayload = {
+        loan: loan.ref, mode: payload.mode, network: payload.network, threshold: payload.threshold, confirmations: payload.confirmations,
+        keys: payload.keys.map(({ role, xpub, fingerprint, originPath }) => ({ role, xpub, fingerprint: fingerprint.toLowerCase(), originPath })),
+        ...(payload.recoveryAfterBlocks !== undefined ? { recoveryAfterBlocks: payload.recoveryAfterBlocks } : {}),
+      };
+      const keys = clean.keys.map((key) => `${key.role} ${key.fingerprint}`).join(', ');
+      return { payload: clean, summary: `vault for ${loan.ref}: ${payload.mode}, ${payload.threshold} of ${preview.keys.length - (payload.recoveryAfterBlocks === undefined ? 0 : 1)} keys (${keys})${payload.recoveryAfterBlocks === undefined ? '' : `, borrower's recovery after ${payload.recoveryAfterBlocks} blocks`}, ${payload.network}, ${payload.confirmations} confirmations`, amounts: {}, target: `loan:${loan.ref}` };
+    });
+  },
+  execute(tx, payload, context) {
+    return loanOutcome(async () => {
+      const loan = await checkVaultable(tx, payload);
+      // The next address chain: one per vault, in the order vaults are made (the descriptor is unique).
+      const [next] = await tx.query<{ chain: number }>('SELECT coalesce(max(chain_index) + 1, 0)::int4 AS chain FROM vaults');
+      const parsed = describe(payload, next!.chain);
+      const vaultId = await createVault(tx, { loanId: loan.id, mode: payload.mode, parsed, chainIndex: next!.chain, confirmations: payload.confirmations, at: context.now });
+      const day = await openBusinessDay(tx, context.now);
+      await loanEvent(tx, loan.id, day, 'vault_created', { vaultId: vaultId.toString(), mode: payload.mode, network: payload.network, descriptor: parsed.descriptor }, context.now);
+      await auditApproved(tx, context, 'vault.create', `loan:${loan.ref}`, { vaultId: vaultId.toString(), descriptor: parsed.descriptor, mode: payload.mode, network: payload.network, confirmations: payload.confirmations });
+      return { loan: loan.ref, vaultId: vaultId.toString(), descriptor: parsed.descriptor };
+    });
+  },
+};
+
+/** The vault as its readers see it: descriptor, addresses, coins with their confirmations. */
+export async function vaultView(db: Queryable, loanRef: string) {
+  const [vault] = await db.query<{ id: bigint; mode: string; network: string; descriptor: string; confirmations: number; frozen_at: Date | null; frozen_reason: string | null; created_at: Date }>(
+    'SELECT v.id, v.mode, v.network, v.descriptor, v.confirmations, v.frozen_at, v.frozen_reason, v.created_at FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [loanRef]);
+  if (vault === undefined) throw new ApiError(404, 'not_found', `loan ${loanRef} has no vault (its collateral is held by the custodian, or the vault is not made yet)`);
+  const [tip] = await db.query<{ height: number }>('SELECT height FROM chain_blocks ORDER BY height DESC LIMIT 1');
+  const addresses = await db.query<{ address_index: number; address: string }>('SELECT address_index, address FROM vault_addresses WHERE vault_id = $1 ORDER BY address_index', [vault.id]);
+  const coins = await db.query<{ txid: string; vout: number; address_index: number; sats: bigint; block_height: number | null; counted_at: Date | null; spent_txid: string | null; first_seen_at: Date }>(
+    'SELECT txid, vout, address_index, sats, block_height, counted_at, spent_txid, first_seen_at FROM vault_coins WHERE vault_id = $1 ORDER BY first_seen_at, txid, vout', [vault.id]);
+  const counted = coins.filter((coin) => coin.counted_at !== null && coin.spent_txid === null).reduce((sum, coin) => sum + coin.sats, 0n);
+  return {
+    loan: loanRef, mode: vault.mode, network: vault.network, descriptor: vault.descriptor, confirmationsNeeded: vault.confirmations,
+    frozen: vault.frozen_at === null ? null : { at: vault.frozen_at.toISOString(), reason: vault.frozen_reason },
+    tipHeight: tip?.height ?? null,
+    depositAddress: addresses[0]?.address ?? null,
+    addresses: addresses.map((a) => ({ index: a.address_index, address: a.address })),
+    coins: coins.map((coin) => ({
+      txid: coin.txid, vout: coin.vout, addressIndex: coin.address_index, btc: formatSats(coin.sats), blockHeight: coin.block_height,
+      confirmations: coin.block_height === null || tip === undefined ? 0 : tip.height - coin.block_height + 1,
+      counted: coin.counted_at !== null, spentBy: coin.spent_txid, firstSeenAt: coin.first_seen_at.toISOString(),
+    })),
+    countedBtc: formatSats(counted),
+    createdAt: vault.created_at.toISOString(),
+  };
+}
+
+const KeyInputSchema = Type.Object({
+  role: Type.Union(KEY_ROLES.map((role) => Type.Literal(role))),
+  xpub: Type.String({ pattern: '^[xt]pub[1-9A-HJ-NP-Za-km-z]{100,112}$', description: 'the account-level extended public key (xpub on mainnet, tpub elsewhere), e.g. at m/48\'/0\'/0\'/2\'' }),
+  fingerprint: Type.String({ pattern: '^[0-9a-fA-F]{8}$', description: 'the master key\'s fingerprint' }),
+  originPath: Type.String({ pattern: "^[0-9]+['h]?(/[0-9]+['h]?){0,9}$", description: "the path from the master key to the xpub, e.g. 48'/0'/0'/2'" }),
+}, { additionalProperties: false });
+
+export function vaultRoutes(context: AppContext): FastifyPluginAsyncTypebox {
+  const { db } = context;
+  const ownsLoan = async (request: { params: unknown }, borrowerRef: string): Promise<boolean> => {
+    const rows = await db.query('SELECT 1 FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE l.ref = $1 AND b.ref = $2', [(request.params as { ref: string }).ref, borrowerRef]);
+    return rows.length > 0;
+  };
+  return async (app) => {
+    app.post('/loans/:ref/vault', {
+      config: { access: { roles: ['treasury'] }, audit: 'vault.create.propose', idempotent: true },
+      schema: {
+        tags: ['vaults'], summary: 'Propose the loan\'s vault (on-chain custody): its mode, network, keys and threshold, an optional recovery path for the borrower; a second treasurer approves',
+        headers: IdempotencyHeaders, params: Type.Object({ ref: Type.String({ pattern: '^LN-[1-9][0-9]{0,17}$', description: 'a loan reference, e.g. "LN-1"' }) }),
+        body: Type.Object({
+          mode: Type.Union([Type.Literal('bank'), Type.Literal('collaborative')]),
+          network: Type.Union(VAULT_NETWORKS.map((network) => Type.Literal(network))),
+          threshold: Type.Integer({ minimum: 1, maximum: 20 }),
+          keys: Type.Array(KeyInputSchema, { minItems: 1, maxItems: 21 }),
+          recoveryAfterBlocks: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RELATIVE_BLOCKS, description: 'the borrower\'s key alone may spend a coin this many blocks after it confirmed (BIP-68)' })),
+          confirmations: Type.Integer({ minimum: 1, maximum: 100, default: 3 }),
+        }, { additionalProperties: false }),
+        response: { 202: ApprovalView, 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') },
+      },
+    }, async (request, reply) => proposeFrom(context, request, reply, createVaultAction as ApprovalAction<unknown>, { loan: request.params.ref, ...request.body }));
+
+    app.get('/loans/:ref/vault', {
+      config: { access: { roles: [...BOOK_READERS, 'admin', 'borrower'], borrowerOwns: ownsLoan } },
+      schema: {
+        tags: ['vaults'], summary: 'The loan\'s vault: its descriptor (to import into a wallet and check the addresses), the deposit address, each coin with its confirmations, and what counts as collateral',
+        params: Type.Object({ ref: Type.String({ pattern: '^LN-[1-9][0-9]{0,17}$', description: 'a loan reference, e.g. "LN-1"' }) }),
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error') },
+      },
+    }, async (request) => vaultView(db, request.params.ref));
+  };
+}
