@@ -56,6 +56,8 @@ export interface Config {
    * the height it starts at when it has processed nothing (ZALOG_CHAIN_START_HEIGHT; unset: the
    * tip at its first round) and how often it looks (ZALOG_CHAIN_POLL_SECONDS, default 30).
    */
+  /** The proof of collateral's Ed25519 signing key file (ZALOG_PROOF_KEY_FILE; default <data dir>/proof-signing-key.pem, made when missing). */
+  readonly proofKey: AuditKeySource;
   readonly chain: { readonly esploraUrl: string; readonly startHeight: number | undefined; readonly pollSeconds: number } | undefined;
 }
 
@@ -165,6 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     networkUrl,
     networkMaxAgeDays: integer(env, 'ZALOG_NETWORK_MAX_AGE_DAYS', 2, 1, 30),
     webDir: env.ZALOG_WEB_DIR ? path.resolve(env.ZALOG_WEB_DIR) : undefined,
+    proofKey: env.ZALOG_PROOF_KEY_FILE ? { kind: 'file', path: path.resolve(env.ZALOG_PROOF_KEY_FILE), generateIfMissing: false } : { kind: 'file', path: path.join(dataDir, 'proof-signing-key.pem'), generateIfMissing: true },
     chain: esploraUrl === undefined ? undefined : { esploraUrl, startHeight: startHeightText === undefined ? undefined : Number(startHeightText), pollSeconds: integer(env, 'ZALOG_CHAIN_POLL_SECONDS', 30, 1, 3_600) },
   };
 }

@@ -23,6 +23,7 @@ import { riskRoutes } from '../risk/routes.js';
 import { approveLoanAction } from '../loans/origination.js';
 import { confirmCollateralAction, releaseCollateralAction, restructureAction, writeOffAction } from '../loans/servicing.js';
 import { createVaultAction, vaultRoutes } from '../vaults/routes.js';
+import type { SigningKey } from '../audit/checkpoint.js';
 import { liquidationFillsAction } from '../risk/liquidations.js';
 import { settlementRefundAction, suspenseRefundAction } from '../loans/borrower-money.js';
 import { bankCalendar } from '../calendar/load.js';
@@ -72,6 +73,8 @@ export interface AppOptions {
   readonly registry?: RegistryClient;
   /** Where audit checkpoints are signed and written. */
   readonly audit?: CheckpointTarget;
+  /** The key the public proof of collateral is signed with (Ed25519); without it the proof answers 503. */
+  readonly proofKey?: SigningKey;
   /** The one-time token POST /api/v1/setup takes to create the first admins (printed at start). */
   readonly setupToken?: string;
   /** Where webhook URLs may point; strict (https, public addresses) unless given. */
@@ -211,6 +214,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     pricesStaleAfterSeconds: options.pricesStaleAfterSeconds ?? 120,
     registry: options.registry,
     audit: options.audit,
+    proofKey: options.proofKey,
     outbound: options.outbound ?? STRICT_OUTBOUND,
     networkMaxAgeDays: options.networkMaxAgeDays ?? NETWORK_MAX_AGE_DAYS_DEFAULT,
   };

@@ -1,3 +1,4 @@
+import type { SigningKey } from '../audit/checkpoint.js';
 import type { ApprovalRegistry } from '../approvals/approvals.js';
 import type { Database } from '../db/database.js';
 import type { RegistryClient } from '../compliance/registry.js';
@@ -22,4 +23,6 @@ export interface AppContext {
   readonly outbound: OutboundPolicy;
   /** Underwriting refuses to decide on network data older than this (days). */
   readonly networkMaxAgeDays: number;
+  /** The public proof of collateral's signing key (Ed25519); undefined where none is configured. */
+  readonly proofKey: SigningKey | undefined;
 }

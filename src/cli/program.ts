@@ -35,6 +35,7 @@ import { registerLoanCommands } from './loans-cli.js';
 import { registerRiskCommands } from './risk-cli.js';
 import { registerVaultCommands } from '../vaults/vault-cli.js';
 import { DescriptorError } from '../vaults/descriptor.js';
+import { ProofError } from '../vaults/proof.js';
 import { dateOption } from './options.js';
 import { readInputFile, type CliIo, type CliRuntime } from './io.js';
 import { AuditKeyError, generateSigningKey, verifyingKeyOf } from '../audit/checkpoint.js';
@@ -481,7 +482,7 @@ program.command('schedule')
 
 registerLoanCommands(program, io, withDatabase);
 registerRiskCommands(program, io, runtime);
-registerVaultCommands(program, io);
+registerVaultCommands(program, io, runtime);
 
 return program;
 }
@@ -494,7 +495,7 @@ export function reportError(io: CliIo, error: unknown): number {
     return exitCode === 0 ? 0 : 2;
   }
   if (error instanceof ListImportError || error instanceof ExtractImportError || error instanceof ConfigError || error instanceof MigrationError || error instanceof DatabaseLockedError
-    || error instanceof PricesConfigError || error instanceof HistoryFileError || error instanceof SourceError || error instanceof AuditKeyError || error instanceof CalendarDataError || error instanceof DescriptorError) {
+    || error instanceof PricesConfigError || error instanceof HistoryFileError || error instanceof SourceError || error instanceof AuditKeyError || error instanceof CalendarDataError || error instanceof DescriptorError || error instanceof ProofError) {
     io.err(`zalog: ${error.message}`);
     return 2;
   }

@@ -79,6 +79,8 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
   // The business calendar: the shipped years and the years the bank loaded (zalog calendar import).
   await refreshBankCalendar(db);
   const audit = await loadSigningKey(config.auditKey);
+  const proof = await loadSigningKey(config.proofKey);
+  if (proof.generated) logger.warn({ keyFile: config.proofKey.kind === 'file' ? config.proofKey.path : undefined, keyId: proof.key.keyId, publicKey: publicPemOf(proof.key) }, 'made a new proof-of-collateral signing key; publish its public key (the .pub file beside it) so anyone can check the proof');
   if (audit.generated) {
     logger.warn({ keyFile: config.auditKey.kind === 'file' ? config.auditKey.path : undefined, keyId: audit.key.keyId, publicKey: publicPemOf(audit.key) }, 'made a new audit checkpoint signing key; give its public key (the .pub file beside it) to the auditors, and keep the key itself off the database server');
   }
@@ -117,6 +119,7 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
     pricesStaleAfterSeconds: staleAfterSeconds,
     trustProxy: config.trustProxy,
     audit: { key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail },
+    proofKey: proof.key,
     ...(setupToken !== undefined ? { setupToken } : {}),
     outbound: config.outbound,
     networkMaxAgeDays: config.networkMaxAgeDays,

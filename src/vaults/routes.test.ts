@@ -9,16 +9,24 @@ import { reconcileLoans } from '../loans/views.js';
 import { AddressChain, parseDescriptor } from './descriptor.js';
 import { esploraBackend } from './esplora.js';
 import { VaultWatcher } from './watcher.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { generateSigningKey, parseSigningKey, parseVerifyingKey, verifyingKeyOf } from '../audit/checkpoint.js';
+import { PROCESS_TEST_TIMEOUT_MS, runZalog } from '../test-support/process.js';
+import { proofProblems } from './proof.js';
 
 let stub: HttpStub;
 let t: TestApp;
 let chain: LocalChain;
+const proofPair = generateSigningKey();
+const proofKey = parseSigningKey(proofPair.privatePem, 'test proof key');
 const [borrower, bank, agent] = [testKey(11), testKey(12), testKey(13)];
 const keys = [{ role: 'borrower', ...borrower }, { role: 'bank', ...bank }, { role: 'agent', ...agent }].map(({ role, xpub, fingerprint, originPath }) => ({ role, xpub, fingerprint, originPath }));
 
 beforeAll(async () => {
   stub = await startHttpStub();
-  t = await openTestApp();
+  t = await openTestApp({ proofKey });
   await fixedPriceService(t.test.db, stub, '100000.00'); // 8,000,000.00 RUB/BTC
   await seedLendingWorld(t, stub, { openDay: '2025-03-17', borrowers: ['B-1', 'B-2'] });
   chain = await startLocalChain();
@@ -79,7 +87,38 @@ describe('a loan\'s vault through the API', () => {
     const disbursed = await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {});
     expect(disbursed.statusCode, disbursed.body).toBe(201);
     expect(await reconcileLoans(t.test.db)).toEqual([]);
+
+    // The public proof of collateral: no login; the borrower's line under its vault's opaque reference.
+    const published = await t.app.inject({ method: 'GET', url: '/api/v1/proof-of-collateral' });
+    expect(published.statusCode, published.body).toBe(200);
+    const proof = published.json();
+    const line = proof.vaults.find((vault: { ref: string }) => vault.ref === view.json().proofRef);
+    expect(line).toEqual({ ref: view.json().proofRef, network: 'regtest', descriptor, addresses: [{ index: 0, address, btc: '0.25000000' }], btc: '0.25000000' });
+    expect(proof).toMatchObject({ kind: 'zalog-proof-of-collateral', height: 2, blockHash: chain.hashAt(2), totalBtc: '0.25000000', keyId: proofKey.keyId });
+    expect(published.body).not.toMatch(new RegExp(`${ref}|Farm B-1|B-1`));
+    expect(proofProblems(proof, verifyingKeyOf(proofKey))).toEqual([]);
+    // Altered, it fails: another address, another amount, another key.
+    const otherAddress = new AddressChain(parseDescriptor(descriptor, 'regtest')).at(1).address;
+    expect(proofProblems({ ...proof, vaults: proof.vaults.map((v: object) => ({ ...v, addresses: [{ index: 0, address: otherAddress, btc: '0.25000000' }] })) }, verifyingKeyOf(proofKey)).join('; ')).toMatch(/signature does not match.*not its descriptor's address at index 0/);
+    expect(proofProblems({ ...proof, totalBtc: '1.00000000' }).join('; ')).toMatch(/total says 1.00000000/);
+    const stranger = parseVerifyingKey(generateSigningKey().publicPem, 'stranger');
+    expect(proofProblems(proof, stranger).join('; ')).toMatch(/not by the bank's key given/);
   });
+
+  it('zalog vault proof --verify checks a published proof against the bank\'s public key, and fails an altered one with exit 1', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'zalog-proof-'));
+    const proof = (await t.app.inject({ method: 'GET', url: '/api/v1/proof-of-collateral' })).json();
+    await writeFile(path.join(dir, 'proof.json'), JSON.stringify(proof));
+    await writeFile(path.join(dir, 'proof-key.pub'), proofPair.publicPem);
+    const ok = await runZalog(['vault', 'proof', '--verify', path.join(dir, 'proof.json'), '--public-key', path.join(dir, 'proof-key.pub')]);
+    expect(ok.code, ok.output).toBe(0);
+    expect(ok.stdout).toMatch(/^ok: \d+ vaults?, 1 addresses re-derived from their descriptors, 0.25000000 BTC at height 2, signed by key [0-9a-f]{16}\n$/);
+    await writeFile(path.join(dir, 'altered.json'), JSON.stringify({ ...proof, totalBtc: '0.35000000' }));
+    const altered = await runZalog(['vault', 'proof', '--verify', path.join(dir, 'altered.json'), '--public-key', path.join(dir, 'proof-key.pub')]);
+    expect(altered.code).toBe(1);
+    expect(altered.output).toMatch(/wrong: the signature does not match/);
+    expect(altered.output).toMatch(/wrong: the vaults hold 0.25000000 BTC, the total says 0.35000000/);
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('refuses keys for another network, a private key, a wrong key set or threshold: 400 with the reason, nothing proposed', async () => {
     const ref = await approvedLoan('B-2');

@@ -12,6 +12,7 @@ import { loadLoan, loanEvent, openBusinessDay } from '../loans/loan-store.js';
 import { loanOutcome } from '../loans/origination.js';
 import { formatSats } from '../money/money.js';
 import { DescriptorError, isVaultNetwork, MAX_RELATIVE_BLOCKS, VAULT_NETWORKS, vaultDescriptor, type ParsedDescriptor, type VaultKey, type VaultNetwork } from './descriptor.js';
+import { makeProof } from './proof.js';
 import { createVault } from './vault-store.js';
 
 /**
@@ -108,8 +109,8 @@ export const createVaultAction: ApprovalAction<VaultPayload> = {
 
 /** The vault as its readers see it: descriptor, addresses, coins with their confirmations. */
 export async function vaultView(db: Queryable, loanRef: string) {
-  const [vault] = await db.query<{ id: bigint; mode: string; network: string; descriptor: string; confirmations: number; frozen_at: Date | null; frozen_reason: string | null; created_at: Date }>(
-    'SELECT v.id, v.mode, v.network, v.descriptor, v.confirmations, v.frozen_at, v.frozen_reason, v.created_at FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [loanRef]);
+  const [vault] = await db.query<{ id: bigint; mode: string; network: string; descriptor: string; proof_ref: string; confirmations: number; frozen_at: Date | null; frozen_reason: string | null; created_at: Date }>(
+    'SELECT v.id, v.mode, v.network, v.descriptor, v.proof_ref, v.confirmations, v.frozen_at, v.frozen_reason, v.created_at FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [loanRef]);
   if (vault === undefined) throw new ApiError(404, 'not_found', `loan ${loanRef} has no vault (its collateral is held by the custodian, or the vault is not made yet)`);
   const [tip] = await db.query<{ height: number }>('SELECT height FROM chain_blocks ORDER BY height DESC LIMIT 1');
   const addresses = await db.query<{ address_index: number; address: string }>('SELECT address_index, address FROM vault_addresses WHERE vault_id = $1 ORDER BY address_index', [vault.id]);
@@ -118,6 +119,8 @@ export async function vaultView(db: Queryable, loanRef: string) {
   const counted = coins.filter((coin) => coin.counted_at !== null && coin.spent_txid === null).reduce((sum, coin) => sum + coin.sats, 0n);
   return {
     loan: loanRef, mode: vault.mode, network: vault.network, descriptor: vault.descriptor, confirmationsNeeded: vault.confirmations,
+    /** The vault's line in the public proof of collateral (GET /api/v1/proof-of-collateral). */
+    proofRef: vault.proof_ref,
     frozen: vault.frozen_at === null ? null : { at: vault.frozen_at.toISOString(), reason: vault.frozen_reason },
     tipHeight: tip?.height ?? null,
     depositAddress: addresses[0]?.address ?? null,
@@ -171,5 +174,16 @@ export function vaultRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         response: { 200: Type.Record(Type.String(), Type.Unknown()), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error') },
       },
     }, async (request) => vaultView(db, request.params.ref));
+
+    app.get('/proof-of-collateral', {
+      config: { access: { public: true } },
+      schema: {
+        tags: ['vaults'], security: [], summary: 'Proof of collateral (public): every live vault under an opaque reference, its descriptor, the addresses holding its counted coins and their BTC, the block height, the total; signed with the bank\'s Ed25519 proof key. No names, no amounts owed. Check it with zalog vault proof --verify FILE',
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), 503: Type.Ref('Error') },
+      },
+    }, async () => {
+      if (context.proofKey === undefined) throw new ApiError(503, 'proof_key_missing', 'this service has no proof-of-collateral key configured (ZALOG_PROOF_KEY_FILE)');
+      return makeProof(db, context.proofKey, context.now());
+    });
   };
 }

@@ -1,15 +1,18 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../config.js';
-import { jsonLine, type CliIo } from '../cli/io.js';
+import { jsonLine, readInputFile, writeOutputFile, type CliIo, type CliRuntime } from '../cli/io.js';
+import { loadSigningKey, readVerifyingKey } from '../audit/checkpoint-file.js';
+import { makeProof, proofProblems } from './proof.js';
 import { AddressChain, impliedNetwork, isVaultNetwork, MAX_INDEX, parseDescriptor, VAULT_NETWORKS, type VaultNetwork } from './descriptor.js';
 
 /**
  * `zalog vault …`: for operators and auditors, without a database. `address` derives a vault's
  * addresses from its descriptor (what the borrower's own wallet shows for the same descriptor);
  * `checksum` prints a descriptor with its BIP-380 checksum after checking its keys. A malformed
- * descriptor or key exits 2 with the reason.
+ * descriptor or key exits 2 with the reason. `proof` makes the signed proof of collateral (from
+ * the database) or, with --verify, checks one without a database.
  */
-export function registerVaultCommands(program: Command, io: CliIo): void {
+export function registerVaultCommands(program: Command, io: CliIo, runtime: CliRuntime): void {
   const vault = program.command('vault').description('vault descriptors: addresses and checksums (no database needed)');
 
   const networkOf = (text: string, given: string | undefined): VaultNetwork => {
@@ -46,5 +49,37 @@ export function registerVaultCommands(program: Command, io: CliIo): void {
     .option('--network <network>', `${VAULT_NETWORKS.join(', ')} (default: mainnet for xpub keys, testnet for tpub)`)
     .action((descriptor: string, options: { network?: string }) => {
       io.out(parseDescriptor(descriptor, networkOf(descriptor, options.network), { vault: false }).descriptor);
+    });
+
+  vault.command('proof')
+    .description('print the signed proof of collateral now (the database and ZALOG_PROOF_KEY_FILE), or check one with --verify FILE: its signature, every address re-derived from its descriptor, the sums')
+    .option('--out <file>', 'write the proof to this file instead of printing it')
+    .option('--verify <file>', 'check a proof (no database needed); exits 1 and lists what is wrong')
+    .option('--public-key <file>', 'with --verify: the bank\'s published proof key (PEM); without it the key inside the proof is used')
+    .action(async (options: { out?: string; verify?: string; publicKey?: string }) => {
+      if (options.verify !== undefined) {
+        let proof: unknown;
+        try {
+          proof = JSON.parse(await readInputFile(io, options.verify));
+        } catch (error) {
+          throw new ConfigError(`${options.verify}: not JSON (${(error as Error).message})`);
+        }
+        const pinned = options.publicKey === undefined ? undefined : await readVerifyingKey(options.publicKey);
+        const problems = proofProblems(proof, pinned);
+        if (problems.length > 0) {
+          for (const problem of problems) io.out(`wrong: ${problem}`);
+          io.err(`zalog: the proof does not hold (${problems.length} problem${problems.length === 1 ? '' : 's'})`);
+          io.setExitCode(1);
+          return;
+        }
+        const checked = proof as { vaults: { addresses: unknown[] }[]; totalBtc: string; height: number | null; keyId: string };
+        io.out(`ok: ${checked.vaults.length} vaults, ${checked.vaults.reduce((n, v) => n + v.addresses.length, 0)} addresses re-derived from their descriptors, ${checked.totalBtc} BTC at height ${checked.height ?? 'none'}, signed by key ${checked.keyId}${pinned === undefined ? ' (the key inside the proof: pin the bank\'s with --public-key)' : ''}`);
+        return;
+      }
+      const { key } = await loadSigningKey(runtime.config.proofKey);
+      const proof = await runtime.withDatabase((db) => makeProof(db, key, new Date()));
+      const text = JSON.stringify(proof, null, 2);
+      if (options.out !== undefined) await writeOutputFile(io, options.out, `${text}\n`);
+      else io.out(text);
     });
 }

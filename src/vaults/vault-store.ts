@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../db/database.js';
 import { AddressChain, type ParsedDescriptor } from './descriptor.js';
 
@@ -16,9 +17,9 @@ export interface NewVault {
 
 /** Stores a vault and its first addresses (the scripts the watcher looks for); returns its id. */
 export async function createVault(tx: Queryable, vault: NewVault): Promise<bigint> {
-  const [row] = await tx.query<{ id: bigint }>(`INSERT INTO vaults (loan_id, mode, network, descriptor, chain_index, confirmations, created_at)
-                                                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-  [vault.loanId, vault.mode, vault.parsed.network, vault.parsed.descriptor, vault.chainIndex, vault.confirmations, vault.at]);
+  const [row] = await tx.query<{ id: bigint }>(`INSERT INTO vaults (loan_id, mode, network, descriptor, chain_index, proof_ref, confirmations, created_at)
+                                                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+  [vault.loanId, vault.mode, vault.parsed.network, vault.parsed.descriptor, vault.chainIndex, `V-${randomBytes(8).toString('hex')}`, vault.confirmations, vault.at]);
   const chain = new AddressChain(vault.parsed);
   const count = vault.lookahead ?? VAULT_LOOKAHEAD;
   const indexes: number[] = [];

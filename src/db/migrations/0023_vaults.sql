@@ -11,6 +11,8 @@ CREATE TABLE vaults (
   -- The descriptor with its BIP-380 checksum, ranged over the loan's own address chain.
   descriptor      text NOT NULL UNIQUE CHECK (descriptor ~ '^wsh\(.*#[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{8}$'),
   chain_index     int4 NOT NULL CHECK (chain_index >= 0),
+  -- The vault's opaque reference in the public proof of collateral (no loan, no name).
+  proof_ref       text NOT NULL UNIQUE CHECK (proof_ref ~ '^V-[0-9a-f]{16}$'),
   -- Confirmations before a deposit counts as collateral (the product's setting when the vault was made).
   confirmations   int4 NOT NULL CHECK (confirmations BETWEEN 1 AND 100),
   -- A reorganisation deeper than the confirmations took back a counted coin: staff must look.
