@@ -18,13 +18,20 @@ export type CountedCoin = { readonly txid: string; readonly vout: number; readon
 
 const LIVE = ['approved', 'active', 'overdue'];
 
-export async function bookCoin(tx: Queryable, coin: CountedCoin, at: Date): Promise<bigint | null> {
+/** What every booking of one block shares: the system's user and the open business day (read once). */
+export interface BookingContext { readonly system: { readonly id: bigint; readonly username: string }; readonly day: string; readonly at: Date }
+
+export async function bookingContext(tx: Queryable, at: Date): Promise<BookingContext> {
+  const system = await systemUser(tx);
+  return { system: { id: system.id, username: system.username }, day: await openBusinessDay(tx, at), at };
+}
+
+export async function bookCoin(tx: Queryable, coin: CountedCoin, context: BookingContext): Promise<bigint | null> {
+  const { system, day, at } = context;
   const [loan] = await tx.query<{ id: bigint; ref: string; status: string }>('SELECT l.id, l.ref, l.status FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE v.id = $1', [coin.vault_id]);
   // A coin paid to the vault of a loan that is not live (repaid, written off) is not collateral:
   // it stays on record as the vault's coin, for treasury to return.
   if (loan === undefined || !LIVE.includes(loan.status)) return null;
-  const system = await systemUser(tx);
-  const day = await openBusinessDay(tx, at);
   const state = loan.status === 'approved' ? 'confirmed' : 'pledged';
   const [position] = await tx.query<{ id: bigint }>(`INSERT INTO collateral_positions (loan_id, sats, state, declared_at, declared_by, confirmed_at) VALUES ($1, $2, $3, $4, $5, $4) RETURNING id`, [loan.id, coin.sats, state, at, system.id]);
   const posted = await postEntries(tx, [{

@@ -138,6 +138,25 @@ describe('the vault watcher against a local Esplora chain', () => {
     expect((await coins())[0]!.spent_txid).toBeNull();
   });
 
+  it('takes a counted coin spent outside zalog off the books with an alert, and books it again if the spend is taken back', async () => {
+    const tx = deposit(scripts[3]!, 9_000_000n);
+    chain.mine([tx]);
+    chain.mine();
+    chain.mine();
+    await watcher().sync();
+    expect((await coins())[0]!.counted).toBe(true);
+    const spend = makeTransaction([{ txid: tx.getId(), vout: 0 }], [{ script: otherScript(98), sats: 8_990_000n }]);
+    chain.mine([spend]);
+    await watcher().sync();
+    expect((await coins())[0]).toMatchObject({ counted: false, spent_txid: spend.getId() });
+    expect(await t.db.query<{ kind: string }>('SELECT kind FROM vault_alerts')).toEqual([{ kind: 'unexpected_spend' }]);
+    await expectBooksAgree();
+    chain.reorg(1, [[], []]);
+    await watcher().sync();
+    expect((await coins())[0]).toMatchObject({ counted: true, spent_txid: null });
+    await expectBooksAgree();
+  });
+
   it('writes nothing when the backend is slow, answers garbage or serves a block that is not the one asked for', async () => {
     chain.mine([deposit(scripts[0]!, 1n)]);
     chain.fault('/block/', { delayMs: 2_000 });
@@ -199,7 +218,7 @@ describe('the vault watcher against a local Esplora chain', () => {
         const expected = ours.map((tx) => {
           const height = best.findIndex((block) => block.includes(tx));
           const spender = best.flat().find((other) => other.ins.some((input) => Buffer.from(input.hash).reverse().toString('hex') === tx.getId()));
-          return { txid: tx.getId(), block_height: height < 0 ? null : height, counted: height >= 0 && tip - height + 1 >= CONFIRMATIONS, spent_txid: spender?.getId() ?? null };
+          return { txid: tx.getId(), block_height: height < 0 ? null : height, counted: height >= 0 && tip - height + 1 >= CONFIRMATIONS && spender === undefined, spent_txid: spender?.getId() ?? null };
         }).filter((coin, i, all) => all.findIndex((other) => other.txid === coin.txid) === i);
         const seen = await coins();
         // A deposit the watcher never saw in a block of the best chain (mined and taken back between two syncs) has no row.

@@ -3,7 +3,7 @@ import type { Job } from '../jobs/schedule.js';
 import { matchBlock, type Outpoint, type Watched } from './block-match.js';
 import type { ChainBackend } from './esplora.js';
 import { SourceError } from '../adapters/http.js';
-import { bookCoin, reverseCoin, type CountedCoin } from './booking.js';
+import { bookCoin, bookingContext, reverseCoin, type CountedCoin } from './booking.js';
 
 /**
  * The chain watcher: follows the backend's best chain block by block from the last block it
@@ -14,7 +14,8 @@ import { bookCoin, reverseCoin, type CountedCoin } from './booking.js';
  * undone (its coins lose their block, its spends are unspent) and the walk goes down until the
  * chains agree. A counted coin taken back that way is a reorganisation deeper than the vault's
  * confirmations: the vault is frozen and an alert raised for staff; the coin counts again only if a
- * block of the new branch holds it.
+ * block of the new branch holds it. Collateral is the counted coins that are unspent: a counted
+ * coin spent in a transaction zalog did not make is taken off the books with an alert.
  *
  * A crash between blocks loses nothing (the next sync starts after the last committed block); a
  * crash inside one rolls its transaction back.
@@ -108,24 +109,29 @@ export class VaultWatcher {
       const result = await db.transaction(async (tx) => {
         const at = this.#options.now();
         await tx.query('INSERT INTO chain_blocks (height, hash, previous_hash, transactions, processed_at) VALUES ($1, $2, $3, $4, $5)', [height, hash, match.previousHash, match.transactions, at]);
-        for (const deposit of match.deposits) {
+        if (match.deposits.length > 0) {
           // A coin seen before (in a block a reorganisation took back) gets its new block.
+          const d = match.deposits;
           await tx.query(`INSERT INTO vault_coins (txid, vout, vault_id, address_index, sats, block_height, block_hash, first_seen_at)
-                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                          SELECT txid, vout, vault_id, address_index, sats, $6, $7, $8 FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::int8[]) AS d (txid, vout, vault_id, address_index, sats)
                           ON CONFLICT (txid, vout) DO UPDATE SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash`,
-          [deposit.txid, deposit.vout, deposit.owner.vaultId, deposit.owner.index, deposit.sats, height, hash, at]);
+          [d.map((x) => x.txid), d.map((x) => x.vout), d.map((x) => x.owner.vaultId), d.map((x) => x.owner.index), d.map((x) => x.sats), height, hash, at]);
         }
         for (const spend of match.spends) {
-          await tx.query('UPDATE vault_coins SET spent_txid = $3, spent_height = $4 WHERE txid = $1 AND vout = $2', [spend.outpoint.slice(0, 64), Number(spend.outpoint.slice(65)), spend.txid, height]);
+          const [coin] = await tx.query<{ txid: string; vout: number; vault_id: bigint; sats: bigint; position_id: bigint | null; counted: boolean }>(
+            'UPDATE vault_coins SET spent_txid = $3, spent_height = $4 WHERE txid = $1 AND vout = $2 RETURNING txid, vout, vault_id, sats, position_id, counted_at IS NOT NULL AS counted',
+            [spend.outpoint.slice(0, 64), Number(spend.outpoint.slice(65)), spend.txid, height]);
+          if (coin?.counted) {
+            // A counted coin left the vault in a transaction zalog did not build (no PSBT flow
+            // spends one yet): the recovery path, or a key used outside zalog. The collateral is
+            // gone from the books at once and staff are alerted.
+            await reverseCoin(tx, coin, `spent by ${spend.txid} in block ${height}, a spend zalog did not make`, at);
+            await tx.query('UPDATE vault_coins SET counted_at = NULL, counted_height = NULL WHERE txid = $1 AND vout = $2', [coin.txid, coin.vout]);
+            await tx.query('INSERT INTO vault_alerts (vault_id, kind, details, at) VALUES ($1, $2, $3, $4)', [coin.vault_id, 'unexpected_spend', JSON.stringify({ txid: coin.txid, vout: coin.vout, sats: coin.sats.toString(), spentBy: spend.txid, height }), at]);
+          }
         }
-        // Coins that reach their vault's confirmations with this block: confirmations = height - block_height + 1.
-        const newlyCounted = await tx.query<CountedCoin>(`UPDATE vault_coins c SET counted_at = $2, counted_height = $1
-                                 FROM vaults v WHERE v.id = c.vault_id AND c.counted_at IS NULL AND c.block_height IS NOT NULL
-                                  AND $1 - c.block_height + 1 >= v.confirmations
-                                 RETURNING c.txid, c.vout, c.vault_id, c.sats, $1 - c.block_height + 1 AS confirmations`, [height, at]);
-        // On the books in the same transaction: the collateral position, its entry, the loan's LTV (by trigger).
-        for (const coin of newlyCounted) await bookCoin(tx, coin, at);
-        return { deposits: match.deposits.length, counted: newlyCounted.length };
+        const newlyCounted = await countEligible(tx, height, at);
+        return { deposits: match.deposits.length, counted: newlyCounted };
       });
       for (const deposit of match.deposits) (watched.coins as Map<Outpoint, WatchedOwner>).set(`${deposit.txid}:${deposit.vout}`, deposit.owner);
       for (const spend of match.spends) (watched.coins as Map<Outpoint, WatchedOwner>).delete(spend.outpoint);
@@ -144,7 +150,9 @@ export class VaultWatcher {
           await reverseCoin(tx, coin, 'its confirmations fell short on the new branch of a reorganisation', at);
           await tx.query('UPDATE vault_coins SET counted_at = NULL, counted_height = NULL WHERE txid = $1 AND vout = $2', [coin.txid, coin.vout]);
         }
-        return short.length;
+        // And coins whose spend the reorganisation took back count again (when they have their confirmations).
+        const recounted = top === undefined ? 0 : await countEligible(tx, top.height, at);
+        return short.length - recounted;
       });
     }
     return { processed, undone, tip, deposits, counted };
@@ -170,6 +178,23 @@ export class VaultWatcher {
       if (deleted.length !== 1) throw new Error(`chain_blocks changed under the watcher at ${height}`);
     });
   }
+}
+
+/**
+ * Counts the coins that have their vault's confirmations at `height` (confirmations = height -
+ * block_height + 1) and are unspent, and books each in the same transaction: the collateral
+ * position, its entry, the loan's LTV (by trigger). Returns how many.
+ */
+async function countEligible(tx: Queryable, height: number, at: Date): Promise<number> {
+  const coins = await tx.query<CountedCoin>(`UPDATE vault_coins c SET counted_at = $2, counted_height = $1
+                                               FROM vaults v WHERE v.id = c.vault_id AND c.counted_at IS NULL AND c.block_height IS NOT NULL AND c.spent_txid IS NULL
+                                                AND $1::int4 - c.block_height + 1 >= v.confirmations
+                                              RETURNING c.txid, c.vout, c.vault_id, c.sats, $1::int4 - c.block_height + 1 AS confirmations`, [height, at]);
+  if (coins.length > 0) {
+    const context = await bookingContext(tx, at);
+    for (const coin of coins) await bookCoin(tx, coin, context);
+  }
+  return coins.length;
 }
 
 /** The watched set: every vault address's script, and the vault coins not yet spent. */

@@ -70,7 +70,7 @@ CREATE INDEX vault_coins_spent ON vault_coins (spent_height) WHERE spent_height 
 CREATE TABLE vault_alerts (
   id        int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   vault_id  int8 REFERENCES vaults (id),
-  kind      text NOT NULL CHECK (kind IN ('deep_reorg')),
+  kind      text NOT NULL CHECK (kind IN ('deep_reorg', 'unexpected_spend')),
   details   jsonb NOT NULL,
   at        timestamptz NOT NULL
 );
