@@ -2,6 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { launch, logIn, menu, openWorld, screenshot, type World } from './world.js';
+import { makeTransaction, otherScript, testKey } from '../src/test-support/bitcoin.js';
+import { startLocalChain } from '../src/test-support/local-chain.js';
+import { AddressChain, parseDescriptor } from '../src/vaults/descriptor.js';
+import { esploraBackend } from '../src/vaults/esplora.js';
+import { VaultWatcher } from '../src/vaults/watcher.js';
 
 /**
  * The staff console in Debian's Chromium: who sees which screens, the four-eyes path from an
@@ -144,6 +149,43 @@ describe('the staff console', () => {
     await screenshot(page, 'loan-call-ru');
     await page.context().close();
   });
+
+  it('shows a loan\'s on-chain vault: its deposit address, descriptor and each coin\'s confirmations, in both languages', async () => {
+    // Treasury makes LN-2's vault through the API (four eyes); a deposit confirms on a local chain.
+    const keys = [testKey(31), testKey(32), testKey(33)].map((key, i) => ({ role: ['borrower', 'bank', 'agent'][i], xpub: key.xpub, fingerprint: key.fingerprint, originPath: key.originPath }));
+    const proposed = await world.t.as('treasury').post('/api/v1/loans/LN-2/vault', { mode: 'collaborative', network: 'regtest', threshold: 2, keys, confirmations: 2 });
+    expect(proposed.statusCode, proposed.body).toBe(202);
+    const approved = await world.t.as('treasury2').post(`/api/v1/approvals/${proposed.json().id}/approve`, {});
+    expect(approved.statusCode, approved.body).toBe(200);
+    const descriptor = approved.json().result.descriptor as string;
+    const chain = await startLocalChain();
+    try {
+      const vault = new AddressChain(parseDescriptor(descriptor, 'regtest'));
+      chain.mine([makeTransaction([{ txid: 'cd'.repeat(32), vout: 0 }], [{ script: Buffer.from(vault.at(0).scriptPubKey, 'hex'), sats: 5_000_000n }, { script: otherScript(1), sats: 1_000n }])]);
+      chain.mine();
+      chain.mine([makeTransaction([{ txid: 'ce'.repeat(32), vout: 0 }], [{ script: Buffer.from(vault.at(1).scriptPubKey, 'hex'), sats: 1_250_000n }])]);
+      await new VaultWatcher({ db: world.t.test.db, backend: esploraBackend({ baseUrl: chain.url }), now: () => new Date(), startHeight: 1 }).sync();
+    } finally {
+      await chain.close();
+    }
+    for (const locale of ['ru', 'en'] as const) {
+      const page = await logIn(browser, world, 'treasury', { locale });
+      await page.goto(`${world.url}/loans/LN-2`);
+      await page.getByRole('tab', { name: locale === 'ru' ? 'Залог' : 'Collateral' }).click();
+      const panel = page.getByTestId('vault');
+      await panel.waitFor();
+      expect(await page.getByTestId('vault-descriptor').textContent()).toBe(descriptor);
+      expect(await page.getByTestId('vault-address').textContent()).toMatch(/^bcrt1q[a-z0-9]{58}$/);
+      expect(await page.getByTestId('vault-counted').textContent()).toMatch(locale === 'ru' ? /0,05000000\sBTC/ : /0\.05000000\sBTC/);
+      const rows = await page.getByTestId('vault-coins').locator('tbody tr').allInnerTexts();
+      expect(rows).toHaveLength(2);
+      expect(rows.join('\n')).toMatch(locale === 'ru' ? /3 \/ 2\s+Зачтена[\s\S]*1 \/ 2\s+Ждёт подтверждений/ : /3 \/ 2\s+Counted[\s\S]*1 \/ 2\s+Waiting for confirmations/);
+      await screenshot(page, `loan-vault-${locale}`);
+      const results = await new AxeBuilder({ page }).analyze();
+      expect(results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+      await page.context().close();
+    }
+  }, 120_000);
 
   it('renders every main page in Russian and in English, with no serious accessibility violation', async () => {
     for (const locale of ['ru', 'en'] as const) {

@@ -9,6 +9,7 @@ import { httpRegistryClient } from '../compliance/registry.js';
 import type { Queryable } from '../db/database.js';
 import { formatKopecks, formatSats } from '../money/money.js';
 import { FIXED_PRODUCT, originate, seedLendingWorld, validAccount } from '../test-support/loans.js';
+import { testKey } from '../test-support/bitcoin.js';
 import { openTestApp, TEST_PASSWORD, type Caller, type TestApp, type TestUserName } from '../test-support/app.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { fixedPriceService } from '../test-support/prices.js';
@@ -187,6 +188,9 @@ describe('every state-changing operation, once, through the API', () => {
     const applied = await ok(t.as('officer').post('/api/v1/borrowers/B-1/loan-applications', { product: 'FIX', amount: '500000.00', months: 12, repaymentType: 'annuity', collateral: '0.20000000' }), 201);
     await ok(t.as('officer').post(`/api/v1/loan-applications/${applied.json().applicationId}/offer`, {}), 201);
     const { ref } = await originate(t, { borrower: 'B-1', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.25000000' });
+    // Its top-ups go to a vault of its own (on-chain custody), made by four eyes.
+    const vaultKeys = [testKey(41), testKey(42), testKey(43)].map((key, i) => ({ role: ['borrower', 'bank', 'agent'][i], xpub: key.xpub, fingerprint: key.fingerprint, originPath: key.originPath }));
+    await approve((await ok(t.as('treasury').post(`/api/v1/loans/${ref}/vault`, { mode: 'collaborative', network: 'regtest', threshold: 2, keys: vaultKeys, confirmations: 3 }), 202)).json().id, 'treasury2');
     const owed = (await t.as('officer').get(`/api/v1/loans/${ref}`)).json().balances.total as string;
     await ok(t.as('treasury').post(`/api/v1/loans/${ref}/repayments`, { reference: 'PAY-1', amount: formatKopecks(kop(owed) + 100_000n) }), 201);
     const closed = await ok(t.as('officer').post(`/api/v1/loans/${ref}/prepayments`, { mode: 'smaller_instalment' }), 201);

@@ -2,6 +2,9 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestApp, TEST_USERS, type TestApp, type TestUserName } from '../test-support/app.js';
 import { checkRouteRule, type RouteRule } from './access.js';
+import { testKey } from '../test-support/bitcoin.js';
+import { vaultDescriptor } from '../vaults/descriptor.js';
+import { createVault } from '../vaults/vault-store.js';
 import { seedLoans } from '../loans/seed.js';
 import { bankCalendar } from '../calendar/load.js';
 
@@ -56,6 +59,14 @@ const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
   'GET /api/v1/loans/:ref/statement': borrower1Loan('/statement'),
   'GET /api/v1/loans/:ref/collateral': borrower1Loan('/collateral'),
   'GET /api/v1/loans/:ref/events': borrower1Loan('/events'),
+  'GET /api/v1/loans/:ref/vault': async (app) => {
+    // The loan needs a vault for its owner to see one (without, the answer is 404 for everyone).
+    const url = await borrower1Loan('')(app);
+    const ref = url.split('/').pop()!;
+    const [loan] = await app.test.db.query<{ id: bigint }>('SELECT l.id FROM loans l WHERE l.ref = $1 AND NOT EXISTS (SELECT 1 FROM vaults v WHERE v.loan_id = l.id)', [ref]);
+    if (loan !== undefined) await createVault(app.test.db, { loanId: loan.id, mode: 'collaborative', parsed: vaultDescriptor({ network: 'regtest', threshold: 2, chain: 900, keys: [testKey(51), testKey(52), testKey(53)] }), chainIndex: 900, confirmations: 3, at: new Date(), lookahead: 2 });
+    return `${url}/vault`;
+  },
   'POST /api/v1/loans/:ref/collateral': borrower1Loan('/collateral'),
   'POST /api/v1/auth/tokens/:id/revoke': async (app) => {
     const made = await app.as('borrower1').post('/api/v1/auth/tokens', { name: 'probe', expiresInDays: 1 });

@@ -48,6 +48,13 @@ export interface Posting { account: string; debit: string | null; credit: string
 export interface StatementEntry { entryId: string; businessDate: string; valueTime: string; kind: string; reason: string; postings: Posting[] }
 export interface LoanStatement { loan: string; entries: StatementEntry[]; nextAfter: string | null }
 
+export interface VaultView {
+  loan: string; mode: 'bank' | 'collaborative'; network: string; descriptor: string; confirmationsNeeded: number; proofRef: string;
+  frozen: { at: string; reason: string } | null; tipHeight: number | null; depositAddress: string | null;
+  coins: Array<{ txid: string; vout: number; addressIndex: number; btc: string; blockHeight: number | null; confirmations: number; counted: boolean; spentBy: string | null; firstSeenAt: string }>;
+  countedBtc: string;
+}
+
 export interface CollateralView {
   loan: string; held: string;
   positions: Array<{ id: string; btc: string; state: string; custodianRef: string | null; declaredAt: string; confirmedAt: string | null; releasedAt: string | null }>;

@@ -7,7 +7,7 @@ import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle, StateBadge } from '../components/Common';
 import { LazyChart as Chart } from '../components/LazyChart';
-import type { BorrowerRisk, CollateralView, LoanEvent, LoanBalances, LoanStatement, LoanView, Schedule } from '../types';
+import type { BorrowerRisk, CollateralView, LoanEvent, LoanBalances, LoanStatement, LoanView, Schedule, VaultView } from '../types';
 
 const BALANCE_KEYS = ['principal', 'principalOverdue', 'interest', 'interestOverdue', 'penalty', 'fee'] as const;
 
@@ -218,7 +218,62 @@ function CollateralTab({ loanRef }: { loanRef: string }) {
             </Table.Tr>
           ))}</Table.Tbody>
         </Table>
+        <VaultPanel loanRef={loanRef} />
       </>
+    )}</Loaded>
+  );
+}
+
+/** The loan's vault (on-chain custody): what to deposit to, how to check it, each coin on its way to counting. */
+function VaultPanel({ loanRef }: { loanRef: string }) {
+  const { t, btc, time } = useI18n();
+  const vault = useQuery({
+    queryKey: ['loan-vault', loanRef],
+    refetchInterval: 30_000,
+    queryFn: async () => {
+      const answer = await api.GET('/api/v1/loans/{ref}/vault', { params: { path: { ref: loanRef } } });
+      // No vault: the loan's collateral is with the custodian (the table above is all there is).
+      if (answer.response.status === 404) return null;
+      return must(answer) as unknown as VaultView;
+    },
+  });
+  return (
+    <Loaded query={vault}>{(v) => v === null ? <Text size="sm" c="dimmed" mt="md">{t('vault.custodial')}</Text> : (
+      <Card withBorder mt="lg" data-testid="vault">
+        <Group justify="space-between" mb="xs">
+          <Title order={3} size="h4">{t('vault.title')}</Title>
+          <Group gap="xs"><Badge variant="light">{t(`vault.mode.${v.mode}` as MessageKey)}</Badge><Badge variant="outline">{v.network}</Badge></Group>
+        </Group>
+        {v.frozen !== null && <Text c="red" mb="xs" data-testid="vault-frozen">{t('vault.frozen', { at: time(v.frozen.at), reason: v.frozen.reason })}</Text>}
+        <SimpleGrid cols={{ base: 1, md: 3 }} mb="sm">
+          <Figure label={t('vault.counted')} value={btc(v.countedBtc)} testId="vault-counted" />
+          <Figure label={t('vault.confirmationsNeeded')} value={v.confirmationsNeeded} />
+          <Figure label={t('vault.tip')} value={v.tipHeight ?? '—'} />
+        </SimpleGrid>
+        {v.depositAddress !== null && (<>
+          <Text size="sm" fw={500}>{t('vault.depositAddress')}</Text>
+          <Text ff="monospace" size="sm" mb="sm" style={{ wordBreak: 'break-all' }} data-testid="vault-address">{v.depositAddress}</Text>
+        </>)}
+        <Text size="sm" fw={500}>{t('vault.descriptor')}</Text>
+        <Text ff="monospace" size="xs" mb="xs" style={{ wordBreak: 'break-all' }} data-testid="vault-descriptor">{v.descriptor}</Text>
+        <Text size="xs" c="dimmed" mb="sm">{t('vault.proofRef', { ref: v.proofRef })}</Text>
+        <Text size="sm" fw={500}>{t('vault.coins')}</Text>
+        {v.coins.length === 0 ? <Text size="sm" c="dimmed">{t('vault.noCoins')}</Text> : (
+          <Table.ScrollContainer minWidth={640}>
+            <Table data-testid="vault-coins">
+              <Table.Thead><Table.Tr><Table.Th>{t('vault.tx')}</Table.Th><Table.Th ta="right">BTC</Table.Th><Table.Th ta="right">{t('vault.confirmations')}</Table.Th><Table.Th>{t('common.status')}</Table.Th></Table.Tr></Table.Thead>
+              <Table.Tbody>{v.coins.map((coin) => (
+                <Table.Tr key={`${coin.txid}:${coin.vout}`}>
+                  <Table.Td ff="monospace" title={`${coin.txid}:${coin.vout}`}>{coin.txid.slice(0, 12)}…:{coin.vout}</Table.Td>
+                  <Table.Td ta="right">{btc(coin.btc)}</Table.Td>
+                  <Table.Td ta="right">{coin.blockHeight === null ? '—' : `${coin.confirmations} / ${v.confirmationsNeeded}`}</Table.Td>
+                  <Table.Td>{t(coin.spentBy !== null ? 'vault.coin.spent' : coin.counted ? 'vault.coin.counted' : coin.blockHeight === null ? 'vault.coin.orphaned' : 'vault.coin.waiting')}</Table.Td>
+                </Table.Tr>
+              ))}</Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </Card>
     )}</Loaded>
   );
 }
