@@ -116,15 +116,15 @@ export function proofProblems(value: unknown, pinned?: VerifyingKey): string[] {
     for (const line of vault.addresses) {
       const derived = chain.at(line.index).address;
       if (derived !== line.address) problems.push(`${where}: address ${line.address} is not its descriptor's address at index ${line.index} (${derived})`);
-      const amount = parseSats(line.btc);
+      const amount = parseSats(line.btc, 'non_negative');
       if (!amount.ok) problems.push(`${where}: ${line.btc} is not an amount of BTC`);
       else sats += amount.value;
     }
-    const stated = parseSats(vault.btc);
+    const stated = parseSats(vault.btc, 'non_negative');
     if (!stated.ok || stated.value !== sats) problems.push(`${where}: its addresses hold ${formatSats(sats)} BTC, the line says ${vault.btc}`);
     total += sats;
   }
-  const stated = parseSats(proof.totalBtc);
+  const stated = parseSats(proof.totalBtc, 'non_negative');
   if (!stated.ok || stated.value !== total) problems.push(`the vaults hold ${formatSats(total)} BTC, the total says ${proof.totalBtc}`);
   return problems;
 }
