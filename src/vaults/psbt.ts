@@ -65,37 +65,57 @@ export function boundedFeeRate(estimate: number | undefined, floor: number, cap:
 }
 
 /**
+ * The keys a spend's path signs with at `index`: the recovery key alone (the last key of a vault
+ * with a recovery path), or the cosigners (every key of a plain vault; all but the last otherwise).
+ */
+function pathKeys(chain: AddressChain, index: number, recovery: boolean): Uint8Array[] {
+  const keys = chain.keysAt(index);
+  return recovery ? keys.slice(-1) : hasRecoveryPath(chain.parsed) ? keys.slice(0, -1) : keys;
+}
+
+/** Whether the vault has the borrower's timelocked recovery path (vaultDescriptor's or_d(…, older(N)) form). */
+function hasRecoveryPath(vault: ParsedDescriptor): boolean {
+  return /\bolder\(\d+\)/.test(vault.shape);
+}
+
+/** The vault's signature threshold, M of its multi() or sortedmulti(). */
+function thresholdOf(vault: ParsedDescriptor): number {
+  const found = /multi\((\d+),/.exec(vault.shape);
+  if (found === null) throw new SpendError('spend_invalid', `the vault's script has no multisig: ${vault.shape}`);
+  return Number(found[1]);
+}
+
+/**
  * The descriptor a coin at `index` is spent through. A sortedmulti vault's coin is described as
  * `wsh(multi(M, keys))` with that index's keys already sorted and each key's full origin
  * ([fingerprint/path…/index]): the same script (BIP-67 order is what sortedmulti means), but in
  * miniscript, which the descriptor library can satisfy and finalise (it derives addresses from
  * sortedmulti but cannot spend it), and with the origins a signer's wallet needs to find its keys.
  */
-export function spendingDescriptor(vault: ParsedDescriptor, index: number): string {
-  const sorted = /^wsh\(sortedmulti\((\d+),/.exec(vault.shape);
-  if (sorted === null) return vault.descriptor;
-  const keys = new AddressChain(vault).keysAt(index);
+export function spendingDescriptor(chain: AddressChain, index: number): string {
+  const vault = chain.parsed;
+  if (vault.miniscript !== null) return vault.descriptor;
+  const keys = chain.keysAt(index);
   const described = vault.keys.map((key, i) => {
     const steps = key.expression.replace(/^\[[^\]]*\]/, '').replace(/^[xt]pub[1-9A-HJ-NP-Za-km-z]+/, '').replace('*', String(index));
     const origin = key.fingerprint === null ? '' : `[${key.fingerprint}${key.originPath ?? ''}${steps}]`;
     return { pubkey: Buffer.from(keys[i]!), text: `${origin}${Buffer.from(keys[i]!).toString('hex')}` };
   });
   described.sort((a, b) => Buffer.compare(a.pubkey, b.pubkey));
-  return `wsh(multi(${sorted[1]},${described.map((key) => key.text).join(',')}))`;
+  return `wsh(multi(${thresholdOf(vault)},${described.map((key) => key.text).join(',')}))`;
 }
 
 /** The descriptor Output for a coin of the vault, on the path the spend takes. */
-function inputOutput(vault: ParsedDescriptor, index: number, recovery: boolean): InstanceType<typeof Output> {
+function inputOutput(chain: AddressChain, index: number, recovery: boolean): InstanceType<typeof Output> {
+  const vault = chain.parsed;
   const network = bitcoinNetwork(vault.network);
   if (vault.miniscript === null) {
-    const output = new Output({ descriptor: spendingDescriptor(vault, index), network });
-    if (Buffer.from(output.getWitnessScript()!).toString('hex') !== new AddressChain(vault).at(index).witnessScript) throw new Error(`the spending descriptor of index ${index} does not give the vault's script`);
+    const output = new Output({ descriptor: spendingDescriptor(chain, index), network });
+    if (Buffer.from(output.getWitnessScript()!).toString('hex') !== chain.at(index).witnessScript) throw new Error(`the spending descriptor of index ${index} does not give the vault's script`);
     return output;
   }
   // A vault with a recovery path: say which keys sign, so the satisfier takes that branch (and its timelock).
-  const keys = new AddressChain(vault).keysAt(index);
-  const signers = recovery ? keys.slice(-1) : keys.slice(0, -1);
-  return new Output({ descriptor: vault.descriptor, index, network, signersPubKeys: signers });
+  return new Output({ descriptor: vault.descriptor, index, network, signersPubKeys: pathKeys(chain, index, recovery) });
 }
 
 function destination(vault: ParsedDescriptor, address: string): InstanceType<typeof Output> {
@@ -111,10 +131,11 @@ export function buildSpend(request: SpendRequest): SpendProposal {
   const { vault } = request;
   const network = bitcoinNetwork(vault.network);
   const recovery = request.recovery === true;
-  if (recovery && vault.miniscript === null) throw new SpendError('spend_invalid', 'this vault has no recovery path');
+  if (recovery && !hasRecoveryPath(vault)) throw new SpendError('spend_invalid', 'this vault has no recovery path');
   if (request.coins.length === 0) throw new SpendError('spend_insufficient', 'the vault holds no coin to spend');
   const to = destination(vault, request.to.address);
-  const utxos = request.coins.map((coin) => ({ coin, output: inputOutput(vault, coin.index, recovery), value: Number(coin.sats) }));
+  const chain = new AddressChain(vault);
+  const utxos = request.coins.map((coin) => ({ coin, output: inputOutput(chain, coin.index, recovery), value: Number(coin.sats) }));
   const change = new Output({ descriptor: vault.descriptor, index: request.changeIndex, network });
   // @bitcoinerlab/coinselect 1.x is typed against descriptors 2.x; it reads the Outputs through
   // their weights and scripts only (isSegwit, inputWeight, outputWeight, getScriptPubKey), which
@@ -170,10 +191,10 @@ export interface CheckedSpend {
  * Combines the signers' PSBTs with the proposal, checks them and finalises: refused (SpendError,
  * nothing finalised) when a PSBT is not this proposal's transaction (another vault's, or outputs a
  * signer changed), when a signature does not verify or is not by one of the vault's keys for that
- * input, when an input has fewer valid signatures than the vault needs, or when the fee is not
- * the proposal's.
+ * input, when an input has fewer valid signatures than the vault needs (its threshold, or the
+ * recovery key alone), or when the fee is not the proposal's.
  */
-export function checkAndFinalise(request: SpendRequest, proposal: SpendProposal, signedPsbts: readonly string[], threshold: number): CheckedSpend {
+export function checkAndFinalise(request: SpendRequest, proposal: SpendProposal, signedPsbts: readonly string[]): CheckedSpend {
   const { vault } = request;
   const network = bitcoinNetwork(vault.network);
   const recovery = request.recovery === true;
@@ -199,11 +220,10 @@ export function checkAndFinalise(request: SpendRequest, proposal: SpendProposal,
   if (signed.length > 0) combined.combine(...signed);
   const chain = new AddressChain(vault);
   const signers: string[][] = [];
-  const need = recovery ? 1 : threshold;
+  const need = recovery ? 1 : thresholdOf(vault);
   proposal.inputs.forEach((input, k) => {
     const allowed = chain.keysAt(input.index).map((key) => Buffer.from(key).toString('hex'));
-    // The keys this spend's path takes: the recovery key alone, or the cosigners.
-    const usable = recovery ? allowed.slice(-1) : vault.miniscript === null ? allowed : allowed.slice(0, -1);
+    const usable = pathKeys(chain, input.index, recovery).map((key) => Buffer.from(key).toString('hex'));
     const valid: string[] = [];
     for (const partial of combined.data.inputs[k]!.partialSig ?? []) {
       const pubkey = Buffer.from(partial.pubkey).toString('hex');
@@ -221,7 +241,7 @@ export function checkAndFinalise(request: SpendRequest, proposal: SpendProposal,
   const finalisers = proposal.inputs.map((input) => {
     const coin = request.coins.find((c) => c.txid === input.txid && c.vout === input.vout);
     if (coin === undefined) throw new SpendError('spend_invalid', `coin ${input.txid}:${input.vout} of the proposal is not among the vault's coins`);
-    return inputOutput(vault, input.index, recovery).updatePsbtAsInput({ psbt: scratch, txHex: coin.txHex, vout: coin.vout });
+    return inputOutput(chain, input.index, recovery).updatePsbtAsInput({ psbt: scratch, txHex: coin.txHex, vout: coin.vout });
   });
   try {
     for (const finalise of finalisers) finalise({ psbt: combined, validate: true });
