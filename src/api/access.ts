@@ -44,6 +44,14 @@ declare module 'fastify' {
 /** `borrowerOwns` for routes under /borrowers/:ref: the record is the borrower's when :ref is its own ref. */
 export const ownsBorrowerRef = async (request: { params: unknown }, borrowerId: string): Promise<boolean> => (request.params as { ref: string }).ref === borrowerId;
 
+/** `borrowerOwns` for routes under /loans/:ref: the loan is the calling borrower's (anyone else's is 404). */
+export function ownsLoanRef(db: Queryable): (request: { params: unknown }, borrowerRef: string) => Promise<boolean> {
+  return async (request, borrowerRef) => {
+    const rows = await db.query('SELECT 1 FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE l.ref = $1 AND b.ref = $2', [(request.params as { ref: string }).ref, borrowerRef]);
+    return rows.length > 0;
+  };
+}
+
 export interface RouteRule {
   readonly method: string;
   readonly url: string;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { actorOf, auditRequest, ownsBorrowerRef, type Amounts, type AuditNote } from '../api/access.js';
+import { actorOf, auditRequest, ownsBorrowerRef, ownsLoanRef, type Amounts, type AuditNote } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError, rejection } from '../api/errors.js';
 import { runIdempotent } from '../api/idempotency.js';
@@ -100,11 +100,7 @@ function idempotent<T>(context: AppContext, request: FastifyRequest, reply: Fast
 
 export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
-  /** `borrowerOwns` for /loans/:ref: the loan is the calling borrower's (anyone else's is 404). */
-  const ownsLoan = async (request: { params: unknown }, borrowerRef: string): Promise<boolean> => {
-    const rows = await db.query('SELECT 1 FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE l.ref = $1 AND b.ref = $2', [(request.params as { ref: string }).ref, borrowerRef]);
-    return rows.length > 0;
-  };
+  const ownsLoan = ownsLoanRef(db);
   const isBorrower = (request: FastifyRequest) => request.principal?.user.roles.includes('borrower') === true;
   const offerContext = async () => ({ now: now(), calendar: await bankCalendar(), staleAfterSeconds: context.pricesStaleAfterSeconds, networkMaxAgeDays: context.networkMaxAgeDays });
   const proposeAction = (request: FastifyRequest, reply: FastifyReply, action: ApprovalAction<unknown>, payload: unknown) => proposeFrom(context, request, reply, action, payload);

@@ -4,6 +4,7 @@ import type { SigningKey, VerifyingKey } from '../audit/checkpoint.js';
 import type { Queryable } from '../db/database.js';
 import { formatSats, parseSats } from '../money/money.js';
 import { AddressChain, DescriptorError, isVaultNetwork, parseDescriptor } from './descriptor.js';
+import { processedTip } from './vault-store.js';
 
 /**
  * Proof of collateral: every live vault under an opaque reference of its own (no names, no amounts
@@ -54,7 +55,7 @@ function bodyBytes(proof: ProofBody): Buffer {
 /** The proof now, from the watcher's tables: live loans' vaults and their counted, unspent coins. */
 export async function makeProof(db: Queryable, key: SigningKey, at: Date): Promise<Proof> {
   if (key.algorithm !== 'ed25519') throw new ProofError('the proof of collateral is signed with an Ed25519 key (anyone must be able to check it); an HMAC secret is not one');
-  const [tip] = await db.query<{ height: number; hash: string }>('SELECT height, hash FROM chain_blocks ORDER BY height DESC LIMIT 1');
+  const tip = await processedTip(db);
   const rows = await db.query<{ proof_ref: string; network: string; descriptor: string; address_index: number | null; address: string | null; sats: bigint | null }>(`
     SELECT v.proof_ref, v.network, v.descriptor, c.address_index, a.address, sum(c.sats)::int8 AS sats
       FROM vaults v JOIN loans l ON l.id = v.loan_id

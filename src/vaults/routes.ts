@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { ownsLoanRef } from '../api/access.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
 import { IdempotencyHeaders } from '../api/schemas.js';
@@ -13,7 +14,7 @@ import { loanOutcome } from '../loans/origination.js';
 import { formatSats } from '../money/money.js';
 import { DescriptorError, isVaultNetwork, MAX_RELATIVE_BLOCKS, VAULT_NETWORKS, vaultDescriptor, type ParsedDescriptor, type VaultKey, type VaultNetwork } from './descriptor.js';
 import { makeProof } from './proof.js';
-import { createVault } from './vault-store.js';
+import { createVault, processedTip } from './vault-store.js';
 
 /**
  * A loan's vault through the API: treasury proposes it (mode, network, the cosigners' account
@@ -112,7 +113,7 @@ export async function vaultView(db: Queryable, loanRef: string) {
   const [vault] = await db.query<{ id: bigint; mode: string; network: string; descriptor: string; proof_ref: string; confirmations: number; frozen_at: Date | null; frozen_reason: string | null; created_at: Date }>(
     'SELECT v.id, v.mode, v.network, v.descriptor, v.proof_ref, v.confirmations, v.frozen_at, v.frozen_reason, v.created_at FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [loanRef]);
   if (vault === undefined) throw new ApiError(404, 'not_found', `loan ${loanRef} has no vault (its collateral is held by the custodian, or the vault is not made yet)`);
-  const [tip] = await db.query<{ height: number }>('SELECT height FROM chain_blocks ORDER BY height DESC LIMIT 1');
+  const tip = await processedTip(db);
   const addresses = await db.query<{ address_index: number; address: string }>('SELECT address_index, address FROM vault_addresses WHERE vault_id = $1 ORDER BY address_index', [vault.id]);
   const coins = await db.query<{ txid: string; vout: number; address_index: number; sats: bigint; block_height: number | null; counted_at: Date | null; spent_txid: string | null; first_seen_at: Date }>(
     'SELECT txid, vout, address_index, sats, block_height, counted_at, spent_txid, first_seen_at FROM vault_coins WHERE vault_id = $1 ORDER BY first_seen_at, txid, vout', [vault.id]);
@@ -144,10 +145,7 @@ const KeyInputSchema = Type.Object({
 
 export function vaultRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db } = context;
-  const ownsLoan = async (request: { params: unknown }, borrowerRef: string): Promise<boolean> => {
-    const rows = await db.query('SELECT 1 FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE l.ref = $1 AND b.ref = $2', [(request.params as { ref: string }).ref, borrowerRef]);
-    return rows.length > 0;
-  };
+  const ownsLoan = ownsLoanRef(db);
   return async (app) => {
     app.post('/loans/:ref/vault', {
       config: { access: { roles: ['treasury'] }, audit: 'vault.create.propose', idempotent: true },

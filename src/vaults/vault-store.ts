@@ -34,3 +34,9 @@ export async function createVault(tx: Queryable, vault: NewVault): Promise<bigin
   await tx.query('INSERT INTO vault_addresses (vault_id, address_index, address, script) SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[])', [row!.id, indexes, addresses, scripts]);
   return row!.id;
 }
+
+/** The watcher's best block: the highest it has processed on the chain it believes best (none before its first). */
+export async function processedTip(db: Queryable): Promise<{ height: number; hash: string } | undefined> {
+  const [tip] = await db.query<{ height: number; hash: string }>('SELECT height, hash FROM chain_blocks ORDER BY height DESC LIMIT 1');
+  return tip;
+}

@@ -4,6 +4,7 @@ import { matchBlock, type Outpoint, type Watched } from './block-match.js';
 import type { ChainBackend } from './esplora.js';
 import { SourceError } from '../adapters/http.js';
 import { bookCoin, bookingContext, reverseCoin, type CountedCoin } from './booking.js';
+import { processedTip } from './vault-store.js';
 
 /**
  * The chain watcher: follows the backend's best chain block by block from the last block it
@@ -76,8 +77,13 @@ export class VaultWatcher {
     let deposits = 0;
     let counted = 0;
     const limit = this.#options.maxBlocksPerSync ?? 10_000;
+    const undoTop = async (top: { height: number; hash: string }) => {
+      if (undone >= MAX_REORG_DEPTH) throw new SourceError('rejected', `${backend.name}: a reorganisation deeper than ${MAX_REORG_DEPTH} blocks; the watcher stops for a person to look`);
+      await this.#undoTop(top.height, top.hash, watched);
+      undone += 1;
+    };
     while (processed < limit) {
-      const [last] = await db.query<{ height: number; hash: string }>('SELECT height, hash FROM chain_blocks ORDER BY height DESC LIMIT 1');
+      const last = await processedTip(db);
       const start = this.#options.startHeight === 'tip' ? tip : this.#options.startHeight;
       const height = last === undefined ? start : last.height + 1;
       if (last !== undefined && height > tip) {
@@ -85,9 +91,7 @@ export class VaultWatcher {
         // longer than ours shows only here.
         const best = last.height > tip ? null : await backend.blockHash(last.height);
         if (best === last.hash) break;
-        if (undone >= MAX_REORG_DEPTH) throw new SourceError('rejected', `${backend.name}: a reorganisation deeper than ${MAX_REORG_DEPTH} blocks; the watcher stops for a person to look`);
-        await this.#undoTop(last.height, last.hash, watched);
-        undone += 1;
+        await undoTop(last);
         continue;
       }
       if (height > tip) break;
@@ -101,9 +105,7 @@ export class VaultWatcher {
       }
       if (match.blockHash !== hash) throw new SourceError('malformed', `${backend.name}: asked for block ${hash} at ${height}, got ${match.blockHash}`);
       if (last !== undefined && match.previousHash !== last.hash) {
-        if (undone >= MAX_REORG_DEPTH) throw new SourceError('rejected', `${backend.name}: a reorganisation deeper than ${MAX_REORG_DEPTH} blocks; the watcher stops for a person to look`);
-        await this.#undoTop(last.height, last.hash, watched);
-        undone += 1;
+        await undoTop(last);
         continue;
       }
       const result = await db.transaction(async (tx) => {
@@ -125,16 +127,15 @@ export class VaultWatcher {
             // A counted coin left the vault in a transaction zalog did not build (no PSBT flow
             // spends one yet): the recovery path, or a key used outside zalog. The collateral is
             // gone from the books at once and staff are alerted.
-            await reverseCoin(tx, coin, `spent by ${spend.txid} in block ${height}, a spend zalog did not make`, at);
-            await tx.query('UPDATE vault_coins SET counted_at = NULL, counted_height = NULL WHERE txid = $1 AND vout = $2', [coin.txid, coin.vout]);
+            await uncount(tx, coin, `spent by ${spend.txid} in block ${height}, a spend zalog did not make`, at);
             await tx.query('INSERT INTO vault_alerts (vault_id, kind, details, at) VALUES ($1, $2, $3, $4)', [coin.vault_id, 'unexpected_spend', JSON.stringify({ txid: coin.txid, vout: coin.vout, sats: coin.sats.toString(), spentBy: spend.txid, height }), at]);
           }
         }
         const newlyCounted = await countEligible(tx, height, at);
         return { deposits: match.deposits.length, counted: newlyCounted };
       });
-      for (const deposit of match.deposits) (watched.coins as Map<Outpoint, WatchedOwner>).set(`${deposit.txid}:${deposit.vout}`, deposit.owner);
-      for (const spend of match.spends) (watched.coins as Map<Outpoint, WatchedOwner>).delete(spend.outpoint);
+      for (const deposit of match.deposits) watched.coins.set(`${deposit.txid}:${deposit.vout}`, deposit.owner);
+      for (const spend of match.spends) watched.coins.delete(spend.outpoint);
       processed += 1;
       deposits += result.deposits;
       counted += result.counted;
@@ -142,14 +143,11 @@ export class VaultWatcher {
     if (undone > 0) {
       // After a reorganisation: coins whose block stayed but whose confirmations fell short on the new branch wait again.
       counted -= await db.transaction(async (tx) => {
-        const [top] = await tx.query<{ height: number }>('SELECT height FROM chain_blocks ORDER BY height DESC LIMIT 1');
+        const top = await processedTip(tx);
         const short = await tx.query<{ txid: string; vout: number; position_id: bigint | null }>(`SELECT c.txid, c.vout, c.position_id FROM vault_coins c JOIN vaults v ON v.id = c.vault_id
                                   WHERE c.counted_at IS NOT NULL AND c.block_height IS NOT NULL AND $1::int4 - c.block_height + 1 < v.confirmations FOR UPDATE OF c`, [top?.height ?? -1]);
         const at = this.#options.now();
-        for (const coin of short) {
-          await reverseCoin(tx, coin, 'its confirmations fell short on the new branch of a reorganisation', at);
-          await tx.query('UPDATE vault_coins SET counted_at = NULL, counted_height = NULL WHERE txid = $1 AND vout = $2', [coin.txid, coin.vout]);
-        }
+        for (const coin of short) await uncount(tx, coin, 'its confirmations fell short on the new branch of a reorganisation', at);
         // And coins whose spend the reorganisation took back count again (when they have their confirmations).
         const recounted = top === undefined ? 0 : await countEligible(tx, top.height, at);
         return short.length - recounted;
@@ -159,7 +157,7 @@ export class VaultWatcher {
   }
 
   /** Undoes the top processed block: its coins lose their block (a counted one freezes its vault), its spends are undone. */
-  async #undoTop(height: number, hash: string, watched: Watched<WatchedOwner>): Promise<void> {
+  async #undoTop(height: number, hash: string, watched: WatchedSet): Promise<void> {
     const at = this.#options.now();
     await this.#options.db.transaction(async (tx) => {
       const counted = await tx.query<{ txid: string; vout: number; vault_id: bigint; sats: bigint; position_id: bigint | null }>('SELECT txid, vout, vault_id, sats, position_id FROM vault_coins WHERE block_height = $1 AND counted_at IS NOT NULL', [height]);
@@ -173,7 +171,7 @@ export class VaultWatcher {
       // reorganisation is walked down (so that a deeper one is told by its counted coins); the
       // end of the sync uncounts what the new branch leaves short of its confirmations.
       const unspent = await tx.query<{ txid: string; vout: number; vault_id: bigint; address_index: number }>('UPDATE vault_coins SET spent_txid = NULL, spent_height = NULL WHERE spent_height = $1 RETURNING txid, vout, vault_id, address_index', [height]);
-      for (const coin of unspent) (watched.coins as Map<Outpoint, WatchedOwner>).set(`${coin.txid}:${coin.vout}`, { vaultId: coin.vault_id, index: coin.address_index });
+      for (const coin of unspent) watched.coins.set(`${coin.txid}:${coin.vout}`, { vaultId: coin.vault_id, index: coin.address_index });
       const deleted = await tx.query('DELETE FROM chain_blocks WHERE height = $1 AND hash = $2 RETURNING height', [height, hash]);
       if (deleted.length !== 1) throw new Error(`chain_blocks changed under the watcher at ${height}`);
     });
@@ -197,8 +195,17 @@ async function countEligible(tx: Queryable, height: number, at: Date): Promise<n
   return coins.length;
 }
 
+/** A counted coin leaves the books: its booking reversed, and it no longer counts. */
+async function uncount(tx: Queryable, coin: { readonly txid: string; readonly vout: number; readonly position_id: bigint | null }, reason: string, at: Date): Promise<void> {
+  await reverseCoin(tx, coin, reason, at);
+  await tx.query('UPDATE vault_coins SET counted_at = NULL, counted_height = NULL WHERE txid = $1 AND vout = $2', [coin.txid, coin.vout]);
+}
+
+/** The watched set as the watcher keeps it: it adds the coins each block pays and drops those it spends. */
+type WatchedSet = Watched<WatchedOwner> & { readonly coins: Map<Outpoint, WatchedOwner> };
+
 /** The watched set: every vault address's script, and the vault coins not yet spent. */
-export async function loadWatched(db: Queryable): Promise<Watched<WatchedOwner>> {
+export async function loadWatched(db: Queryable): Promise<WatchedSet> {
   const scripts = new Map<string, WatchedOwner>();
   for (const row of await db.query<{ script: string; vault_id: bigint; address_index: number }>('SELECT script, vault_id, address_index FROM vault_addresses')) {
     scripts.set(row.script, { vaultId: row.vault_id, index: row.address_index });
