@@ -2,17 +2,10 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { testKey } from '../test-support/bitcoin.js';
+import { thrownBy } from '../test-support/errors.js';
 import { AddressChain, DescriptorError, deriveAddress, parseDescriptor, vaultDescriptor, withChecksum, type VaultNetwork } from './descriptor.js';
 
-const errorOf = (run: () => unknown): DescriptorError => {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DescriptorError) return error;
-    throw error;
-  }
-  throw new Error('expected a DescriptorError');
-};
+const errorOf = (run: () => unknown): DescriptorError => thrownBy(DescriptorError, run);
 
 // Published vectors: BIP-380 (checksums), BIP-383 (multisig scripts), BIP-67 (sorted keys).
 const XPUB_A = 'xpub6ERApfZwUNrhLCkDtcHTcxd75RbzS1ed54G1LkBUHQVHQKqhMkhgbmJbZRkrgZw4koxb5JaHWkY4ALHY2grBGRjaDMzQLcgJvLJuZZvRcEL';

@@ -2,6 +2,7 @@ import { Psbt, signers } from '@bitcoinerlab/descriptors';
 import { Transaction, address as addressCodec, networks } from 'bitcoinjs-lib';
 import { describe, expect, it } from 'vitest';
 import { makeTransaction, testKey } from '../test-support/bitcoin.js';
+import { thrownBy } from '../test-support/errors.js';
 import { AddressChain, vaultDescriptor } from './descriptor.js';
 import { boundedFeeRate, buildSpend, checkAndFinalise, SpendError, type SpendRequest, type VaultCoin } from './psbt.js';
 
@@ -27,15 +28,7 @@ function sign(psbtBase64: string, key: typeof borrower): string {
   return psbt.toBase64();
 }
 
-const errorOf = (run: () => unknown): SpendError => {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof SpendError) return error;
-    throw error;
-  }
-  throw new Error('expected a SpendError');
-};
+const errorOf = (run: () => unknown): SpendError => thrownBy(SpendError, run);
 
 describe('spending a vault by PSBT', () => {
   const coins = fund(plain, [15_000_000n, 10_000_000n]);
