@@ -26,8 +26,12 @@ describe('configuration from the environment', () => {
 
   it('runs the chain watcher only when an Esplora URL is given; refuses a bad URL or height', () => {
     expect(loadConfig({}).chain).toBeUndefined();
-    expect(loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'http://esplora.bank.local/api' }).chain).toEqual({ esploraUrl: 'http://esplora.bank.local/api', startHeight: undefined, pollSeconds: 30 });
-    expect(loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'https://e.example/api', ZALOG_CHAIN_START_HEIGHT: '925000', ZALOG_CHAIN_POLL_SECONDS: '10' }).chain).toEqual({ esploraUrl: 'https://e.example/api', startHeight: 925_000, pollSeconds: 10 });
+    expect(loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'http://esplora.bank.local/api' }).chain).toEqual({ backend: { kind: 'esplora', url: 'http://esplora.bank.local/api' }, startHeight: undefined, pollSeconds: 30, feeFloorKvb: 1_000, feeCapKvb: 200_000, feeTargetBlocks: 6, deskAddress: undefined });
+    expect(loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'https://e.example/api', ZALOG_CHAIN_START_HEIGHT: '925000', ZALOG_CHAIN_POLL_SECONDS: '10' }).chain).toMatchObject({ backend: { kind: 'esplora', url: 'https://e.example/api' }, startHeight: 925_000, pollSeconds: 10 });
+    expect(loadConfig({ ZALOG_CHAIN_BITCOIND_URL: 'http://rpc:pw@10.0.0.5:8332', ZALOG_CHAIN_FEE_FLOOR: '2', ZALOG_CHAIN_FEE_CAP: '50', ZALOG_CHAIN_DESK_ADDRESS: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4' }).chain)
+      .toMatchObject({ backend: { kind: 'bitcoind', url: 'http://rpc:pw@10.0.0.5:8332' }, feeFloorKvb: 2_000, feeCapKvb: 50_000, deskAddress: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4' });
+    expect(() => loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'http://e/api', ZALOG_CHAIN_BITCOIND_URL: 'http://n:8332' })).toThrow(/not both/);
+    expect(() => loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'http://e/api', ZALOG_CHAIN_FEE_FLOOR: '20', ZALOG_CHAIN_FEE_CAP: '10' })).toThrow(/at least ZALOG_CHAIN_FEE_FLOOR/);
     expect(() => loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'esplora.bank.local' })).toThrow(ConfigError);
     expect(() => loadConfig({ ZALOG_CHAIN_ESPLORA_URL: 'http://e/api', ZALOG_CHAIN_START_HEIGHT: '-1' })).toThrow(/block height/);
   });

@@ -51,14 +51,31 @@ export interface Config {
   readonly networkMaxAgeDays: number;
   /** The built web app to serve (ZALOG_WEB_DIR); undefined: the repository's web/dist. */
   readonly webDir: string | undefined;
-  /**
-   * The chain watcher's backend (ZALOG_CHAIN_ESPLORA_URL; unset: no watcher, custodial mode only),
-   * the height it starts at when it has processed nothing (ZALOG_CHAIN_START_HEIGHT; unset: the
-   * tip at its first round) and how often it looks (ZALOG_CHAIN_POLL_SECONDS, default 30).
-   */
   /** The proof of collateral's Ed25519 signing key file (ZALOG_PROOF_KEY_FILE; default <data dir>/proof-signing-key.pem, made when missing). */
   readonly proofKey: AuditKeySource;
-  readonly chain: { readonly esploraUrl: string; readonly startHeight: number | undefined; readonly pollSeconds: number } | undefined;
+  /**
+   * On-chain custody (ChainConfig; unset: no watcher, custodial mode only). The watcher starts at
+   * ZALOG_CHAIN_START_HEIGHT when it has processed nothing (unset: the tip at its first round) and
+   * looks every ZALOG_CHAIN_POLL_SECONDS (default 30).
+   */
+  readonly chain: ChainConfig | undefined;
+}
+
+/**
+ * On-chain custody: the backend the watcher follows and spends are broadcast through (an Esplora
+ * URL, ZALOG_CHAIN_ESPLORA_URL, or a Bitcoin Core node's JSON-RPC URL with its RPC user and
+ * password, ZALOG_CHAIN_BITCOIND_URL), the spending policy (ZALOG_CHAIN_FEE_FLOOR and
+ * ZALOG_CHAIN_FEE_CAP in sat/vB, defaults 1 and 200; ZALOG_CHAIN_FEE_TARGET_BLOCKS, default 6) and
+ * the trading desk's deposit address liquidations pay to (ZALOG_CHAIN_DESK_ADDRESS).
+ */
+export interface ChainConfig {
+  readonly backend: { readonly kind: 'esplora'; readonly url: string } | { readonly kind: 'bitcoind'; readonly url: string };
+  readonly startHeight: number | undefined;
+  readonly pollSeconds: number;
+  readonly feeFloorKvb: number;
+  readonly feeCapKvb: number;
+  readonly feeTargetBlocks: number;
+  readonly deskAddress: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +155,15 @@ export function loadConfig(env: Env = process.env): Config {
 
   const esploraUrl = env.ZALOG_CHAIN_ESPLORA_URL || undefined;
   if (esploraUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(esploraUrl)) throw new ConfigError(`ZALOG_CHAIN_ESPLORA_URL must be an http:// or https:// URL (a bank's own esplora or mempool instance, e.g. http://esplora.bank.local/api); got "${esploraUrl}"`);
+  const bitcoindUrl = env.ZALOG_CHAIN_BITCOIND_URL || undefined;
+  if (bitcoindUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(bitcoindUrl)) throw new ConfigError('ZALOG_CHAIN_BITCOIND_URL must be an http:// or https:// URL of a Bitcoin Core node\'s JSON-RPC (e.g. http://rpcuser:password@10.0.0.5:8332)');
+  if (esploraUrl !== undefined && bitcoindUrl !== undefined) throw new ConfigError('set one chain backend: ZALOG_CHAIN_ESPLORA_URL or ZALOG_CHAIN_BITCOIND_URL, not both');
+  const feeFloor = integer(env, 'ZALOG_CHAIN_FEE_FLOOR', 1, 1, 10_000);
+  const feeCap = integer(env, 'ZALOG_CHAIN_FEE_CAP', 200, 1, 10_000);
+  if (feeCap < feeFloor) throw new ConfigError(`ZALOG_CHAIN_FEE_CAP (${feeCap} sat/vB) must be at least ZALOG_CHAIN_FEE_FLOOR (${feeFloor} sat/vB)`);
+  const deskAddress = env.ZALOG_CHAIN_DESK_ADDRESS || undefined;
+  if (deskAddress !== undefined && !/^[a-zA-Z0-9]{14,90}$/.test(deskAddress)) throw new ConfigError(`ZALOG_CHAIN_DESK_ADDRESS must be a Bitcoin address; got "${deskAddress}"`);
+  const chainBackend = esploraUrl !== undefined ? { kind: 'esplora' as const, url: esploraUrl } : bitcoindUrl !== undefined ? { kind: 'bitcoind' as const, url: bitcoindUrl } : undefined;
   const startHeightText = env.ZALOG_CHAIN_START_HEIGHT || undefined;
   if (startHeightText !== undefined && !/^[0-9]{1,8}$/.test(startHeightText)) throw new ConfigError(`ZALOG_CHAIN_START_HEIGHT must be a block height; got "${startHeightText}"`);
   const networkUrl = env.ZALOG_NETWORK_URL === undefined ? 'https://mempool.space' : env.ZALOG_NETWORK_URL === '' || env.ZALOG_NETWORK_URL === 'none' ? undefined : env.ZALOG_NETWORK_URL;
@@ -168,7 +194,10 @@ export function loadConfig(env: Env = process.env): Config {
     networkMaxAgeDays: integer(env, 'ZALOG_NETWORK_MAX_AGE_DAYS', 2, 1, 30),
     webDir: env.ZALOG_WEB_DIR ? path.resolve(env.ZALOG_WEB_DIR) : undefined,
     proofKey: env.ZALOG_PROOF_KEY_FILE ? { kind: 'file', path: path.resolve(env.ZALOG_PROOF_KEY_FILE), generateIfMissing: false } : { kind: 'file', path: path.join(dataDir, 'proof-signing-key.pem'), generateIfMissing: true },
-    chain: esploraUrl === undefined ? undefined : { esploraUrl, startHeight: startHeightText === undefined ? undefined : Number(startHeightText), pollSeconds: integer(env, 'ZALOG_CHAIN_POLL_SECONDS', 30, 1, 3_600) },
+    chain: chainBackend === undefined ? undefined : {
+      backend: chainBackend, startHeight: startHeightText === undefined ? undefined : Number(startHeightText), pollSeconds: integer(env, 'ZALOG_CHAIN_POLL_SECONDS', 30, 1, 3_600),
+      feeFloorKvb: feeFloor * 1_000, feeCapKvb: feeCap * 1_000, feeTargetBlocks: integer(env, 'ZALOG_CHAIN_FEE_TARGET_BLOCKS', 6, 1, 1_008), deskAddress,
+    },
   };
 }
 

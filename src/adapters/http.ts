@@ -22,6 +22,8 @@ export interface HttpOptions {
   readonly maxBytes?: number;
   /** Extra request headers (e.g. a service's authorisation). */
   readonly headers?: Readonly<Record<string, string>>;
+  /** A request with a body (a broadcast, a JSON-RPC call): POST with this text. */
+  readonly post?: { readonly body: string; readonly contentType: string };
 }
 
 const MAX_BYTES_DEFAULT = 1_048_576;
@@ -29,7 +31,8 @@ const MAX_BYTES_DEFAULT = 1_048_576;
 export async function getBytes(url: string, options: HttpOptions): Promise<Uint8Array> {
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), headers: { accept: 'application/json, application/xml;q=0.9, */*;q=0.1', 'user-agent': 'zalog/0.1', ...options.headers } });
+    const headers = { accept: 'application/json, application/xml;q=0.9, */*;q=0.1', 'user-agent': 'zalog/0.1', ...(options.post === undefined ? {} : { 'content-type': options.post.contentType }), ...options.headers };
+    response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), headers, ...(options.post === undefined ? {} : { method: 'POST', body: options.post.body }) });
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name === 'TimeoutError' || name === 'AbortError') throw new SourceError('timeout', `no answer within ${options.timeoutMs} ms`);

@@ -23,6 +23,7 @@ import { riskRoutes } from '../risk/routes.js';
 import { approveLoanAction } from '../loans/origination.js';
 import { confirmCollateralAction, releaseCollateralAction, restructureAction, writeOffAction } from '../loans/servicing.js';
 import { createVaultAction, vaultRoutes } from '../vaults/routes.js';
+import { finaliseSpendAction, spendVaultAction, type ChainSettings } from '../vaults/spends.js';
 import type { SigningKey } from '../audit/checkpoint.js';
 import { liquidationFillsAction } from '../risk/liquidations.js';
 import { settlementRefundAction, suspenseRefundAction } from '../loans/borrower-money.js';
@@ -85,6 +86,8 @@ export interface AppOptions {
   readonly webRoot?: string;
   /** Set only by the demo bank (src/demo): its clock's speed and the story it tells. */
   readonly demo?: DemoStatus;
+  /** The chain backend and spending policy of on-chain custody; without it vault spends answer 503. */
+  readonly chain?: Omit<ChainSettings, 'now' | 'pricesStaleAfterSeconds'>;
 }
 
 export interface DemoStatus {
@@ -96,7 +99,7 @@ export interface DemoStatus {
 export type App = FastifyInstance & { readonly routeRules: readonly RouteRule[]; readonly context: AppContext };
 
 /** Every four-eyes action the service knows. Later issues add theirs here. */
-export function approvalRegistry(): ApprovalRegistry {
+export function approvalRegistry(chain: () => ChainSettings | undefined = () => undefined): ApprovalRegistry {
   const registry = new ApprovalRegistry();
   registry.register(manualEntryAction);
   registry.register(reversalAction);
@@ -114,6 +117,8 @@ export function approvalRegistry(): ApprovalRegistry {
   registry.register(settlementRefundAction);
   registry.register(suspenseRefundAction);
   registry.register(createVaultAction);
+  registry.register(spendVaultAction(chain));
+  registry.register(finaliseSpendAction);
   return registry;
 }
 
@@ -205,10 +210,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // The API speaks JSON only; Fastify would otherwise also parse text/plain bodies.
   app.removeContentTypeParser('text/plain');
 
+  const now = options.now ?? (() => new Date());
+  const chain: ChainSettings | undefined = options.chain === undefined ? undefined : { ...options.chain, now, pricesStaleAfterSeconds: options.pricesStaleAfterSeconds ?? 120 };
   const context: AppContext = {
     db: options.db,
-    approvals: approvalRegistry(),
-    now: options.now ?? (() => new Date()),
+    approvals: approvalRegistry(() => chain),
+    chain,
+    now,
     sessionNow: options.sessionNow ?? options.now ?? (() => new Date()),
     approvalTtlSeconds: options.approvalTtlSeconds ?? APPROVAL_TTL_SECONDS_DEFAULT,
     pricesStaleAfterSeconds: options.pricesStaleAfterSeconds ?? 120,

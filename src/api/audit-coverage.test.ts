@@ -9,7 +9,13 @@ import { httpRegistryClient } from '../compliance/registry.js';
 import type { Queryable } from '../db/database.js';
 import { formatKopecks, formatSats } from '../money/money.js';
 import { FIXED_PRODUCT, originate, seedLendingWorld, validAccount } from '../test-support/loans.js';
-import { testKey } from '../test-support/bitcoin.js';
+import { makeTransaction, testKey } from '../test-support/bitcoin.js';
+import { startLocalChain, type LocalChain } from '../test-support/local-chain.js';
+import { AddressChain, parseDescriptor } from '../vaults/descriptor.js';
+import { esploraBackend } from '../vaults/esplora.js';
+import { VaultWatcher } from '../vaults/watcher.js';
+import { Psbt, signers } from '@bitcoinerlab/descriptors';
+import { address as addressCodec, networks } from 'bitcoinjs-lib';
 import { openTestApp, TEST_PASSWORD, type Caller, type TestApp, type TestUserName } from '../test-support/app.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { fixedPriceService } from '../test-support/prices.js';
@@ -36,6 +42,7 @@ let stub: HttpStub;
 let t: TestApp;
 let prices: PriceService;
 let dir: string;
+let chain: LocalChain;
 let templates: Array<{ op: string; method: string; pattern: RegExp; params: number }> = [];
 const calendar = await bankCalendar();
 
@@ -73,7 +80,9 @@ const kop = (rub: string) => BigInt(rub.replace('.', ''));
 beforeAll(async () => {
   stub = await startHttpStub();
   dir = await mkdtemp(path.join(tmpdir(), 'zalog-audit-coverage-'));
+  chain = await startLocalChain();
   const raw = await openTestApp({
+    chain: { backend: esploraBackend({ baseUrl: chain.url }), feeFloorKvb: 1_000, feeCapKvb: 100_000, feeTargetBlocks: 6, deskAddress: undefined },
     registry: httpRegistryClient({ baseUrl: stub.url('/fns/'), token: 'registry-token', timeoutMs: 2_000 }),
     audit: { key: parseSigningKey(generateSigningKey().privatePem, 'test key'), file: path.join(dir, 'checkpoints.jsonl'), auditorsEmail: 'auditors@bank.example' },
   });
@@ -93,6 +102,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t.close();
+  await chain.close();
   await stub.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -190,12 +200,34 @@ describe('every state-changing operation, once, through the API', () => {
     const { ref } = await originate(t, { borrower: 'B-1', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.25000000' });
     // Its top-ups go to a vault of its own (on-chain custody), made by four eyes.
     const vaultKeys = [testKey(41), testKey(42), testKey(43)].map((key, i) => ({ role: ['borrower', 'bank', 'agent'][i], xpub: key.xpub, fingerprint: key.fingerprint, originPath: key.originPath }));
-    await approve((await ok(t.as('treasury').post(`/api/v1/loans/${ref}/vault`, { mode: 'collaborative', network: 'regtest', threshold: 2, keys: vaultKeys, confirmations: 3 }), 202)).json().id, 'treasury2');
+    const vaultKeyPairs = [testKey(41), testKey(42), testKey(43)];
+    const made = await approve((await ok(t.as('treasury').post(`/api/v1/loans/${ref}/vault`, { mode: 'collaborative', network: 'regtest', threshold: 2, keys: vaultKeys, confirmations: 1 }), 202)).json().id, 'treasury2');
+    // A top-up of 0.01 BTC to the vault, counted at its one confirmation.
+    const vaultScript = new AddressChain(parseDescriptor(made.json().result.descriptor, 'regtest')).at(0).scriptPubKey;
+    chain.mine([makeTransaction([{ txid: 'c1'.repeat(32), vout: 0 }], [{ script: Buffer.from(vaultScript, 'hex'), sats: 1_000_000n }])]);
+    const watcher = new VaultWatcher({ db: t.test.db, backend: esploraBackend({ baseUrl: chain.url }), now: () => new Date(), startHeight: 1 });
+    await watcher.sync();
+    await ok(t.as('borrower1').post(`/api/v1/loans/${ref}/vault/release-address`, { address: addressCodec.toBech32(Buffer.alloc(20, 9), 0, 'bcrt') }), 200);
     const owed = (await t.as('officer').get(`/api/v1/loans/${ref}`)).json().balances.total as string;
     await ok(t.as('treasury').post(`/api/v1/loans/${ref}/repayments`, { reference: 'PAY-1', amount: formatKopecks(kop(owed) + 100_000n) }), 201);
     const closed = await ok(t.as('officer').post(`/api/v1/loans/${ref}/prepayments`, { mode: 'smaller_instalment' }), 201);
     expect(closed.json().status, closed.body).toBe('closed');
+    // The custodian's part released by the custodial release; the vault's by a spend (one cancelled first).
     await approve((await ok(t.as('treasury').post(`/api/v1/loans/${ref}/collateral-release`, {}), 202)).json().id, 'treasury2');
+    const cancelled = await approve((await ok(t.as('treasury').post(`/api/v1/loans/${ref}/vault/spends`, { purpose: 'release' }), 202)).json().id, 'treasury2');
+    await ok(t.as('treasury').post(`/api/v1/loans/${ref}/vault/spends/${cancelled.json().result.spendId}/cancel`, {}), 200);
+    const spendId = (await approve((await ok(t.as('treasury').post(`/api/v1/loans/${ref}/vault/spends`, { purpose: 'release' }), 202)).json().id, 'treasury2')).json().result.spendId as string;
+    const unsigned = (await t.as('treasury').get(`/api/v1/loans/${ref}/vault/spends/${spendId}/psbt`)).json().psbt as string;
+    for (const [caller, key] of [['borrower1', vaultKeyPairs[0]!], ['treasury', vaultKeyPairs[1]!]] as const) {
+      const psbt = Psbt.fromBase64(unsigned, { network: networks.regtest });
+      signers.signBIP32({ psbt, masterNode: key.master });
+      await ok(t.as(caller).post(`/api/v1/loans/${ref}/vault/spends/${spendId}/signatures`, { psbt: psbt.toBase64() }), 201);
+    }
+    await approve((await ok(t.as('treasury').post(`/api/v1/loans/${ref}/vault/spends/${spendId}/finalise`, {}), 202)).json().id, 'treasury2');
+    await ok(t.as('treasury').post(`/api/v1/loans/${ref}/vault/spends/${spendId}/broadcast`, {}), 200);
+    chain.mine();
+    await watcher.sync();
+    expect((await t.as('officer').get(`/api/v1/loans/${ref}/collateral`)).json().release.status).toBe('executed');
     // Money after the loan closed: what was left on the settlement account, refunded; a payment after, held in suspense and returned.
     const money = (await t.as('treasury').get('/api/v1/borrowers/B-1/money')).json();
     expect(kop(money.refundable)).toBeGreaterThan(0n);
@@ -258,12 +290,16 @@ const MONEY: Record<string, readonly string[]> = {
   // A proposal of fills names the BTC (what the limits apply to); their approval also the roubles raised.
   'POST /api/v1/liquidations/{id}/fills': ['BTC'],
   'POST /api/v1/loans/{ref}/write-off': ['RUB'],
+  'POST /api/v1/loans/{ref}/vault/spends': ['BTC'],
+  'POST /api/v1/loans/{ref}/vault/spends/{id}/finalise': ['BTC'],
+  'POST /api/v1/loans/{ref}/vault/spends/{id}/broadcast': ['BTC'],
 };
 
 /** The approvals whose execution moves money: their approve record names the amounts too. */
 const MONEY_ACTIONS: Record<string, readonly string[]> = {
   'ledger.manual_entry': ['RUB'], 'ledger.reversal': ['RUB'], 'loans.approve': ['RUB'], 'collateral.confirm': ['BTC'], 'collateral.release': ['BTC'], 'loans.restructure': ['RUB'],
   'settlement.refund': ['RUB'], 'suspense.refund': ['RUB'], 'liquidation.fills': ['BTC', 'RUB'], 'loans.write_off': ['RUB'],
+  'vault.spend': ['BTC'], 'vault.spend.finalise': ['BTC'],
 };
 
 async function checkAudited(successes: readonly Seen[]): Promise<void> {

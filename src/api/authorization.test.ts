@@ -2,8 +2,9 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestApp, TEST_USERS, type TestApp, type TestUserName } from '../test-support/app.js';
 import { checkRouteRule, type RouteRule } from './access.js';
-import { testKey } from '../test-support/bitcoin.js';
-import { vaultDescriptor } from '../vaults/descriptor.js';
+import { makeTransaction, testKey } from '../test-support/bitcoin.js';
+import { AddressChain, parseDescriptor, vaultDescriptor } from '../vaults/descriptor.js';
+import { buildSpend } from '../vaults/psbt.js';
 import { createVault } from '../vaults/vault-store.js';
 import { seedLoans } from '../loans/seed.js';
 import { bankCalendar } from '../calendar/load.js';
@@ -67,6 +68,9 @@ const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
     if (loan !== undefined) await createVault(app.test.db, { loanId: loan.id, mode: 'collaborative', parsed: vaultDescriptor({ network: 'regtest', threshold: 2, chain: 900, keys: [testKey(51), testKey(52), testKey(53)] }), chainIndex: 900, confirmations: 3, at: new Date(), lookahead: 2 });
     return `${url}/vault`;
   },
+  'POST /api/v1/loans/:ref/vault/release-address': async (app) => `${await OWNED_BY_BORROWER1['GET /api/v1/loans/:ref/vault']!(app)}/release-address`,
+  'GET /api/v1/loans/:ref/vault/spends/:id/psbt': borrower1Spend('/psbt'),
+  'POST /api/v1/loans/:ref/vault/spends/:id/signatures': borrower1Spend('/signatures'),
   'POST /api/v1/loans/:ref/collateral': borrower1Loan('/collateral'),
   'POST /api/v1/auth/tokens/:id/revoke': async (app) => {
     const made = await app.as('borrower1').post('/api/v1/auth/tokens', { name: 'probe', expiresInDays: 1 });
@@ -84,6 +88,26 @@ function borrower1Loan(suffix: string): (t: TestApp) => Promise<string> {
       [loan] = await app.test.db.query<{ ref: string }>(`UPDATE loans SET borrower_id = (SELECT id FROM borrowers WHERE ref = 'B-1') WHERE id = (SELECT max(id) FROM loans) RETURNING ref`);
     }
     return `/api/v1/loans/${loan!.ref}${suffix}`;
+  };
+}
+
+/** A probe for a route under a spend of borrower1's vault: a coin of the vault and a spend of it being signed. */
+function borrower1Spend(suffix: string): (t: TestApp) => Promise<string> {
+  return async (app) => {
+    const vaultUrl = await OWNED_BY_BORROWER1['GET /api/v1/loans/:ref/vault']!(app);
+    const ref = vaultUrl.split('/')[4]!;
+    const [vault] = await app.test.db.query<{ id: bigint; descriptor: string }>('SELECT v.id, v.descriptor FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [ref]);
+    const [existing] = await app.test.db.query<{ id: bigint }>(`SELECT id FROM vault_spends WHERE vault_id = $1 AND state = 'signing'`, [vault!.id]);
+    if (existing !== undefined) return `${vaultUrl}/spends/${existing.id}${suffix}`;
+    const parsed = parseDescriptor(vault!.descriptor, 'regtest');
+    const funding = makeTransaction([{ txid: 'd0'.repeat(32), vout: 0 }], [{ script: Buffer.from(new AddressChain(parsed).at(0).scriptPubKey, 'hex'), sats: 1_000_000n }]);
+    const spend = buildSpend({ vault: parsed, coins: [{ txid: funding.getId(), vout: 0, sats: 1_000_000n, index: 0, txHex: funding.toHex() }], to: { address: 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080' }, changeIndex: 2, feeRate: 1 });
+    await app.test.db.query(`INSERT INTO vault_coins (txid, vout, vault_id, address_index, sats, tx_hex, first_seen_at) VALUES ($1, 0, $2, 0, 1000000, $3, now())`, [funding.getId(), vault!.id, funding.toHex()]);
+    const [row] = await app.test.db.query<{ id: bigint }>(`INSERT INTO vault_spends (vault_id, purpose, state, to_address, sats, change_sats, fee_sats, fee_rate_kvb, vsize, psbt, unsigned_txid, inputs, outputs, created_at)
+      VALUES ($1, 'release', 'signing', $2, $3, 0, $4, 1000, $5, $6, $7, $8::jsonb, $9::jsonb, now()) RETURNING id`,
+    [vault!.id, spend.outputs[0]!.address, spend.outputs[0]!.sats, spend.fee, spend.vsize, spend.psbt, spend.unsignedTxid,
+      JSON.stringify(spend.inputs.map((i) => ({ txid: i.txid, vout: i.vout, sats: i.sats.toString(), index: i.index }))), JSON.stringify(spend.outputs.map((o) => ({ address: o.address, sats: o.sats.toString(), change: o.change })))]);
+    return `${vaultUrl}/spends/${row!.id}${suffix}`;
   };
 }
 
@@ -172,7 +196,7 @@ describe('every protected route', () => {
       (SELECT count(*) FROM approval_limits)::text AS limits, (SELECT count(*) FROM idempotency_records)::text AS keys`));
     for (const rule of t.app.routeRules) {
       if (methodOf(rule) === 'GET' || 'public' in rule.access) continue;
-      const caller = (['admin', 'officer', 'treasury', 'risk'] as const).find((name) => (TEST_USERS[name].roles as readonly string[]).some((role) => (rule.access as { roles: readonly string[] }).roles.includes(role)))!;
+      const caller = (['admin', 'officer', 'treasury', 'risk', 'borrower1'] as const).find((name) => (TEST_USERS[name].roles as readonly string[]).some((role) => (rule.access as { roles: readonly string[] }).roles.includes(role)))!;
       const probes: Array<{ url: string; payload: unknown }> = [];
       if (rule.url.includes(':id')) probes.push({ url: rule.url.replace(':id', 'not-a-number'), payload: {} });
       if (rule.hasBody) probes.push({ url: sampleUrl(rule.url), payload: { unexpected: 1.5 } });

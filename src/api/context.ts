@@ -4,6 +4,7 @@ import type { Database } from '../db/database.js';
 import type { RegistryClient } from '../compliance/registry.js';
 import type { CheckpointTarget } from '../audit/checkpoint-file.js';
 import type { OutboundPolicy } from '../adapters/outbound.js';
+import type { ChainSettings } from '../vaults/spends.js';
 
 /** What every route plugin is built with. `now` is a clock the tests can move. */
 export interface AppContext {
@@ -25,4 +26,6 @@ export interface AppContext {
   readonly networkMaxAgeDays: number;
   /** The public proof of collateral's signing key (Ed25519); undefined where none is configured. */
   readonly proofKey: SigningKey | undefined;
+  /** On-chain custody's backend and spending policy (fee floor and cap, the desk's address); undefined where none is configured. */
+  readonly chain: ChainSettings | undefined;
 }

@@ -74,6 +74,25 @@ const STATUS_BY_CODE: Record<string, number> = {
   suspense_not_open: 409,
   // Vaults (src/vaults/).
   vault_exists: 409,
+  vault_not_found: 404,
+  vault_frozen: 409,
+  chain_unavailable: 503,
+  spend_not_found: 404,
+  spend_open: 409,
+  spend_not_in_state: 409,
+  spend_insufficient: 409,
+  spend_invalid: 422,
+  release_address_missing: 409,
+  release_address_invalid: 400,
+  excess_ltv: 409,
+  desk_address_missing: 503,
+  psbt_malformed: 400,
+  psbt_altered: 422,
+  psbt_unsigned: 422,
+  psbt_fee: 422,
+  broadcast_failed: 502,
+  liquidation_awaiting_chain: 409,
+  release_by_vault_spend: 409,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

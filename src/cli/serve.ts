@@ -13,6 +13,7 @@ import { cbrDailyRate } from '../prices/sources/cbr.js';
 import { httpRegistryClient, registryRecheckJob } from '../compliance/registry.js';
 import { scheduleJob } from '../jobs/schedule.js';
 import { esploraBackend } from '../vaults/esplora.js';
+import { coreRpcBackend } from '../vaults/core-rpc.js';
 import { VaultWatcher, vaultWatcherJob } from '../vaults/watcher.js';
 import { equipmentRevaluationJob } from '../underwriting/equipment-service.js';
 import { eodJobAt } from '../loans/eod.js';
@@ -106,6 +107,11 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
   const webRoot = await webAppRoot(config.webDir);
   if (webRoot === undefined) logger.warn({ webDir: config.webDir ?? WEB_DIR }, 'the web app is not built (npm run build:web): the API is served without the console');
   const setupToken = await needsSetup(db) ? randomBytes(24).toString('base64url') : undefined;
+  // On-chain custody's backend: one client for the watcher, the fee estimates and the broadcasts.
+  const chainConfig = config.chain;
+  const chainBackend = chainConfig === undefined ? undefined : chainConfig.backend.kind === 'esplora'
+    ? esploraBackend({ baseUrl: chainConfig.backend.url, timeoutMs: 30_000 })
+    : coreRpcBackend({ url: chainConfig.backend.url, timeoutMs: 30_000 });
   const registry = config.registry === undefined ? undefined : httpRegistryClient({ baseUrl: config.registry.url, ...(config.registry.token !== undefined ? { token: config.registry.token } : {}) });
   const app = await buildApp({
     db,
@@ -120,6 +126,7 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
     trustProxy: config.trustProxy,
     audit: { key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail },
     proofKey: proof.key,
+    ...(chainConfig !== undefined && chainBackend !== undefined ? { chain: { backend: chainBackend, feeFloorKvb: chainConfig.feeFloorKvb, feeCapKvb: chainConfig.feeCapKvb, feeTargetBlocks: chainConfig.feeTargetBlocks, deskAddress: chainConfig.deskAddress } } : {}),
     ...(setupToken !== undefined ? { setupToken } : {}),
     outbound: config.outbound,
     networkMaxAgeDays: config.networkMaxAgeDays,
@@ -194,9 +201,9 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
       return undefined;
     }
   } }, logger);
-  // The chain watcher (on-chain custody): follows the bank's Esplora instance and books vault coins.
-  const chainConfig = config.chain;
-  const stopChain = chainConfig === undefined ? () => undefined : scheduleJob(db, every(vaultWatcherJob(new VaultWatcher({ db, backend: esploraBackend({ baseUrl: chainConfig.esploraUrl, timeoutMs: 30_000 }), now, startHeight: chainConfig.startHeight ?? 'tip', maxBlocksPerSync: 500 }), chainConfig.pollSeconds)), logger);
+  // The chain watcher (on-chain custody): follows the bank's Esplora instance or node, books vault
+  // coins and spends, and broadcasts finalised spends.
+  const stopChain = chainConfig === undefined || chainBackend === undefined ? () => undefined : scheduleJob(db, every(vaultWatcherJob(new VaultWatcher({ db, backend: chainBackend, now, startHeight: chainConfig.startHeight ?? 'tip', maxBlocksPerSync: 500 }), chainConfig.pollSeconds)), logger);
   // The audit chain's head, signed and written outside the database at least daily.
   const stopCheckpoints = scheduleJob(db, every(auditCheckpointJob({ key: audit.key, file: config.auditCheckpointFile, auditorsEmail: config.auditorsEmail }, logger, now)), logger);
   // Operators' commands (zalog users create-admin, zalog eod, ...) reach the embedded database

@@ -178,6 +178,12 @@ async function checkReleasable(db: Queryable, payload: ReleasePayload) {
   const loan = await loadLoan(db, payload.loan);
   const [release] = await db.query<{ id: bigint; sats: bigint; status: string }>('SELECT id, sats, status FROM collateral_releases WHERE loan_id = $1', [loan.id]);
   if (release === undefined || release.status !== 'open') refuse('release_not_open', `loan ${loan.ref} has no open collateral-release instruction (it is released once the loan is repaid in full)`);
+  // What the custodian holds: the live positions that are not coins in the loan's on-chain vault
+  // (those leave by a vault spend to the borrower's release address, booked when it confirms).
+  const [held] = await db.query<{ custodial: bigint; on_chain: bigint }>(`SELECT coalesce(sum(p.sats) FILTER (WHERE c.txid IS NULL), 0)::int8 AS custodial, coalesce(sum(p.sats) FILTER (WHERE c.txid IS NOT NULL), 0)::int8 AS on_chain
+                                                                            FROM collateral_positions p LEFT JOIN vault_coins c ON c.position_id = p.id WHERE p.loan_id = $1 AND p.state IN ('confirmed', 'pledged')`, [loan.id]);
+  if (held!.custodial === 0n && held!.on_chain > 0n) refuse('release_by_vault_spend', `loan ${loan.ref}'s collateral is in its on-chain vault: it is released by a vault spend to the borrower's release address (POST /api/v1/loans/${loan.ref}/vault/spends), booked when it confirms`);
+  release.sats = held!.on_chain > 0n ? held!.custodial : release.sats;
   return { loan, release };
 }
 
@@ -203,8 +209,11 @@ export const releaseCollateralAction: ApprovalAction<ReleasePayload> = {
         }]);
         if (!posted.ok) throw new Error(posted.error.message);
       }
-      await tx.query(`UPDATE collateral_positions SET state = 'released', released_at = $2 WHERE loan_id = $1 AND state IN ('confirmed', 'pledged')`, [loan.id, context.now]);
-      await tx.query(`UPDATE collateral_releases SET status = 'executed', executed_at = $2, approval_id = $3 WHERE id = $1`, [release.id, context.now, context.approvalId]);
+      await tx.query(`UPDATE collateral_positions p SET state = 'released', released_at = $2 WHERE p.loan_id = $1 AND p.state IN ('confirmed', 'pledged')
+                        AND NOT EXISTS (SELECT 1 FROM vault_coins c WHERE c.position_id = p.id)`, [loan.id, context.now]);
+      // Done when nothing is held any more (coins in the loan's vault leave by its release spend).
+      await tx.query(`UPDATE collateral_releases SET status = 'executed', executed_at = $2, approval_id = $3 WHERE id = $1
+                        AND NOT EXISTS (SELECT 1 FROM collateral_positions p WHERE p.loan_id = $4 AND p.state IN ('confirmed', 'pledged'))`, [release.id, context.now, context.approvalId, loan.id]);
       await loanEvent(tx, loan.id, day, 'collateral_released', { btc: formatSats(release.sats) }, context.now);
       await auditApproved(tx, context, 'collateral.release', `loan:${loan.ref}`, { btc: formatSats(release.sats) });
       return { loan: loan.ref, released: formatSats(release.sats) };
@@ -472,7 +481,10 @@ export async function bookLiquidationSale(tx: Queryable, ref: string, sale: Liqu
   const day = await openBusinessDay(tx, now);
   const borrower = await borrowerRefOf(tx, loan);
   const key = `liquidation:${sale.liquidationId}`;
-  const positions = await tx.query<{ id: bigint; sats: bigint }>(`SELECT id, sats FROM collateral_positions WHERE loan_id = $1 AND state = 'pledged' ORDER BY id FOR UPDATE`, [loan.id]);
+  // Positions held off-chain first (a custodian's, or the BTC a vault spend moved to the desk), then
+  // vault coins: a sale takes what the desk holds before it takes a coin still in a vault.
+  const positions = await tx.query<{ id: bigint; sats: bigint }>(`SELECT p.id, p.sats FROM collateral_positions p WHERE p.loan_id = $1 AND p.state = 'pledged'
+                                                                   ORDER BY EXISTS (SELECT 1 FROM vault_coins c WHERE c.position_id = p.id), p.id FOR UPDATE OF p`, [loan.id]);
   const held = positions.reduce((sum, p) => sum + p.sats, 0n);
   if (sale.soldSats > held) throw new Error(`${key}: sold ${sale.soldSats} sats of ${held} pledged`);
   if (sale.soldSats > 0n) {

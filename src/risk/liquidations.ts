@@ -218,6 +218,10 @@ async function bookSold(db: Database, options: LiquidationOptions): Promise<{ bo
 export async function book(tx: Queryable, id: bigint, calendar: BusinessCalendar, now: Date): Promise<boolean> {
   const [q] = await tx.query<LiquidationRow>(`${selectLiquidation()} WHERE q.id = $1 FOR UPDATE OF q`, [id]);
   if (q === undefined || q.status !== 'sold') return false;
+  // A loan whose collateral is in an on-chain vault: the sale is booked once the BTC it sold has
+  // reached the desk (its vault spend confirmed); until then it waits here, reported as held.
+  const [vault] = await tx.query<{ confirmed: boolean }>(`SELECT EXISTS (SELECT 1 FROM vault_spends s WHERE s.vault_id = v.id AND s.liquidation_id = $2 AND s.state = 'confirmed') AS confirmed FROM vaults v WHERE v.loan_id = $1`, [q.loan_id, id]);
+  if (vault !== undefined && !vault.confirmed) refuse('liquidation_awaiting_chain', `liquidation ${id} of ${q.ref}: its BTC is in the loan's vault; the sale is booked once treasury's spend to the desk has confirmed`);
   const fills = await fillsOf(tx, id);
   const terms = liquidationTermsOf(q.terms);
   const reference = q.reference_kopecks! as PriceKopecksPerBtc;
@@ -360,7 +364,11 @@ export function liquidationFillsAction(calendar: () => Promise<BusinessCalendar>
         let booked = false;
         if (payload.done) {
           await tx.query(`UPDATE liquidations SET status = 'sold', sold_at = $2 WHERE id = $1`, [q.id, context.now]);
-          booked = await book(tx, q.id, await calendar(), context.now);
+          // A vault loan's sale waits (sold, not booked) for its spend to the desk to confirm; the liquidation job books it then.
+          booked = await book(tx, q.id, await calendar(), context.now).catch((error: unknown) => {
+            if (error instanceof LoanError && error.code === 'liquidation_awaiting_chain') return false;
+            throw error;
+          });
         }
         // What the desk's fills moved: the BTC sold and the roubles they raised (each fill floored to
         // the kopeck, as booked; before the venue's fees, which are named in the fills).

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Block, Transaction } from 'bitcoinjs-lib';
+import { Transaction, type Block } from 'bitcoinjs-lib';
 import { makeBlock, makeCoinbase, otherScript } from './bitcoin.js';
 
 /**
@@ -8,14 +8,22 @@ import { makeBlock, makeCoinbase, otherScript } from './bitcoin.js';
  * of real transactions (built by bitcoinjs-lib), mined on demand; reorganisations that replace
  * the top blocks; and faults (a slow or malformed answer on a path). It serves what the
  * watcher reads: `/blocks/tip/height`, `/blocks/tip/hash`, `/block-height/:h`, `/block/:hash/raw`,
- * in Esplora's formats (plain text heights and hashes, the raw block as bytes).
+ * in Esplora's formats (plain text heights and hashes, the raw block as bytes); `/fee-estimates`
+ * (sat/vB by target) and `POST /tx` (a broadcast: the transaction joins the mempool, and the next
+ * block mined holds it). The same chain answers Bitcoin Core's JSON-RPC at `POST /rpc` (HTTP
+ * Basic user `rpcuser`, password `rpcpassword`): getblockcount, getblockhash, getblock (verbosity
+ * 0), estimatesmartfee, sendrawtransaction, with Core's error replies (HTTP 500, `error.code`).
  */
 export interface LocalChain {
   readonly url: string;
   readonly height: () => number;
   readonly hashAt: (height: number) => string;
-  /** Mines a block of `transactions` (after its coinbase) on the tip; returns it. */
+  /** Mines a block of the mempool's transactions and `transactions` (after its coinbase) on the tip; returns it. */
   mine(transactions?: readonly Transaction[]): Block;
+  /** The transactions broadcast and not yet mined. */
+  readonly mempool: () => readonly Transaction[];
+  /** What `/fee-estimates` answers (sat/vB by target), and so estimatesmartfee; {} : no estimate. */
+  setFeeEstimates(estimates: Readonly<Record<string, number>>): void;
   /** Drops the top `depth` blocks and mines `replacement` blocks of transactions in their place. */
   reorg(depth: number, replacement: readonly (readonly Transaction[])[]): void;
   /** Answers on paths starting with `prefix` slowly, with an error status, or with garbage, until cleared. */
@@ -34,6 +42,28 @@ export async function startLocalChain(): Promise<LocalChain> {
   const faults = new Map<string, { delayMs?: number; status?: number; body?: string }>();
   const requests = new Map<string, number>();
   let salt = 0;
+  let mempool: Transaction[] = [];
+  let feeEstimates: Readonly<Record<string, number>> = { '1': 20.5, '3': 12.25, '6': 8.137, '144': 1.5 };
+  const spentOutpoints = () => new Set([...blocks.flatMap((b) => b.transactions ?? []), ...mempool].flatMap((tx) => tx.ins.map((input) => `${Buffer.from(input.hash).toString('hex')}:${input.index}`)));
+  /** A broadcast: the transaction parses and spends nothing already spent, or the reason it is refused. */
+  const accept = (hex: string): { ok: true; txid: string } | { ok: false; reason: string } => {
+    let tx: Transaction;
+    try {
+      tx = Transaction.fromHex(hex);
+    } catch {
+      return { ok: false, reason: 'TX decode failed' };
+    }
+    const txid = tx.getId();
+    if (mempool.some((m) => m.getId() === txid) || blocks.some((b) => (b.transactions ?? []).some((m) => m.getId() === txid))) return { ok: true, txid };
+    const spent = spentOutpoints();
+    if (tx.ins.some((input) => spent.has(`${Buffer.from(input.hash).toString('hex')}:${input.index}`))) return { ok: false, reason: 'bad-txns-inputs-missingorspent' };
+    mempool.push(tx);
+    return { ok: true, txid };
+  };
+  const readBody = (request: import('node:http').IncomingMessage) => new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => resolve(Buffer.concat(chunks).toString('utf8'))).on('error', reject);
+  });
   const mineOne = (transactions: readonly Transaction[]) => {
     const height = blocks.length;
     salt += 1; // a replacement block at the same height differs from the one it replaces
@@ -58,6 +88,47 @@ export async function startLocalChain(): Promise<LocalChain> {
       if (fault?.delayMs) setTimeout(send, fault.delayMs).unref();
       else send();
     };
+    // A faulty path answers its fault without doing the work (a refused broadcast joins no mempool).
+    const faulty = [...faults].some(([prefix, fault]) => path.startsWith(prefix) && (fault.status !== undefined || fault.body !== undefined));
+    if (request.method === 'POST' && faulty) return answer(500, '');
+    if (request.method === 'POST' && path === '/tx') {
+      void readBody(request).then((hex) => {
+        const result = accept(hex.trim());
+        answer(result.ok ? 200 : 400, result.ok ? result.txid : `sendrawtransaction RPC error: {"code":-25,"message":"${result.reason}"}`);
+      });
+      return;
+    }
+    if (request.method === 'POST' && path === '/rpc') {
+      if (request.headers.authorization !== `Basic ${Buffer.from('rpcuser:rpcpassword').toString('base64')}`) return answer(401, '');
+      void readBody(request).then((text) => {
+        const call = JSON.parse(text) as { id: unknown; method: string; params: unknown[] };
+        const ok = (result: unknown) => answer(200, JSON.stringify({ result, error: null, id: call.id }), 'application/json');
+        const fail = (code: number, message: string) => answer(500, JSON.stringify({ result: null, error: { code, message }, id: call.id }), 'application/json');
+        switch (call.method) {
+          case 'getblockcount': return ok(blocks.length - 1);
+          case 'getblockhash': {
+            const block = blocks[Number(call.params[0])];
+            return block === undefined ? fail(-8, 'Block height out of range') : ok(block.getId());
+          }
+          case 'getblock': {
+            const bytes = rawByHash.get(String(call.params[0]));
+            return bytes === undefined ? fail(-5, 'Block not found') : ok(Buffer.from(bytes).toString('hex'));
+          }
+          case 'estimatesmartfee': {
+            const target = Number(call.params[0]);
+            const chosen = Object.entries(feeEstimates).map(([t, r]) => [Number(t), r] as const).sort((a, b) => a[0] - b[0]).find(([t]) => t >= target);
+            return ok(chosen === undefined ? { errors: ['Insufficient data or no feerate found'], blocks: target } : { feerate: chosen[1] / 1e5, blocks: chosen[0] });
+          }
+          case 'sendrawtransaction': {
+            const result = accept(String(call.params[0]));
+            return result.ok ? ok(result.txid) : fail(-25, result.reason);
+          }
+          default: return fail(-32601, 'Method not found');
+        }
+      });
+      return;
+    }
+    if (path === '/fee-estimates') return answer(200, JSON.stringify(feeEstimates), 'application/json');
     if (path === '/blocks/tip/height') return answer(200, String(blocks.length - 1));
     if (path === '/blocks/tip/hash') return answer(200, blocks.at(-1)!.getId());
     const height = /^\/block-height\/([0-9]+)$/.exec(path);
@@ -78,7 +149,13 @@ export async function startLocalChain(): Promise<LocalChain> {
     url: `http://127.0.0.1:${port}`,
     height: () => blocks.length - 1,
     hashAt: (h) => blocks[h]!.getId(),
-    mine: (transactions = []) => mineOne(transactions),
+    mine: (transactions = []) => {
+      const pending = mempool;
+      mempool = [];
+      return mineOne([...pending, ...transactions]);
+    },
+    mempool: () => mempool,
+    setFeeEstimates: (estimates) => { feeEstimates = estimates; },
     reorg(depth, replacement) {
       if (depth >= blocks.length) throw new Error('cannot reorganise the genesis block away');
       blocks.splice(blocks.length - depth, depth); // the old blocks stay fetchable by hash, as on a node

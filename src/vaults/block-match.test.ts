@@ -23,10 +23,11 @@ describe('matching a block against the vaults', () => {
     expect(match.blockHash).toBe(block.getId());
     expect(match.previousHash).toBe(GENESIS);
     expect(match.transactions).toBe(5);
-    expect(match.deposits).toEqual([
-      { txid: funding.getId(), vout: 1, sats: 25_000_000n, script: chain.at(0).scriptPubKey, owner: 'vault-a/0' },
-      { txid: payout.getId(), vout: 0, sats: 1_234_567n, script: chain.at(1).scriptPubKey, owner: 'vault-a/1' },
-      { txid: payout.getId(), vout: 1, sats: 1n, script: chain.at(0).scriptPubKey, owner: 'vault-a/0' },
+    // Each deposit carries its whole paying transaction (a PSBT that spends the coin includes it).
+    expect(match.deposits.map(({ tx, ...deposit }) => ({ ...deposit, tx: tx.toHex() }))).toEqual([
+      { txid: funding.getId(), vout: 1, sats: 25_000_000n, script: chain.at(0).scriptPubKey, owner: 'vault-a/0', tx: funding.toHex() },
+      { txid: payout.getId(), vout: 0, sats: 1_234_567n, script: chain.at(1).scriptPubKey, owner: 'vault-a/1', tx: payout.toHex() },
+      { txid: payout.getId(), vout: 1, sats: 1n, script: chain.at(0).scriptPubKey, owner: 'vault-a/0', tx: payout.toHex() },
     ]);
     expect(match.spends).toEqual([{ txid: spend.getId(), outpoint: `${'cc'.repeat(32)}:3`, owner: 'coin-1' }]);
     // The block round-trips: what the test builds is what a node would serve.

@@ -18,6 +18,8 @@ export interface Deposit<Owner> {
   /** The output script, hex. */
   readonly script: string;
   readonly owner: Owner;
+  /** The paying transaction (kept with the coin: a PSBT spending it carries it whole, as hardware signers ask). */
+  readonly tx: Transaction;
 }
 
 export interface Spend<Owner> {
@@ -72,6 +74,6 @@ export function matchTransaction<Owner>(tx: Transaction, watched: Watched<Owner>
     if (output.script.length !== 34) return;
     const script = Buffer.from(output.script).toString('hex');
     const owner = watched.scripts.get(script);
-    if (owner !== undefined) deposits.push({ txid: (txid ??= tx.getId()), vout, sats: BigInt(output.value), script, owner });
+    if (owner !== undefined) deposits.push({ txid: (txid ??= tx.getId()), vout, sats: BigInt(output.value), script, owner, tx });
   });
 }

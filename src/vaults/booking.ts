@@ -67,3 +67,57 @@ export async function reverseCoin(tx: Queryable, coin: { readonly txid: string; 
   await loanEvent(tx, position.loan_id, day, 'collateral_on_chain_reversed', details, at);
   await appendAudit(tx, { actorUserId: system.id, actor: system.username, action: 'vault.coin.reverse', target: `loan:${position.ref}`, details: { ...details, amounts: { BTC: formatSats(position.sats) } } }, at);
 }
+
+/**
+ * Books a vault spend that has the vault's confirmations, in the watcher's transaction for the
+ * block that gives them. Its coins' positions close ('released' to the borrower; 'spent' when the
+ * BTC went to the desk, where a new pledged position carries it until the sale is booked). The
+ * memo accounts lose what left: the payment (not the desk's, still pledged), the network fee and
+ * the change, each an entry of its own; the change comes back as the vault's own coin, counted in
+ * the same transaction (the watcher's next step). A repaid loan's release closes its release
+ * instruction. Audited as the system's act.
+ */
+export async function bookSpend(tx: Queryable, spendId: bigint, height: number, at: Date): Promise<void> {
+  const [spend] = await tx.query<{ id: bigint; purpose: string; liquidation_id: bigint | null; sats: bigint; fee_sats: bigint; change_sats: bigint; txid: string; to_address: string; loan_id: bigint; ref: string }>(
+    `SELECT s.id, s.purpose, s.liquidation_id, s.sats, s.fee_sats, s.change_sats, s.txid, s.to_address, l.id AS loan_id, l.ref
+       FROM vault_spends s JOIN vaults v ON v.id = s.vault_id JOIN loans l ON l.id = v.loan_id WHERE s.id = $1 FOR UPDATE OF s`, [spendId]);
+  if (spend === undefined) throw new Error(`no vault spend ${spendId}`);
+  const inputs = await tx.query<{ position_id: bigint; sats: bigint }>(
+    `SELECT p.id AS position_id, p.sats FROM vault_coins c JOIN collateral_positions p ON p.id = c.position_id
+      WHERE c.spent_txid = $1 AND p.state IN ('confirmed', 'pledged') FOR UPDATE OF p`, [spend.txid]);
+  const live = inputs.reduce((sum, input) => sum + input.sats, 0n);
+  const toDesk = spend.purpose === 'liquidation';
+  const kept = toDesk ? (spend.sats < live ? spend.sats : live) : 0n;
+  const system = await systemUser(tx);
+  const day = await openBusinessDay(tx, at);
+  await tx.query(`UPDATE collateral_positions SET state = $2, released_at = $3, vault_spend_id = $4 WHERE id = ANY ($1::int8[])`, [inputs.map((i) => i.position_id), toDesk ? 'spent' : 'released', at, spend.id]);
+  if (kept > 0n) {
+    await tx.query(`INSERT INTO collateral_positions (loan_id, sats, state, declared_at, declared_by, confirmed_at, liquidation_id, vault_spend_id) VALUES ($1, $2, 'pledged', $3, $4, $3, $5, $6)`,
+      [spend.loan_id, kept, at, system.id, spend.liquidation_id, spend.id]);
+  }
+  // What left the books: the whole of the coins' live positions less what the desk holds pledged.
+  // Normally that is the payment, the fee and the change exactly, booked apart so the fee shows;
+  // if a position of the coins was closed meanwhile (a deep reorganisation), the rest in one entry.
+  const parts = live === spend.sats + spend.fee_sats + spend.change_sats
+    ? [{ key: 'paid', sats: toDesk ? 0n : spend.sats, reason: `BTC collateral of ${spend.ref} paid from its vault to ${spend.to_address} (spend ${spend.id}, transaction ${spend.txid})` },
+       { key: 'fee', sats: spend.fee_sats, reason: `Network fee of ${spend.ref}'s vault spend ${spend.id} (transaction ${spend.txid}), paid from its collateral` },
+       { key: 'change', sats: spend.change_sats, reason: `Change of ${spend.ref}'s vault spend ${spend.id} back to its vault: a new coin, counted again as it confirms` }]
+    : [{ key: 'out', sats: live - kept, reason: `BTC collateral of ${spend.ref} spent from its vault (spend ${spend.id}, transaction ${spend.txid}); some of its coins were off the books already` }];
+  for (const part of parts.filter((p) => p.sats > 0n)) {
+    const posted = await postEntries(tx, [{
+      idempotencyKey: `vault-spend:${spend.id}:${part.key}`, kind: 'collateral_out', businessDate: day, valueTime: at, reason: part.reason,
+      postings: [{ account: { chartCode: 'collateral_pledged', subledgerKey: spend.ref }, currency: 'BTC', amount: part.sats }, { account: { chartCode: 'collateral_held', subledgerKey: '' }, currency: 'BTC', amount: -part.sats }],
+    }]);
+    if (!posted.ok) throw new Error(posted.error.message);
+  }
+  // A repaid loan's release instruction is done when nothing of its collateral is held any more
+  // (a loan with custodial positions too releases those by the custodial release).
+  if (spend.purpose === 'release') {
+    await tx.query(`UPDATE collateral_releases SET status = 'executed', executed_at = $2 WHERE loan_id = $1 AND status = 'open'
+                      AND NOT EXISTS (SELECT 1 FROM collateral_positions p WHERE p.loan_id = $1 AND p.state IN ('confirmed', 'pledged'))`, [spend.loan_id, at]);
+  }
+  await tx.query(`UPDATE vault_spends SET state = 'confirmed', confirmed_at = $2, confirmed_height = $3 WHERE id = $1`, [spend.id, at, height]);
+  const details = { spendId: spend.id.toString(), purpose: spend.purpose, txid: spend.txid, to: spend.to_address, btc: formatSats(spend.sats), feeBtc: formatSats(spend.fee_sats), changeBtc: formatSats(spend.change_sats), height };
+  await loanEvent(tx, spend.loan_id, day, spend.purpose === 'release' ? 'collateral_released' : spend.purpose === 'excess' ? 'collateral_excess_released' : 'collateral_to_desk', details, at);
+  await appendAudit(tx, { actorUserId: system.id, actor: system.username, action: 'vault.spend.confirm', target: `loan:${spend.ref}`, details: { ...details, amounts: { BTC: formatSats(live - kept) } } }, at);
+}

@@ -1,8 +1,8 @@
-import { getBytes, SourceError } from '../adapters/http.js';
+import { getBytes, getJson, SourceError } from '../adapters/http.js';
 
 /**
  * What the vault watcher asks of a chain backend. Two real backends implement it: the Esplora HTTP
- * API (a bank's own esplora or mempool instance; this file) and Bitcoin Core's JSON-RPC (next).
+ * API (a bank's own esplora or mempool instance; this file) and Bitcoin Core's JSON-RPC (core-rpc.ts).
  * Every failure is a SourceError (timeout, network, http, malformed): the watcher retries on its
  * next round and never takes a half answer for a block.
  */
@@ -14,7 +14,17 @@ export interface ChainBackend {
   blockHash(height: number): Promise<string>;
   /** The block, serialised as on the wire. */
   rawBlock(hash: string): Promise<Uint8Array>;
+  /**
+   * The backend's fee-rate estimate for a confirmation within `targetBlocks`, in sat per 1,000
+   * vbytes (rounded up); undefined when it has none (a fresh node, an empty mempool history).
+   */
+  feeRateKvb(targetBlocks: number): Promise<number | undefined>;
+  /** Hands a finalised transaction (hex) to the network; returns its txid. Sending one already known is harmless. */
+  broadcast(txHex: string): Promise<string>;
 }
+
+/** Whether a text is a block or transaction hash as explorers show them. */
+export const isHash = (text: string): boolean => HASH.test(text);
 
 const HASH = /^[0-9a-f]{64}$/;
 /** The largest block the watcher reads: 4 MB of weight is at most 4 MB of bytes. */
@@ -40,6 +50,23 @@ export function esploraBackend(options: { readonly baseUrl: string; readonly tim
     async rawBlock(hash) {
       if (!HASH.test(hash)) throw new SourceError('rejected', `not a block hash: ${hash.slice(0, 80)}`);
       return getBytes(`${base}/block/${hash}/raw`, { timeoutMs, maxBytes: MAX_BLOCK_BYTES });
+    },
+    async feeRateKvb(targetBlocks) {
+      // `GET /fee-estimates`: {"1": 87.882, "2": 87.882, …, "144": 1.027, …} in sat/vB by target.
+      const body = await getJson(`${base}/fee-estimates`, { timeoutMs, maxBytes: 10_000 });
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new SourceError('malformed', 'esplora fee-estimates: not an object of targets');
+      const targets = Object.entries(body as Record<string, unknown>)
+        .filter(([target, rate]) => /^[0-9]{1,4}$/.test(target) && typeof rate === 'number' && Number.isFinite(rate) && rate > 0)
+        .map(([target, rate]) => [Number(target), rate as number] as const).sort((a, b) => a[0] - b[0]);
+      // The estimate for the target, or for the nearest target after it (slower, so cheaper) that the backend has.
+      const chosen = targets.find(([target]) => target >= targetBlocks) ?? targets.at(-1);
+      return chosen === undefined ? undefined : Math.ceil(chosen[1] * 1_000);
+    },
+    async broadcast(txHex) {
+      if (!/^([0-9a-f]{2})+$/.test(txHex)) throw new SourceError('rejected', 'not a transaction in hex');
+      const body = new TextDecoder().decode(await getBytes(`${base}/tx`, { timeoutMs, maxBytes: 1_000, post: { body: txHex, contentType: 'text/plain' } })).trim();
+      if (!HASH.test(body)) throw new SourceError('malformed', `esplora broadcast: not a txid: ${body.slice(0, 80)}`);
+      return body;
     },
   };
 }

@@ -179,6 +179,61 @@ function unsignedTransaction(psbt: Psbt): Transaction {
   return tx;
 }
 
+/**
+ * A signer's PSBT, parsed and checked to be this proposal's transaction: refused when it does not
+ * parse, or spends other coins (another vault's, another proposal's), or changes an output.
+ */
+function parseAgainst(request: SpendRequest, proposal: SpendProposal, text: string, label: string): Psbt {
+  const network = bitcoinNetwork(request.vault.network);
+  const base = Psbt.fromBase64(proposal.psbt, { network });
+  let psbt: Psbt;
+  try {
+    psbt = Psbt.fromBase64(text.trim(), { network });
+  } catch (error) {
+    throw new SpendError('psbt_malformed', `${label} does not parse (${(error as Error).message})`);
+  }
+  if (unsignedTransaction(psbt).getId() !== proposal.unsignedTxid) {
+    const sameInputs = psbt.txInputs.length === base.txInputs.length && psbt.txInputs.every((input, k) => Buffer.from(input.hash).equals(Buffer.from(base.txInputs[k]!.hash)) && input.index === base.txInputs[k]!.index);
+    throw new SpendError('psbt_altered', sameInputs
+      ? `${label} spends the proposal's coins but its outputs or sequence differ from what was proposed: refused`
+      : `${label} is not this proposal's transaction (it spends other coins: another vault's, or another proposal's)`);
+  }
+  return psbt;
+}
+
+/**
+ * Per input, the vault keys of the spend's path whose signatures in `psbt` verify. Refused when a
+ * signature is by a key that is not the vault's for that input, or does not verify.
+ */
+function validSigners(chain: AddressChain, proposal: SpendProposal, psbt: Psbt, recovery: boolean): string[][] {
+  return proposal.inputs.map((input, k) => {
+    const allowed = chain.keysAt(input.index).map((key) => Buffer.from(key).toString('hex'));
+    const usable = pathKeys(chain, input.index, recovery).map((key) => Buffer.from(key).toString('hex'));
+    const valid: string[] = [];
+    for (const partial of psbt.data.inputs[k]!.partialSig ?? []) {
+      const pubkey = Buffer.from(partial.pubkey).toString('hex');
+      if (!allowed.includes(pubkey)) throw new SpendError('psbt_unsigned', `input ${k} carries a signature by ${pubkey}, which is not one of the vault's keys for it`);
+      const ok = psbt.validateSignaturesOfInput(k, (key, hash, signature) => ecc.verify(hash, key, signature), partial.pubkey);
+      if (!ok) throw new SpendError('psbt_unsigned', `input ${k}: the signature by ${pubkey} does not verify`);
+      // A vault key of the other path (a wallet signs with every key of its own it finds) is not counted.
+      if (usable.includes(pubkey) && !valid.includes(pubkey)) valid.push(pubkey);
+    }
+    return valid;
+  });
+}
+
+/**
+ * One signer's PSBT as it arrives (before the others): this proposal's transaction, every
+ * signature in it valid and by the vault's keys; returns the keys (hex) that signed, per input.
+ * A PSBT without any valid signature of the spend's path is refused (nothing to keep).
+ */
+export function inspectSigned(request: SpendRequest, proposal: SpendProposal, text: string): string[][] {
+  const psbt = parseAgainst(request, proposal, text, 'the PSBT');
+  const signers = validSigners(new AddressChain(request.vault), proposal, psbt, request.recovery === true);
+  if (signers.every((keys) => keys.length === 0)) throw new SpendError('psbt_unsigned', 'the PSBT carries no signature by a key of this vault: sign it in the wallet that holds one of the vault\'s keys first');
+  return signers;
+}
+
 export interface CheckedSpend {
   /** The finalised transaction, hex, to broadcast. */
   readonly txHex: string;
@@ -198,43 +253,14 @@ export function checkAndFinalise(request: SpendRequest, proposal: SpendProposal,
   const { vault } = request;
   const network = bitcoinNetwork(vault.network);
   const recovery = request.recovery === true;
-  const base = Psbt.fromBase64(proposal.psbt, { network });
-  const signed: Psbt[] = [];
-  for (const [i, text] of signedPsbts.entries()) {
-    let psbt: Psbt;
-    try {
-      psbt = Psbt.fromBase64(text.trim(), { network });
-    } catch (error) {
-      throw new SpendError('psbt_malformed', `PSBT ${i + 1} does not parse (${(error as Error).message})`);
-    }
-    const txid = unsignedTransaction(psbt).getId();
-    if (txid !== proposal.unsignedTxid) {
-      const sameInputs = psbt.txInputs.length === base.txInputs.length && psbt.txInputs.every((input, k) => Buffer.from(input.hash).equals(Buffer.from(base.txInputs[k]!.hash)) && input.index === base.txInputs[k]!.index);
-      throw new SpendError('psbt_altered', sameInputs
-        ? `PSBT ${i + 1} spends the proposal's coins but its outputs or sequence differ from what was proposed: refused`
-        : `PSBT ${i + 1} is not this proposal's transaction (it spends other coins: another vault's, or another proposal's)`);
-    }
-    signed.push(psbt);
-  }
+  const signed = signedPsbts.map((text, i) => parseAgainst(request, proposal, text, `PSBT ${i + 1}`));
   const combined = Psbt.fromBase64(proposal.psbt, { network });
   if (signed.length > 0) combined.combine(...signed);
   const chain = new AddressChain(vault);
-  const signers: string[][] = [];
   const need = recovery ? 1 : thresholdOf(vault);
-  proposal.inputs.forEach((input, k) => {
-    const allowed = chain.keysAt(input.index).map((key) => Buffer.from(key).toString('hex'));
-    const usable = pathKeys(chain, input.index, recovery).map((key) => Buffer.from(key).toString('hex'));
-    const valid: string[] = [];
-    for (const partial of combined.data.inputs[k]!.partialSig ?? []) {
-      const pubkey = Buffer.from(partial.pubkey).toString('hex');
-      if (!allowed.includes(pubkey)) throw new SpendError('psbt_unsigned', `input ${k} carries a signature by ${pubkey}, which is not one of the vault's keys for it`);
-      const ok = combined.validateSignaturesOfInput(k, (key, hash, signature) => ecc.verify(hash, key, signature), partial.pubkey);
-      if (!ok) throw new SpendError('psbt_unsigned', `input ${k}: the signature by ${pubkey} does not verify`);
-      // A vault key of the other path (a wallet signs with every key of its own it finds) is not counted.
-      if (usable.includes(pubkey) && !valid.includes(pubkey)) valid.push(pubkey);
-    }
+  const signers = validSigners(chain, proposal, combined, recovery);
+  signers.forEach((valid, k) => {
     if (valid.length < need) throw new SpendError('psbt_unsigned', `input ${k} has ${valid.length} valid signature${valid.length === 1 ? '' : 's'} of the ${need} the vault needs`);
-    signers.push(valid);
   });
   // Finalise with the descriptor's own finalisers (they build each witness from the signatures).
   const scratch = new Psbt({ network });

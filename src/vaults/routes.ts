@@ -15,6 +15,11 @@ import { formatSats } from '../money/money.js';
 import { DescriptorError, isVaultNetwork, MAX_RELATIVE_BLOCKS, VAULT_NETWORKS, vaultDescriptor, type ParsedDescriptor, type VaultKey, type VaultNetwork } from './descriptor.js';
 import { makeProof } from './proof.js';
 import { createVault, processedTip } from './vault-store.js';
+import { addSignatures, broadcastSpend, cancelSpend, combinedPsbt, finaliseSpendAction, loadSpend, loadVault, proposedFeeRate, setReleaseAddress, SPEND_PURPOSES, spendsView, spendVaultAction } from './spends.js';
+import { auditFields, auditRequest, markAudited } from '../api/access.js';
+import { rejection } from '../api/errors.js';
+import { runIdempotent } from '../api/idempotency.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * A loan's vault through the API: treasury proposes it (mode, network, the cosigners' account
@@ -110,14 +115,18 @@ export const createVaultAction: ApprovalAction<VaultPayload> = {
 
 /** The vault as its readers see it: descriptor, addresses, coins with their confirmations. */
 export async function vaultView(db: Queryable, loanRef: string) {
-  const [vault] = await db.query<{ id: bigint; mode: string; network: string; descriptor: string; proof_ref: string; confirmations: number; frozen_at: Date | null; frozen_reason: string | null; created_at: Date }>(
-    'SELECT v.id, v.mode, v.network, v.descriptor, v.proof_ref, v.confirmations, v.frozen_at, v.frozen_reason, v.created_at FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [loanRef]);
+  const [vault] = await db.query<{ id: bigint; mode: string; network: string; descriptor: string; proof_ref: string; confirmations: number; frozen_at: Date | null; frozen_reason: string | null; created_at: Date; release_address: string | null; release_address_at: Date | null }>(
+    'SELECT v.id, v.mode, v.network, v.descriptor, v.proof_ref, v.confirmations, v.frozen_at, v.frozen_reason, v.created_at, v.release_address, v.release_address_at FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [loanRef]);
   if (vault === undefined) throw new ApiError(404, 'not_found', `loan ${loanRef} has no vault (its collateral is held by the custodian, or the vault is not made yet)`);
   const tip = await processedTip(db);
   const addresses = await db.query<{ address_index: number; address: string }>('SELECT address_index, address FROM vault_addresses WHERE vault_id = $1 ORDER BY address_index', [vault.id]);
   const coins = await db.query<{ txid: string; vout: number; address_index: number; sats: bigint; block_height: number | null; counted_at: Date | null; spent_txid: string | null; first_seen_at: Date }>(
     'SELECT txid, vout, address_index, sats, block_height, counted_at, spent_txid, first_seen_at FROM vault_coins WHERE vault_id = $1 ORDER BY first_seen_at, txid, vout', [vault.id]);
-  const counted = coins.filter((coin) => coin.counted_at !== null && coin.spent_txid === null).reduce((sum, coin) => sum + coin.sats, 0n);
+  const spends = await spendsView(db, vault.id);
+  // A coin a vault spend has spent stays collateral until that spend is booked at its confirmations.
+  const pending = new Set(spends.filter((spend) => spend.state === 'broadcast' && spend.txid !== null).map((spend) => spend.txid!));
+  const counts = (coin: { counted_at: Date | null; spent_txid: string | null }) => coin.counted_at !== null && (coin.spent_txid === null || pending.has(coin.spent_txid));
+  const counted = coins.filter(counts).reduce((sum, coin) => sum + coin.sats, 0n);
   return {
     loan: loanRef, mode: vault.mode, network: vault.network, descriptor: vault.descriptor, confirmationsNeeded: vault.confirmations,
     /** The vault's line in the public proof of collateral (GET /api/v1/proof-of-collateral). */
@@ -125,12 +134,18 @@ export async function vaultView(db: Queryable, loanRef: string) {
     frozen: vault.frozen_at === null ? null : { at: vault.frozen_at.toISOString(), reason: vault.frozen_reason },
     tipHeight: tip?.height ?? null,
     depositAddress: addresses[0]?.address ?? null,
+    /** The address a miner points its pool's payouts at: each payout tops up the collateral, shown as a payout. */
+    payoutAddress: addresses[1]?.address ?? null,
+    releaseAddress: vault.release_address === null ? null : { address: vault.release_address, at: vault.release_address_at!.toISOString() },
     addresses: addresses.map((a) => ({ index: a.address_index, address: a.address })),
     coins: coins.map((coin) => ({
       txid: coin.txid, vout: coin.vout, addressIndex: coin.address_index, btc: formatSats(coin.sats), blockHeight: coin.block_height,
       confirmations: coin.block_height === null || tip === undefined ? 0 : tip.height - coin.block_height + 1,
-      counted: coin.counted_at !== null, spentBy: coin.spent_txid, firstSeenAt: coin.first_seen_at.toISOString(),
+      counted: counts(coin), spentBy: coin.spent_txid, firstSeenAt: coin.first_seen_at.toISOString(),
+      /** deposit: paid to the deposit (or another) address; payout: to the pool payout address; change: a vault spend's change. */
+      source: spends.some((spend) => spend.txid === coin.txid) ? 'change' : coin.address_index === 1 ? 'payout' : 'deposit',
     })),
+    spends,
     countedBtc: formatSats(counted),
     createdAt: vault.created_at.toISOString(),
   };
@@ -172,6 +187,134 @@ export function vaultRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         response: { 200: Type.Record(Type.String(), Type.Unknown()), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error') },
       },
     }, async (request) => vaultView(db, request.params.ref));
+
+    const LoanRef = Type.Object({ ref: Type.String({ pattern: '^LN-[1-9][0-9]{0,17}$', description: 'a loan reference, e.g. "LN-1"' }) });
+    const SpendRef = Type.Object({ ref: LoanRef.properties.ref, id: Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'the spend\'s id' }) });
+    const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') };
+    /** An idempotent change whose business refusal is answered (and rolls back); audited in its transaction. */
+    const change = <T extends Record<string, unknown>>(request: FastifyRequest, reply: FastifyReply, status: number, work: (tx: Queryable) => Promise<{ body: T; target: string; amounts?: Record<string, bigint>; details?: Record<string, unknown> }>) =>
+      runIdempotent(db, request, reply, async (tx) => {
+        const outcome = await loanOutcome(async () => {
+          const done = await work(tx);
+          await auditRequest(tx, request, { target: done.target, ...(done.amounts !== undefined ? { amounts: done.amounts } : {}), ...(done.details !== undefined ? { details: done.details } : {}) }, context.now());
+          return done.body;
+        });
+        return outcome.ok ? { ok: true as const, value: { status, body: outcome.value } } : outcome;
+      });
+
+    app.post('/loans/:ref/vault/release-address', {
+      config: { access: { roles: ['borrower'], borrowerOwns: ownsLoan }, audit: 'vault.release_address.set', idempotent: true },
+      schema: {
+        tags: ['vaults'], summary: 'The borrower gives the address its collateral is released to (after repayment, or an excess release): an address of its own wallet on the vault\'s network; only the borrower sets it',
+        headers: IdempotencyHeaders, params: LoanRef,
+        body: Type.Object({ address: Type.String({ minLength: 14, maxLength: 90, pattern: '^[a-zA-Z0-9]+$' }) }, { additionalProperties: false }),
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errors },
+      },
+    }, async (request, reply) => change(request, reply, 200, async (tx) => {
+      const vault = await setReleaseAddress(tx, request.params.ref, request.body.address, context.now());
+      return { body: { loan: vault.ref, releaseAddress: request.body.address }, target: `loan:${vault.ref}`, details: { address: request.body.address } };
+    }));
+
+    app.post('/loans/:ref/vault/spends', {
+      config: { access: { roles: ['treasury'] }, audit: 'vault.spend.propose', idempotent: true },
+      schema: {
+        tags: ['vaults'], summary: 'Propose a spend of the loan\'s vault: release (a repaid loan\'s coins to the borrower\'s release address), excess (an amount to it, the LTV after it at most the product\'s target) or liquidation (a liquidation\'s BTC to the desk). The fee rate is the backend\'s estimate within the floor and cap; a second treasurer approves and zalog builds the unsigned PSBT',
+        headers: IdempotencyHeaders, params: LoanRef,
+        body: Type.Object({
+          purpose: Type.Union(SPEND_PURPOSES.map((purpose) => Type.Literal(purpose))),
+          btc: Type.Optional(Type.String({ pattern: '^[0-9]{1,8}(\\.[0-9]{1,8})?$', description: 'excess: the BTC to release, e.g. "0.05000000"' })),
+          liquidation: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}$', description: 'liquidation: the liquidation\'s id' })),
+        }, { additionalProperties: false }),
+        response: { 202: ApprovalView, ...errors, 503: Type.Ref('Error') },
+      },
+    }, async (request, reply) => {
+      const settings = context.chain;
+      if (settings === undefined) throw new ApiError(503, 'chain_unavailable', 'this service has no chain backend configured (ZALOG_CHAIN_ESPLORA_URL or ZALOG_CHAIN_BITCOIND_URL)');
+      if (request.body.purpose === 'excess' && request.body.btc === undefined) throw new ApiError(400, 'invalid_proposal', 'an excess release says how much: btc');
+      if (request.body.purpose === 'liquidation' && request.body.liquidation === undefined) throw new ApiError(400, 'invalid_proposal', 'a liquidation spend names its liquidation');
+      let feeRateKvb: number;
+      try {
+        feeRateKvb = await proposedFeeRate(settings);
+      } catch (error) {
+        if (error instanceof LoanError) throw rejection(error);
+        throw error;
+      }
+      return proposeFrom(context, request, reply, spendVaultAction(() => context.chain) as ApprovalAction<unknown>, { loan: request.params.ref, ...request.body, feeRateKvb });
+    });
+
+    app.get('/loans/:ref/vault/spends/:id/psbt', {
+      config: { access: { roles: [...BOOK_READERS, 'admin', 'borrower'], borrowerOwns: ownsLoan } },
+      schema: {
+        tags: ['vaults'], summary: 'The spend\'s PSBT (BIP-174, base64) with every signature received so far: what the next signer signs in its wallet or HSM',
+        params: SpendRef,
+        response: { 200: Type.Object({ spend: Type.String(), state: Type.String(), unsignedTxid: Type.String(), psbt: Type.String() }), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error') },
+      },
+    }, async (request) => {
+      const outcome = await loanOutcome(async () => {
+        const vault = await loadVault(db, request.params.ref);
+        const spend = await loadSpend(db, vault.id, request.params.id);
+        return { spend: spend.id.toString(), state: spend.state, unsignedTxid: spend.unsigned_txid, psbt: await combinedPsbt(db, spend) };
+      });
+      if (!outcome.ok) throw rejection(outcome.error);
+      return outcome.value;
+    });
+
+    app.post('/loans/:ref/vault/spends/:id/signatures', {
+      config: { access: { roles: ['treasury', 'borrower'], borrowerOwns: ownsLoan }, audit: 'vault.spend.sign', idempotent: true },
+      schema: {
+        tags: ['vaults'], summary: 'A signer sends back the spend\'s PSBT signed in its wallet (the bank\'s HSM or hardware key; in the collaborative mode the borrower\'s wallet). Refused with the reason if it is another transaction, an output was changed, or a signature is not valid or not by a key of the vault',
+        headers: IdempotencyHeaders, params: SpendRef,
+        body: Type.Object({ psbt: Type.String({ minLength: 10, maxLength: 400_000, description: 'the signed PSBT, base64' }) }, { additionalProperties: false }),
+        response: { 201: Type.Record(Type.String(), Type.Unknown()), ...errors },
+      },
+    }, async (request, reply) => change(request, reply, 201, async (tx) => {
+      const { spend, signers, vault } = await addSignatures(tx, request.params.ref, request.params.id, request.body.psbt, request.principal!.user.id, context.now());
+      return { body: { spend: spend.id.toString(), signaturesPerInput: signers.map((keys) => keys.length) }, target: `loan:${vault.ref}`, details: { spendId: spend.id.toString(), signers } };
+    }));
+
+    app.post('/loans/:ref/vault/spends/:id/finalise', {
+      config: { access: { roles: ['treasury'] }, audit: 'vault.spend.finalise.propose', idempotent: true },
+      schema: {
+        tags: ['vaults'], summary: 'Propose the spend\'s transaction for broadcast: with enough valid signatures it is finalised; a second treasurer approves (then broadcast it, or the watcher\'s next round does)',
+        headers: IdempotencyHeaders, params: SpendRef,
+        response: { 202: ApprovalView, ...errors },
+      },
+    }, async (request, reply) => proposeFrom(context, request, reply, finaliseSpendAction as ApprovalAction<unknown>, { loan: request.params.ref, spend: request.params.id }));
+
+    app.post('/loans/:ref/vault/spends/:id/broadcast', {
+      config: { access: { roles: ['treasury'] }, audit: 'vault.spend.broadcast' },
+      schema: {
+        tags: ['vaults'], summary: 'Hand the finalised (four-eyes approved) transaction to the chain backend now; sending it again is harmless',
+        params: SpendRef,
+        response: { 200: Type.Object({ spend: Type.String(), txid: Type.String() }), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 502: Type.Ref('Error'), 503: Type.Ref('Error') },
+      },
+    }, async (request) => {
+      const settings = context.chain;
+      if (settings === undefined) throw new ApiError(503, 'chain_unavailable', 'this service has no chain backend configured');
+      const outcome = await loanOutcome(async () => {
+        const vault = await loadVault(db, request.params.ref);
+        const spend = await loadSpend(db, vault.id, request.params.id);
+        if (!['finalised', 'broadcast'].includes(spend.state)) refuse('spend_not_in_state', `spend ${spend.id} is ${spend.state}: a spend is broadcast once it is finalised`);
+        const sent = await broadcastSpend(db, settings.backend, spend.id, context.now(), auditFields(request));
+        if (!sent.ok) refuse('broadcast_failed', `the backend did not take the transaction: ${sent.reason}`);
+        return { spend: spend.id.toString(), txid: sent.txid };
+      });
+      if (!outcome.ok) throw rejection(outcome.error);
+      markAudited(request);
+      return outcome.value;
+    });
+
+    app.post('/loans/:ref/vault/spends/:id/cancel', {
+      config: { access: { roles: ['treasury'] }, audit: 'vault.spend.cancel', idempotent: true },
+      schema: {
+        tags: ['vaults'], summary: 'Cancel a spend still being signed (nothing was broadcast); its coins are free for the next spend',
+        headers: IdempotencyHeaders, params: SpendRef,
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errors },
+      },
+    }, async (request, reply) => change(request, reply, 200, async (tx) => {
+      const { vault, spend } = await cancelSpend(tx, request.params.ref, request.params.id, context.now());
+      return { body: { spend: spend.id.toString(), state: 'cancelled' }, target: `loan:${vault.ref}`, details: { spendId: spend.id.toString() } };
+    }));
 
     app.get('/proof-of-collateral', {
       config: { access: { public: true } },

@@ -40,3 +40,12 @@ export async function processedTip(db: Queryable): Promise<{ height: number; has
   const [tip] = await db.query<{ height: number; hash: string }>('SELECT height, hash FROM chain_blocks ORDER BY height DESC LIMIT 1');
   return tip;
 }
+
+/** Makes sure the vault's address at `index` is watched (a change address past the lookahead is derived and stored). */
+export async function ensureAddress(tx: Queryable, vaultId: bigint, parsed: ParsedDescriptor, index: number): Promise<string> {
+  const [known] = await tx.query<{ address: string }>('SELECT address FROM vault_addresses WHERE vault_id = $1 AND address_index = $2', [vaultId, index]);
+  if (known !== undefined) return known.address;
+  const derived = new AddressChain(parsed).at(index);
+  await tx.query('INSERT INTO vault_addresses (vault_id, address_index, address, script) VALUES ($1, $2, $3, $4)', [vaultId, index, derived.address, derived.scriptPubKey]);
+  return derived.address;
+}

@@ -3,20 +3,22 @@ import type { Job } from '../jobs/schedule.js';
 import { matchBlock, type Outpoint, type Watched } from './block-match.js';
 import type { ChainBackend } from './esplora.js';
 import { SourceError } from '../adapters/http.js';
-import { bookCoin, bookingContext, reverseCoin, type CountedCoin } from './booking.js';
+import { bookCoin, bookingContext, bookSpend, reverseCoin, type CountedCoin } from './booking.js';
+import { broadcastPending } from './spends.js';
 import { processedTip } from './vault-store.js';
 
 /**
  * The chain watcher: follows the backend's best chain block by block from the last block it
  * processed (chain_blocks), and keeps vault_coins true to it. Each block is one transaction: the
- * block's row, the coins it pays to vault addresses, the vault coins it spends, and the coins that
- * reach their vault's confirmations with it (counted once, never twice: a coin is its txid and
- * vout). A block whose parent is not the block below it means a reorganisation: the top block is
+ * block's row, the coins it pays to vault addresses, the vault coins it spends, the vault spends
+ * (PSBTs zalog made) that reach their confirmations with it (booked), and the coins that reach
+ * their vault's confirmations with it (counted once, never twice: a coin is its txid and vout). A block whose parent is not the block below it means a reorganisation: the top block is
  * undone (its coins lose their block, its spends are unspent) and the walk goes down until the
  * chains agree. A counted coin taken back that way is a reorganisation deeper than the vault's
  * confirmations: the vault is frozen and an alert raised for staff; the coin counts again only if a
  * block of the new branch holds it. Collateral is the counted coins that are unspent: a counted
- * coin spent in a transaction zalog did not make is taken off the books with an alert.
+ * coin spent in a transaction zalog did not make is taken off the books with an alert; one spent by
+ * a vault spend stays on them until that spend is booked.
  *
  * A crash between blocks loses nothing (the next sync starts after the last committed block); a
  * crash inside one rolls its transaction back.
@@ -53,7 +55,9 @@ export function vaultWatcherJob(watcher: VaultWatcher, pollSeconds: number): Job
     everyMs: pollSeconds * 1_000,
     async run() {
       const report = await watcher.sync();
-      return report.processed > 0 || report.undone > 0 ? report : undefined;
+      // Then the finalised spends not yet taken by the backend (a broadcast that failed is tried again here).
+      const broadcast = await broadcastPending(watcher.db, watcher.backend, watcher.now());
+      return report.processed > 0 || report.undone > 0 || broadcast > 0 ? { ...report, broadcast } : undefined;
     },
   };
 }
@@ -66,6 +70,10 @@ export class VaultWatcher {
   constructor(options: WatcherOptions) {
     this.#options = options;
   }
+
+  get db(): Database { return this.#options.db; }
+  get backend(): ChainBackend { return this.#options.backend; }
+  now(): Date { return this.#options.now(); }
 
   /** Brings the database up to the backend's tip (or maxBlocksPerSync blocks nearer it). */
   async sync(): Promise<SyncReport> {
@@ -114,23 +122,30 @@ export class VaultWatcher {
         if (match.deposits.length > 0) {
           // A coin seen before (in a block a reorganisation took back) gets its new block.
           const d = match.deposits;
-          await tx.query(`INSERT INTO vault_coins (txid, vout, vault_id, address_index, sats, block_height, block_hash, first_seen_at)
-                          SELECT txid, vout, vault_id, address_index, sats, $6, $7, $8 FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::int8[]) AS d (txid, vout, vault_id, address_index, sats)
+          const hexOf = new Map<string, string>();
+          for (const x of d) if (!hexOf.has(x.txid)) hexOf.set(x.txid, x.tx.toHex());
+          await tx.query(`INSERT INTO vault_coins (txid, vout, vault_id, address_index, sats, tx_hex, block_height, block_hash, first_seen_at)
+                          SELECT txid, vout, vault_id, address_index, sats, tx_hex, $7, $8, $9 FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::int8[], $6::text[]) AS d (txid, vout, vault_id, address_index, sats, tx_hex)
                           ON CONFLICT (txid, vout) DO UPDATE SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash`,
-          [d.map((x) => x.txid), d.map((x) => x.vout), d.map((x) => x.owner.vaultId), d.map((x) => x.owner.index), d.map((x) => x.sats), height, hash, at]);
+          [d.map((x) => x.txid), d.map((x) => x.vout), d.map((x) => x.owner.vaultId), d.map((x) => x.owner.index), d.map((x) => x.sats), d.map((x) => hexOf.get(x.txid)!), height, hash, at]);
         }
         for (const spend of match.spends) {
           const [coin] = await tx.query<{ txid: string; vout: number; vault_id: bigint; sats: bigint; position_id: bigint | null; counted: boolean }>(
             'UPDATE vault_coins SET spent_txid = $3, spent_height = $4 WHERE txid = $1 AND vout = $2 RETURNING txid, vout, vault_id, sats, position_id, counted_at IS NOT NULL AS counted',
             [spend.outpoint.slice(0, 64), Number(spend.outpoint.slice(65)), spend.txid, height]);
           if (coin?.counted) {
-            // A counted coin left the vault in a transaction zalog did not build (no PSBT flow
-            // spends one yet): the recovery path, or a key used outside zalog. The collateral is
-            // gone from the books at once and staff are alerted.
+            // A vault spend zalog built and finalised: expected. The coin stays on the books until
+            // the spend has its confirmations (settleSpends books it then).
+            const ours = await tx.query(`UPDATE vault_spends SET state = 'broadcast', broadcast_at = coalesce(broadcast_at, $2) WHERE txid = $1 AND state IN ('finalised', 'broadcast') RETURNING id`, [spend.txid, at]);
+            if (ours.length > 0) continue;
+            // A counted coin left the vault in a transaction zalog did not build: the recovery
+            // path, or a key used outside zalog. The collateral is gone from the books at once
+            // and staff are alerted.
             await uncount(tx, coin, `spent by ${spend.txid} in block ${height}, a spend zalog did not make`, at);
             await tx.query('INSERT INTO vault_alerts (vault_id, kind, details, at) VALUES ($1, $2, $3, $4)', [coin.vault_id, 'unexpected_spend', JSON.stringify({ txid: coin.txid, vout: coin.vout, sats: coin.sats.toString(), spentBy: spend.txid, height }), at]);
           }
         }
+        await settleSpends(tx, height, at);
         const newlyCounted = await countEligible(tx, height, at);
         return { deposits: match.deposits.length, counted: newlyCounted };
       });
@@ -193,6 +208,17 @@ async function countEligible(tx: Queryable, height: number, at: Date): Promise<n
     for (const coin of coins) await bookCoin(tx, coin, context);
   }
   return coins.length;
+}
+
+/**
+ * Books the vault spends whose transaction has its vault's confirmations at `height` (before the
+ * change they pay back is counted, in the same transaction).
+ */
+async function settleSpends(tx: Queryable, height: number, at: Date): Promise<void> {
+  const due = await tx.query<{ id: bigint }>(`SELECT s.id FROM vault_spends s JOIN vaults v ON v.id = s.vault_id
+                                               WHERE s.state = 'broadcast' AND EXISTS (SELECT 1 FROM vault_coins c WHERE c.spent_txid = s.txid AND c.spent_height IS NOT NULL AND $1::int4 - c.spent_height + 1 >= v.confirmations)
+                                               ORDER BY s.id`, [height]);
+  for (const spend of due) await bookSpend(tx, spend.id, height, at);
 }
 
 /** A counted coin leaves the books: its booking reversed, and it no longer counts. */
