@@ -9,8 +9,8 @@ import { makeBlock, makeCoinbase, otherScript } from './bitcoin.js';
  * the top blocks; and faults (a slow or malformed answer on a path). It serves what the
  * watcher reads: `/blocks/tip/height`, `/blocks/tip/hash`, `/block-height/:h`, `/block/:hash/raw`,
  * in Esplora's formats (plain text heights and hashes, the raw block as bytes); `/fee-estimates`
- * (sat/vB by target) and `POST /tx` (a broadcast: the transaction joins the mempool, and the next
- * block mined holds it). The same chain answers Bitcoin Core's JSON-RPC at `POST /rpc` (HTTP
+ * (sat/vB by target), `POST /tx` (a broadcast: the transaction joins the mempool, and the next
+ * block mined holds it), `/mempool/txids` and `/tx/:txid/raw`. The same chain answers Bitcoin Core's JSON-RPC at `POST /rpc` (HTTP
  * Basic user `rpcuser`, password `rpcpassword`): getblockcount, getblockhash, getblock (verbosity
  * 0), estimatesmartfee, sendrawtransaction, with Core's error replies (HTTP 500, `error.code`).
  */
@@ -22,6 +22,9 @@ export interface LocalChain {
   mine(transactions?: readonly Transaction[]): Block;
   /** The transactions broadcast and not yet mined. */
   readonly mempool: () => readonly Transaction[];
+  /** Puts a transaction in the mempool as a broadcast would (refused if it spends what is spent); drops it with `drop` (an RBF replacement, an eviction). */
+  toMempool(tx: Transaction): void;
+  dropFromMempool(txid: string): void;
   /** What `/fee-estimates` answers (sat/vB by target), and so estimatesmartfee; {} : no estimate. */
   setFeeEstimates(estimates: Readonly<Record<string, number>>): void;
   /** Drops the top `depth` blocks and mines `replacement` blocks of transactions in their place. */
@@ -119,6 +122,11 @@ export async function startLocalChain(): Promise<LocalChain> {
             const chosen = Object.entries(feeEstimates).map(([t, r]) => [Number(t), r] as const).sort((a, b) => a[0] - b[0]).find(([t]) => t >= target);
             return ok(chosen === undefined ? { errors: ['Insufficient data or no feerate found'], blocks: target } : { feerate: chosen[1] / 1e5, blocks: chosen[0] });
           }
+          case 'getrawmempool': return ok(mempool.map((tx) => tx.getId()));
+          case 'getrawtransaction': {
+            const found = [...mempool, ...blocks.flatMap((b) => b.transactions ?? [])].find((tx) => tx.getId() === String(call.params[0]));
+            return found === undefined ? fail(-5, 'No such mempool or blockchain transaction') : ok(found.toHex());
+          }
           case 'sendrawtransaction': {
             const result = accept(String(call.params[0]));
             return result.ok ? ok(result.txid) : fail(-25, result.reason);
@@ -127,6 +135,12 @@ export async function startLocalChain(): Promise<LocalChain> {
         }
       });
       return;
+    }
+    if (path === '/mempool/txids') return answer(200, JSON.stringify(mempool.map((tx) => tx.getId())), 'application/json');
+    const rawTx = /^\/tx\/([0-9a-f]{64})\/raw$/.exec(path);
+    if (rawTx !== null) {
+      const found = [...mempool, ...blocks.flatMap((b) => b.transactions ?? [])].find((tx) => tx.getId() === rawTx[1]);
+      return found === undefined ? answer(404, 'Transaction not found') : answer(200, found.toBuffer(), 'application/octet-stream');
     }
     if (path === '/fee-estimates') return answer(200, JSON.stringify(feeEstimates), 'application/json');
     if (path === '/blocks/tip/height') return answer(200, String(blocks.length - 1));
@@ -155,6 +169,11 @@ export async function startLocalChain(): Promise<LocalChain> {
       return mineOne([...pending, ...transactions]);
     },
     mempool: () => mempool,
+    toMempool(tx) {
+      const result = accept(tx.toHex());
+      if (!result.ok) throw new Error(result.reason);
+    },
+    dropFromMempool(txid) { mempool = mempool.filter((tx) => tx.getId() !== txid); },
     setFeeEstimates: (estimates) => { feeEstimates = estimates; },
     reorg(depth, replacement) {
       if (depth >= blocks.length) throw new Error('cannot reorganise the genesis block away');

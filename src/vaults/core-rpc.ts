@@ -5,7 +5,8 @@ import { isHash, type ChainBackend } from './esplora.js';
  * Bitcoin Core's JSON-RPC as a chain backend (a bank's own node; a watch-only descriptor wallet
  * there is optional: the watcher matches blocks itself, so the node needs no wallet to serve it).
  * Calls: getblockcount, getblockhash, getblock with verbosity 0 (the raw block as hex),
- * estimatesmartfee (BTC per kvB) and sendrawtransaction. The URL may carry the RPC user and
+ * estimatesmartfee (BTC per kvB), sendrawtransaction, getrawmempool and getrawtransaction (a
+ * mempool transaction needs no -txindex). The URL may carry the RPC user and
  * password (http://user:password@host:8332); they are sent as HTTP Basic authorisation, never
  * logged (the backend's name masks the password).
  */
@@ -62,6 +63,17 @@ export function coreRpcBackend(options: { readonly url: string; readonly timeout
       if (typeof feerate !== 'number' || !Number.isFinite(feerate) || feerate <= 0) throw new SourceError('malformed', `bitcoind estimatesmartfee: not a fee rate: ${String(feerate).slice(0, 40)}`);
       // BTC per kvB to sat per kvB (a rate, not an amount: rounded up to a whole sat).
       return Math.ceil(Math.round(feerate * 1e8 * 1_000) / 1_000);
+    },
+    async mempoolTxids() {
+      const txids = await call('getrawmempool', [false], 64 * 1_048_576);
+      if (!Array.isArray(txids) || !txids.every((txid) => typeof txid === 'string' && isHash(txid))) throw new SourceError('malformed', 'bitcoind getrawmempool: not an array of txids');
+      return txids as string[];
+    },
+    async rawTransaction(txid) {
+      if (!isHash(txid)) throw new SourceError('rejected', `not a txid: ${txid.slice(0, 80)}`);
+      const hex = await call('getrawtransaction', [txid, false], 2 * 4_001_000 + 1_000);
+      if (typeof hex !== 'string' || !/^([0-9a-f]{2})+$/.test(hex)) throw new SourceError('malformed', 'bitcoind getrawtransaction: not a transaction in hex');
+      return Buffer.from(hex, 'hex');
     },
     async broadcast(txHex) {
       if (!/^([0-9a-f]{2})+$/.test(txHex)) throw new SourceError('rejected', 'not a transaction in hex');

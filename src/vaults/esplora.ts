@@ -21,6 +21,10 @@ export interface ChainBackend {
   feeRateKvb(targetBlocks: number): Promise<number | undefined>;
   /** Hands a finalised transaction (hex) to the network; returns its txid. Sending one already known is harmless. */
   broadcast(txHex: string): Promise<string>;
+  /** The txids in the backend's mempool (unconfirmed transactions), to see deposits before a block holds them. */
+  mempoolTxids(): Promise<string[]>;
+  /** A transaction, serialised as on the wire (one in the mempool, or in a block). */
+  rawTransaction(txid: string): Promise<Uint8Array>;
 }
 
 /** Whether a text is a block or transaction hash as explorers show them. */
@@ -61,6 +65,16 @@ export function esploraBackend(options: { readonly baseUrl: string; readonly tim
       // The estimate for the target, or for the nearest target after it (slower, so cheaper) that the backend has.
       const chosen = targets.find(([target]) => target >= targetBlocks) ?? targets.at(-1);
       return chosen === undefined ? undefined : Math.ceil(chosen[1] * 1_000);
+    },
+    async mempoolTxids() {
+      // `GET /mempool/txids`: a JSON array of every txid in the mempool (a few MB on a busy day).
+      const body = await getJson(`${base}/mempool/txids`, { timeoutMs, maxBytes: 64 * 1_048_576 });
+      if (!Array.isArray(body) || !body.every((txid) => typeof txid === 'string' && HASH.test(txid))) throw new SourceError('malformed', 'esplora mempool/txids: not an array of txids');
+      return body as string[];
+    },
+    async rawTransaction(txid) {
+      if (!HASH.test(txid)) throw new SourceError('rejected', `not a txid: ${txid.slice(0, 80)}`);
+      return getBytes(`${base}/tx/${txid}/raw`, { timeoutMs, maxBytes: MAX_BLOCK_BYTES });
     },
     async broadcast(txHex) {
       if (!/^([0-9a-f]{2})+$/.test(txHex)) throw new SourceError('rejected', 'not a transaction in hex');

@@ -40,6 +40,8 @@ const backend: ChainBackend = {
   rawBlock: (hash) => active.rawBlock(hash),
   feeRateKvb: (target) => active.feeRateKvb(target),
   broadcast: (hex) => active.broadcast(hex),
+  mempoolTxids: () => active.mempoolTxids(),
+  rawTransaction: (txid) => active.rawTransaction(txid),
 };
 const [borrower, bank, agent] = [testKey(31), testKey(32), testKey(33)];
 const keys = [{ role: 'borrower', ...borrower }, { role: 'bank', ...bank }, { role: 'agent', ...agent }].map(({ role, xpub, fingerprint, originPath }) => ({ role, xpub, fingerprint, originPath }));

@@ -9,6 +9,7 @@ import { openTestDatabase, type TestDatabase } from '../test-support/database.js
 import { startLocalChain, type LocalChain } from '../test-support/local-chain.js';
 import { vaultDescriptor } from './descriptor.js';
 import { esploraBackend } from './esplora.js';
+import { coreRpcBackend } from './core-rpc.js';
 import { reconcileLoans } from '../loans/views.js';
 import { reverseCoin } from './booking.js';
 import { createVault } from './vault-store.js';
@@ -69,6 +70,30 @@ let nonce = 0;
 const deposit = (script: Buffer, sats: bigint) => makeTransaction([{ txid: (++nonce).toString(16).padStart(64, '0'), vout: 0 }], [{ script, sats }, { script: otherScript(nonce), sats: 1_000n }]);
 
 describe('the vault watcher against a local Esplora chain', () => {
+  it('sees deposits unconfirmed in the mempool (never counted), through Esplora and through Bitcoin Core\'s RPC alike, and forgets one that leaves it without a block', async () => {
+    for (const backend of [esploraBackend({ baseUrl: chain.url }), coreRpcBackend({ url: `${chain.url.replace('http://', 'http://rpcuser:rpcpassword@')}/rpc` })]) {
+      await resetChainState();
+      const watching = new VaultWatcher({ db: t.db, backend, now, startHeight: 1 });
+      const kept = deposit(scripts[0]!, 10_000_000n);
+      const replaced = deposit(scripts[1]!, 5_000_000n);
+      chain.toMempool(kept);
+      chain.toMempool(replaced);
+      const mine = async () => (await coins()).filter((coin) => [kept.getId(), replaced.getId()].includes(coin.txid));
+      expect(await watching.sync()).toMatchObject({ unconfirmed: 2 });
+      expect(await mine()).toEqual([kept, replaced].map((tx) => ({ txid: tx.getId(), vout: 0, sats: tx.outs[0]!.value, block_height: null, counted: false, spent_txid: null })).sort((a, b) => a.txid.localeCompare(b.txid)));
+      // Seen once: the next round fetches nothing again.
+      const fetched = chain.requests.get('/rpc') ?? 0;
+      expect(await watching.sync()).toMatchObject({ unconfirmed: 0 });
+      if (backend.name.startsWith('bitcoind')) expect(chain.requests.get('/rpc')! - fetched).toBeLessThan(5);
+      // One is replaced (RBF) and leaves the mempool; the other is mined.
+      chain.dropFromMempool(replaced.getId());
+      chain.mine();
+      await watching.sync();
+      expect(await mine()).toEqual([{ txid: kept.getId(), vout: 0, sats: 10_000_000n, block_height: chain.height(), counted: false, spent_txid: null }]);
+      await expectBooksAgree();
+    }
+  });
+
   it('sees a deposit in a block, counts it at the vault\'s confirmations, once, and resumes after a restart', async () => {
     chain.mine();
     const tx = deposit(scripts[0]!, 25_000_000n);

@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/database.js';
 import type { Job } from '../jobs/schedule.js';
-import { matchBlock, type Outpoint, type Watched } from './block-match.js';
+import { Transaction } from 'bitcoinjs-lib';
+import { matchBlock, matchTransaction, type Deposit, type Outpoint, type Spend, type Watched } from './block-match.js';
 import type { ChainBackend } from './esplora.js';
 import { SourceError } from '../adapters/http.js';
 import { bookCoin, bookingContext, bookSpend, reverseCoin, type CountedCoin } from './booking.js';
@@ -43,6 +44,8 @@ export interface SyncReport {
   readonly tip: number | null;
   readonly deposits: number;
   readonly counted: number;
+  /** Deposits first seen unconfirmed in the backend's mempool this round. */
+  readonly unconfirmed: number;
 }
 
 interface WatchedOwner { readonly vaultId: bigint; readonly index: number }
@@ -67,6 +70,8 @@ export const MAX_REORG_DEPTH = 100;
 
 export class VaultWatcher {
   readonly #options: WatcherOptions;
+  /** Mempool txids already looked at (matched or not), so each is fetched once while it waits. */
+  readonly #seenInMempool = new Set<string>();
   constructor(options: WatcherOptions) {
     this.#options = options;
   }
@@ -126,7 +131,7 @@ export class VaultWatcher {
           for (const x of d) if (!hexOf.has(x.txid)) hexOf.set(x.txid, x.tx.toHex());
           await tx.query(`INSERT INTO vault_coins (txid, vout, vault_id, address_index, sats, tx_hex, block_height, block_hash, first_seen_at)
                           SELECT txid, vout, vault_id, address_index, sats, tx_hex, $7, $8, $9 FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::int8[], $6::text[]) AS d (txid, vout, vault_id, address_index, sats, tx_hex)
-                          ON CONFLICT (txid, vout) DO UPDATE SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash`,
+                          ON CONFLICT (txid, vout) DO UPDATE SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash, in_mempool = false`,
           [d.map((x) => x.txid), d.map((x) => x.vout), d.map((x) => x.owner.vaultId), d.map((x) => x.owner.index), d.map((x) => x.sats), d.map((x) => hexOf.get(x.txid)!), height, hash, at]);
         }
         for (const spend of match.spends) {
@@ -168,7 +173,48 @@ export class VaultWatcher {
         return short.length - recounted;
       });
     }
-    return { processed, undone, tip, deposits, counted };
+    const unconfirmed = await this.#scanMempool(watched);
+    return { processed, undone, tip, deposits, counted, unconfirmed };
+  }
+
+  /**
+   * Deposits seen before a block holds them: the mempool's new transactions matched against the
+   * vault scripts and stored without a block (shown with 0 confirmations, never counted); a
+   * deposit that leaves the mempool without a block (replaced, evicted) is forgotten. A block that
+   * holds one later gives it its block as any deposit.
+   */
+  async #scanMempool(watched: WatchedSet): Promise<number> {
+    const { db, backend } = this.#options;
+    const txids = await backend.mempoolTxids();
+    const current = new Set(txids);
+    for (const seen of this.#seenInMempool) if (!current.has(seen)) this.#seenInMempool.delete(seen);
+    const found: Deposit<WatchedOwner>[] = [];
+    const noCoins = { scripts: watched.scripts, coins: new Map<Outpoint, WatchedOwner>() };
+    for (const txid of txids) {
+      if (this.#seenInMempool.has(txid)) continue;
+      const raw = await backend.rawTransaction(txid);
+      let tx: Transaction;
+      try {
+        tx = Transaction.fromBuffer(Buffer.from(raw));
+      } catch (error) {
+        throw new SourceError('malformed', `${backend.name}: mempool transaction ${txid} does not parse: ${(error as Error).message}`);
+      }
+      if (tx.getId() !== txid) throw new SourceError('malformed', `${backend.name}: asked for transaction ${txid}, got ${tx.getId()}`);
+      matchTransaction(tx, noCoins, found, [] as Spend<WatchedOwner>[]);
+      this.#seenInMempool.add(txid);
+    }
+    const at = this.#options.now();
+    return db.transaction(async (tx) => {
+      const waiting = await tx.query<{ txid: string; vout: number }>('SELECT txid, vout FROM vault_coins WHERE in_mempool AND block_height IS NULL');
+      const gone = waiting.filter((coin) => !current.has(coin.txid));
+      if (gone.length > 0) await tx.query('DELETE FROM vault_coins WHERE (txid, vout) IN (SELECT * FROM unnest($1::text[], $2::int4[])) AND in_mempool AND block_height IS NULL', [gone.map((c) => c.txid), gone.map((c) => c.vout)]);
+      if (found.length === 0) return 0;
+      const inserted = await tx.query(`INSERT INTO vault_coins (txid, vout, vault_id, address_index, sats, tx_hex, first_seen_at, in_mempool)
+                                        SELECT *, $7::timestamptz, true FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::int8[], $6::text[])
+                                        ON CONFLICT (txid, vout) DO NOTHING RETURNING txid`,
+      [found.map((x) => x.txid), found.map((x) => x.vout), found.map((x) => x.owner.vaultId), found.map((x) => x.owner.index), found.map((x) => x.sats), found.map((x) => x.tx.toHex()), at]);
+      return inserted.length;
+    });
   }
 
   /** Undoes the top processed block: its coins lose their block (a counted one freezes its vault), its spends are undone. */

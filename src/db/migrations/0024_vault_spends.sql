@@ -5,6 +5,9 @@
 -- The paying transaction of each coin (hex), kept when the watcher sees it: a PSBT spending the
 -- coin carries it whole (non_witness_utxo), as hardware signers ask for segwit v0 inputs.
 ALTER TABLE vault_coins ADD COLUMN tx_hex text;
+-- A deposit seen in the backend's mempool before any block held it (shown unconfirmed, never
+-- counted); forgotten if it leaves the mempool without a block (replaced or evicted).
+ALTER TABLE vault_coins ADD COLUMN in_mempool boolean NOT NULL DEFAULT false;
 
 -- Where a repaid loan's collateral goes: the address the borrower gave (and only the borrower can
 -- give), checked for the vault's network.
