@@ -9,6 +9,9 @@ import { RiskEngine } from '../src/risk/risk-engine.js';
 import { PgRiskStore } from '../src/risk/risk-store.js';
 import { bankCalendar } from '../src/calendar/load.js';
 import type { PriceService } from '../src/prices/price-service.js';
+import { startLocalChain, type LocalChain } from '../src/test-support/local-chain.js';
+import { esploraBackend } from '../src/vaults/esplora.js';
+import { generateSigningKey, parseSigningKey } from '../src/audit/checkpoint.js';
 
 /**
  * The console end to end: the service (the same app as `zalog serve`, on a test database, with
@@ -27,6 +30,8 @@ export interface World {
   readonly stub: HttpStub;
   readonly prices: PriceService;
   readonly risk: RiskEngine;
+  /** The local chain the service's vaults live on (its Esplora-compatible API is the service's chain backend). */
+  readonly chain: LocalChain;
   /** Quotes BTC/USD at `usd` on every exchange, runs a price cycle and moves the risk engine with it. */
   setPrice(usd: string): Promise<void>;
   /** Moves the service's clock (and the price service's) forward. */
@@ -43,7 +48,8 @@ export async function openWorld(options: { loans?: number } = {}): Promise<World
   let offsetMs = openDay === today ? 0 : Date.parse(`${openDay}T10:00:00Z`) - Date.now();
   const now = () => new Date(Date.now() + offsetMs);
   const stub = await startHttpStub();
-  const t = await openTestApp({ webRoot: WEB_ROOT, now });
+  const chain = await startLocalChain();
+  const t = await openTestApp({ webRoot: WEB_ROOT, now, proofKey: parseSigningKey(generateSigningKey().privatePem, 'e2e proof key'), chain: { backend: esploraBackend({ baseUrl: chain.url }), feeFloorKvb: 1_000, feeCapKvb: 100_000, feeTargetBlocks: 6, deskAddress: undefined } });
   const names = ['ex-a', 'ex-b', 'ex-c'];
   let usd = '100000.00';
   for (const name of names) stub.set(`/${name}`, () => ({ body: JSON.stringify({ price: usd, time: now().toISOString() }) }));
@@ -64,9 +70,9 @@ export async function openWorld(options: { loans?: number } = {}): Promise<World
   };
   await setPrice(usd);
   return {
-    t, url: address, stub, prices, risk, setPrice,
+    t, url: address, stub, prices, risk, chain, setPrice,
     advance: (seconds) => { offsetMs += seconds * 1000; },
-    close: async () => { await prices.stop(); await t.close(); await stub.close(); },
+    close: async () => { await prices.stop(); await t.close(); await stub.close(); await chain.close(); },
   };
 }
 

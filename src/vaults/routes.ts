@@ -120,8 +120,8 @@ export async function vaultView(db: Queryable, loanRef: string) {
   if (vault === undefined) throw new ApiError(404, 'not_found', `loan ${loanRef} has no vault (its collateral is held by the custodian, or the vault is not made yet)`);
   const tip = await processedTip(db);
   const addresses = await db.query<{ address_index: number; address: string }>('SELECT address_index, address FROM vault_addresses WHERE vault_id = $1 ORDER BY address_index', [vault.id]);
-  const coins = await db.query<{ txid: string; vout: number; address_index: number; sats: bigint; block_height: number | null; counted_at: Date | null; spent_txid: string | null; first_seen_at: Date }>(
-    'SELECT txid, vout, address_index, sats, block_height, counted_at, spent_txid, first_seen_at FROM vault_coins WHERE vault_id = $1 ORDER BY first_seen_at, txid, vout', [vault.id]);
+  const coins = await db.query<{ txid: string; vout: number; address_index: number; sats: bigint; block_height: number | null; counted_at: Date | null; spent_txid: string | null; first_seen_at: Date; in_mempool: boolean }>(
+    'SELECT txid, vout, address_index, sats, block_height, counted_at, spent_txid, first_seen_at, in_mempool FROM vault_coins WHERE vault_id = $1 ORDER BY first_seen_at, txid, vout', [vault.id]);
   const spends = await spendsView(db, vault.id);
   // A coin a vault spend has spent stays collateral until that spend is booked at its confirmations.
   const pending = new Set(spends.filter((spend) => spend.state === 'broadcast' && spend.txid !== null).map((spend) => spend.txid!));
@@ -142,6 +142,8 @@ export async function vaultView(db: Queryable, loanRef: string) {
       txid: coin.txid, vout: coin.vout, addressIndex: coin.address_index, btc: formatSats(coin.sats), blockHeight: coin.block_height,
       confirmations: coin.block_height === null || tip === undefined ? 0 : tip.height - coin.block_height + 1,
       counted: counts(coin), spentBy: coin.spent_txid, firstSeenAt: coin.first_seen_at.toISOString(),
+      /** Seen in the mempool, in no block yet (0 confirmations); a coin without a block and not this is one a reorganisation took back. */
+      unconfirmed: coin.block_height === null && coin.in_mempool,
       /** deposit: paid to the deposit (or another) address; payout: to the pool payout address; change: a vault spend's change. */
       source: spends.some((spend) => spend.txid === coin.txid) ? 'change' : coin.address_index === 1 ? 'payout' : 'deposit',
     })),

@@ -22,6 +22,7 @@ const BooksPage = lazy(() => import('./pages/BooksPage'));
 const AuditPage = lazy(() => import('./pages/AuditPage'));
 const AdminPage = lazy(() => import('./pages/AdminPage'));
 const PortalPage = lazy(() => import('./pages/PortalPage'));
+const ProofPage = lazy(() => import('./pages/ProofPage'));
 
 /** A page shown only to whoever may call every operation it stands on; others see why not. */
 function Guard({ needs, children }: { needs: string | readonly string[]; children: ReactNode }) {
@@ -52,6 +53,7 @@ export function App() {
           <Route path="/audit" element={<Guard needs="verifyAuditChain"><AuditPage /></Guard>} />
           <Route path="/admin" element={<Guard needs="createUser"><AdminPage /></Guard>} />
           <Route path="/portal" element={<PortalPage />} />
+          <Route path="/proof" element={<Guard needs="getLoansByRefVault"><ProofPage /></Guard>} />
           <Route path="*" element={<NoAccess notFound />} />
         </Routes>
       </Suspense>

@@ -19,5 +19,6 @@ export const SCREENS: readonly Screen[] = [
   { path: '/risk', label: 'nav.risk', needs: 'getRiskStress' },
   { path: '/books', label: 'nav.books', needs: 'getTrialBalance' },
   { path: '/audit', label: 'nav.audit', needs: 'verifyAuditChain' },
+  { path: '/proof', label: 'nav.proof', needs: 'getLoansByRefVault' },
   { path: '/admin', label: 'nav.admin', needs: 'createUser' },
 ];

@@ -48,11 +48,25 @@ export interface Posting { account: string; debit: string | null; credit: string
 export interface StatementEntry { entryId: string; businessDate: string; valueTime: string; kind: string; reason: string; postings: Posting[] }
 export interface LoanStatement { loan: string; entries: StatementEntry[]; nextAfter: string | null }
 
+export interface VaultSpend {
+  id: string; purpose: 'release' | 'excess' | 'liquidation'; state: 'signing' | 'finalised' | 'broadcast' | 'confirmed' | 'cancelled'; liquidation: string | null;
+  to: string; btc: string; changeBtc: string; feeBtc: string; feeRateSatPerVb: string; vsize: number; unsignedTxid: string; txid: string | null;
+  inputs: Array<{ txid: string; vout: number; btc: string }>; signedBy: string[]; uploads: Array<{ by: string; at: string }>;
+  createdAt: string; finalisedAt: string | null; broadcastAt: string | null; broadcastError: string | null; confirmedAt: string | null; confirmedHeight: number | null; cancelledAt: string | null;
+}
+
 export interface VaultView {
   loan: string; mode: 'bank' | 'collaborative'; network: string; descriptor: string; confirmationsNeeded: number; proofRef: string;
-  frozen: { at: string; reason: string } | null; tipHeight: number | null; depositAddress: string | null;
-  coins: Array<{ txid: string; vout: number; addressIndex: number; btc: string; blockHeight: number | null; confirmations: number; counted: boolean; spentBy: string | null; firstSeenAt: string }>;
+  frozen: { at: string; reason: string } | null; tipHeight: number | null; depositAddress: string | null; payoutAddress: string | null;
+  releaseAddress: { address: string; at: string } | null;
+  coins: Array<{ txid: string; vout: number; addressIndex: number; btc: string; blockHeight: number | null; confirmations: number; counted: boolean; spentBy: string | null; firstSeenAt: string; unconfirmed: boolean; source: 'deposit' | 'payout' | 'change' }>;
   countedBtc: string;
+  spends: VaultSpend[];
+}
+
+export interface ProofOfCollateral {
+  kind: string; version: number; at: string; height: number | null; blockHash: string | null; totalBtc: string; algorithm: string; keyId: string; publicKey: string; signature: string;
+  vaults: Array<{ ref: string; network: string; descriptor: string; btc: string; addresses: Array<{ index: number; address: string; btc: string }> }>;
 }
 
 export interface CollateralView {

@@ -48,7 +48,10 @@ export function Layout({ children }: { children: ReactNode }) {
       <AppShell.Navbar p="xs" aria-label={t('nav.menu')}>
         <nav data-testid="nav">
           {isBorrower
-            ? <NavLink component={RouterLink} to="/portal" label={t('nav.portal')} active={location.pathname.startsWith('/portal')} onClick={close} />
+            ? <>
+              <NavLink component={RouterLink} to="/portal" label={t('nav.portal')} active={location.pathname.startsWith('/portal')} onClick={close} />
+              <NavLink component={RouterLink} to="/proof" label={t('nav.proof')} active={location.pathname.startsWith('/proof')} onClick={close} />
+            </>
             : screens.map((screen) => (
               <NavLink key={screen.path} component={RouterLink} to={screen.path} label={t(screen.label)} active={location.pathname.startsWith(screen.path)} onClick={close} />
             ))}

@@ -7,6 +7,7 @@ import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle, StateBadge } from '../components/Common';
 import { LazyChart as Chart } from '../components/LazyChart';
+import { VaultSpends } from './VaultSpends';
 import type { BorrowerRisk, CollateralView, LoanEvent, LoanBalances, LoanStatement, LoanView, Schedule, VaultView } from '../types';
 
 const BALANCE_KEYS = ['principal', 'principalOverdue', 'interest', 'interestOverdue', 'penalty', 'fee'] as const;
@@ -254,25 +255,32 @@ function VaultPanel({ loanRef }: { loanRef: string }) {
           <Text size="sm" fw={500}>{t('vault.depositAddress')}</Text>
           <Text ff="monospace" size="sm" mb="sm" style={{ wordBreak: 'break-all' }} data-testid="vault-address">{v.depositAddress}</Text>
         </>)}
+        {v.payoutAddress !== null && (<>
+          <Text size="sm" fw={500}>{t('vault.payoutAddress')}</Text>
+          <Text ff="monospace" size="sm" style={{ wordBreak: 'break-all' }} data-testid="vault-payout-address">{v.payoutAddress}</Text>
+          <Text size="xs" c="dimmed" mb="sm">{t('vault.payoutExplain')}</Text>
+        </>)}
         <Text size="sm" fw={500}>{t('vault.descriptor')}</Text>
         <Text ff="monospace" size="xs" mb="xs" style={{ wordBreak: 'break-all' }} data-testid="vault-descriptor">{v.descriptor}</Text>
-        <Text size="xs" c="dimmed" mb="sm">{t('vault.proofRef', { ref: v.proofRef })}</Text>
+        <Text size="xs" c="dimmed" mb="sm"><Anchor component={Link} to={`/proof?ref=${v.proofRef}`} size="xs">{t('vault.proofRef', { ref: v.proofRef })}</Anchor></Text>
         <Text size="sm" fw={500}>{t('vault.coins')}</Text>
         {v.coins.length === 0 ? <Text size="sm" c="dimmed">{t('vault.noCoins')}</Text> : (
-          <Table.ScrollContainer minWidth={640}>
+          <Table.ScrollContainer minWidth={640} scrollAreaProps={{ viewportProps: { tabIndex: 0, 'aria-label': t('vault.coins') } }}>
             <Table data-testid="vault-coins">
-              <Table.Thead><Table.Tr><Table.Th>{t('vault.tx')}</Table.Th><Table.Th ta="right">BTC</Table.Th><Table.Th ta="right">{t('vault.confirmations')}</Table.Th><Table.Th>{t('common.status')}</Table.Th></Table.Tr></Table.Thead>
+              <Table.Thead><Table.Tr><Table.Th>{t('vault.tx')}</Table.Th><Table.Th>{t('vault.source')}</Table.Th><Table.Th ta="right">BTC</Table.Th><Table.Th ta="right">{t('vault.confirmations')}</Table.Th><Table.Th>{t('common.status')}</Table.Th></Table.Tr></Table.Thead>
               <Table.Tbody>{v.coins.map((coin) => (
                 <Table.Tr key={`${coin.txid}:${coin.vout}`}>
                   <Table.Td ff="monospace" title={`${coin.txid}:${coin.vout}`}>{coin.txid.slice(0, 12)}…:{coin.vout}</Table.Td>
+                  <Table.Td>{t(`vault.source.${coin.source}` as MessageKey)}</Table.Td>
                   <Table.Td ta="right">{btc(coin.btc)}</Table.Td>
-                  <Table.Td ta="right">{coin.blockHeight === null ? '—' : `${coin.confirmations} / ${v.confirmationsNeeded}`}</Table.Td>
-                  <Table.Td>{t(coin.spentBy !== null ? 'vault.coin.spent' : coin.counted ? 'vault.coin.counted' : coin.blockHeight === null ? 'vault.coin.orphaned' : 'vault.coin.waiting')}</Table.Td>
+                  <Table.Td ta="right">{coin.blockHeight === null ? (coin.unconfirmed ? `0 / ${v.confirmationsNeeded}` : '—') : `${coin.confirmations} / ${v.confirmationsNeeded}`}</Table.Td>
+                  <Table.Td>{t(coin.counted && coin.spentBy !== null ? 'vault.coin.spending' : coin.spentBy !== null ? 'vault.coin.spent' : coin.counted ? 'vault.coin.counted' : coin.unconfirmed ? 'vault.coin.unconfirmed' : coin.blockHeight === null ? 'vault.coin.orphaned' : 'vault.coin.waiting')}</Table.Td>
                 </Table.Tr>
               ))}</Table.Tbody>
             </Table>
           </Table.ScrollContainer>
         )}
+        <VaultSpends loanRef={loanRef} vault={v} />
       </Card>
     )}</Loaded>
   );
