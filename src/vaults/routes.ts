@@ -120,8 +120,12 @@ export async function vaultView(db: Queryable, loanRef: string) {
   if (vault === undefined) throw new ApiError(404, 'not_found', `loan ${loanRef} has no vault (its collateral is held by the custodian, or the vault is not made yet)`);
   const tip = await processedTip(db);
   const addresses = await db.query<{ address_index: number; address: string }>('SELECT address_index, address FROM vault_addresses WHERE vault_id = $1 ORDER BY address_index', [vault.id]);
-  const coins = await db.query<{ txid: string; vout: number; address_index: number; sats: bigint; block_height: number | null; counted_at: Date | null; spent_txid: string | null; first_seen_at: Date; in_mempool: boolean }>(
-    'SELECT txid, vout, address_index, sats, block_height, counted_at, spent_txid, first_seen_at, in_mempool FROM vault_coins WHERE vault_id = $1 ORDER BY first_seen_at, txid, vout', [vault.id]);
+  // A coin is held when an address it came from is under an open screening hit (compliance clears it).
+  const coins = await db.query<{ txid: string; vout: number; address_index: number; sats: bigint; block_height: number | null; counted_at: Date | null; spent_txid: string | null; first_seen_at: Date; in_mempool: boolean; input_addresses: string[]; held: boolean }>(
+    `SELECT c.txid, c.vout, c.address_index, c.sats, c.block_height, c.counted_at, c.spent_txid, c.first_seen_at, c.in_mempool, c.input_addresses,
+            c.counted_at IS NULL AND EXISTS (SELECT 1 FROM screening_hits h JOIN loans l ON l.borrower_id = h.borrower_id JOIN vaults w ON w.loan_id = l.id
+                                              WHERE w.id = c.vault_id AND h.status = 'open' AND h.field = 'btc_address' AND h.matched = ANY (c.input_addresses)) AS held
+       FROM vault_coins c WHERE c.vault_id = $1 ORDER BY c.first_seen_at, c.txid, c.vout`, [vault.id]);
   const spends = await spendsView(db, vault.id);
   // A coin a vault spend has spent stays collateral until that spend is booked at its confirmations.
   const pending = new Set(spends.filter((spend) => spend.state === 'broadcast' && spend.txid !== null).map((spend) => spend.txid!));
@@ -144,6 +148,10 @@ export async function vaultView(db: Queryable, loanRef: string) {
       counted: counts(coin), spentBy: coin.spent_txid, firstSeenAt: coin.first_seen_at.toISOString(),
       /** Seen in the mempool, in no block yet (0 confirmations); a coin without a block and not this is one a reorganisation took back. */
       unconfirmed: coin.block_height === null && coin.in_mempool,
+      /** The addresses the paying transaction's inputs spent from (screened as the borrower's pledge addresses). */
+      from: coin.input_addresses,
+      /** Held for compliance: an address it came from is under an open screening hit; it counts once the hit is cleared. */
+      held: coin.held,
       /** deposit: paid to the deposit (or another) address; payout: to the pool payout address; change: a vault spend's change. */
       source: spends.some((spend) => spend.txid === coin.txid) ? 'change' : coin.address_index === 1 ? 'payout' : 'deposit',
     })),

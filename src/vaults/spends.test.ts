@@ -1,5 +1,6 @@
 import { Psbt, signers } from '@bitcoinerlab/descriptors';
-import { Transaction, address as addressCodec, networks } from 'bitcoinjs-lib';
+import * as ecc from '@bitcoinerlab/secp256k1';
+import { Transaction, address as addressCodec, networks, payments } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcileLoans } from '../loans/views.js';
 import { openTestApp, type TestApp } from '../test-support/app.js';
@@ -305,5 +306,38 @@ describe('spending a vault through the API', () => {
     expect(coinPosition).toEqual([{ state: 'pledged' }]);
     expect(await reconcileLoans(t.test.db)).toEqual([]);
     expect(await alerts()).toBe(0);
+  });
+
+  it('holds a deposit from a sanctioned address until compliance clears the hit (four eyes), then counts it', async () => {
+    const applied = await t.as('officer').post('/api/v1/borrowers/B-2/loan-applications', { product: 'FIX', amount: '1000000.00', months: 12, repaymentType: 'annuity', collateral: '0.50000000' });
+    const proposal = await t.as('officer').post(`/api/v1/loan-applications/${applied.json().applicationId}/approval`, { offerId: applied.json().offer.offerId });
+    const approvedLoan = await t.as('officer2').post(`/api/v1/approvals/${proposal.json().id}/approve`, {});
+    expect(approvedLoan.statusCode, `${applied.body} ${proposal.body} ${approvedLoan.body}`).toBe(200);
+    const held = approvedLoan.json().result.loan as string;
+    const mainnetKeys = [testKey(34, 'mainnet'), testKey(35, 'mainnet'), testKey(36, 'mainnet')].map((key, i) => ({ role: ['borrower', 'bank', 'agent'][i], xpub: key.xpub, fingerprint: key.fingerprint, originPath: key.originPath }));
+    const { descriptor } = await approve(await t.as('treasury').post(`/api/v1/loans/${held}/vault`, { mode: 'collaborative', network: 'mainnet', threshold: 2, keys: mainnetKeys, confirmations: 2 }));
+    // The list names the address the deposit is paid from (a P2WPKH input: its witness gives its key).
+    const pubkey = Buffer.from(ecc.pointFromScalar(Buffer.alloc(32, 9), true)!);
+    const listed = payments.p2wpkh({ pubkey }).address!;
+    const imported = await t.as('risk').post('/api/v1/compliance/screening-lists', { name: 'test-sdn', format: 'zalog_csv', version: '1', content: `kind,value,name,program\nbtc_address,${listed},Mixer,test program\n` });
+    expect(imported.statusCode, imported.body).toBe(200);
+    const tainted = makeTransaction([{ txid: '5d'.repeat(32), vout: 0 }], [{ script: Buffer.from(new AddressChain(parseDescriptor(descriptor, 'mainnet')).at(0).scriptPubKey, 'hex'), sats: 50_000_000n }]);
+    tainted.setWitness(0, [Buffer.alloc(71, 0x30), pubkey]);
+    chain.mine([tainted]);
+    chain.mine();
+    await watcher().sync();
+    const coin = (await view(held)).coins[0];
+    expect(coin).toMatchObject({ txid: tainted.getId(), confirmations: 2, counted: false, held: true, from: [listed] });
+    expect(await pledged(held)).toBe(0n);
+    const [hit] = (await t.as('risk').get('/api/v1/compliance/screening-hits?status=open')).json().hits.filter((h: { matched: string }) => h.matched === listed);
+    expect(hit).toBeDefined();
+    const clear = await t.as('risk').post(`/api/v1/compliance/screening-hits/${hit.id}/clear`, { reason: 'the exchange\'s hot wallet, not the listed mixer: checked with the exchange' });
+    expect(clear.statusCode, clear.body).toBe(202);
+    expect((await t.as('risk2').post(`/api/v1/approvals/${clear.json().id}/approve`, {})).statusCode).toBe(200);
+    chain.mine();
+    await watcher().sync();
+    expect((await view(held)).coins[0]).toMatchObject({ counted: true, held: false });
+    expect(await pledged(held)).toBe(50_000_000n);
+    expect(await reconcileLoans(t.test.db)).toEqual([]);
   });
 });

@@ -7,6 +7,10 @@ import { SourceError } from '../adapters/http.js';
 import { bookCoin, bookingContext, bookSpend, reverseCoin, type CountedCoin } from './booking.js';
 import { broadcastPending } from './spends.js';
 import { processedTip } from './vault-store.js';
+import { inputAddresses, outputAddress } from './inputs.js';
+import type { VaultNetwork } from './descriptor.js';
+import { screen } from '../compliance/screening.js';
+import { systemUser } from '../identity/identity-repository.js';
 
 /**
  * The chain watcher: follows the backend's best chain block by block from the last block it
@@ -72,6 +76,8 @@ export class VaultWatcher {
   readonly #options: WatcherOptions;
   /** Mempool txids already looked at (matched or not), so each is fetched once while it waits. */
   readonly #seenInMempool = new Set<string>();
+  /** Each vault's network and borrower (they never change). */
+  readonly #vaults = new Map<bigint, { network: VaultNetwork; borrowerId: bigint }>();
   constructor(options: WatcherOptions) {
     this.#options = options;
   }
@@ -121,6 +127,7 @@ export class VaultWatcher {
         await undoTop(last);
         continue;
       }
+      const sources = await this.#depositSources(match.deposits);
       const result = await db.transaction(async (tx) => {
         const at = this.#options.now();
         await tx.query('INSERT INTO chain_blocks (height, hash, previous_hash, transactions, processed_at) VALUES ($1, $2, $3, $4, $5)', [height, hash, match.previousHash, match.transactions, at]);
@@ -133,6 +140,7 @@ export class VaultWatcher {
                           SELECT txid, vout, vault_id, address_index, sats, tx_hex, $7, $8, $9 FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::int8[], $6::text[]) AS d (txid, vout, vault_id, address_index, sats, tx_hex)
                           ON CONFLICT (txid, vout) DO UPDATE SET block_height = EXCLUDED.block_height, block_hash = EXCLUDED.block_hash, in_mempool = false`,
           [d.map((x) => x.txid), d.map((x) => x.vout), d.map((x) => x.owner.vaultId), d.map((x) => x.owner.index), d.map((x) => x.sats), d.map((x) => hexOf.get(x.txid)!), height, hash, at]);
+          await this.#recordSources(tx, match.deposits, sources, at);
         }
         for (const spend of match.spends) {
           const [coin] = await tx.query<{ txid: string; vout: number; vault_id: bigint; sats: bigint; position_id: bigint | null; counted: boolean }>(
@@ -204,6 +212,7 @@ export class VaultWatcher {
       this.#seenInMempool.add(txid);
     }
     const at = this.#options.now();
+    const sources = await this.#depositSources(found);
     return db.transaction(async (tx) => {
       const waiting = await tx.query<{ txid: string; vout: number }>('SELECT txid, vout FROM vault_coins WHERE in_mempool AND block_height IS NULL');
       const gone = waiting.filter((coin) => !current.has(coin.txid));
@@ -213,8 +222,71 @@ export class VaultWatcher {
                                         SELECT *, $7::timestamptz, true FROM unnest($1::text[], $2::int4[], $3::int8[], $4::int4[], $5::int8[], $6::text[])
                                         ON CONFLICT (txid, vout) DO NOTHING RETURNING txid`,
       [found.map((x) => x.txid), found.map((x) => x.vout), found.map((x) => x.owner.vaultId), found.map((x) => x.owner.index), found.map((x) => x.sats), found.map((x) => x.tx.toHex()), at]);
+      await this.#recordSources(tx, found, sources, at);
       return inserted.length;
     });
+  }
+
+  async #vault(id: bigint): Promise<{ network: VaultNetwork; borrowerId: bigint }> {
+    let vault = this.#vaults.get(id);
+    if (vault === undefined) {
+      const [row] = await this.#options.db.query<{ network: VaultNetwork; borrower_id: bigint }>('SELECT v.network, l.borrower_id FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE v.id = $1', [id]);
+      vault = { network: row!.network, borrowerId: row!.borrower_id };
+      this.#vaults.set(id, vault);
+    }
+    return vault;
+  }
+
+  /**
+   * Each deposit transaction's input addresses (inputs.ts). An input that does not tell its address
+   * (taproot) is looked up in its previous transaction, but only while some screening list names
+   * bitcoin addresses (otherwise nothing could match, and a block's deposits would cost a request
+   * per such input); one the backend cannot give (Core without -txindex) stays unknown.
+   */
+  async #depositSources(deposits: readonly Deposit<WatchedOwner>[]): Promise<Map<string, string[]>> {
+    const sources = new Map<string, string[]>();
+    if (deposits.length === 0) return sources;
+    const [lists] = await this.#options.db.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM screening_entries WHERE kind = 'btc_address') AS any`);
+    for (const deposit of deposits) {
+      if (sources.has(deposit.txid)) continue;
+      const { network } = await this.#vault(deposit.owner.vaultId);
+      const found = inputAddresses(deposit.tx, network);
+      const addresses = [...found.addresses];
+      if (lists!.any) {
+        for (const previous of found.unknown) {
+          try {
+            const address = outputAddress(await this.#options.backend.rawTransaction(previous.txid), previous.vout, network);
+            if (address !== undefined && !addresses.includes(address)) addresses.push(address);
+          } catch (error) {
+            if (!(error instanceof SourceError)) throw error;
+          }
+        }
+      }
+      sources.set(deposit.txid, addresses);
+    }
+    return sources;
+  }
+
+  /**
+   * Keeps each deposit's input addresses on its coins, records them as the borrower's pledge
+   * addresses and screens the borrower against the lists: a hit holds the coin (countEligible
+   * does not count it) until compliance clears the hit.
+   */
+  async #recordSources(tx: Queryable, deposits: readonly Deposit<WatchedOwner>[], sources: ReadonlyMap<string, string[]>, at: Date): Promise<void> {
+    const borrowers = new Set<bigint>();
+    const done = new Set<string>();
+    for (const deposit of deposits) {
+      const addresses = sources.get(deposit.txid) ?? [];
+      if (addresses.length === 0 || done.has(deposit.txid)) continue;
+      done.add(deposit.txid);
+      await tx.query('UPDATE vault_coins SET input_addresses = $2 WHERE txid = $1', [deposit.txid, addresses]);
+      const { borrowerId } = await this.#vault(deposit.owner.vaultId);
+      const system = await systemUser(tx);
+      const added = await tx.query(`INSERT INTO borrower_btc_addresses (borrower_id, address, purpose, recorded_by, recorded_at) SELECT $1, a, 'pledge', $3, $4 FROM unnest($2::text[]) AS a
+                                    ON CONFLICT DO NOTHING RETURNING address`, [borrowerId, addresses, system.id, at]);
+      if (added.length > 0) borrowers.add(borrowerId);
+    }
+    for (const borrowerId of borrowers) await screen(tx, at, borrowerId);
   }
 
   /** Undoes the top processed block: its coins lose their block (a counted one freezes its vault), its spends are undone. */
@@ -241,13 +313,16 @@ export class VaultWatcher {
 
 /**
  * Counts the coins that have their vault's confirmations at `height` (confirmations = height -
- * block_height + 1) and are unspent, and books each in the same transaction: the collateral
+ * block_height + 1), are unspent and are not held (an input address under an open screening hit:
+ * counted at the first block after compliance clears the hit), and books each in the same transaction: the collateral
  * position, its entry, the loan's LTV (by trigger). Returns how many.
  */
 async function countEligible(tx: Queryable, height: number, at: Date): Promise<number> {
   const coins = await tx.query<CountedCoin>(`UPDATE vault_coins c SET counted_at = $2, counted_height = $1
                                                FROM vaults v WHERE v.id = c.vault_id AND c.counted_at IS NULL AND c.block_height IS NOT NULL AND c.spent_txid IS NULL
                                                 AND $1::int4 - c.block_height + 1 >= v.confirmations
+                                                AND (c.input_addresses = '{}' OR NOT EXISTS (SELECT 1 FROM screening_hits h JOIN loans l ON l.borrower_id = h.borrower_id
+                                                      WHERE l.id = v.loan_id AND h.status = 'open' AND h.field = 'btc_address' AND h.matched = ANY (c.input_addresses)))
                                               RETURNING c.txid, c.vout, c.vault_id, c.sats, $1::int4 - c.block_height + 1 AS confirmations`, [height, at]);
   if (coins.length > 0) {
     const context = await bookingContext(tx, at);

@@ -81,3 +81,8 @@ INSERT INTO approval_limits (action_type, currency, approver_role, up_to_minor) 
   ('vault.spend',          'BTC', 'risk_officer', NULL),
   ('vault.spend.finalise', 'BTC', 'treasury',     1000000000),
   ('vault.spend.finalise', 'BTC', 'risk_officer', NULL);
+
+-- Where each deposit came from: the addresses its transaction's inputs spent from (src/vaults/
+-- inputs.ts). They are recorded as the borrower's pledge addresses and screened; a coin with an
+-- input address under an open screening hit is held (not counted) until compliance clears it.
+ALTER TABLE vault_coins ADD COLUMN input_addresses text[] NOT NULL DEFAULT '{}';

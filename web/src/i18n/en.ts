@@ -445,6 +445,7 @@ export const en: Record<MessageKey, string> = {
   'vault.source.payout': 'Pool payout',
   'vault.source.change': 'Change of a spend',
   'vault.coin.unconfirmed': 'In the mempool, unconfirmed',
+  'vault.coin.held': 'Held: a sending address is under a compliance check',
   'vault.coin.spending': 'Being spent (awaiting confirmations)',
   'spend.title': 'Vault spends (PSBT)',
   'spend.new': 'New spend',

@@ -443,6 +443,7 @@ export const ru = {
   'vault.source.payout': 'Выплата пула',
   'vault.source.change': 'Сдача расхода',
   'vault.coin.unconfirmed': 'В мемпуле, без подтверждений',
+  'vault.coin.held': 'Задержана: адрес отправителя под проверкой комплаенса',
   'vault.coin.spending': 'Расходуется (ждёт подтверждений)',
   'spend.title': 'Расходы хранилища (PSBT)',
   'spend.new': 'Новый расход',

@@ -274,7 +274,7 @@ function VaultPanel({ loanRef }: { loanRef: string }) {
                   <Table.Td>{t(`vault.source.${coin.source}` as MessageKey)}</Table.Td>
                   <Table.Td ta="right">{btc(coin.btc)}</Table.Td>
                   <Table.Td ta="right">{coin.blockHeight === null ? (coin.unconfirmed ? `0 / ${v.confirmationsNeeded}` : '—') : `${coin.confirmations} / ${v.confirmationsNeeded}`}</Table.Td>
-                  <Table.Td>{t(coin.counted && coin.spentBy !== null ? 'vault.coin.spending' : coin.spentBy !== null ? 'vault.coin.spent' : coin.counted ? 'vault.coin.counted' : coin.unconfirmed ? 'vault.coin.unconfirmed' : coin.blockHeight === null ? 'vault.coin.orphaned' : 'vault.coin.waiting')}</Table.Td>
+                  <Table.Td>{t(coin.held ? 'vault.coin.held' : coin.counted && coin.spentBy !== null ? 'vault.coin.spending' : coin.spentBy !== null ? 'vault.coin.spent' : coin.counted ? 'vault.coin.counted' : coin.unconfirmed ? 'vault.coin.unconfirmed' : coin.blockHeight === null ? 'vault.coin.orphaned' : 'vault.coin.waiting')}</Table.Td>
                 </Table.Tr>
               ))}</Table.Tbody>
             </Table>
