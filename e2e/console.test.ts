@@ -2,12 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { launch, logIn, menu, openWorld, screenshot, type World } from './world.js';
-import { makeTransaction, otherScript, testKey } from '../src/test-support/bitcoin.js';
+import { makeTransaction, otherScript, signPsbt, testKey } from '../src/test-support/bitcoin.js';
 import { AddressChain, parseDescriptor } from '../src/vaults/descriptor.js';
 import { esploraBackend } from '../src/vaults/esplora.js';
 import { VaultWatcher } from '../src/vaults/watcher.js';
-import { Psbt, signers } from '@bitcoinerlab/descriptors';
-import { networks } from 'bitcoinjs-lib';
 
 /**
  * The staff console in Debian's Chromium: who sees which screens, the four-eyes path from an
@@ -217,10 +215,8 @@ describe('the staff console', () => {
     // The borrower and the bank sign in their wallets; treasury uploads each signed PSBT (pasted as base64).
     for (const key of [testKey(31), testKey(32)]) {
       const unsigned = (await world.t.as('treasury').get(`/api/v1/loans/LN-2/vault/spends/${id}/psbt`)).json().psbt as string;
-      const psbt = Psbt.fromBase64(unsigned, { network: networks.regtest });
-      signers.signBIP32({ psbt, masterNode: key.master });
       await page.getByTestId(`spend-${id}-upload`).click();
-      await page.getByTestId('spend-paste').fill(psbt.toBase64());
+      await page.getByTestId('spend-paste').fill(signPsbt(unsigned, key));
       await page.getByTestId(`spend-${id}-upload-confirm`).click();
       await expect.poll(() => page.getByTestId(`spend-${id}-signers`).textContent()).toContain(key.fingerprint);
     }

@@ -70,6 +70,8 @@ const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
   },
   'POST /api/v1/loans/:ref/vault/release-address': async (app) => `${await OWNED_BY_BORROWER1['GET /api/v1/loans/:ref/vault']!(app)}/release-address`,
   'GET /api/v1/loans/:ref/vault/spends/:id/psbt': borrower1Spend('/psbt'),
+  'GET /api/v1/loans/:ref/vault/key-challenge': async (app) => `${await OWNED_BY_BORROWER1['GET /api/v1/loans/:ref/vault']!(app)}/key-challenge`,
+  'POST /api/v1/loans/:ref/vault/key-proof': async (app) => `${await OWNED_BY_BORROWER1['GET /api/v1/loans/:ref/vault']!(app)}/key-proof`,
   'POST /api/v1/loans/:ref/vault/spends/:id/signatures': borrower1Spend('/signatures'),
   'POST /api/v1/loans/:ref/collateral': borrower1Loan('/collateral'),
   'POST /api/v1/auth/tokens/:id/revoke': async (app) => {

@@ -93,6 +93,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   broadcast_failed: 502,
   liquidation_awaiting_chain: 409,
   release_by_vault_spend: 409,
+  borrower_key_unproven: 409,
+  no_borrower_key: 409,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

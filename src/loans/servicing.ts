@@ -255,6 +255,10 @@ export async function disburse(tx: Queryable, ref: string, userId: bigint, ctx: 
   const { terms } = await productVersion(tx, loan.product_code, loan.product_version);
   const price = await currentPrice(tx, ctx.now, ctx.staleAfterSeconds);
   if (!price.ok) refuse(price.code, price.message);
+  // A collaborative vault's second signature is the borrower's: the loan waits until the borrower
+  // has proved it holds that key (src/vaults/key-proof.ts).
+  const [unproven] = await tx.query(`SELECT 1 FROM vaults WHERE loan_id = $1 AND mode = 'collaborative' AND borrower_xpub IS NOT NULL AND borrower_key_proven_at IS NULL`, [loan.id]);
+  if (unproven !== undefined) refuse('borrower_key_unproven', `the borrower of ${loan.ref} has not yet proved it holds its key of the loan's vault (it signs the vault's key challenge: GET /api/v1/loans/${loan.ref}/vault/key-challenge)`);
   const [held] = await tx.query<{ sats: bigint }>(`SELECT coalesce(sum(sats), 0)::int8 AS sats FROM collateral_positions WHERE loan_id = $1 AND state = 'confirmed'`, [loan.id]);
   const ltv = rateFromPercent(terms.collateral.ltv.origination)!;
   const haircut = rateFromPercent(terms.collateral.haircutPercent)!;

@@ -1,3 +1,4 @@
+import { Psbt, signers } from '@bitcoinerlab/descriptors';
 import * as ecc from '@bitcoinerlab/secp256k1';
 import { BIP32Factory, type BIP32Interface } from 'bip32';
 import { Block, Transaction } from 'bitcoinjs-lib';
@@ -60,4 +61,11 @@ export function makeBlock(previousHash: string, transactions: readonly Transacti
 export function otherScript(seed: number): Uint8Array {
   const hash = createHash('sha256').update(`zalog other ${seed}`).digest().subarray(0, 20);
   return Buffer.concat([Buffer.from([0x00, 0x14]), hash]);
+}
+
+/** A signer's wallet: takes a PSBT (base64), signs every input it holds a key for (the PSBT's key origins say which), returns it. */
+export function signPsbt(psbtBase64: string, key: { readonly master: BIP32Interface }, network: VaultNetwork = 'regtest'): string {
+  const psbt = Psbt.fromBase64(psbtBase64, { network: bitcoinNetwork(network) });
+  signers.signBIP32({ psbt, masterNode: key.master });
+  return psbt.toBase64();
 }

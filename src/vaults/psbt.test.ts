@@ -1,7 +1,7 @@
 import { Psbt, signers } from '@bitcoinerlab/descriptors';
 import { Transaction, address as addressCodec, networks } from 'bitcoinjs-lib';
 import { describe, expect, it } from 'vitest';
-import { makeTransaction, testKey } from '../test-support/bitcoin.js';
+import { makeTransaction, signPsbt, testKey } from '../test-support/bitcoin.js';
 import { thrownBy } from '../test-support/errors.js';
 import { AddressChain, vaultDescriptor } from './descriptor.js';
 import { boundedFeeRate, buildSpend, checkAndFinalise, SpendError, type SpendRequest, type VaultCoin } from './psbt.js';
@@ -22,11 +22,7 @@ function fund(vault: typeof plain, amounts: readonly bigint[]): VaultCoin[] {
 }
 
 /** A signer's copy of the PSBT, signed with its master key (its wallet finds the key paths in the PSBT). */
-function sign(psbtBase64: string, key: typeof borrower): string {
-  const psbt = Psbt.fromBase64(psbtBase64, { network: networks.regtest });
-  signers.signBIP32({ psbt, masterNode: key.master });
-  return psbt.toBase64();
-}
+const sign = (psbtBase64: string, key: typeof borrower): string => signPsbt(psbtBase64, key);
 
 const errorOf = (run: () => unknown): SpendError => thrownBy(SpendError, run);
 

@@ -68,7 +68,7 @@ export function boundedFeeRate(estimate: number | undefined, floor: number, cap:
  * The keys a spend's path signs with at `index`: the recovery key alone (the last key of a vault
  * with a recovery path), or the cosigners (every key of a plain vault; all but the last otherwise).
  */
-function pathKeys(chain: AddressChain, index: number, recovery: boolean): Uint8Array[] {
+export function pathKeys(chain: AddressChain, index: number, recovery: boolean): Uint8Array[] {
   const keys = chain.keysAt(index);
   return recovery ? keys.slice(-1) : hasRecoveryPath(chain.parsed) ? keys.slice(0, -1) : keys;
 }
@@ -106,7 +106,7 @@ export function spendingDescriptor(chain: AddressChain, index: number): string {
 }
 
 /** The descriptor Output for a coin of the vault, on the path the spend takes. */
-function inputOutput(chain: AddressChain, index: number, recovery: boolean): InstanceType<typeof Output> {
+export function inputOutput(chain: AddressChain, index: number, recovery: boolean): InstanceType<typeof Output> {
   const vault = chain.parsed;
   const network = bitcoinNetwork(vault.network);
   if (vault.miniscript === null) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestApp, type TestApp } from '../test-support/app.js';
-import { makeTransaction, otherScript, testKey } from '../test-support/bitcoin.js';
+import { makeTransaction, otherScript, signPsbt, testKey } from '../test-support/bitcoin.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { startLocalChain, type LocalChain } from '../test-support/local-chain.js';
 import { seedLendingWorld } from '../test-support/loans.js';
@@ -84,6 +84,14 @@ describe('a loan\'s vault through the API', () => {
     expect(counted).toMatchObject({ countedBtc: '0.25000000', coins: [expect.objectContaining({ confirmations: 2, counted: true })] });
     const collateral = (await t.as('officer').get(`/api/v1/loans/${ref}/collateral`)).json();
     expect(JSON.stringify(collateral)).toMatch(/"state":"confirmed"/);
+    // Not before the borrower proves it holds its key of the vault: it signs the vault's key challenge.
+    expect((await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {})).json().error.code).toBe('borrower_key_unproven');
+    const challenge = await t.as('borrower1').get(`/api/v1/loans/${ref}/vault/key-challenge`);
+    expect(challenge.statusCode, challenge.body).toBe(200);
+    expect((await t.as('borrower1').post(`/api/v1/loans/${ref}/vault/key-proof`, { psbt: signPsbt(challenge.json().psbt, bank) })).json().error.code).toBe('psbt_unsigned');
+    const proven = await t.as('borrower1').post(`/api/v1/loans/${ref}/vault/key-proof`, { psbt: signPsbt(challenge.json().psbt, borrower) });
+    expect(proven.statusCode, proven.body).toBe(200);
+    expect((await t.as('officer').get(`/api/v1/loans/${ref}/vault`)).json().borrowerKey).toEqual({ xpub: borrower.xpub, provenAt: proven.json().provenAt });
     const disbursed = await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {});
     expect(disbursed.statusCode, disbursed.body).toBe(201);
     expect(await reconcileLoans(t.test.db)).toEqual([]);

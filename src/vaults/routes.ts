@@ -12,8 +12,9 @@ import { LoanError, refuse } from '../loans/loan-errors.js';
 import { loadLoan, loanEvent, openBusinessDay } from '../loans/loan-store.js';
 import { loanOutcome } from '../loans/origination.js';
 import { formatSats } from '../money/money.js';
-import { DescriptorError, isVaultNetwork, MAX_RELATIVE_BLOCKS, VAULT_NETWORKS, vaultDescriptor, type ParsedDescriptor, type VaultKey, type VaultNetwork } from './descriptor.js';
+import { DescriptorError, isVaultNetwork, parseDescriptor, MAX_RELATIVE_BLOCKS, VAULT_NETWORKS, vaultDescriptor, type ParsedDescriptor, type VaultKey, type VaultNetwork } from './descriptor.js';
 import { makeProof } from './proof.js';
+import { checkKeyProof, keyChallenge, KeyProofError } from './key-proof.js';
 import { createVault, processedTip } from './vault-store.js';
 import { addSignatures, broadcastSpend, cancelSpend, combinedPsbt, finaliseSpendAction, loadSpend, loadVault, proposedFeeRate, setReleaseAddress, SPEND_PURPOSES, spendsView, spendVaultAction } from './spends.js';
 import { auditFields, auditRequest, markAudited } from '../api/access.js';
@@ -104,7 +105,8 @@ export const createVaultAction: ApprovalAction<VaultPayload> = {
       // The next address chain: one per vault, in the order vaults are made (the descriptor is unique).
       const [next] = await tx.query<{ chain: number }>('SELECT coalesce(max(chain_index) + 1, 0)::int4 AS chain FROM vaults');
       const parsed = describe(payload, next!.chain);
-      const vaultId = await createVault(tx, { loanId: loan.id, mode: payload.mode, parsed, chainIndex: next!.chain, confirmations: payload.confirmations, at: context.now });
+      const borrowerXpub = payload.keys.find((key) => key.role === 'borrower')?.xpub;
+      const vaultId = await createVault(tx, { loanId: loan.id, mode: payload.mode, parsed, chainIndex: next!.chain, confirmations: payload.confirmations, at: context.now, ...(borrowerXpub !== undefined ? { borrowerXpub } : {}) });
       const day = await openBusinessDay(tx, context.now);
       await loanEvent(tx, loan.id, day, 'vault_created', { vaultId: vaultId.toString(), mode: payload.mode, network: payload.network, descriptor: parsed.descriptor }, context.now);
       await auditApproved(tx, context, 'vault.create', `loan:${loan.ref}`, { vaultId: vaultId.toString(), descriptor: parsed.descriptor, mode: payload.mode, network: payload.network, confirmations: payload.confirmations });
@@ -115,8 +117,8 @@ export const createVaultAction: ApprovalAction<VaultPayload> = {
 
 /** The vault as its readers see it: descriptor, addresses, coins with their confirmations. */
 export async function vaultView(db: Queryable, loanRef: string) {
-  const [vault] = await db.query<{ id: bigint; mode: string; network: string; descriptor: string; proof_ref: string; confirmations: number; frozen_at: Date | null; frozen_reason: string | null; created_at: Date; release_address: string | null; release_address_at: Date | null }>(
-    'SELECT v.id, v.mode, v.network, v.descriptor, v.proof_ref, v.confirmations, v.frozen_at, v.frozen_reason, v.created_at, v.release_address, v.release_address_at FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [loanRef]);
+  const [vault] = await db.query<{ id: bigint; mode: string; network: string; descriptor: string; proof_ref: string; confirmations: number; frozen_at: Date | null; frozen_reason: string | null; created_at: Date; release_address: string | null; release_address_at: Date | null; borrower_xpub: string | null; borrower_key_proven_at: Date | null }>(
+    'SELECT v.id, v.mode, v.network, v.descriptor, v.proof_ref, v.confirmations, v.frozen_at, v.frozen_reason, v.created_at, v.release_address, v.release_address_at, v.borrower_xpub, v.borrower_key_proven_at FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [loanRef]);
   if (vault === undefined) throw new ApiError(404, 'not_found', `loan ${loanRef} has no vault (its collateral is held by the custodian, or the vault is not made yet)`);
   const tip = await processedTip(db);
   const addresses = await db.query<{ address_index: number; address: string }>('SELECT address_index, address FROM vault_addresses WHERE vault_id = $1 ORDER BY address_index', [vault.id]);
@@ -141,6 +143,8 @@ export async function vaultView(db: Queryable, loanRef: string) {
     /** The address a miner points its pool's payouts at: each payout tops up the collateral, shown as a payout. */
     payoutAddress: addresses[1]?.address ?? null,
     releaseAddress: vault.release_address === null ? null : { address: vault.release_address, at: vault.release_address_at!.toISOString() },
+    /** The borrower's key of the vault, and when the borrower proved it holds it (GET …/vault/key-challenge, POST …/vault/key-proof). */
+    borrowerKey: vault.borrower_xpub === null ? null : { xpub: vault.borrower_xpub, provenAt: vault.borrower_key_proven_at?.toISOString() ?? null },
     addresses: addresses.map((a) => ({ index: a.address_index, address: a.address })),
     coins: coins.map((coin) => ({
       txid: coin.txid, vout: coin.vout, addressIndex: coin.address_index, btc: formatSats(coin.sats), blockHeight: coin.block_height,
@@ -159,6 +163,16 @@ export async function vaultView(db: Queryable, loanRef: string) {
     countedBtc: formatSats(counted),
     createdAt: vault.created_at.toISOString(),
   };
+}
+
+/** The vault's key challenge for its borrower (the message names the loan and the vault's public reference). */
+async function challengeOf(db: Queryable, loanRef: string) {
+  const [vault] = await db.query<{ id: bigint; network: VaultNetwork; descriptor: string; proof_ref: string; borrower_xpub: string | null }>(
+    'SELECT v.id, v.network, v.descriptor, v.proof_ref, v.borrower_xpub FROM vaults v JOIN loans l ON l.id = v.loan_id WHERE l.ref = $1', [loanRef]);
+  if (vault === undefined) refuse('vault_not_found', `loan ${loanRef} has no vault`);
+  if (vault.borrower_xpub === null) refuse('no_borrower_key', `the vault of ${loanRef} has no key of the borrower's to prove`);
+  const parsed = parseDescriptor(vault.descriptor, vault.network);
+  return { vault, parsed, challenge: keyChallenge(parsed, vault.borrower_xpub, `zalog: the borrower of ${loanRef} holds its key of vault ${vault.proof_ref}`) };
 }
 
 const KeyInputSchema = Type.Object({
@@ -223,6 +237,41 @@ export function vaultRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async (request, reply) => change(request, reply, 200, async (tx) => {
       const vault = await setReleaseAddress(tx, request.params.ref, request.body.address, context.now());
       return { body: { loan: vault.ref, releaseAddress: request.body.address }, target: `loan:${vault.ref}`, details: { address: request.body.address } };
+    }));
+
+    app.get('/loans/:ref/vault/key-challenge', {
+      config: { access: { roles: [...BOOK_READERS, 'admin', 'borrower'], borrowerOwns: ownsLoan } },
+      schema: {
+        tags: ['vaults'], summary: 'The vault\'s key challenge: a PSBT in the shape of a BIP-322 proof (a virtual spend of the vault\'s first address, value 0, to OP_RETURN: never a real transaction) that the borrower signs with its key of the vault, in the wallet it will co-sign with',
+        params: LoanRef,
+        response: { 200: Type.Object({ message: Type.String(), psbt: Type.String(), unsignedTxid: Type.String() }), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') },
+      },
+    }, async (request) => {
+      const outcome = await loanOutcome(async () => challengeOf(db, request.params.ref));
+      if (!outcome.ok) throw rejection(outcome.error);
+      return outcome.value.challenge;
+    });
+
+    app.post('/loans/:ref/vault/key-proof', {
+      config: { access: { roles: ['borrower'], borrowerOwns: ownsLoan }, audit: 'vault.key_proof', idempotent: true },
+      schema: {
+        tags: ['vaults'], summary: 'The borrower sends back the key challenge signed with its key of the vault: checked (the challenge as issued, a valid signature by the key given as the borrower\'s) and kept; a collaborative vault\'s loan is disbursed only after',
+        headers: IdempotencyHeaders, params: LoanRef,
+        body: Type.Object({ psbt: Type.String({ minLength: 10, maxLength: 100_000, description: 'the signed challenge PSBT, base64' }) }, { additionalProperties: false }),
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errors },
+      },
+    }, async (request, reply) => change(request, reply, 200, async (tx) => {
+      const { vault, parsed, challenge } = await challengeOf(tx, request.params.ref);
+      let key: string;
+      try {
+        key = checkKeyProof(parsed, vault.borrower_xpub!, challenge, request.body.psbt);
+      } catch (error) {
+        if (error instanceof KeyProofError) refuse(error.code, error.message);
+        throw error;
+      }
+      const at = context.now();
+      await tx.query('UPDATE vaults SET borrower_key_proven_at = coalesce(borrower_key_proven_at, $2), borrower_key_proof = coalesce(borrower_key_proof, $3) WHERE id = $1', [vault.id, at, request.body.psbt.trim()]);
+      return { body: { loan: request.params.ref, provenAt: at.toISOString(), key }, target: `loan:${request.params.ref}`, details: { key, message: challenge.message } };
     }));
 
     app.post('/loans/:ref/vault/spends', {

@@ -1,10 +1,10 @@
-import { Psbt, signers } from '@bitcoinerlab/descriptors';
+import { Psbt } from '@bitcoinerlab/descriptors';
 import * as ecc from '@bitcoinerlab/secp256k1';
 import { Transaction, address as addressCodec, networks, payments } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcileLoans } from '../loans/views.js';
 import { openTestApp, type TestApp } from '../test-support/app.js';
-import { makeTransaction, testKey } from '../test-support/bitcoin.js';
+import { makeTransaction, signPsbt, testKey } from '../test-support/bitcoin.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { startLocalChain, type LocalChain } from '../test-support/local-chain.js';
 import { seedLendingWorld } from '../test-support/loans.js';
@@ -72,12 +72,7 @@ const approve = async (proposal: { statusCode: number; body: string; json: () =>
   expect(approved.statusCode, approved.body).toBe(200);
   return approved.json().result;
 };
-/** A signer's wallet: takes the PSBT, signs with every key of its own it finds, returns it. */
-const sign = (psbt: string, key: typeof borrower) => {
-  const parsed = Psbt.fromBase64(psbt, { network: networks.regtest });
-  signers.signBIP32({ psbt: parsed, masterNode: key.master });
-  return parsed.toBase64();
-};
+const sign = (psbt: string, key: typeof borrower) => signPsbt(psbt, key);
 const pledged = async (ref: string) => {
   const [row] = await t.test.db.query<{ sats: bigint }>(`SELECT coalesce(sum(p.sats), 0)::int8 AS sats FROM collateral_positions p JOIN loans l ON l.id = p.loan_id WHERE l.ref = $1 AND p.state IN ('confirmed', 'pledged')`, [ref]);
   return row!.sats;
@@ -95,6 +90,11 @@ async function liveVaultLoan(borrowerRef: string, deposits: readonly { index: nu
   chain.mine(deposits.map((d, i) => makeTransaction([{ txid: (i + 1).toString(16).padStart(64, borrowerRef === 'B-1' ? 'a' : 'b'), vout: 0 }], [{ script: Buffer.from(vaultChain.at(d.index).scriptPubKey, 'hex'), sats: d.sats }])));
   chain.mine();
   await watcher().sync();
+  // The borrower proves it holds its key of the vault before the loan is paid out.
+  expect((await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {})).json().error.code).toBe('borrower_key_unproven');
+  const challenge = (await t.as(borrowerRef === 'B-1' ? 'borrower1' : 'borrower2').get(`/api/v1/loans/${ref}/vault/key-challenge`)).json();
+  const proven = await t.as(borrowerRef === 'B-1' ? 'borrower1' : 'borrower2').post(`/api/v1/loans/${ref}/vault/key-proof`, { psbt: sign(challenge.psbt, borrower) });
+  expect(proven.statusCode, proven.body).toBe(200);
   expect((await t.as('officer').post(`/api/v1/loans/${ref}/disbursement`, {})).statusCode).toBe(201);
   return { ref, descriptor };
 }

@@ -13,13 +13,15 @@ export interface NewVault {
   readonly confirmations: number;
   readonly at: Date;
   readonly lookahead?: number;
+  /** The xpub given as the borrower's (it proves it holds it with the key challenge). */
+  readonly borrowerXpub?: string;
 }
 
 /** Stores a vault and its first addresses (the scripts the watcher looks for); returns its id. */
 export async function createVault(tx: Queryable, vault: NewVault): Promise<bigint> {
-  const [row] = await tx.query<{ id: bigint }>(`INSERT INTO vaults (loan_id, mode, network, descriptor, chain_index, proof_ref, confirmations, created_at)
-                                                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-  [vault.loanId, vault.mode, vault.parsed.network, vault.parsed.descriptor, vault.chainIndex, `V-${randomBytes(8).toString('hex')}`, vault.confirmations, vault.at]);
+  const [row] = await tx.query<{ id: bigint }>(`INSERT INTO vaults (loan_id, mode, network, descriptor, chain_index, proof_ref, confirmations, created_at, borrower_xpub)
+                                                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+  [vault.loanId, vault.mode, vault.parsed.network, vault.parsed.descriptor, vault.chainIndex, `V-${randomBytes(8).toString('hex')}`, vault.confirmations, vault.at, vault.borrowerXpub ?? null]);
   const chain = new AddressChain(vault.parsed);
   const count = vault.lookahead ?? VAULT_LOOKAHEAD;
   const indexes: number[] = [];

@@ -59,6 +59,7 @@ export interface VaultView {
   loan: string; mode: 'bank' | 'collaborative'; network: string; descriptor: string; confirmationsNeeded: number; proofRef: string;
   frozen: { at: string; reason: string } | null; tipHeight: number | null; depositAddress: string | null; payoutAddress: string | null;
   releaseAddress: { address: string; at: string } | null;
+  borrowerKey: { xpub: string; provenAt: string | null } | null;
   coins: Array<{ txid: string; vout: number; addressIndex: number; btc: string; blockHeight: number | null; confirmations: number; counted: boolean; spentBy: string | null; firstSeenAt: string; unconfirmed: boolean; source: 'deposit' | 'payout' | 'change'; from: string[]; held: boolean }>;
   countedBtc: string;
   spends: VaultSpend[];

@@ -86,3 +86,10 @@ INSERT INTO approval_limits (action_type, currency, approver_role, up_to_minor) 
 -- inputs.ts). They are recorded as the borrower's pledge addresses and screened; a coin with an
 -- input address under an open screening hit is held (not counted) until compliance clears it.
 ALTER TABLE vault_coins ADD COLUMN input_addresses text[] NOT NULL DEFAULT '{}';
+
+-- The borrower's vault key, and its proof: the xpub given as the borrower's when the vault was
+-- made, and when the borrower signed the vault's key challenge with it (src/vaults/key-proof.ts;
+-- a collaborative vault's loan is disbursed only after). The signed PSBT is kept as evidence.
+ALTER TABLE vaults ADD COLUMN borrower_xpub text;
+ALTER TABLE vaults ADD COLUMN borrower_key_proven_at timestamptz;
+ALTER TABLE vaults ADD COLUMN borrower_key_proof text;

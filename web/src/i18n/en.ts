@@ -445,6 +445,8 @@ export const en: Record<MessageKey, string> = {
   'vault.source.payout': 'Pool payout',
   'vault.source.change': 'Change of a spend',
   'vault.coin.unconfirmed': 'In the mempool, unconfirmed',
+  'vault.keyProven': 'The borrower proved it holds its vault key on {at} (it signed the key challenge PSBT).',
+  'vault.keyUnproven': 'The borrower has not yet proved it holds its vault key: the loan is paid out once it signs the key challenge PSBT.',
   'vault.coin.held': 'Held: a sending address is under a compliance check',
   'vault.coin.spending': 'Being spent (awaiting confirmations)',
   'spend.title': 'Vault spends (PSBT)',
