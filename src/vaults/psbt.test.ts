@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { makeTransaction, signPsbt, testKey } from '../test-support/bitcoin.js';
 import { thrownBy } from '../test-support/errors.js';
 import { AddressChain, vaultDescriptor } from './descriptor.js';
-import { boundedFeeRate, buildSpend, checkAndFinalise, SpendError, type SpendRequest, type VaultCoin } from './psbt.js';
+import { boundedFeeRate, buildSpend, checkAndFinalise, inspectSigned, SpendError, type SpendRequest, type VaultCoin } from './psbt.js';
+import { readFileSync } from 'node:fs';
 
 const [borrower, bank, agent] = [testKey(21), testKey(22), testKey(23)];
 const plain = vaultDescriptor({ network: 'regtest', threshold: 2, chain: 5, keys: [borrower, bank, agent] });
@@ -114,3 +115,16 @@ describe('the borrower\'s recovery path', () => {
     expect(errorOf(() => checkAndFinalise(recovery, recoveryProposal, [sign(recoveryProposal.psbt, bank)])).code).toBe('psbt_unsigned');
   });
 });
+
+describe('BIP-174\'s invalid PSBTs', () => {
+  const { vectors } = JSON.parse(readFileSync(new URL('./fixtures/bip174-invalid.json', import.meta.url), 'utf8')) as { vectors: [string, string][] };
+  const coins = fund(plain, [15_000_000n]);
+  const request: SpendRequest = { vault: plain, coins, to: { address: BORROWER_ADDRESS }, changeIndex: 2, feeRate: 5 };
+  const proposal = buildSpend(request);
+
+  it.each(vectors)('refuses "%s" as a signer\'s upload, and at finalisation', (_name, base64) => {
+    expect(['psbt_malformed', 'psbt_altered']).toContain(errorOf(() => inspectSigned(request, proposal, base64)).code);
+    expect(['psbt_malformed', 'psbt_altered']).toContain(errorOf(() => checkAndFinalise(request, proposal, [base64])).code);
+  });
+});
+
