@@ -95,6 +95,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   release_by_vault_spend: 409,
   borrower_key_unproven: 409,
   no_borrower_key: 409,
+  custody_mode_not_allowed: 409,
 };
 
 /** Turns a domain rejection (a value, not an exception) into the API error for it. */

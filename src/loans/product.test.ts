@@ -108,3 +108,15 @@ describe('the ladder in the product', () => {
     expect(sale({ surplus: 'eth' as 'btc' })).toEqual(['collateral.liquidation.surplus']);
   });
 });
+
+describe('a product\'s custody', () => {
+  it('names the modes it allows, the least confirmations and whether a recovery path is required, checked as a whole', () => {
+    const with_ = (custody: unknown) => productProblems({ ...DEFAULT_PRODUCT, collateral: { ...DEFAULT_PRODUCT.collateral, custody } as ProductTerms['collateral'] }).map((p) => p.field);
+    expect(with_({ modes: ['collaborative'], confirmations: 6, recoveryPath: 'required' })).toEqual([]);
+    expect(with_({ modes: [] })).toEqual(['collateral.custody.modes']);
+    expect(with_({ modes: ['bank', 'bank'] })).toEqual(['collateral.custody.modes']);
+    expect(with_({ modes: ['cold storage'] })).toEqual(['collateral.custody.modes']);
+    expect(with_({ modes: ['bank'], confirmations: 0 })).toEqual(['collateral.custody.confirmations']);
+    expect(with_({ modes: ['custodial', 'bank'], recoveryPath: 'required' })).toEqual(['collateral.custody.recoveryPath']);
+  });
+});

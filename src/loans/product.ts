@@ -15,6 +15,10 @@ import { waterfallProblem, type Bucket } from './waterfall.js';
  */
 
 export type BorrowerKind = 'company' | 'entrepreneur' | 'individual';
+export const CUSTODY_MODES = ['custodial', 'bank', 'collaborative'] as const;
+export type CustodyMode = (typeof CUSTODY_MODES)[number];
+/** A product's custody when its terms say none. */
+export const CUSTODY_DEFAULTS = { modes: CUSTODY_MODES, confirmations: 3, recoveryPath: 'optional' } as const;
 
 export interface ProductTerms {
   readonly name: string;
@@ -41,6 +45,14 @@ export interface ProductTerms {
     readonly curePeriodHours: number;
     /** The accelerated call's cure period, with acceleratedCall. */
     readonly acceleratedCureHours?: number;
+    /**
+     * Where the collateral is held (src/vaults): which custody modes the product allows
+     * ('custodial': a custodian reports by reference; 'bank': a vault of the bank's keys;
+     * 'collaborative': a 2-of-3 vault with the borrower and a key agent), the confirmations a
+     * vault deposit needs at least before it counts (default 3), and whether a vault must give the
+     * borrower a recovery path. Absent: every mode, 3 confirmations, recovery path optional.
+     */
+    readonly custody?: { readonly modes: readonly CustodyMode[]; readonly confirmations?: number; readonly recoveryPath?: 'required' | 'optional' };
     /** How collateral is sold (risk/liquidation.ts); LIQUIDATION_DEFAULTS where absent. */
     readonly liquidation?: {
       /** The floor: no fill below the reference price less this (default 5). */
@@ -140,6 +152,13 @@ export function productProblems(terms: ProductTerms): ProductProblem[] {
   if (c?.ltv?.hysteresisPoints !== undefined) {
     const band = millionths(c.ltv.hysteresisPoints);
     if (band === undefined || values[1] === undefined || band >= values[1]) add('collateral.ltv.hysteresisPoints', 'percentage points from 0 to below the warning LTV');
+  }
+  const custody = c?.custody;
+  if (custody !== undefined) {
+    if (!Array.isArray(custody.modes) || custody.modes.length === 0 || !custody.modes.every((mode) => (CUSTODY_MODES as readonly string[]).includes(mode)) || new Set(custody.modes).size !== custody.modes.length) add('collateral.custody.modes', `one or more of ${CUSTODY_MODES.join(', ')}, each once`);
+    if (custody.confirmations !== undefined && (!Number.isInteger(custody.confirmations) || custody.confirmations < 1 || custody.confirmations > 100)) add('collateral.custody.confirmations', 'a whole number of blocks from 1 to 100');
+    if (custody.recoveryPath !== undefined && custody.recoveryPath !== 'required' && custody.recoveryPath !== 'optional') add('collateral.custody.recoveryPath', 'required or optional');
+    if (custody.recoveryPath === 'required' && Array.isArray(custody.modes) && custody.modes.includes('custodial')) add('collateral.custody.recoveryPath', 'a required recovery path needs a vault: leave custodial out of the modes');
   }
   const sale = c?.liquidation;
   if (sale !== undefined) {

@@ -33,6 +33,11 @@ const Terms = Type.Object({
     ltv: Type.Object({ origination: Percent, warning: Percent, marginCall: Percent, acceleratedCall: Type.Optional(Percent), liquidation: Percent, target: Percent, hysteresisPoints: Type.Optional(Percent) }, { additionalProperties: false }),
     curePeriodHours: Type.Integer(),
     acceleratedCureHours: Type.Optional(Type.Integer()),
+    custody: Type.Optional(Type.Object({
+      modes: Type.Array(Type.Union([Type.Literal('custodial'), Type.Literal('bank'), Type.Literal('collaborative')]), { minItems: 1, maxItems: 3, uniqueItems: true, description: 'where collateral may be held: a custodian reporting by reference, a vault of the bank\'s keys, or a 2-of-3 vault with the borrower and a key agent' }),
+      confirmations: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'the least confirmations before a vault deposit counts (default 3)' })),
+      recoveryPath: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')], { description: 'whether every vault must give the borrower a timelocked recovery path' })),
+    }, { additionalProperties: false })),
     liquidation: Type.Optional(Type.Object({ maxDiscountPercent: Type.Optional(Percent), feePercent: Type.Optional(Percent), minimumRemaining: Type.Optional(Type.String({ maxLength: 20 })), surplus: Type.Optional(Type.Union([Type.Literal('btc'), Type.Literal('rub')])) }, { additionalProperties: false })),
   }, { additionalProperties: false }),
   calendar: Type.Literal('ru'),

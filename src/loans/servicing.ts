@@ -11,6 +11,7 @@ import { accrue, dayUnits, rateFromPercent } from './interest.js';
 import { refuse } from './loan-errors.js';
 import { LIVE_STATUSES, loadLoan, loanEvent, openBusinessDay, requireStatus, type LoanRow } from './loan-store.js';
 import { loanOutcome, productVersion, rateOn, scheduleTermsOf } from './origination.js';
+import { CUSTODY_DEFAULTS } from './product.js';
 import { buildSchedule, continueSchedule, type Schedule } from './schedule.js';
 import { holdInSuspense } from './borrower-money.js';
 import { allocate, BUCKETS, sumBuckets, ZERO_BUCKETS, type Bucket, type Buckets } from './waterfall.js';
@@ -119,6 +120,9 @@ export async function accrueRepaymentDay(tx: Queryable, loan: LoanRow, borrowerR
 export async function declareCollateral(tx: Queryable, ref: string, sats: bigint, userId: bigint, now: Date): Promise<bigint> {
   const loan = await loadLoan(tx, ref, true);
   requireStatus(loan, ['approved', 'active', 'overdue'], 'a collateral deposit');
+  const { terms } = await productVersion(tx, loan.product_code, loan.product_version);
+  const modes = terms.collateral.custody?.modes ?? CUSTODY_DEFAULTS.modes;
+  if (!modes.includes('custodial')) refuse('custody_mode_not_allowed', `product ${loan.product_code} holds collateral on chain only (${modes.join(', ')}): deposit to the loan's vault instead of declaring a custodian's deposit`);
   const [row] = await tx.query<{ id: bigint }>(`INSERT INTO collateral_positions (loan_id, sats, state, declared_at, declared_by) VALUES ($1, $2, 'pending', $3, $4) RETURNING id`, [loan.id, sats, now, userId]);
   return row!.id;
 }

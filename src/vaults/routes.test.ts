@@ -3,7 +3,7 @@ import { openTestApp, type TestApp } from '../test-support/app.js';
 import { makeTransaction, otherScript, signPsbt, testKey } from '../test-support/bitcoin.js';
 import { startHttpStub, type HttpStub } from '../test-support/http-stub.js';
 import { startLocalChain, type LocalChain } from '../test-support/local-chain.js';
-import { seedLendingWorld } from '../test-support/loans.js';
+import { FIXED_PRODUCT, seedLendingWorld } from '../test-support/loans.js';
 import { fixedPriceService } from '../test-support/prices.js';
 import { reconcileLoans } from '../loans/views.js';
 import { AddressChain, parseDescriptor } from './descriptor.js';
@@ -145,5 +145,25 @@ describe('a loan\'s vault through the API', () => {
     }
     expect(await t.test.db.query(`SELECT 1 FROM approvals WHERE action_type = 'vault.create' AND payload->>'loan' = $1`, [ref])).toEqual([]);
     expect((await t.as('officer').post(`/api/v1/loans/${ref}/vault`, { mode: 'bank', network: 'regtest', threshold: 1, keys: [keys[1]], confirmations: 3 })).statusCode).toBe(403);
+  });
+
+  it('keeps to the product\'s custody: its modes, its least confirmations, a recovery path it requires; no custodian deposit on an on-chain-only product', async () => {
+    const created = await t.as('admin').post('/api/v1/loan-products', { code: 'ONCHAIN', terms: { ...FIXED_PRODUCT, collateral: { ...FIXED_PRODUCT.collateral, custody: { modes: ['collaborative'], confirmations: 6, recoveryPath: 'required' } } } });
+    expect(created.statusCode, created.body).toBe(201);
+    const applied = await t.as('officer').post('/api/v1/borrowers/B-2/loan-applications', { product: 'ONCHAIN', amount: '1000000.00', months: 12, repaymentType: 'annuity', collateral: '0.25000000' });
+    expect(applied.statusCode, applied.body).toBe(201);
+    const proposal = await t.as('officer').post(`/api/v1/loan-applications/${applied.json().applicationId}/approval`, { offerId: applied.json().offer.offerId });
+    const ref = (await t.as('officer2').post(`/api/v1/approvals/${proposal.json().id}/approve`, {})).json().result.loan as string;
+    const refused = async (body: object, code: string, reason: RegExp) => {
+      const response = await t.as('treasury').post(`/api/v1/loans/${ref}/vault`, body);
+      expect([response.statusCode, response.json().error.code], response.body).toEqual([code === 'custody_mode_not_allowed' ? 409 : 400, code]);
+      expect(response.body).toMatch(reason);
+    };
+    await refused({ mode: 'bank', network: 'regtest', threshold: 1, keys: [keys[1]], confirmations: 6 }, 'custody_mode_not_allowed', /allows collaborative custody, not bank/);
+    await refused({ mode: 'collaborative', network: 'regtest', threshold: 2, keys, recoveryAfterBlocks: 52_560, confirmations: 3 }, 'invalid_proposal', /at least 6 confirmations/);
+    await refused({ mode: 'collaborative', network: 'regtest', threshold: 2, keys, confirmations: 6 }, 'invalid_proposal', /requires the borrower's recovery path/);
+    expect((await t.as('treasury').post(`/api/v1/loans/${ref}/vault`, { mode: 'collaborative', network: 'regtest', threshold: 2, keys, recoveryAfterBlocks: 52_560, confirmations: 6 })).statusCode).toBe(202);
+    const custodian = await t.as('treasury').post(`/api/v1/loans/${ref}/collateral`, { btc: '0.25000000' });
+    expect([custodian.statusCode, custodian.json().error.code]).toEqual([409, 'custody_mode_not_allowed']);
   });
 });

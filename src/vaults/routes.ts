@@ -10,7 +10,8 @@ import type { Queryable } from '../db/database.js';
 import { BOOK_READERS } from '../identity/roles.js';
 import { LoanError, refuse } from '../loans/loan-errors.js';
 import { loadLoan, loanEvent, openBusinessDay } from '../loans/loan-store.js';
-import { loanOutcome } from '../loans/origination.js';
+import { loanOutcome, productVersion } from '../loans/origination.js';
+import { CUSTODY_DEFAULTS } from '../loans/product.js';
 import { formatSats } from '../money/money.js';
 import { DescriptorError, isVaultNetwork, parseDescriptor, MAX_RELATIVE_BLOCKS, VAULT_NETWORKS, vaultDescriptor, type ParsedDescriptor, type VaultKey, type VaultNetwork } from './descriptor.js';
 import { makeProof } from './proof.js';
@@ -41,14 +42,15 @@ export interface VaultPayload {
   readonly keys: readonly KeyInput[];
   /** Blocks after a coin confirms when the borrower's key alone may spend it; the borrower's key is the one with role 'borrower'. */
   readonly recoveryAfterBlocks?: number;
-  readonly confirmations: number;
+  /** Confirmations before a deposit counts; absent: the product's (default 3). */
+  readonly confirmations?: number;
 }
 
 /** The vault's descriptor for a chain, or the reason it cannot be made. */
 function describe(payload: VaultPayload, chain: number): ParsedDescriptor {
   if (!/^LN-[0-9]{1,18}$/.test(String(payload.loan))) refuse('invalid_proposal', 'loan is a loan reference such as LN-1');
   if (!isVaultNetwork(String(payload.network))) refuse('invalid_proposal', `network is one of ${VAULT_NETWORKS.join(', ')}`);
-  if (!Number.isInteger(payload.confirmations) || payload.confirmations < 1 || payload.confirmations > 100) refuse('invalid_proposal', 'confirmations is a whole number from 1 to 100');
+  if (payload.confirmations !== undefined && (!Number.isInteger(payload.confirmations) || payload.confirmations < 1 || payload.confirmations > 100)) refuse('invalid_proposal', 'confirmations is a whole number from 1 to 100');
   const roles = payload.keys.map((key) => key.role);
   if (payload.mode === 'collaborative') {
     if (payload.keys.length !== 3 || !['borrower', 'bank', 'agent'].every((role) => roles.filter((r) => r === role).length === 1)) refuse('invalid_proposal', 'a collaborative vault has three keys: the borrower\'s, the bank\'s and the key agent\'s');
@@ -76,9 +78,18 @@ function describe(payload: VaultPayload, chain: number): ParsedDescriptor {
 async function checkVaultable(db: Queryable, payload: VaultPayload) {
   const loan = await loadLoan(db, payload.loan);
   if (!['approved', 'active', 'overdue'].includes(loan.status)) refuse('loan_not_in_state', `loan ${loan.ref} is ${loan.status}: a vault is made for an approved or live loan`);
+  // The product's custody: the modes it allows, the least confirmations, a recovery path it requires.
+  const { terms } = await productVersion(db, loan.product_code, loan.product_version);
+  const custody = { ...CUSTODY_DEFAULTS, ...terms.collateral.custody };
+  if (!(custody.modes as readonly string[]).includes(payload.mode)) refuse('custody_mode_not_allowed', `product ${loan.product_code} allows ${custody.modes.join(', ')} custody, not ${payload.mode}`);
+  // The product's confirmations are the default, and a floor when the product sets them; a vault may ask more.
+  const least = terms.collateral.custody?.confirmations;
+  const confirmations = payload.confirmations ?? custody.confirmations;
+  if (least !== undefined && confirmations < least) refuse('invalid_proposal', `product ${loan.product_code} counts a deposit after at least ${least} confirmations; ${confirmations} asked`);
+  if (custody.recoveryPath === 'required' && payload.recoveryAfterBlocks === undefined) refuse('invalid_proposal', `product ${loan.product_code} requires the borrower's recovery path: give recoveryAfterBlocks`);
   const [existing] = await db.query<{ descriptor: string }>('SELECT descriptor FROM vaults WHERE loan_id = $1', [loan.id]);
   if (existing !== undefined) refuse('vault_exists', `loan ${loan.ref} has a vault already: ${existing.descriptor}`);
-  return loan;
+  return { loan, confirmations };
 }
 
 export const createVaultAction: ApprovalAction<VaultPayload> = {
@@ -89,9 +100,9 @@ export const createVaultAction: ApprovalAction<VaultPayload> = {
     return loanOutcome(async () => {
       const payload = raw as VaultPayload;
       const preview = describe(payload, 0);
-      const loan = await checkVaultable(db, payload);
+      const { loan, confirmations } = await checkVaultable(db, payload);
       const clean: VaultPayload = {
-        loan: loan.ref, mode: payload.mode, network: payload.network, threshold: payload.threshold, confirmations: payload.confirmations,
+        loan: loan.ref, mode: payload.mode, network: payload.network, threshold: payload.threshold, confirmations,
         keys: payload.keys.map(({ role, xpub, fingerprint, originPath }) => ({ role, xpub, fingerprint: fingerprint.toLowerCase(), originPath })),
         ...(payload.recoveryAfterBlocks !== undefined ? { recoveryAfterBlocks: payload.recoveryAfterBlocks } : {}),
       };
@@ -101,15 +112,15 @@ export const createVaultAction: ApprovalAction<VaultPayload> = {
   },
   execute(tx, payload, context) {
     return loanOutcome(async () => {
-      const loan = await checkVaultable(tx, payload);
+      const { loan, confirmations } = await checkVaultable(tx, payload);
       // The next address chain: one per vault, in the order vaults are made (the descriptor is unique).
       const [next] = await tx.query<{ chain: number }>('SELECT coalesce(max(chain_index) + 1, 0)::int4 AS chain FROM vaults');
       const parsed = describe(payload, next!.chain);
       const borrowerXpub = payload.keys.find((key) => key.role === 'borrower')?.xpub;
-      const vaultId = await createVault(tx, { loanId: loan.id, mode: payload.mode, parsed, chainIndex: next!.chain, confirmations: payload.confirmations, at: context.now, ...(borrowerXpub !== undefined ? { borrowerXpub } : {}) });
+      const vaultId = await createVault(tx, { loanId: loan.id, mode: payload.mode, parsed, chainIndex: next!.chain, confirmations, at: context.now, ...(borrowerXpub !== undefined ? { borrowerXpub } : {}) });
       const day = await openBusinessDay(tx, context.now);
       await loanEvent(tx, loan.id, day, 'vault_created', { vaultId: vaultId.toString(), mode: payload.mode, network: payload.network, descriptor: parsed.descriptor }, context.now);
-      await auditApproved(tx, context, 'vault.create', `loan:${loan.ref}`, { vaultId: vaultId.toString(), descriptor: parsed.descriptor, mode: payload.mode, network: payload.network, confirmations: payload.confirmations });
+      await auditApproved(tx, context, 'vault.create', `loan:${loan.ref}`, { vaultId: vaultId.toString(), descriptor: parsed.descriptor, mode: payload.mode, network: payload.network, confirmations });
       return { loan: loan.ref, vaultId: vaultId.toString(), descriptor: parsed.descriptor };
     });
   },
@@ -197,7 +208,7 @@ export function vaultRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           threshold: Type.Integer({ minimum: 1, maximum: 20 }),
           keys: Type.Array(KeyInputSchema, { minItems: 1, maxItems: 21 }),
           recoveryAfterBlocks: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RELATIVE_BLOCKS, description: 'the borrower\'s key alone may spend a coin this many blocks after it confirmed (BIP-68)' })),
-          confirmations: Type.Integer({ minimum: 1, maximum: 100, default: 3 }),
+          confirmations: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'confirmations before a deposit counts as collateral; default the product\'s (3 unless it says), which it may also set as a floor' })),
         }, { additionalProperties: false }),
         response: { 202: ApprovalView, 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') },
       },
