@@ -73,7 +73,7 @@ export function withChecksum(text: string): string {
 /** One key of a parsed descriptor, as the address chain derives it. */
 interface ChainKey {
   /** The key's node one step above the ranged `*` (ranged keys), or its fixed public key. */
-  readonly parent: { readonly publicKey: Buffer; readonly chainCode: Buffer } | undefined;
+  readonly parent: ParentKey | undefined;
   readonly fixed: Uint8Array | undefined;
 }
 
@@ -85,13 +85,16 @@ interface ChainKey {
  * tiny-secp256k1's WASM 0.2 ms, here about 0.04 ms. Tests check it against bip32 for random
  * indexes. The parent's public key and chain code are public: nothing secret passes here.
  */
-function publicChild(parent: { readonly publicKey: Buffer; readonly chainCode: Buffer }, index: number): Uint8Array {
+/** A key's node above `*`: its compressed key (what the HMAC hashes), the same point uncompressed (parsed by libsecp256k1 without a square root: about a fifth of a tweak-add saved per key), its chain code. */
+interface ParentKey { readonly publicKey: Buffer; readonly point: Uint8Array; readonly chainCode: Buffer }
+
+function publicChild(parent: ParentKey, index: number): Uint8Array {
   const data = Buffer.allocUnsafe(37);
   parent.publicKey.copy(data, 0);
   data.writeUInt32BE(index, 33);
   const digest = createHmac('sha512', parent.chainCode).update(data).digest();
   try {
-    return secp256k1.publicKeyTweakAdd(parent.publicKey, digest.subarray(0, 32), true);
+    return secp256k1.publicKeyTweakAdd(parent.point, digest.subarray(0, 32), true);
   } catch {
     // The left half is not below the curve order, or the child is the point at infinity: BIP-32
     // calls the index invalid (odds about 1 in 2^127); a wallet skips it, and so must the vault.
@@ -227,7 +230,7 @@ export class AddressChain {
         const above = steps.slice(0, -1).join('/');
         const node = bip32.fromBase58(info.xPub, this.#network);
         const parent = above === '' ? node : node.derivePath(above);
-        return { parent: { publicKey: Buffer.from(parent.publicKey), chainCode: Buffer.from(parent.chainCode) }, fixed: undefined };
+        return { parent: { publicKey: Buffer.from(parent.publicKey), point: secp256k1.publicKeyConvert(parent.publicKey, false), chainCode: Buffer.from(parent.chainCode) }, fixed: undefined };
       }
       return { parent: undefined, fixed: info.pubkey };
     });

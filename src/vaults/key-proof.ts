@@ -3,7 +3,7 @@ import * as ecc from '@bitcoinerlab/secp256k1';
 import { Transaction } from 'bitcoinjs-lib';
 import { createHash } from 'node:crypto';
 import { AddressChain, bitcoinNetwork, type ParsedDescriptor } from './descriptor.js';
-import { inputOutput } from './psbt.js';
+import { inputOutput, unsignedTransaction } from './psbt.js';
 
 /**
  * The borrower proves it holds its vault key (pure). A collaborative vault's second signature is
@@ -59,14 +59,7 @@ export function keyChallenge(vault: ParsedDescriptor, borrowerXpub: string, mess
   return { message, psbt: psbt.toBase64(), unsignedTxid: unsignedId(psbt) };
 }
 
-function unsignedId(psbt: Psbt): string {
-  const tx = new Transaction();
-  tx.version = psbt.version;
-  tx.locktime = psbt.locktime;
-  for (const input of psbt.txInputs) tx.addInput(input.hash, input.index, input.sequence);
-  for (const output of psbt.txOutputs) tx.addOutput(output.script, output.value);
-  return tx.getId();
-}
+const unsignedId = (psbt: Psbt): string => unsignedTransaction(psbt).getId();
 
 /** Checks the borrower's signed challenge; returns the key (hex) whose valid signature proves it. */
 export function checkKeyProof(vault: ParsedDescriptor, borrowerXpub: string, challenge: KeyChallenge, signed: string): string {

@@ -170,7 +170,7 @@ export function buildSpend(request: SpendRequest): SpendProposal {
 }
 
 /** The transaction a PSBT describes, without its signatures (its id does not change with them for segwit). */
-function unsignedTransaction(psbt: Psbt): Transaction {
+export function unsignedTransaction(psbt: Psbt): Transaction {
   const tx = new Transaction();
   tx.version = psbt.version;
   tx.locktime = psbt.locktime;

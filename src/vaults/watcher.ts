@@ -76,6 +76,8 @@ export class VaultWatcher {
   readonly #options: WatcherOptions;
   /** Mempool txids already looked at (matched or not), so each is fetched once while it waits. */
   readonly #seenInMempool = new Set<string>();
+  /** Whether a screening list names bitcoin addresses, as read at the start of the sync. */
+  #screensAddresses = false;
   /** Each vault's network and borrower (they never change). */
   readonly #vaults = new Map<bigint, { network: VaultNetwork; borrowerId: bigint }>();
   constructor(options: WatcherOptions) {
@@ -96,6 +98,13 @@ export class VaultWatcher {
     let deposits = 0;
     let counted = 0;
     const limit = this.#options.maxBlocksPerSync ?? 10_000;
+    // Read once a sync rather than once a block: whether any vault spend is in flight (its
+    // confirmation is looked for only then; the spend loop sets it when a block holds one), and
+    // whether any screening list names addresses (taproot inputs are looked up only then).
+    const [state] = await db.query<{ spends: boolean; lists: boolean }>(`SELECT EXISTS (SELECT 1 FROM vault_spends WHERE state IN ('finalised', 'broadcast')) AS spends,
+                                                                                EXISTS (SELECT 1 FROM screening_entries WHERE kind = 'btc_address') AS lists`);
+    let spendsInFlight = state!.spends;
+    this.#screensAddresses = state!.lists;
     const undoTop = async (top: { height: number; hash: string }) => {
       if (undone >= MAX_REORG_DEPTH) throw new SourceError('rejected', `${backend.name}: a reorganisation deeper than ${MAX_REORG_DEPTH} blocks; the watcher stops for a person to look`);
       await this.#undoTop(top.height, top.hash, watched);
@@ -150,7 +159,10 @@ export class VaultWatcher {
             // A vault spend zalog built and finalised: expected. The coin stays on the books until
             // the spend has its confirmations (settleSpends books it then).
             const ours = await tx.query(`UPDATE vault_spends SET state = 'broadcast', broadcast_at = coalesce(broadcast_at, $2) WHERE txid = $1 AND state IN ('finalised', 'broadcast') RETURNING id`, [spend.txid, at]);
-            if (ours.length > 0) continue;
+            if (ours.length > 0) {
+              spendsInFlight = true;
+              continue;
+            }
             // A counted coin left the vault in a transaction zalog did not build: the recovery
             // path, or a key used outside zalog. The collateral is gone from the books at once
             // and staff are alerted.
@@ -158,7 +170,7 @@ export class VaultWatcher {
             await tx.query('INSERT INTO vault_alerts (vault_id, kind, details, at) VALUES ($1, $2, $3, $4)', [coin.vault_id, 'unexpected_spend', JSON.stringify({ txid: coin.txid, vout: coin.vout, sats: coin.sats.toString(), spentBy: spend.txid, height }), at]);
           }
         }
-        await settleSpends(tx, height, at);
+        if (spendsInFlight) await settleSpends(tx, height, at);
         const newlyCounted = await countEligible(tx, height, at);
         return { deposits: match.deposits.length, counted: newlyCounted };
       });
@@ -246,13 +258,12 @@ export class VaultWatcher {
   async #depositSources(deposits: readonly Deposit<WatchedOwner>[]): Promise<Map<string, string[]>> {
     const sources = new Map<string, string[]>();
     if (deposits.length === 0) return sources;
-    const [lists] = await this.#options.db.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM screening_entries WHERE kind = 'btc_address') AS any`);
     for (const deposit of deposits) {
       if (sources.has(deposit.txid)) continue;
       const { network } = await this.#vault(deposit.owner.vaultId);
       const found = inputAddresses(deposit.tx, network);
       const addresses = [...found.addresses];
-      if (lists!.any) {
+      if (this.#screensAddresses) {
         for (const previous of found.unknown) {
           try {
             const address = outputAddress(await this.#options.backend.rawTransaction(previous.txid), previous.vout, network);
