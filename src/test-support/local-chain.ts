@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transaction, type Block } from 'bitcoinjs-lib';
-import { makeBlock, makeCoinbase, otherScript } from './bitcoin.js';
+import { makeBlock, makeCoinbase, makeTransaction, otherScript } from './bitcoin.js';
+import { address as addressCodec, networks } from 'bitcoinjs-lib';
+import { createHash } from 'node:crypto';
 
 /**
  * A local chain behind an Esplora-compatible HTTP API, for the watcher's tests and benches: blocks
@@ -36,7 +38,20 @@ export interface LocalChain {
   close(): Promise<void>;
 }
 
-export async function startLocalChain(): Promise<LocalChain> {
+/** A demonstration's payment: `sats` to `address` (any network's form), from an input nobody watches. */
+function paymentTo(address: string, sats: bigint, nonce: number): Transaction {
+  for (const network of [networks.regtest, networks.testnet, networks.bitcoin]) {
+    try {
+      const script = addressCodec.toOutputScript(address, network);
+      return makeTransaction([{ txid: createHash('sha256').update(`local-chain payment ${nonce} ${Date.now()}`).digest('hex'), vout: 0 }], [{ script, sats }]);
+    } catch {
+      // the next network's form
+    }
+  }
+  throw new Error(`${address} is not a bitcoin address`);
+}
+
+export async function startLocalChain(options: { readonly port?: number } = {}): Promise<LocalChain> {
   const GENESIS_TIME = 1_700_000_000;
   const blocks: Block[] = [makeBlock('00'.repeat(32), [makeCoinbase(0, otherScript(0))], GENESIS_TIME)];
   const byHash = new Map<string, Block>([[blocks[0]!.getId(), blocks[0]!]]);
@@ -94,6 +109,26 @@ export async function startLocalChain(): Promise<LocalChain> {
     // A faulty path answers its fault without doing the work (a refused broadcast joins no mempool).
     const faulty = [...faults].some(([prefix, fault]) => path.startsWith(prefix) && (fault.status !== undefined || fault.body !== undefined));
     if (request.method === 'POST' && faulty) return answer(500, '');
+    // A demonstration's controls (not Esplora's): pay an address from nowhere, mine blocks.
+    if (request.method === 'POST' && path === '/regtest/pay') {
+      const query = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams;
+      try {
+        const tx = paymentTo(query.get('address') ?? '', BigInt(query.get('sats') ?? '0'), salt += 1);
+        const result = accept(tx.toHex());
+        return answer(result.ok ? 200 : 400, result.ok ? `${result.txid}\n` : result.reason);
+      } catch (error) {
+        return answer(400, (error as Error).message);
+      }
+    }
+    if (request.method === 'POST' && path === '/regtest/mine') {
+      const count = Math.min(Math.max(Number(new URL(request.url ?? '/', 'http://127.0.0.1').searchParams.get('blocks') ?? '1') || 1, 1), 1_000);
+      for (let i = 0; i < count; i += 1) {
+        const pending = mempool;
+        mempool = [];
+        mineOne(pending);
+      }
+      return answer(200, `${blocks.length - 1}\n`);
+    }
     if (request.method === 'POST' && path === '/tx') {
       void readBody(request).then((hex) => {
         const result = accept(hex.trim());
@@ -157,7 +192,7 @@ export async function startLocalChain(): Promise<LocalChain> {
     }
     return answer(404, 'not found');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
