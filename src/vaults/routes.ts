@@ -107,7 +107,7 @@ export const createVaultAction: ApprovalAction<VaultPayload> = {
         ...(payload.recoveryAfterBlocks !== undefined ? { recoveryAfterBlocks: payload.recoveryAfterBlocks } : {}),
       };
       const keys = clean.keys.map((key) => `${key.role} ${key.fingerprint}`).join(', ');
-      return { payload: clean, summary: `vault for ${loan.ref}: ${payload.mode}, ${payload.threshold} of ${preview.keys.length - (payload.recoveryAfterBlocks === undefined ? 0 : 1)} keys (${keys})${payload.recoveryAfterBlocks === undefined ? '' : `, borrower's recovery after ${payload.recoveryAfterBlocks} blocks`}, ${payload.network}, ${payload.confirmations} confirmations`, amounts: {}, target: `loan:${loan.ref}` };
+      return { payload: clean, summary: `vault for ${loan.ref}: ${payload.mode}, ${payload.threshold} of ${preview.keys.length - (payload.recoveryAfterBlocks === undefined ? 0 : 1)} keys (${keys})${payload.recoveryAfterBlocks === undefined ? '' : `, borrower's recovery after ${payload.recoveryAfterBlocks} blocks`}, ${payload.network}, ${confirmations} confirmations`, amounts: {}, target: `loan:${loan.ref}` };
     });
   },
   execute(tx, payload, context) {
