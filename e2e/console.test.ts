@@ -250,6 +250,33 @@ describe('the staff console', () => {
     }
   }, 180_000);
 
+  it('shows the miner its vault on a phone: the deposit QR code, how to verify, its key challenge signed and uploaded', async () => {
+    const vault = (await world.t.as('treasury').get('/api/v1/loans/LN-2/vault')).json();
+    for (const locale of ['ru', 'en'] as const) {
+      const page = await logIn(browser, world, 'borrower2', { locale, viewport: { width: 390, height: 844 } });
+      await page.goto(`${world.url}/portal`);
+      const mine = page.getByTestId('portal-vault-LN-2');
+      await mine.waitFor();
+      expect(await page.getByTestId('deposit-address').textContent()).toBe(vault.depositAddress);
+      expect(await page.getByTestId('deposit-qr').getAttribute('data-uri')).toBe(`bitcoin:${vault.depositAddress}`);
+      expect(await page.getByTestId('release-address').textContent()).toBe('bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080');
+      if (locale === 'ru') {
+        // The key challenge, signed in the borrower's wallet and pasted back: the request to prove the key goes away.
+        await page.getByTestId('key-proof').waitFor();
+        const challenge = (await world.t.as('borrower2').get('/api/v1/loans/LN-2/vault/key-challenge')).json().psbt as string;
+        await page.getByTestId('key-proof-upload').click();
+        await page.getByTestId('key-proof-paste').fill(signPsbt(challenge, testKey(31)));
+        await page.getByTestId('key-proof-upload-confirm').click();
+        await expect.poll(() => page.getByTestId('key-proof').count()).toBe(0);
+        expect((await world.t.as('treasury').get('/api/v1/loans/LN-2/vault')).json().borrowerKey.provenAt).not.toBeNull();
+      }
+      await screenshot(page, `portal-vault-phone-${locale}`);
+      const results = await new AxeBuilder({ page }).analyze();
+      expect(results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+      await page.context().close();
+    }
+  }, 120_000);
+
   it('renders every main page in Russian and in English, with no serious accessibility violation', async () => {
     for (const locale of ['ru', 'en'] as const) {
       const page = await logIn(browser, world, 'risk', { locale });

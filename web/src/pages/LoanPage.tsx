@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
-import { Anchor, Badge, Card, Drawer, Group, NumberInput, SegmentedControl, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Timeline, Title, UnstyledButton } from '@mantine/core';
+import { Alert, Anchor, Badge, Card, Drawer, Group, NumberInput, SegmentedControl, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Timeline, Title, UnstyledButton } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { api, must } from '../api';
 import { useI18n, type MessageKey } from '../i18n';
@@ -262,11 +262,9 @@ function VaultPanel({ loanRef }: { loanRef: string }) {
         </>)}
         <Text size="sm" fw={500}>{t('vault.descriptor')}</Text>
         <Text ff="monospace" size="xs" mb="xs" style={{ wordBreak: 'break-all' }} data-testid="vault-descriptor">{v.descriptor}</Text>
-        {v.borrowerKey !== null && (
-          <Text size="sm" mb="xs" c={v.borrowerKey.provenAt === null ? 'orange' : undefined} data-testid="vault-borrower-key">
-            {v.borrowerKey.provenAt === null ? t('vault.keyUnproven') : t('vault.keyProven', { at: time(v.borrowerKey.provenAt) })}
-          </Text>
-        )}
+        {v.borrowerKey !== null && (v.borrowerKey.provenAt === null
+          ? <Alert color="orange" mb="xs" p="xs" data-testid="vault-borrower-key">{t('vault.keyUnproven')}</Alert>
+          : <Text size="sm" mb="xs" data-testid="vault-borrower-key">{t('vault.keyProven', { at: time(v.borrowerKey.provenAt) })}</Text>)}
         <Text size="xs" c="dimmed" mb="sm"><Anchor component={Link} to={`/proof?ref=${v.proofRef}`} size="xs">{t('vault.proofRef', { ref: v.proofRef })}</Anchor></Text>
         <Text size="sm" fw={500}>{t('vault.coins')}</Text>
         {v.coins.length === 0 ? <Text size="sm" c="dimmed">{t('vault.noCoins')}</Text> : (

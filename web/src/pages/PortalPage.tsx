@@ -6,6 +6,7 @@ import { useI18n } from '../i18n';
 import { useSession } from '../session';
 import { Figure, Loaded, PageTitle, StateBadge } from '../components/Common';
 import type { BorrowerRisk } from '../types';
+import { PortalVault } from './PortalVault';
 
 /**
  * The miner's first page: each live loan's health. The full portal (apply, deposit, answer a
@@ -35,6 +36,7 @@ export default function PortalPage() {
                 <Figure label={t('portfolio.movesAt')} value={rub(l.worsensAtOrBelow)} />
               </SimpleGrid>
               {l.callDeadline !== null && <Text mt="xs" c="orange">{t('loan.callDeadline', { deadline: time(l.callDeadline) })}</Text>}
+              <PortalVault loanRef={l.loan} addBtc={l.callDeadline !== null ? l.cure?.toTarget.addBtc ?? null : null} />
             </Card>
           ))}
         </Stack>

@@ -74,7 +74,7 @@ function NewSpend({ loanRef }: { loanRef: string }) {
 }
 
 /** The PSBT as a file a wallet opens (BIP-174's binary form), from the base64 the API gives. */
-function downloadPsbt(name: string, base64: string) {
+export function downloadPsbt(name: string, base64: string) {
   const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
   const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
   const link = document.createElement('a');
@@ -85,7 +85,7 @@ function downloadPsbt(name: string, base64: string) {
 }
 
 /** A signed PSBT as a wallet saves it: binary (magic "psbt\xff") or base64 text; returned as base64. */
-async function psbtFromFile(file: File): Promise<string> {
+export async function psbtFromFile(file: File): Promise<string> {
   const bytes = new Uint8Array(await file.arrayBuffer());
   const magic = [0x70, 0x73, 0x62, 0x74, 0xff];
   if (magic.every((b, i) => bytes[i] === b)) {
