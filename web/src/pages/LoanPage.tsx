@@ -7,7 +7,7 @@ import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle, StateBadge } from '../components/Common';
 import { LazyChart as Chart } from '../components/LazyChart';
-import { VaultSpends } from './VaultSpends';
+import { useVault, VaultSpends } from './VaultSpends';
 import type { BorrowerRisk, CollateralView, LoanEvent, LoanBalances, LoanStatement, LoanView, Schedule, VaultView } from '../types';
 
 const BALANCE_KEYS = ['principal', 'principalOverdue', 'interest', 'interestOverdue', 'penalty', 'fee'] as const;
@@ -228,16 +228,8 @@ function CollateralTab({ loanRef }: { loanRef: string }) {
 /** The loan's vault (on-chain custody): what to deposit to, how to check it, each coin on its way to counting. */
 function VaultPanel({ loanRef }: { loanRef: string }) {
   const { t, btc, time } = useI18n();
-  const vault = useQuery({
-    queryKey: ['loan-vault', loanRef],
-    refetchInterval: 30_000,
-    queryFn: async () => {
-      const answer = await api.GET('/api/v1/loans/{ref}/vault', { params: { path: { ref: loanRef } } });
-      // No vault: the loan's collateral is with the custodian (the table above is all there is).
-      if (answer.response.status === 404) return null;
-      return must(answer) as unknown as VaultView;
-    },
-  });
+  // No vault (null): the loan's collateral is with the custodian (the table above is all there is).
+  const vault = useVault(loanRef, 30_000);
   return (
     <Loaded query={vault}>{(v) => v === null ? <Text size="sm" c="dimmed" mt="md">{t('vault.custodial')}</Text> : (
       <Card withBorder mt="lg" data-testid="vault">

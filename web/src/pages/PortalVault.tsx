@@ -5,7 +5,7 @@ import QRCode from 'qrcode';
 import { api, must } from '../api';
 import { useI18n, type MessageKey } from '../i18n';
 import { ActionButton } from '../components/Common';
-import { downloadPsbt, psbtFromFile, VaultSpends } from './VaultSpends';
+import { downloadPsbt, psbtFromFile, useVault, VaultSpends } from './VaultSpends';
 import type { VaultView } from '../types';
 
 /**
@@ -18,15 +18,7 @@ import type { VaultView } from '../types';
  */
 export function PortalVault({ loanRef, addBtc }: { loanRef: string; addBtc: string | null }) {
   const { t } = useI18n();
-  const vault = useQuery({
-    queryKey: ['loan-vault', loanRef],
-    refetchInterval: 15_000,
-    queryFn: async () => {
-      const answer = await api.GET('/api/v1/loans/{ref}/vault', { params: { path: { ref: loanRef } } });
-      if (answer.response.status === 404) return null;
-      return must(answer) as unknown as VaultView;
-    },
-  });
+  const vault = useVault(loanRef, 15_000);
   if (vault.data === undefined) return null;
   if (vault.data === null) return <Text size="sm" c="dimmed" mt="xs">{t('portal.vault.custodial')}</Text>;
   const v = vault.data;

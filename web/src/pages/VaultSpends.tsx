@@ -7,6 +7,19 @@ import { useSession } from '../session';
 import { ActionButton } from '../components/Common';
 import type { VaultSpend, VaultView } from '../types';
 
+/** The loan's vault as the API shows it to this user; null when the loan has none (its collateral is with the custodian). */
+export function useVault(loanRef: string, refetchMs: number) {
+  return useQuery({
+    queryKey: ['loan-vault', loanRef],
+    refetchInterval: refetchMs,
+    queryFn: async () => {
+      const answer = await api.GET('/api/v1/loans/{ref}/vault', { params: { path: { ref: loanRef } } });
+      if (answer.response.status === 404) return null;
+      return must(answer) as unknown as VaultView;
+    },
+  });
+}
+
 /**
  * A vault's spends (PSBTs): what each pays, to whom, the fee, which of the vault's keys have
  * signed, and the next step for whoever may take it. Treasury proposes a spend (four eyes: a
