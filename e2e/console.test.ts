@@ -238,6 +238,8 @@ describe('the staff console', () => {
       await reader.goto(`${world.url}/loans/LN-2`);
       await reader.getByRole('tab', { name: locale === 'ru' ? 'Залог' : 'Collateral' }).click();
       await expect.poll(() => reader.getByTestId(`spend-${id}-state`).textContent()).toBe(locale === 'ru' ? 'Подтверждён и проведён' : 'Confirmed and booked');
+      // The fee rate in the reader's number format (8.137 sat/vB: a decimal comma in Russian, a point in English).
+      expect(await reader.getByTestId(`spend-${id}`).textContent()).toContain(locale === 'ru' ? '8,137 сат/vB' : '8.137 sat/vB');
       await screenshot(reader, `loan-vault-spend-${locale}`);
       const proofRef = (await world.t.as('treasury').get('/api/v1/loans/LN-2/vault')).json().proofRef as string;
       await reader.goto(`${world.url}/proof?ref=${proofRef}`);

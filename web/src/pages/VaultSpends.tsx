@@ -28,7 +28,7 @@ export function useVault(loanRef: string, refetchMs: number) {
  * (four eyes again) and broadcasts it. The borrower (collaborative custody) signs the same way.
  */
 export function VaultSpends({ loanRef, vault }: { loanRef: string; vault: VaultView }) {
-  const { t, btc, time } = useI18n();
+  const { t, btc, num, time } = useI18n();
   const { can } = useSession();
   const canPropose = can('postLoansByRefVaultSpends');
   return (
@@ -51,7 +51,7 @@ export function VaultSpends({ loanRef, vault }: { loanRef: string; vault: VaultV
             <Table.Tbody>
               <Table.Tr><Table.Td w="30%" c="dimmed">{t('spend.to')}</Table.Td><Table.Td ff="monospace" style={{ wordBreak: 'break-all' }}>{spend.to}</Table.Td></Table.Tr>
               <Table.Tr><Table.Td c="dimmed">{t('spend.amount')}</Table.Td><Table.Td>{btc(spend.btc)}</Table.Td></Table.Tr>
-              <Table.Tr><Table.Td c="dimmed">{t('spend.fee')}</Table.Td><Table.Td>{t('spend.feeLine', { fee: btc(spend.feeBtc), rate: spend.feeRateSatPerVb.replace('.', ','), vsize: spend.vsize })}</Table.Td></Table.Tr>
+              <Table.Tr><Table.Td c="dimmed">{t('spend.fee')}</Table.Td><Table.Td>{t('spend.feeLine', { fee: btc(spend.feeBtc), rate: num(spend.feeRateSatPerVb), vsize: spend.vsize })}</Table.Td></Table.Tr>
               {spend.changeBtc !== '0.00000000' && <Table.Tr><Table.Td c="dimmed">{t('spend.change')}</Table.Td><Table.Td>{btc(spend.changeBtc)}</Table.Td></Table.Tr>}
               <Table.Tr><Table.Td c="dimmed">{t('spend.signedBy')}</Table.Td><Table.Td data-testid={`spend-${spend.id}-signers`}>{spend.signedBy.length === 0 ? '—' : spend.signedBy.join(', ')}{spend.uploads.length > 0 && <Text span size="xs" c="dimmed"> ({spend.uploads.map((u) => `${u.by}, ${time(u.at)}`).join('; ')})</Text>}</Table.Td></Table.Tr>
               <Table.Tr><Table.Td c="dimmed">{t('spend.txid')}</Table.Td><Table.Td ff="monospace" style={{ wordBreak: 'break-all' }}>{spend.txid ?? spend.unsignedTxid}</Table.Td></Table.Tr>
