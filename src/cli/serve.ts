@@ -1,3 +1,4 @@
+import { bankRequisites } from '../loans/requisites.js';
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +147,8 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
   // instances may run one each: a move is written only from the state it was decided on, so the
   // second writer of the same move writes nothing.
   const risk = new RiskEngine(db, new PgRiskStore(db, await bankCalendar()));
+  // The bank's payment requisites, printed on every statement: a bad file stops the start.
+  await bankRequisites();
   const rebuilt = await risk.rebuild();
   logger.info({ loans: rebuilt.loans, moves: rebuilt.moves }, 'risk index rebuilt');
   prices.on('cycle', (cycle) => {

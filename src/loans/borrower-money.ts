@@ -1,3 +1,4 @@
+import { bankRequisites, paymentDetails } from './requisites.js';
 import { auditApproved, type ApprovalAction, type ApprovalContext } from '../approvals/approvals.js';
 import type { Queryable } from '../db/database.js';
 import { postEntries } from '../ledger/ledger-repository.js';
@@ -38,6 +39,8 @@ export async function moneyView(db: Queryable, ref: string, now: Date) {
   const refundable = borrower.settlement_kopecks > kept ? borrower.settlement_kopecks - kept : 0n;
   const suspense = await db.query<{ id: bigint; reference: string; amount_kopecks: bigint; reason: string; status: string; business_date: string; loan_ref: string | null }>(
     `SELECT s.id, s.reference, s.amount_kopecks, s.reason, s.status, s.business_date::text, l.ref AS loan_ref FROM suspense_items s LEFT JOIN loans l ON l.id = s.loan_id WHERE s.borrower_id = $1 ORDER BY s.id DESC LIMIT 100`, [borrower.id]);
+  const live = await db.query<{ ref: string }>(`SELECT ref FROM loans WHERE borrower_id = $1 AND status IN ('active', 'overdue') ORDER BY id`, [borrower.id]);
+  const bank = await bankRequisites();
   const refunds = await db.query<{ id: bigint; amount_kopecks: bigint; purpose: string; business_date: string; created_at: Date }>(
     `SELECT id, amount_kopecks, purpose, business_date::text, created_at FROM payment_orders WHERE borrower_id = $1 AND kind = 'refund' ORDER BY id DESC LIMIT 100`, [borrower.id]);
   return {
@@ -47,6 +50,8 @@ export async function moneyView(db: Queryable, ref: string, now: Date) {
     dueNow: formatKopecks(needed.dueNow),
     nextInstalments: formatKopecks(needed.nextInstalments),
     refundable: formatKopecks(refundable),
+    // Where to pay: the bank's requisites, and the purpose line naming each live loan.
+    repayTo: live.map((l) => paymentDetails(bank, l.ref)),
     bankDetails: borrower.bik === null || borrower.account === null ? null : { bik: borrower.bik, account: borrower.account },
     suspense: suspense.map((s) => ({ id: s.id.toString(), reference: s.reference, loan: s.loan_ref, amount: formatKopecks(s.amount_kopecks), reason: s.reason, status: s.status, businessDate: s.business_date })),
     refunds: refunds.map((r) => ({ paymentOrderId: r.id.toString(), amount: formatKopecks(r.amount_kopecks), purpose: r.purpose, businessDate: r.business_date, at: r.created_at.toISOString() })),

@@ -15,10 +15,12 @@ import { BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { formatKopecks, formatSats, parseKopecks, parseSats } from '../money/money.js';
 import { LoanError } from './loan-errors.js';
+import { scheduleCsv, scheduleTable, STATEMENT_ACCOUNTS, statementCsv, statementLines, statementTable, type PostingRow } from './documents.js';
+import { loanPdf } from './pdf.js';
 import { moneyView, settlementRefundAction, suspenseRefundAction } from './borrower-money.js';
 import { LOAN_MONTHS_MAX } from './schedule.js';
 import { loadLoan, loadLoanWithBorrower, openBusinessDay } from './loan-store.js';
-import { applyForLoan, approveLoanAction, formatRate, loanOutcome, makeOffer, offerView, type OfferRow } from './origination.js';
+import { applyForLoan, approveLoanAction, formatRate, loanOutcome, makeOffer, offerLevels, offerView, productVersion, quoteLoan, type OfferRow } from './origination.js';
 import { confirmCollateralAction, declareCollateral, disburse, prepay, recordRepayment, releaseCollateralAction } from './servicing.js';
 import { balancesAsOf, collateralView, loanView, reconcileLoans, scheduleView, statement } from './views.js';
 
@@ -98,6 +100,20 @@ function idempotent<T>(context: AppContext, request: FastifyRequest, reply: Fast
   });
 }
 
+/** What an application asks (and a quote prices): the product, the amount, the term, the repayment shape and the BTC offered. */
+const ApplicationTerms = Type.Object({
+  product: Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{1,31}$' }),
+  amount: RubAmount,
+  months: Type.Integer({ minimum: 1, maximum: LOAN_MONTHS_MAX }),
+  repaymentType: Type.Union([Type.Literal('annuity'), Type.Literal('bullet'), Type.Literal('interest_only')]),
+  collateral: BtcAmount,
+}, { additionalProperties: false });
+
+/** A loan's postings on the accounts its statement reads, oldest first (documents.ts). */
+const STATEMENT_POSTINGS = `SELECT e.id AS "entryId", e.business_date::text AS "businessDate", e.kind, a.chart_code AS "chartCode", p.amount
+  FROM ledger_accounts a JOIN ledger_postings p ON p.account_id = a.id JOIN ledger_entries e ON e.id = p.entry_id
+ WHERE a.subledger_key = $1 AND a.chart_code = ANY($2::text[]) ORDER BY e.id, p.line`;
+
 export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const { db, now } = context;
   const ownsLoan = ownsLoanRef(db);
@@ -113,13 +129,7 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         summary: 'Apply for a loan (the borrower, or an officer for it): the offer comes back at once, with its schedule, cost, the collateral required at the current price, compliance and underwriting, and for individuals the full cost of credit',
         headers: IdempotencyHeaders,
         params: Type.Object({ ref: BorrowerRef }),
-        body: Type.Object({
-          product: Type.String({ pattern: '^[A-Z0-9][A-Z0-9_-]{1,31}$' }),
-          amount: RubAmount,
-          months: Type.Integer({ minimum: 1, maximum: LOAN_MONTHS_MAX }),
-          repaymentType: Type.Union([Type.Literal('annuity'), Type.Literal('bullet'), Type.Literal('interest_only')]),
-          collateral: BtcAmount,
-        }, { additionalProperties: false }),
+        body: ApplicationTerms,
         response: { 201: Type.Object({ applicationId: Type.String(), offer: Loose }), ...errors, 422: Type.Ref('Error') },
       },
     }, async (request, reply) => {
@@ -132,6 +142,29 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         const made = await applyForLoan(tx, borrower, { productCode: request.body.product, amount, months: request.body.months, repaymentType: request.body.repaymentType, collateralSats: collateral }, actorOf(request).user.id, ctx);
         return { applicationId: made.applicationId.toString(), offer: offerView(made.offer) };
       }, (made) => ({ target: `loan_application:${made.applicationId}`, amounts: { RUB: amount, BTC: collateral }, details: { ...request.body, offerId: made.offer.offerId } }));
+    });
+
+    app.get('/borrowers/:ref/loan-quote', {
+      config: { access: { roles: ['credit_officer', 'borrower'], borrowerOwns: ownsBorrowerRef } },
+      schema: {
+        tags: ['loans'], operationId: 'quoteLoan',
+        summary: 'The offer an application with these terms would get now, computed as the application would and kept nowhere: the schedule, cost, ПСК for individuals, the collateral required at the current price and the prices at which that collateral would reach the warning, the margin call and liquidation, compliance and underwriting',
+        params: Type.Object({ ref: BorrowerRef }),
+        querystring: ApplicationTerms,
+        response: { 200: Loose, ...errors, 422: Type.Ref('Error') },
+      },
+    }, async (request) => {
+      const q = request.query;
+      const amount = money(parseKopecks(q.amount), 'amount');
+      const collateral = money(parseSats(q.collateral), 'collateral');
+      const borrower = await findBorrower(db, request.params.ref);
+      if (borrower === undefined) throw new ApiError(404, 'not_found', `no borrower ${request.params.ref}`);
+      const ctx = await offerContext();
+      return guard(async () => {
+        const offer = await quoteLoan(db, borrower, { productCode: q.product, amount, months: q.months, repaymentType: q.repaymentType, collateralSats: collateral }, actorOf(request).user.id, ctx);
+        const product = await productVersion(db, q.product);
+        return { ...offerView(offer), offerId: null, applicationId: null, quote: true, levels: offerLevels(product.terms, amount, offer.collateral_required_sats > collateral ? offer.collateral_required_sats : collateral) };
+      });
     });
 
     app.get('/borrowers/:ref/loan-applications', {
@@ -248,6 +281,34 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
       schema: { tags: ['loans'], summary: 'The ledger entries on the loan\'s accounts, oldest first (optionally one account: loan_principal, interest_receivable, ...)', params: Type.Object({ ref: LoanRef }), querystring: Type.Object({ after: Type.Optional(Id), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }), account: Type.Optional(Type.String({ pattern: '^[a-z_]{3,48}$' })) }, { additionalProperties: false }), response: { 200: Loose, ...errors } },
     }, async (request) => guard(async () => statement(db, await loadLoan(db, request.params.ref), { limit: request.query.limit, ...(request.query.after ? { afterEntryId: BigInt(request.query.after) } : {}), ...(request.query.account ? { account: request.query.account } : {}) })));
+
+    app.get('/loans/:ref/documents/:document', {
+      config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
+      schema: {
+        tags: ['loans'], operationId: 'getLoanDocument',
+        summary: 'The loan\'s statement (each operation\'s change to the debt and to the pledged BTC, with the balances after it, from the ledger) or its schedule in force, to download: PDF (A4, Cyrillic font embedded) or CSV (UTF-8, decimal amounts); Russian unless lang=en',
+        params: Type.Object({ ref: LoanRef, document: Type.Union([Type.Literal('statement'), Type.Literal('schedule')]) }),
+        querystring: Type.Object({ format: Type.Union([Type.Literal('pdf'), Type.Literal('csv')], { default: 'pdf' }), lang: Type.Union([Type.Literal('ru'), Type.Literal('en')], { default: 'ru' }) }, { additionalProperties: false }),
+        response: { 200: { description: 'The document', content: { 'application/pdf': { schema: Type.String({ format: 'binary' }) }, 'text/csv': { schema: Type.String() } } }, ...errors },
+      },
+    }, async (request, reply) => guard(async () => {
+      const loan = await loadLoanWithBorrower(db, request.params.ref);
+      const { format, lang } = request.query;
+      const lines = statementLines(await db.query<PostingRow>(STATEMENT_POSTINGS, [loan.ref, STATEMENT_ACCOUNTS]));
+      const last = lines.at(-1);
+      const header = { loan: loan.ref, borrower: loan.borrower_ref, borrowerName: loan.borrower_name, madeAt: now(), debt: last?.debtAfter ?? 0n, btc: last?.btcAfter ?? 0n };
+      const schedule = request.params.document === 'schedule'
+        ? (await scheduleView(db, loan, await openBusinessDay(db, now()))).lines.map((l) => ({ number: l.number, dueDate: l.dueDate, payment: kopecksOf(l.payment), principal: kopecksOf(l.principal), interest: kopecksOf(l.interest), balance: kopecksOf(l.balance), status: l.status }))
+        : undefined;
+      const name = `${loan.ref}-${request.params.document}-${header.madeAt.toISOString().slice(0, 10)}.${format}`;
+      reply.header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
+      if (format === 'csv') {
+        reply.type('text/csv; charset=utf-8');
+        return schedule === undefined ? statementCsv(lines, lang) : scheduleCsv(schedule, lang);
+      }
+      reply.type('application/pdf');
+      return loanPdf(header, schedule === undefined ? statementTable(lines, lang, loan.ref) : scheduleTable(schedule, lang, loan.ref), lang);
+    }));
 
     app.get('/loans/:ref/collateral', {
       config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },

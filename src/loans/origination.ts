@@ -2,11 +2,12 @@ import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
 import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js';
 import type { BusinessCalendar } from '../calendar/business.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
-import type { Queryable } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import { divide, formatKopecks, formatSats, fraction, parseKopecks, type Kopecks } from '../money/money.js';
 import { runUnderwriting, type UnderwritingProblem } from '../underwriting/underwriting-service.js';
 import { currentPrice } from '../prices/current.js';
 import { requiredSats } from './collateral.js';
+import { ANY_PRICE, triggerPrice } from '../risk/ladder.js';
 import { rateFromPercent } from './interest.js';
 import { LoanError, refuse } from './loan-errors.js';
 import { keyRateOn, loanEvent, moscowDay, openBusinessDay, openLoanAccounts } from './loan-store.js';
@@ -173,6 +174,44 @@ export async function applyForLoan(tx: Queryable, borrower: Borrower, input: App
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'offered', $8, $9) RETURNING id`,
     [borrower.id, input.productCode, product.version, input.amount, input.months, input.repaymentType, input.collateralSats, userId, context.now]);
   return { applicationId: row!.id, offer: await makeOffer(tx, row!.id, userId, context) };
+}
+
+/** A quote's answer: the offer an application would get now, which no application holds yet. */
+class Quoted extends Error {
+  constructor(readonly offer: OfferRow) { super('quoted'); }
+}
+
+/**
+ * The offer an application would get now (issue 19: the miner sees it before it commits): the
+ * application and its offer computed exactly as `applyForLoan` does, in a transaction that is then
+ * rolled back, so a quote leaves nothing behind and can never drift from the real offer.
+ */
+export async function quoteLoan(db: Database, borrower: Borrower, input: ApplicationInput, userId: bigint, context: OfferContext): Promise<OfferRow> {
+  try {
+    await db.transaction(async (tx) => {
+      const made = await applyForLoan(tx, borrower, input, userId, context);
+      throw new Quoted(made.offer);
+    });
+  } catch (error) {
+    if (error instanceof Quoted) return error.offer;
+    throw error;
+  }
+  throw new Error('a quote always rolls back');
+}
+
+/**
+ * The BTC/RUB prices at which a loan of `debt` against `sats` would reach the product's warning,
+ * margin call and liquidation LTVs: what an applicant reads as "how far may the price fall".
+ * The highest price at which the LTV is at least each threshold (ladder.ts triggerPrice).
+ */
+export function offerLevels(terms: ProductTerms, debt: bigint, sats: bigint) {
+  const haircut = rateFromPercent(terms.collateral.haircutPercent)!;
+  const at = (percent: string) => {
+    const price = triggerPrice({ debt, sats }, rateFromPercent(percent)!, haircut);
+    return price <= 0n || price >= ANY_PRICE ? null : formatKopecks(price);
+  };
+  const ltv = terms.collateral.ltv;
+  return { forBtc: formatSats(sats), warning: at(ltv.warning), marginCall: at(ltv.marginCall), liquidation: at(ltv.liquidation), warningPercent: ltv.warning, marginCallPercent: ltv.marginCall, liquidationPercent: ltv.liquidation, curePeriodHours: terms.collateral.curePeriodHours };
 }
 
 export function offerView(offer: OfferRow) {

@@ -17,7 +17,10 @@ import { formatRate } from '../loans/origination.js';
 import { formatKopecks, formatPrice, formatSats, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { cycleAt } from '../prices/price-repository.js';
 import { judge } from '../prices/current.js';
-import { ANY_PRICE, type Ladder } from './ladder.js';
+import { ANY_PRICE, triggerPrice, type Ladder } from './ladder.js';
+import { businessTimeLeft } from './deadline.js';
+import { bankCalendar } from '../calendar/load.js';
+import type { BusinessCalendar } from '../calendar/business.js';
 import { cureAmounts } from './cure.js';
 import { rateFromPercent } from '../loans/interest.js';
 import { satsInFlight } from './liquidations.js';
@@ -76,6 +79,31 @@ function cureView(r: { state: string; debt_kopecks: bigint; sats: bigint; haircu
   };
 }
 
+/**
+ * The ladder a borrower reads its loan against (issue 19): the product's thresholds, the price of
+ * BTC at which this loan's LTV reaches each (the lines on its chart: the LTV rises as the price
+ * falls), the cure period, and an open call's business time left (the deadline counts only the
+ * bank's business hours, deadline.ts). The portal's what-if bar computes the LTV at a dragged
+ * price from the same debt, collateral and haircut, exactly, in bigint.
+ */
+function ladderView(r: { state: string; debt_kopecks: bigint; sats: bigint; call_deadline: Date | null; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }, calendar: BusinessCalendar, at: Date) {
+  const exposure = { debt: r.debt_kopecks, sats: r.sats };
+  const inCall = r.state === 'margin_call' || r.state === 'accelerated_call';
+  return {
+    debtKopecks: r.debt_kopecks.toString(), sats: r.sats.toString(),
+    thresholds: {
+      haircutPercent: percentText(r.haircut), warningPercent: percentText(r.warning), marginCallPercent: percentText(r.margin_call),
+      acceleratedCallPercent: percentText(r.accelerated_call), liquidationPercent: percentText(r.liquidation), targetPercent: r.target, bandPercent: percentText(r.band),
+    },
+    prices: {
+      warning: priceText(triggerPrice(exposure, r.warning, r.haircut)),
+      marginCall: priceText(triggerPrice(exposure, r.margin_call, r.haircut)),
+      liquidation: priceText(triggerPrice(exposure, r.liquidation, r.haircut)),
+    },
+    callTimeLeftMs: inCall && r.call_deadline !== null ? businessTimeLeft(at, r.call_deadline, calendar) : null,
+  };
+}
+
 // The borrower's risk view is one of the API's hottest reads: its two joins stay prepared.
 const BORROWER_LOANS = prepared(`SELECT l.ref, r.state, r.debt_kopecks, r.sats, r.worsen_at, r.improve_above, r.call_deadline, r.state_since, lad.haircut, lad.warning, lad.margin_call, lad.accelerated_call, lad.liquidation, lad.band,
                 v.terms->'collateral'->'ltv'->>'target' AS target
@@ -102,6 +130,7 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async (request) => {
       const at = now();
       const ref = request.params.ref;
+      const calendar = await bankCalendar();
       // The price in force now (the latest cycle at or before now), the live loans and the latest
       // transitions, read side by side; the borrower itself is looked up only when both lists are
       // empty (it may not exist: 404), which spares the hot path a round trip (issue 17).
@@ -126,6 +155,7 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
             ? { deadlinePassed: { at: r.call_deadline.toISOString(), waitsFor: standing.ok ? 'the next risk check (every 10 s)' : standing.message } }
             : {}),
           ...cureView(r, price),
+          ...ladderView(r, calendar, at),
         })),
         transitions: transitions.map((t) => ({
           id: t.id.toString(), loan: t.ref, from: t.from_state, to: t.to_state, cause: t.cause, price: priceText(t.price_kopecks), ltvPercent: percentText(t.ltv_millionths),
