@@ -45,7 +45,7 @@ describe('the staff console', () => {
       treasury: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/books', '/proof'],
       auditor: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/books', '/audit', '/proof'],
       admin: ['/inbox', '/loans', '/audit', '/proof', '/admin'],
-      borrower1: ['/portal', '/proof'],
+      borrower1: ['/portal', '/portal/apply', '/portal/money', '/proof'],
     };
     for (const [user, screens] of Object.entries(expected)) {
       const page = await logIn(browser, world, user);
@@ -256,7 +256,7 @@ describe('the staff console', () => {
     const vault = (await world.t.as('treasury').get('/api/v1/loans/LN-2/vault')).json();
     for (const locale of ['ru', 'en'] as const) {
       const page = await logIn(browser, world, 'borrower2', { locale, viewport: { width: 390, height: 844 } });
-      await page.goto(`${world.url}/portal`);
+      await page.goto(`${world.url}/portal/loans/LN-2`);
       const mine = page.getByTestId('portal-vault-LN-2');
       await mine.waitFor();
       expect(await page.getByTestId('deposit-address').textContent()).toBe(vault.depositAddress);

@@ -23,6 +23,15 @@ const AuditPage = lazy(() => import('./pages/AuditPage'));
 const AdminPage = lazy(() => import('./pages/AdminPage'));
 const PortalPage = lazy(() => import('./pages/PortalPage'));
 const ProofPage = lazy(() => import('./pages/ProofPage'));
+const PortalLoanPage = lazy(() => import('./pages/PortalLoanPage'));
+const PortalApplyPage = lazy(() => import('./pages/PortalApplyPage'));
+const PortalMoneyPage = lazy(() => import('./pages/PortalMoneyPage'));
+
+/** A page of the miners' portal: only a borrower's user has a borrower to show (staff are told where their console is). */
+function BorrowerOnly({ children }: { children: ReactNode }) {
+  const { me } = useSession();
+  return me?.borrowerRef != null ? <>{children}</> : <NoAccess />;
+}
 
 /** A page shown only to whoever may call every operation it stands on; others see why not. */
 function Guard({ needs, children }: { needs: string | readonly string[]; children: ReactNode }) {
@@ -53,6 +62,9 @@ export function App() {
           <Route path="/audit" element={<Guard needs="verifyAuditChain"><AuditPage /></Guard>} />
           <Route path="/admin" element={<Guard needs="createUser"><AdminPage /></Guard>} />
           <Route path="/portal" element={<PortalPage />} />
+          <Route path="/portal/loans/:ref" element={<BorrowerOnly><PortalLoanPage /></BorrowerOnly>} />
+          <Route path="/portal/apply" element={<BorrowerOnly><PortalApplyPage /></BorrowerOnly>} />
+          <Route path="/portal/money" element={<BorrowerOnly><PortalMoneyPage /></BorrowerOnly>} />
           <Route path="/proof" element={<Guard needs="getLoansByRefVault"><ProofPage /></Guard>} />
           <Route path="*" element={<NoAccess notFound />} />
         </Routes>

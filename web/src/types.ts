@@ -81,6 +81,12 @@ export interface BorrowerRisk {
   loans: Array<{
     loan: string; state: string; since: string; debt: string; collateral: string; ltvPercent: string | null; worsensAtOrBelow: string | null; improvesAbove: string | null;
     callDeadline: string | null; cure: { atPrice: string; toTarget: { ltvPercent: string; addBtc: string; repayRub: string }; toLeaveCall: { belowLtvPercent: string; addBtc: string; repayRub: string } | null } | null;
+    /** Exact integers as strings: kopecks and sats, for the what-if bar. */
+    debtKopecks: string; sats: string;
+    thresholds: { haircutPercent: string; warningPercent: string; marginCallPercent: string; acceleratedCallPercent: string | null; liquidationPercent: string; targetPercent: string; bandPercent: string };
+    prices: { warning: string | null; marginCall: string | null; liquidation: string | null };
+    callTimeLeftMs: number | null;
+    deadlinePassed?: { at: string; waitsFor: string };
   }>;
   transitions: Array<{ id: string; loan: string; from: string; to: string; cause: string; price: string | null; ltvPercent: string | null; callDeadline: string | null; at: string; acknowledgedAt: string | null }>;
 }
@@ -89,6 +95,8 @@ export interface Offer {
   offerId: string; applicationId: string; createdAt: string; validUntil: string; plannedStart: string; ratePercent: string; keyRatePercent: string | null; fee: string; price: string;
   collateralRequired: string; schedule: { lines: Array<{ number: number; dueDate: string; payment: string; principal: string; interest: string; balance: string }>; totals: { payment: string; interest: string; principal: string } };
   totalInterest: string; totalCost: string; fullCostOfCredit: { percent: string; money: string } | null; blockingReasons: string[]; approvable?: boolean;
+  underwriting?: { recommendation: string | null; reasons: string[]; figures?: Record<string, unknown> };
+  levels?: { forBtc: string; warning: string | null; marginCall: string | null; liquidation: string | null; warningPercent: string; marginCallPercent: string; liquidationPercent: string; curePeriodHours: number };
   compliance?: { results?: Array<{ rule: string; passed: boolean; reason?: string }> };
 }
 
@@ -101,3 +109,11 @@ export interface StressView {
 
 export interface ApplicationView { applicationId: string; status: string; product: { code: string; version: number }; amount: string; months: number; repaymentType: string; createdAt: string; loan: string | null; offer: Offer | null }
 export interface LoanEvent { id: string; businessDate: string; kind: string; details: Record<string, unknown>; at: string }
+
+export interface PaymentDetails { recipient: string; recipientEn: string; inn: string; kpp: string; bik: string; correspondentAccount: string; account: string; purpose: string; purposeEn: string; reference: string }
+export interface BorrowerMoney {
+  borrower: string; businessDate: string; settlement: string; dueNow: string; nextInstalments: string; refundable: string;
+  repayTo: PaymentDetails[]; bankDetails: { bik: string; account: string } | null;
+  suspense: Array<{ id: string; reference: string; loan: string | null; amount: string; reason: string; status: string; businessDate: string }>;
+  refunds: Array<{ paymentOrderId: string; amount: string; purpose: string; businessDate: string; at: string }>;
+}

@@ -1,5 +1,5 @@
 import { type ReactNode, useState } from 'react';
-import { Alert, Badge, Button, Center, Group, Loader, Modal, Stack, Text, Title } from '@mantine/core';
+import { Alert, Badge, Button, Center, Group, Loader, Modal, Stack, Table, Text, Title } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import type { UseQueryResult } from '@tanstack/react-query';
 import { ApiProblem } from '../api';
@@ -103,4 +103,12 @@ export function Figure({ label, value, testId }: { label: string; value: ReactNo
       <Text fw={600} data-testid={testId}>{value}</Text>
     </Stack>
   );
+}
+
+/**
+ * A table that may scroll sideways on a phone: its scrolling region takes keyboard focus and has
+ * a name, as WCAG asks of a scrollable region (axe-core: scrollable-region-focusable).
+ */
+export function ScrollTable({ label, minWidth = 0, children }: { label: string; minWidth?: number; children: ReactNode }) {
+  return <Table.ScrollContainer minWidth={minWidth} scrollAreaProps={{ viewportProps: { tabIndex: 0, 'aria-label': label } }}>{children}</Table.ScrollContainer>;
 }

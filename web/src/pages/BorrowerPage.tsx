@@ -57,6 +57,7 @@ export default function BorrowerPage() {
 
 function LoansTab({ borrowerRef }: { borrowerRef: string }) {
   const { t, rub, btc, pct, time } = useI18n();
+  const { can } = useSession();
   const risk = useQuery({ queryKey: ['borrower-risk', borrowerRef], queryFn: async () => must(await api.GET('/api/v1/borrowers/{ref}/risk', { params: { path: { ref: borrowerRef } } })) as unknown as BorrowerRisk });
   const apps = useQuery({ queryKey: ['borrower-applications', borrowerRef], queryFn: async () => must(await api.GET('/api/v1/borrowers/{ref}/loan-applications', { params: { path: { ref: borrowerRef } } })) as unknown as { applications: ApplicationView[] } });
   return (
@@ -76,12 +77,22 @@ function LoansTab({ borrowerRef }: { borrowerRef: string }) {
       <Title order={3} size="h4">{t('borrower.applications')}</Title>
       <Loaded query={apps}>{(a) => (
         <Table>
-          <Table.Thead><Table.Tr><Table.Th>#</Table.Th><Table.Th>{t('common.status')}</Table.Th><Table.Th>{t('common.product')}</Table.Th><Table.Th ta="right">{t('common.amount')}</Table.Th><Table.Th ta="right">{t('common.months')}</Table.Th><Table.Th>{t('common.loan')}</Table.Th><Table.Th>{t('common.created')}</Table.Th></Table.Tr></Table.Thead>
+          <Table.Thead><Table.Tr><Table.Th>#</Table.Th><Table.Th>{t('common.status')}</Table.Th><Table.Th>{t('common.product')}</Table.Th><Table.Th ta="right">{t('common.amount')}</Table.Th><Table.Th ta="right">{t('common.months')}</Table.Th><Table.Th>{t('common.loan')}</Table.Th><Table.Th>{t('common.created')}</Table.Th><Table.Th /></Table.Tr></Table.Thead>
           <Table.Tbody>{a.applications.map((app) => (
             <Table.Tr key={app.applicationId}>
               <Table.Td>{app.applicationId}</Table.Td><Table.Td>{t(`applicationStatus.${app.status}` as MessageKey)}</Table.Td><Table.Td>{app.product.code}</Table.Td>
               <Table.Td ta="right">{rub(app.amount)}</Table.Td><Table.Td ta="right">{app.months}</Table.Td>
               <Table.Td>{app.loan === null || app.loan === undefined ? '—' : <Anchor component={Link} to={`/loans/${app.loan}`}>{app.loan}</Anchor>}</Table.Td><Table.Td>{time(app.createdAt)}</Table.Td>
+              <Table.Td>
+                {/* An application the miner sent from the portal waits here: its offer goes to a second officer like any other. */}
+                {app.status === 'offered' && app.offer !== null && can('postLoanApplicationsByIdApproval') && (
+                  <ActionButton label={t('application.propose')} testId={`propose-application-${app.applicationId}`}
+                    run={async (k) => must(await api.POST('/api/v1/loan-applications/{id}/approval', { params: { path: { id: app.applicationId }, header: { 'idempotency-key': k } }, body: { offerId: app.offer!.offerId } }))}>
+                    <Text size="sm">{t('application.offer', { id: app.offer.offerId })}: {rub(app.amount)}, {btc(app.offer.collateralRequired)}. {app.offer.blockingReasons.join('; ')}</Text>
+                    <Text size="sm">{t('application.proposeNote')}</Text>
+                  </ActionButton>
+                )}
+              </Table.Td>
             </Table.Tr>
           ))}</Table.Tbody>
         </Table>
