@@ -7,6 +7,7 @@ import { AddressChain, parseDescriptor, vaultDescriptor } from '../vaults/descri
 import { buildSpend } from '../vaults/psbt.js';
 import { createVault } from '../vaults/vault-store.js';
 import { seedLoans } from '../loans/seed.js';
+import { FIXED_PRODUCT } from '../test-support/loans.js';
 import { bankCalendar } from '../calendar/load.js';
 
 /**
@@ -54,12 +55,18 @@ const OWNED_BY_BORROWER1: Record<string, (t: TestApp) => Promise<string>> = {
   'GET /api/v1/borrowers/:ref/liquidations': borrower1Path('liquidations'),
   'POST /api/v1/borrowers/:ref/risk-acknowledgements': borrower1Path('risk-acknowledgements'),
   'GET /api/v1/borrowers/:ref/money': borrower1Path('money'),
+  'GET /api/v1/borrowers/:ref/loan-quote': async (app) => {
+    // A product to quote: an unknown one would be a 404 for the owner too.
+    expect([201, 409]).toContain((await app.as('admin').post('/api/v1/loan-products', { code: 'PROBE', terms: FIXED_PRODUCT })).statusCode);
+    return borrower1Path('loan-quote?product=PROBE&amount=100000.00&months=12&repaymentType=annuity&collateral=0.1')(app);
+  },
   'GET /api/v1/loans/:ref': borrower1Loan(''),
   'GET /api/v1/loans/:ref/schedule': borrower1Loan('/schedule'),
   'GET /api/v1/loans/:ref/balances': borrower1Loan('/balances'),
   'GET /api/v1/loans/:ref/statement': borrower1Loan('/statement'),
   'GET /api/v1/loans/:ref/collateral': borrower1Loan('/collateral'),
   'GET /api/v1/loans/:ref/events': borrower1Loan('/events'),
+  'GET /api/v1/loans/:ref/documents/:document': borrower1Loan('/documents/statement?format=csv'),
   'GET /api/v1/loans/:ref/vault': async (app) => {
     // The loan needs a vault for its owner to see one (without, the answer is 404 for everyone).
     const url = await borrower1Loan('')(app);
