@@ -31,6 +31,10 @@ export interface Config {
   readonly registry: { readonly url: string; readonly token?: string } | undefined;
   /** The SMTP server risk notices go through (smtp://host:port or smtps://user:pass@host); undefined: e-mails wait in the outbox. */
   readonly smtp: { readonly url: string; readonly from: string } | undefined;
+  /** The portal's public address, for the links in notices (ZALOG_PUBLIC_URL; default http://HOST:PORT). */
+  readonly publicUrl: string;
+  /** The bank's Telegram bot (ZALOG_TELEGRAM_BOT_TOKEN; ZALOG_TELEGRAM_API_URL for a local Bot API server); undefined: no Telegram channel. */
+  readonly telegram: { readonly token: string; readonly apiUrl: string } | undefined;
   /** Where collateral is sold: the OTC desk (treasury records fills, four eyes) or the simulated venue (demonstrations). */
   readonly liquidationVenue: 'otc' | 'simulated';
   /** Collateral being sold at once across the book, at most (sats). */
@@ -134,6 +138,13 @@ export function loadConfig(env: Env = process.env): Config {
   const mailFrom = env.ZALOG_MAIL_FROM || 'risk@zalog.local';
   if (!/^[^@\s]+@[^@\s]+$/.test(mailFrom)) throw new ConfigError(`ZALOG_MAIL_FROM must be an e-mail address; got "${mailFrom}"`);
 
+  const publicUrl = (env.ZALOG_PUBLIC_URL || `http://${host}:${port}`).replace(/\/$/, '');
+  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(publicUrl)) throw new ConfigError(`ZALOG_PUBLIC_URL must be the portal's http:// or https:// address (e.g. https://zalog.bank.example); got "${publicUrl}"`);
+  const telegramToken = env.ZALOG_TELEGRAM_BOT_TOKEN || undefined;
+  if (telegramToken !== undefined && !/^\d+:[A-Za-z0-9_-]{20,}$/.test(telegramToken)) throw new ConfigError('ZALOG_TELEGRAM_BOT_TOKEN must be a bot token from @BotFather (123456789:AA...)');
+  const telegramApi = env.ZALOG_TELEGRAM_API_URL || 'https://api.telegram.org';
+  if (!/^https?:\/\/[^\s]+$/.test(telegramApi)) throw new ConfigError(`ZALOG_TELEGRAM_API_URL must be an http:// or https:// URL; got "${telegramApi}"`);
+
   const liquidationVenue = env.ZALOG_LIQUIDATION_VENUE || 'otc';
   if (liquidationVenue !== 'otc' && liquidationVenue !== 'simulated') throw new ConfigError(`ZALOG_LIQUIDATION_VENUE must be otc or simulated; got "${liquidationVenue}"`);
   const cap = parseSats(env.ZALOG_LIQUIDATION_CAP_BTC || '50');
@@ -183,6 +194,8 @@ export function loadConfig(env: Env = process.env): Config {
     pricesPoll: pricesPoll === 'true',
     registry: registryUrl === undefined ? undefined : { url: registryUrl, ...(registryToken !== undefined ? { token: registryToken } : {}) },
     smtp: smtpUrl === undefined ? undefined : { url: smtpUrl, from: mailFrom },
+    publicUrl,
+    telegram: telegramToken === undefined ? undefined : { token: telegramToken, apiUrl: telegramApi },
     liquidationVenue,
     liquidationCapSats: cap.value,
     dataDir,

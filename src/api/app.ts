@@ -1,3 +1,4 @@
+import { noticeRoutes } from '../notices/routes.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -88,6 +89,8 @@ export interface AppOptions {
   readonly demo?: DemoStatus;
   /** The chain backend and spending policy of on-chain custody; without it vault spends answer 503. */
   readonly chain?: Omit<ChainSettings, 'now' | 'pricesStaleAfterSeconds'>;
+  /** The bank's Telegram bot (notices, chat linking); without it the link answers 409. */
+  readonly telegram?: AppContext['telegram'];
 }
 
 export interface DemoStatus {
@@ -216,6 +219,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     db: options.db,
     approvals: approvalRegistry(() => chain),
     chain,
+    telegram: options.telegram,
     now,
     sessionNow: options.sessionNow ?? options.now ?? (() => new Date()),
     approvalTtlSeconds: options.approvalTtlSeconds ?? APPROVAL_TTL_SECONDS_DEFAULT,
@@ -389,6 +393,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(vaultRoutes(context), { prefix: '/api/v1' });
   await app.register(calendarRoutes(context), { prefix: '/api/v1' });
   await app.register(inboxRoutes(context), { prefix: '/api/v1' });
+  await app.register(noticeRoutes(context), { prefix: '/api/v1' });
   app.get('/api/v1/demo', {
     config: { access: { public: true } },
     schema: {

@@ -11,6 +11,8 @@ import { formatKopecks, formatSats } from '../money/money.js';
 import { FIXED_PRODUCT, originate, seedLendingWorld, validAccount } from '../test-support/loans.js';
 import { makeTransaction, signPsbt, testKey } from '../test-support/bitcoin.js';
 import { startLocalChain, type LocalChain } from '../test-support/local-chain.js';
+import { startTelegramServer, type TelegramTestServer } from '../test-support/telegram-server.js';
+import { telegramBot } from '../notices/telegram.js';
 import { AddressChain, parseDescriptor } from '../vaults/descriptor.js';
 import { esploraBackend } from '../vaults/esplora.js';
 import { VaultWatcher } from '../vaults/watcher.js';
@@ -42,6 +44,7 @@ let t: TestApp;
 let prices: PriceService;
 let dir: string;
 let chain: LocalChain;
+let telegram: TelegramTestServer;
 let templates: Array<{ op: string; method: string; pattern: RegExp; params: number }> = [];
 const calendar = await bankCalendar();
 
@@ -80,7 +83,9 @@ beforeAll(async () => {
   stub = await startHttpStub();
   dir = await mkdtemp(path.join(tmpdir(), 'zalog-audit-coverage-'));
   chain = await startLocalChain();
+  telegram = await startTelegramServer();
   const raw = await openTestApp({
+    telegram: { bot: telegramBot({ token: telegram.token, apiUrl: telegram.url }), username: 'zalog_test_bot' },
     chain: { backend: esploraBackend({ baseUrl: chain.url }), feeFloorKvb: 1_000, feeCapKvb: 100_000, feeTargetBlocks: 6, deskAddress: undefined },
     registry: httpRegistryClient({ baseUrl: stub.url('/fns/'), token: 'registry-token', timeoutMs: 2_000 }),
     audit: { key: parseSigningKey(generateSigningKey().privatePem, 'test key'), file: path.join(dir, 'checkpoints.jsonl'), auditorsEmail: 'auditors@bank.example' },
@@ -102,6 +107,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
   await chain.close();
+  await telegram.close();
   await stub.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -261,6 +267,10 @@ describe('every state-changing operation, once, through the API', () => {
     await approve((await ok(t.as('risk').post(`/api/v1/loans/${short}/write-off`, { reason: 'shortfall after liquidation' }), 202)).json().id, 'risk2');
     const transition = (await t.as('borrower2').get('/api/v1/borrowers/B-2/risk')).json().transitions[0];
     await ok(t.as('borrower2').post('/api/v1/borrowers/B-2/risk-acknowledgements', { transitionId: transition.id }));
+    // The miner's notice settings and its Telegram link (a code for the bank's bot), then unlinking.
+    await ok(put('borrower2', '/api/v1/me/notices', { language: 'en', email: true, telegram: false }));
+    await ok(t.as('borrower2').post('/api/v1/me/notices/telegram-code', {}), 201);
+    await ok(t.as('borrower2').inject({ method: 'DELETE', url: '/api/v1/me/notices/telegram' }));
     // A manual price proposed (and withdrawn: the feed is back); a sharp move of the feed confirmed by a risk officer.
     await ok(t.as('risk').post('/api/v1/prices/manual', { price: '4700000.00', validMinutes: 30, reason: 'two exchanges frozen' }), 202);
     for (const name of ['ex-a', 'ex-b', 'ex-c']) stub.set(`/${name}`, () => ({ body: JSON.stringify({ price: '50000.00', time: new Date().toISOString() }) }));

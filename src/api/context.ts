@@ -5,6 +5,7 @@ import type { RegistryClient } from '../compliance/registry.js';
 import type { CheckpointTarget } from '../audit/checkpoint-file.js';
 import type { OutboundPolicy } from '../adapters/outbound.js';
 import type { ChainSettings } from '../vaults/spends.js';
+import type { TelegramBot } from '../notices/telegram.js';
 
 /** What every route plugin is built with. `now` is a clock the tests can move. */
 export interface AppContext {
@@ -28,4 +29,6 @@ export interface AppContext {
   readonly proofKey: SigningKey | undefined;
   /** On-chain custody's backend and spending policy (fee floor and cap, the desk's address); undefined where none is configured. */
   readonly chain: ChainSettings | undefined;
+  /** The bank's Telegram bot and its username (for t.me links); undefined where none is configured. */
+  readonly telegram: { readonly bot: TelegramBot; readonly username: string | null } | undefined;
 }

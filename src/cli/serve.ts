@@ -28,7 +28,9 @@ import nodemailer from 'nodemailer';
 import { bankCalendar, refreshBankCalendar } from '../calendar/load.js';
 import { RiskEngine } from '../risk/risk-engine.js';
 import { PgRiskStore } from '../risk/risk-store.js';
-import { deliverDue, emailSender, webhookSender } from '../risk/outbox.js';
+import { deliverDue, emailSender, telegramSender, webhookSender } from '../risk/outbox.js';
+import { telegramBot } from '../notices/telegram.js';
+import { pollTelegram } from '../notices/telegram-link.js';
 import { runLiquidations } from '../risk/liquidations.js';
 import { otcVenue, simulatedVenue } from '../risk/venues.js';
 import { controlSocketPath, startControlServer, type ControlRequest } from './control.js';
@@ -114,8 +116,16 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
     ? esploraBackend({ baseUrl: chainConfig.backend.url, timeoutMs: 30_000 })
     : coreRpcBackend({ url: chainConfig.backend.url, timeoutMs: 30_000 });
   const registry = config.registry === undefined ? undefined : httpRegistryClient({ baseUrl: config.registry.url, ...(config.registry.token !== undefined ? { token: config.registry.token } : {}) });
+  // The bank's Telegram bot (notices/telegram.ts): its username makes the t.me link a miner opens
+  // to link its chat; a bot the API does not know stops the start, as a bad SMTP URL would not.
+  const bot = config.telegram === undefined ? undefined : telegramBot(config.telegram);
+  const botUsername = bot === undefined ? null : await bot.getMe().then((me) => me.username ?? null, (error: unknown) => {
+    logger.warn({ err: error }, 'the Telegram Bot API did not answer getMe: linking shows no bot link until it does');
+    return null;
+  });
   const app = await buildApp({
     db,
+    ...(bot !== undefined ? { telegram: { bot, username: botUsername } } : {}),
     ...(registry !== undefined ? { registry } : {}),
     migrations,
     logger,
@@ -173,11 +183,17 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
   // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait).
   const senders = {
     webhook: webhookSender({ timeoutMs: 10_000, now, policy: config.outbound }),
-    ...(config.smtp === undefined ? {} : { email: emailSender(nodemailer.createTransport(config.smtp.url), config.smtp.from, config.smtp.from.split('@')[1]!) }),
+    ...(config.smtp === undefined ? {} : { email: emailSender(nodemailer.createTransport(config.smtp.url), config.smtp.from, config.smtp.from.split('@')[1]!, config.publicUrl) }),
+    ...(bot === undefined ? {} : { telegram: telegramSender(bot, config.publicUrl) }),
   };
+  // The bot's updates (a miner's "/start CODE"), read every 3 seconds.
+  const stopTelegram = bot === undefined ? () => undefined : scheduleJob(db, { name: 'telegram-updates', lockKey: 7_207_113, everyMs: 3_000, run: async () => {
+    const report = await pollTelegram(db, bot, () => new Date());
+    return report.updates > 0 ? report : undefined;
+  } }, logger);
   const stopOutbox = scheduleJob(db, every({ name: 'risk-outbox', lockKey: 7_207_103, everyMs: 5_000, run: async () => {
     const report = await deliverDue(db, { senders, now });
-    return report.delivered + report.retried + report.dead > 0 ? report : undefined;
+    return report.delivered + report.retried + report.dead + (report.skipped ?? 0) + (report.expired ?? 0) > 0 ? report : undefined;
   } }), logger);
   const mailTransport = config.smtp === undefined ? undefined : nodemailer.createTransport(config.smtp.url);
   const stopMail = mailTransport === undefined ? () => undefined : scheduleJob(db, { name: 'mail-outbox', lockKey: 7_207_106, everyMs: 15_000, run: async () => {
@@ -230,6 +246,7 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
       stopRisk();
       stopOutbox();
       stopMail();
+      stopTelegram();
       stopCheckpoints();
       stopHousekeeping();
       stopNetwork();

@@ -13,7 +13,8 @@ import { portfolio } from '../risk/portfolio.js';
  * What waits for a member of staff, in one read: proposals for a second pair of eyes (never the
  * reader's own: four eyes), each saying whether the reader's roles may approve it; applications
  * with an offer to decide; margin calls with their deadlines and the bank's business time left;
- * liquidations under way; open screening hits; the latest compliance events. And the portfolio
+ * liquidations under way; open screening hits; the latest compliance events; risk notices that never
+ * reached the borrower (dead letters, and calls' notices still unsent at the deadline). And the portfolio
  * page's figures (src/risk/portfolio.ts).
  */
 
@@ -49,7 +50,7 @@ export function inboxRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       config: { access: { roles: STAFF } },
       schema: {
         tags: ['approvals'], operationId: 'getInbox',
-        summary: 'What waits for me: proposals for a second pair of eyes (mine excluded), applications to decide, margin calls with their deadlines in business time, liquidations under way, open screening hits, recent compliance events',
+        summary: 'What waits for me: proposals for a second pair of eyes (mine excluded), applications to decide, margin calls with their deadlines in business time, liquidations under way, open screening hits, recent compliance events, risk notices that did not reach the borrower (a dead letter, or a call\'s notice not sent before its deadline): someone must call the borrower',
         querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }, { additionalProperties: false }),
         response: { 200: Loose, ...errors },
       },
@@ -86,6 +87,12 @@ export function inboxRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       const events = await db.query<{ id: bigint; borrower: string; rule: string; kind: string; reason: string; raised_at: Date }>(
         `SELECT e.id, b.ref AS borrower, e.rule, e.kind, e.reason, e.raised_at
            FROM compliance_events e JOIN borrowers b ON b.id = e.borrower_id ORDER BY e.id DESC LIMIT $1`, [Math.min(limit, 20)]);
+      // Notices that failed for good, or that were still unsent when their call's deadline passed:
+      // the borrower may not know, so a person must reach it another way (outbox.ts deliverDue).
+      const undelivered = await db.query<{ id: bigint; ref: string; borrower: string; channel: string; topic: string; status: string; last_error: string | null; attempts: number; created: Date; call_deadline: Date | null }>(
+        `SELECT o.id, l.ref, b.ref AS borrower, o.channel, o.topic, o.status, o.last_error, o.attempts, t.at AS created, t.call_deadline
+           FROM risk_outbox o JOIN risk_transitions t ON t.id = o.transition_id JOIN loans l ON l.id = o.loan_id JOIN borrowers b ON b.id = l.borrower_id
+          WHERE o.status IN ('dead', 'expired') ORDER BY o.id DESC LIMIT $1`, [limit]);
       return {
         at: at.toISOString(),
         proposals: proposals.map((p) => ({ ...p, proposedByName: names.get(BigInt(p.proposedBy)) ?? null })),
@@ -102,6 +109,10 @@ export function inboxRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         })),
         liquidations: liquidations.map((q) => ({ id: q.id.toString(), loan: q.ref, status: q.status, reason: q.reason, plannedBtc: q.planned_sats === null ? null : formatSats(q.planned_sats), filledBtc: formatSats(q.filled_sats), queuedAt: q.queued_at.toISOString() })),
         screeningHits: hits.map((h) => ({ id: h.id.toString(), borrower: h.borrower, field: h.field, matched: h.matched, list: h.list_name, entry: h.entry_display, foundAt: h.found_at.toISOString() })),
+        undeliveredNotices: undelivered.map((n) => ({
+          id: n.id.toString(), loan: n.ref, borrower: n.borrower, channel: n.channel, topic: n.topic, status: n.status, error: n.last_error, attempts: n.attempts,
+          at: n.created.toISOString(), callDeadline: n.call_deadline?.toISOString() ?? null,
+        })),
         complianceEvents: events.map((e) => ({ id: e.id.toString(), borrower: e.borrower, rule: e.rule, kind: e.kind, reason: e.reason, at: e.raised_at.toISOString() })),
       };
     });

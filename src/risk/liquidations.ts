@@ -295,7 +295,8 @@ async function leaveLiquidation(tx: Queryable, loanId: bigint, to: 'healthy' | '
      RETURNING id`, [loanId, to, at.price, at.cycleId, at.at, at.ltv ?? null, JSON.stringify(at.report)]);
   if (t === undefined) throw new Error(`loan ${loanId} is not in liquidation`);
   const topic = at.report.cancelled === true ? 'risk.liquidation_cancelled' : 'risk.liquidated';
-  await tx.query(`INSERT INTO risk_outbox (transition_id, loan_id, channel, topic, next_attempt_at) SELECT $1, $2, ch, $3, $4 FROM unnest($5::text[]) AS ch`, [t.id, loanId, topic, at.at, CHANNELS]);
+  await tx.query(`INSERT INTO risk_outbox (transition_id, loan_id, channel, topic, next_attempt_at) SELECT $1, $2, ch, $3, $4 FROM unnest($5::text[]) AS ch
+                   WHERE ch <> 'telegram' OR EXISTS (SELECT 1 FROM loans l JOIN borrowers b ON b.id = l.borrower_id JOIN users us ON us.borrower_id = b.ref JOIN telegram_links k ON k.user_id = us.id WHERE l.id = $2)`, [t.id, loanId, topic, at.at, CHANNELS]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCalendar } from '../calendar/load.js';
 import { seedLoans } from '../loans/seed.js';
@@ -74,7 +75,7 @@ afterAll(async () => {
 const LOOPBACK_ALLOWED = { allowHttp: true, allow: ['127.0.0.0/8'] };
 const senders = () => ({
   webhook: webhookSender({ timeoutMs: 2_000, now, policy: LOOPBACK_ALLOWED }),
-  email: emailSender(nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true }), 'risk@bank.example', 'bank.example'),
+  email: emailSender(nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true }), 'risk@bank.example', 'bank.example', 'https://zalog.bank.example'),
 });
 const outbox = () => t.db.query<{ id: bigint; channel: string; status: string; attempts: number; receipt: Record<string, unknown> | null; last_error: string | null; next_attempt_at: Date }>('SELECT * FROM risk_outbox ORDER BY id');
 
@@ -84,8 +85,12 @@ describe('the risk outbox', () => {
     const first = await deliverDue(t.db, { senders: senders(), now, backoffSeconds: 30 });
     expect(first).toEqual({ delivered: 2, retried: 2, dead: 0 }); // the two e-mails went; both webhooks failed
     expect(mails).toHaveLength(2);
-    expect(mails[0]).toMatch(/Subject: LTV warning: LN-\d+/);
-    expect(mails[0]).toMatch(/Message-ID: <risk-\d+@bank\.example>/);
+    const letter = await simpleParser(mails[0]!);
+    // Russian by default (the borrower's user chose nothing), with a plain-text and an HTML part.
+    expect(letter.subject).toMatch(/^Предупреждение по кредиту LN-\d+: LTV 60,6061\u00a0%$/);
+    expect(letter.messageId).toMatch(/^<risk-\d+@bank\.example>$/);
+    expect(letter.text).toContain('Цена BTC: 6\u00a0600\u00a0000,00\u00a0₽');
+    expect(letter.html).toContain('https://zalog.bank.example/portal/loans/LN-');
     const waiting = (await outbox()).filter((r) => r.status === 'pending');
     expect(waiting.map((r) => [r.attempts, r.next_attempt_at.getTime() - clock.getTime()])).toEqual([[1, 30_000], [1, 30_000]]);
     expect(await deliverDue(t.db, { senders: senders(), now })).toEqual({ delivered: 0, retried: 0, dead: 0 }); // not due yet

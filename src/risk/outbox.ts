@@ -6,6 +6,11 @@ import type { Database } from '../db/database.js';
 import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { formatRate } from '../loans/origination.js';
 import type { Channel } from './risk-store.js';
+import { ANY_PRICE, triggerPrice, type Ladder } from './ladder.js';
+import { cureAmounts } from './cure.js';
+import { rateFromPercent } from '../loans/interest.js';
+import { renderLetter, type Letter } from '../notices/letters.js';
+import { TelegramError, type TelegramBot } from '../notices/telegram.js';
 
 /**
  * Delivery of the risk outbox (migration 0015): the rows the engine wrote with its transitions,
@@ -42,6 +47,14 @@ export interface RiskMessage {
   readonly email: string | null;
   readonly webhookUrl: string | null;
   readonly webhookSecret: string | null;
+  /** The letter's language and channels, from the notice preferences of the borrower's first user (ru, both on, by default). */
+  readonly language: 'ru' | 'en';
+  readonly emailOn: boolean;
+  /** The Telegram chats linked by the borrower's users who keep Telegram on. */
+  readonly telegramChats: readonly bigint[];
+  /** The loan's ladder (its product's), to say in the letter where the call and liquidation come and what cures a call. */
+  readonly ladder: Ladder | null;
+  readonly targetLtv: bigint | null;
 }
 
 export type Receipt = Readonly<Record<string, string | number>>;
@@ -116,38 +129,76 @@ export function webhookSender(options: { timeoutMs: number; now: () => Date; pol
   };
 }
 
-const SUBJECTS: Record<string, string> = {
-  'risk.warning': 'LTV warning',
-  'risk.margin_call': 'Margin call',
-  'risk.accelerated_call': 'Accelerated margin call',
-  'risk.liquidation': 'Collateral liquidation',
-  'risk.improved': 'LTV back within limits',
-  'risk.liquidated': 'Collateral sold: execution report',
-  'risk.liquidation_cancelled': 'Liquidation cancelled',
-};
+/** The letter for a message (notices/letters.ts): the facts, the ladder's prices and, for a call, its cure at the transition's price. */
+export function letterOf(m: RiskMessage, portalUrl: string): Letter {
+  const exposure = { debt: m.debt, sats: m.sats };
+  const price = (threshold: bigint | undefined) => {
+    if (m.ladder === null || threshold === undefined) return null;
+    const p = triggerPrice(exposure, threshold, m.ladder.haircut);
+    return p <= 0n || p >= ANY_PRICE ? null : p;
+  };
+  const inCall = m.to === 'margin_call' || m.to === 'accelerated_call';
+  const cure = inCall && m.ladder !== null && m.targetLtv !== null && m.price > 0n ? cureAmounts(exposure, m.price, m.ladder, m.targetLtv) : null;
+  return renderLetter({
+    topic: m.topic, loanRef: m.loanRef, from: m.from, to: m.to, cause: m.cause, price: m.price, ltvMillionths: m.ltvMillionths, debt: m.debt, sats: m.sats,
+    callDeadline: m.callDeadline, at: m.at, callPrice: price(m.ladder?.marginCall), liquidationPrice: price(m.ladder?.liquidation),
+    cure: cure === null ? null : {
+      leave: { sats: cure.toLeaveCall.addSats, kopecks: cure.toLeaveCall.repayKopecks, belowMillionths: cure.callCuredBelow },
+      target: { sats: cure.toTarget.addSats, kopecks: cure.toTarget.repayKopecks, ltvMillionths: m.targetLtv! },
+    },
+    report: m.report, portalUrl,
+  }, m.language);
+}
 
-/** E-mail through an SMTP transport (nodemailer). The Message-ID is fixed per outbox row. */
-export function emailSender(transport: Transporter, from: string, domain: string): Sender {
+/** The outcome for a message nobody should get on this channel: recorded as 'skipped' with its reason. */
+export class NotWanted extends Error {}
+
+/**
+ * E-mail through an SMTP transport (nodemailer): the letter in the borrower's language, with a
+ * plain-text and an HTML part. The Message-ID is fixed per outbox row (a repeat is recognisable).
+ */
+export function emailSender(transport: Transporter, from: string, domain: string, portalUrl: string): Sender {
   return {
     async send(m) {
+      if (!m.emailOn) throw new NotWanted('the borrower turned e-mail notices off');
       if (m.email === null) throw new DeliveryError('no e-mail address set for the borrower', true);
-      const b = messageBody(m);
-      const lines = [
-        `Loan ${m.loanRef}: ${m.from} -> ${m.to} (${m.cause}).`,
-        `BTC/RUB ${b.priceRubPerBtc}; LTV ${b.ltvPercent ?? 'n/a'}%; debt ${b.debtRub} RUB; collateral ${b.collateralBtc} BTC.`,
-        ...(m.callDeadline === null ? [] : [`Top up the collateral or repay before ${b.callDeadline} (UTC); then acknowledge this call in the portal.`]),
-        ...(m.report === null ? [] : ['', 'Execution report:', JSON.stringify(m.report, null, 2)]),
-      ];
+      const letter = letterOf(m, portalUrl);
       try {
         const info = await transport.sendMail({
-          from, to: m.email, subject: `${SUBJECTS[m.topic] ?? m.topic}: ${m.loanRef}`, text: lines.join('\n'),
-          messageId: `<risk-${m.id}@${domain}>`, headers: { 'X-Zalog-Message-Id': m.id.toString() },
+          from, to: m.email, subject: letter.subject, text: letter.text, html: letter.html,
+          messageId: `<risk-${m.id}@${domain}>`, headers: { 'X-Zalog-Message-Id': m.id.toString(), 'Content-Language': m.language },
         }) as { messageId: string; response: string; accepted: unknown[] };
         return { messageId: info.messageId, response: info.response, accepted: info.accepted.length };
       } catch (error) {
         const code = (error as { responseCode?: number }).responseCode;
         throw new DeliveryError(`SMTP: ${(error as Error).message}`, code !== undefined && code >= 500 && code < 600);
       }
+    },
+  };
+}
+
+/**
+ * Telegram (notices/telegram.ts): the letter in the Bot API's HTML to every chat the borrower's
+ * users linked. A chat that blocked the bot refuses for good (403); flood control (429) and
+ * network errors are tried again. A retry after one chat of two got it sends to both again: the
+ * message id is in the receipt, and a borrower has one representative in practice.
+ */
+export function telegramSender(bot: TelegramBot, portalUrl: string): Sender {
+  return {
+    async send(m) {
+      if (m.telegramChats.length === 0) throw new NotWanted('no Telegram chat linked, or Telegram notices turned off');
+      const letter = letterOf(m, portalUrl);
+      const sent: string[] = [];
+      for (const chat of m.telegramChats) {
+        try {
+          const message = await bot.sendMessage(chat, letter.telegram);
+          sent.push(`${chat}:${message.message_id}`);
+        } catch (error) {
+          if (error instanceof TelegramError) throw new DeliveryError(error.message, error.permanent);
+          throw error;
+        }
+      }
+      return { messages: sent.join(',') };
     },
   };
 }
@@ -168,6 +219,10 @@ export interface DeliveryReport {
   readonly delivered: number;
   readonly retried: number;
   readonly dead: number;
+  /** Not wanted on the channel (turned off, nothing linked); present when some were. */
+  readonly skipped?: number;
+  /** A call's notice not sent before the call's deadline; present when some were. */
+  readonly expired?: number;
 }
 
 const CLAIM = `
@@ -180,15 +235,25 @@ RETURNING o.id, o.attempts`;
 const READ = `
 SELECT o.id, o.channel, o.topic, l.ref AS loan_ref, b.ref AS borrower_ref, t.id AS transition_id, t.from_state, t.to_state, t.cause,
        t.price_kopecks, t.ltv_millionths, t.debt_kopecks, t.sats, t.call_deadline, t.at, t.report,
-       c.email, c.webhook_url, c.webhook_secret
+       c.email, c.webhook_url, c.webhook_secret,
+       coalesce(p.language, 'ru') AS language, coalesce(p.email, true) AS email_on,
+       ARRAY(SELECT k.chat_id FROM users u JOIN telegram_links k ON k.user_id = u.id LEFT JOIN notice_preferences q ON q.user_id = u.id
+              WHERE u.borrower_id = b.ref AND u.disabled_at IS NULL AND coalesce(q.telegram, true) ORDER BY u.id) AS telegram_chats,
+       lad.haircut, lad.warning, lad.margin_call, lad.accelerated_call, lad.liquidation, lad.band, v.terms->'collateral'->'ltv'->>'target' AS target
   FROM risk_outbox o JOIN risk_transitions t ON t.id = o.transition_id JOIN loans l ON l.id = o.loan_id JOIN borrowers b ON b.id = l.borrower_id
   LEFT JOIN risk_contacts c ON c.borrower_id = b.id
+  -- The letter's language and the e-mail switch: the borrower's first user's choices.
+  LEFT JOIN LATERAL (SELECT q.language, q.email FROM users u JOIN notice_preferences q ON q.user_id = u.id WHERE u.borrower_id = b.ref ORDER BY u.id LIMIT 1) p ON true
+  LEFT JOIN risk_ladders lad ON lad.product_code = t.product_code AND lad.product_version = t.product_version
+  LEFT JOIN loan_product_versions v ON v.product_code = t.product_code AND v.version = t.product_version
  WHERE o.id = ANY ($1::int8[]) ORDER BY o.id`;
 
 interface ReadRow {
   id: bigint; channel: Channel; topic: string; loan_ref: string; borrower_ref: string; transition_id: bigint; from_state: string; to_state: string; cause: string;
   price_kopecks: bigint; ltv_millionths: bigint | null; debt_kopecks: bigint; sats: bigint; call_deadline: Date | null; at: Date;
-  report: Record<string, unknown> | null; email: string | null; webhook_url: string | null; webhook_secret: string | null; [key: string]: unknown;
+  report: Record<string, unknown> | null; email: string | null; webhook_url: string | null; webhook_secret: string | null;
+  language: 'ru' | 'en'; email_on: boolean; telegram_chats: bigint[];
+  haircut: bigint | null; warning: bigint | null; margin_call: bigint | null; accelerated_call: bigint | null; liquidation: bigint | null; band: bigint | null; target: string | null; [key: string]: unknown;
 }
 
 /** One round: claims due rows, sends them, records each outcome. */
@@ -202,19 +267,34 @@ export async function deliverDue(db: Database, options: DeliveryOptions): Promis
   if (claimed.length === 0) return { delivered: 0, retried: 0, dead: 0 };
   const attempts = new Map(claimed.map((c) => [c.id, c.attempts]));
   const rows = await db.query<ReadRow>(READ, [claimed.map((c) => c.id)]);
-  let delivered = 0, retried = 0, dead = 0;
+  let delivered = 0, retried = 0, dead = 0, skipped = 0, expired = 0;
   for (const row of rows) {
     const message: RiskMessage = {
       id: row.id, channel: row.channel, topic: row.topic, loanRef: row.loan_ref, borrowerRef: row.borrower_ref, from: row.from_state, to: row.to_state, cause: row.cause,
       price: row.price_kopecks, ltvMillionths: row.ltv_millionths, debt: row.debt_kopecks, sats: row.sats, callDeadline: row.call_deadline, at: row.at, transitionId: row.transition_id, report: row.report,
       email: row.email, webhookUrl: row.webhook_url, webhookSecret: row.webhook_secret,
+      language: row.language, emailOn: row.email_on, telegramChats: row.telegram_chats,
+      ladder: row.haircut === null ? null : { haircut: row.haircut, warning: row.warning!, marginCall: row.margin_call!, ...(row.accelerated_call === null ? {} : { acceleratedCall: row.accelerated_call }), liquidation: row.liquidation!, band: row.band! },
+      targetLtv: row.target === null ? null : rateFromPercent(row.target) ?? null,
     };
     const attempt = attempts.get(row.id)!;
+    // A call's notice that could not go out before the call's deadline is not sent late, as if
+    // there were still time: it is marked expired and shows in the staff's inbox (GET /inbox).
+    if (message.callDeadline !== null && message.callDeadline <= now && (message.to === 'margin_call' || message.to === 'accelerated_call')) {
+      await db.query(`UPDATE risk_outbox SET status = 'expired', last_error = $2 WHERE id = $1`, [row.id, `not delivered before the call's deadline ${message.callDeadline.toISOString()}`]);
+      expired += 1;
+      continue;
+    }
     try {
       const receipt = await options.senders[row.channel]!.send(message);
       await db.query(`UPDATE risk_outbox SET status = 'delivered', delivered_at = $2, receipt = $3::jsonb, last_error = NULL WHERE id = $1`, [row.id, options.now(), JSON.stringify(receipt)]);
       delivered += 1;
     } catch (error) {
+      if (error instanceof NotWanted) {
+        await db.query(`UPDATE risk_outbox SET status = 'skipped', last_error = $2 WHERE id = $1`, [row.id, error.message]);
+        skipped += 1;
+        continue;
+      }
       const permanent = error instanceof DeliveryError && error.permanent;
       const text = (error as Error).message.slice(0, 1000);
       if (permanent || attempt >= maxAttempts) {
@@ -227,5 +307,5 @@ export async function deliverDue(db: Database, options: DeliveryOptions): Promis
       }
     }
   }
-  return { delivered, retried, dead };
+  return { delivered, retried, dead, ...(skipped > 0 ? { skipped } : {}), ...(expired > 0 ? { expired } : {}) };
 }

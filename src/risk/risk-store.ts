@@ -14,7 +14,7 @@ import { STATES, type Ladder, type RiskState } from './ladder.js';
 export const RISK_CHANGES_LOCK_KEY = 7_207_101;
 
 /** The delivery channels every transition gets an outbox row for. */
-export const CHANNELS = ['webhook', 'email'] as const;
+export const CHANNELS = ['webhook', 'email', 'telegram'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 export const ladderKey = (code: string, version: number): string => `${code}:${version}`;
@@ -115,6 +115,8 @@ WITH m AS (
   SELECT t.id, t.loan_id, ch.channel,
          CASE WHEN array_position($12::text[], t.to_state) > array_position($12::text[], t.from_state) THEN 'risk.' || t.to_state ELSE 'risk.improved' END, $7::timestamptz
     FROM t CROSS JOIN unnest($11::text[]) AS ch (channel)
+   -- A Telegram row only where someone of the borrower linked a chat (most borrowers have none).
+   WHERE ch.channel <> 'telegram' OR EXISTS (SELECT 1 FROM loans l JOIN users us ON us.borrower_id = (SELECT ref FROM borrowers WHERE id = l.borrower_id) JOIN telegram_links k ON k.user_id = us.id WHERE l.id = t.loan_id)
 )
 SELECT loan_id FROM t`;
 

@@ -26,6 +26,7 @@ const ProofPage = lazy(() => import('./pages/ProofPage'));
 const PortalLoanPage = lazy(() => import('./pages/PortalLoanPage'));
 const PortalApplyPage = lazy(() => import('./pages/PortalApplyPage'));
 const PortalMoneyPage = lazy(() => import('./pages/PortalMoneyPage'));
+const PortalNoticesPage = lazy(() => import('./pages/PortalNoticesPage'));
 
 /** A page of the miners' portal: only a borrower's user has a borrower to show (staff are told where their console is). */
 function BorrowerOnly({ children }: { children: ReactNode }) {
@@ -65,6 +66,7 @@ export function App() {
           <Route path="/portal/loans/:ref" element={<BorrowerOnly><PortalLoanPage /></BorrowerOnly>} />
           <Route path="/portal/apply" element={<BorrowerOnly><PortalApplyPage /></BorrowerOnly>} />
           <Route path="/portal/money" element={<BorrowerOnly><PortalMoneyPage /></BorrowerOnly>} />
+          <Route path="/portal/notices" element={<BorrowerOnly><PortalNoticesPage /></BorrowerOnly>} />
           <Route path="/proof" element={<Guard needs="getLoansByRefVault"><ProofPage /></Guard>} />
           <Route path="*" element={<NoAccess notFound />} />
         </Routes>

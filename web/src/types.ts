@@ -28,6 +28,7 @@ export interface Inbox {
   liquidations: Array<{ id: string; loan: string; status: string; reason: string | null; plannedBtc: string | null; filledBtc: string; queuedAt: string }>;
   screeningHits: Array<{ id: string; borrower: string; field: string; matched: string; list: string; entry: string; foundAt: string }>;
   complianceEvents: Array<{ id: string; borrower: string; rule: string; kind: string; reason: string; at: string }>;
+  undeliveredNotices: Array<{ id: string; loan: string; borrower: string; channel: string; topic: string; status: 'dead' | 'expired'; error: string | null; attempts: number; at: string; callDeadline: string | null }>;
 }
 
 export interface Balances { principal: string; principalOverdue: string; interest: string; interestOverdue: string; penalty: string; fee: string; total: string }

@@ -52,6 +52,7 @@ export function Layout({ children }: { children: ReactNode }) {
               <NavLink component={RouterLink} to="/portal" label={t('nav.portal')} active={location.pathname === '/portal' || location.pathname.startsWith('/portal/loans')} onClick={close} />
               <NavLink component={RouterLink} to="/portal/apply" label={t('nav.apply')} active={location.pathname.startsWith('/portal/apply')} onClick={close} />
               <NavLink component={RouterLink} to="/portal/money" label={t('nav.money')} active={location.pathname.startsWith('/portal/money')} onClick={close} />
+              <NavLink component={RouterLink} to="/portal/notices" label={t('nav.notices')} active={location.pathname.startsWith('/portal/notices')} onClick={close} />
               <NavLink component={RouterLink} to="/proof" label={t('nav.proof')} active={location.pathname.startsWith('/proof')} onClick={close} />
             </>
             : screens.map((screen) => (

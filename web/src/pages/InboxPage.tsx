@@ -19,6 +19,7 @@ export default function InboxPage() {
           <Proposals data={data} />
           <Applications data={data} />
           <Calls data={data} fetchedAt={inbox.dataUpdatedAt} />
+          <Undelivered data={data} />
           <Liquidations data={data} />
           <Screening data={data} />
           <Compliance data={data} />
@@ -125,6 +126,28 @@ function Calls({ data, fetchedAt }: { data: Inbox; fetchedAt: number }) {
             <Table.Td><StateBadge state={c.state} /></Table.Td><Table.Td ta="right">{rub(c.debt)}</Table.Td><Table.Td ta="right">{btc(c.collateralBtc)}</Table.Td>
             <Table.Td>{time(c.callDeadline)}</Table.Td>
             <Table.Td>{c.businessSecondsLeft === null ? '—' : <Countdown seconds={c.businessSecondsLeft} fetchedAt={fetchedAt} />}</Table.Td>
+          </Table.Tr>
+        ))}</Table.Tbody>
+      </Table>
+    </Section>
+  );
+}
+
+/** Risk notices the borrower never got: someone must reach it by phone before the deadline passes unnoticed. */
+function Undelivered({ data }: { data: Inbox }) {
+  const { t, time } = useI18n();
+  return (
+    <Section title={t('inbox.undelivered')} count={data.undeliveredNotices.length} testId="inbox-undelivered">
+      <Text size="xs" c="dimmed" mb="xs">{t('inbox.undeliveredNote')}</Text>
+      <Table>
+        <Table.Thead><Table.Tr><Table.Th>{t('common.loan')}</Table.Th><Table.Th>{t('common.borrower')}</Table.Th><Table.Th>{t('inbox.notice')}</Table.Th><Table.Th>{t('inbox.channel')}</Table.Th><Table.Th>{t('common.status')}</Table.Th><Table.Th>{t('inbox.reason')}</Table.Th><Table.Th>{t('common.created')}</Table.Th><Table.Th>{t('inbox.deadline')}</Table.Th></Table.Tr></Table.Thead>
+        <Table.Tbody>{data.undeliveredNotices.map((n) => (
+          <Table.Tr key={n.id}>
+            <Table.Td><Anchor component={Link} to={`/loans/${n.loan}`}>{n.loan}</Anchor></Table.Td>
+            <Table.Td><Anchor component={Link} to={`/borrowers/${n.borrower}`}>{n.borrower}</Anchor></Table.Td>
+            <Table.Td>{t(`notice.${n.topic.replace('risk.', '')}` as MessageKey)}</Table.Td><Table.Td>{t(`channel.${n.channel}` as MessageKey)}</Table.Td>
+            <Table.Td><Badge color={n.status === 'expired' ? 'orange' : 'red'} variant="light">{t(n.status === 'expired' ? 'inbox.expired' : 'inbox.dead')}</Badge></Table.Td>
+            <Table.Td><Text size="xs">{n.error ?? '—'}</Text></Table.Td><Table.Td>{time(n.at)}</Table.Td><Table.Td>{n.callDeadline === null ? '—' : time(n.callDeadline)}</Table.Td>
           </Table.Tr>
         ))}</Table.Tbody>
       </Table>
