@@ -8,6 +8,7 @@ import { launch, logIn, openWorld, SCREENSHOTS, screenshot, type World } from '.
 import { testKey } from '../src/test-support/bitcoin.js';
 import { esploraBackend } from '../src/vaults/esplora.js';
 import { VaultWatcher } from '../src/vaults/watcher.js';
+import { pollTelegram } from '../src/notices/telegram-link.js';
 
 /**
  * The miners' portal in Debian's Chromium on a phone-sized screen (issue 19): a miner applies and
@@ -225,6 +226,41 @@ describe('the miners\' portal', () => {
       await axe(page, `loan ${locale}`);
       await page.context().close();
     }
+  }, 120_000);
+
+  it('sets its notices: English letters, and its Telegram chat linked by a one-time code sent to the bank\'s bot', async () => {
+    const page = await logIn(browser, world, 'borrower1', { viewport: PHONE });
+    await page.goto(`${world.url}/portal/notices`);
+    await page.getByTestId('notices-language').waitFor();
+    await settled(page);
+    await screenshot(page, 'portal-notices-phone-ru');
+    await axe(page, 'notices ru');
+    await page.getByTestId('telegram-link').click();
+    const code = page.getByTestId('telegram-code');
+    await code.waitFor();
+    const command = /\/start ([A-Za-z0-9_-]+)/.exec((await code.textContent()) ?? '')![1]!;
+    expect(await code.getByRole('link').getAttribute('href')).toBe(`https://t.me/zalog_bank_bot?start=${command}`);
+    await screenshot(page, 'portal-notices-code-phone-ru');
+    // The miner sends the code to the bot; the bank's poller links the chat; the page sees it.
+    world.telegram.pushMessage(424_242, `/start ${command}`, 'farm_cfo');
+    expect(await pollTelegram(world.t.test.db, world.bot, () => new Date())).toEqual({ updates: 1, linked: 1 });
+    await page.getByTestId('telegram-linked').waitFor();
+    expect(await page.getByTestId('telegram-linked').textContent()).toContain('@farm_cfo');
+    expect(world.telegram.sent.at(-1)).toMatchObject({ chatId: 424_242, text: expect.stringMatching(/^Готово/) });
+    await page.getByText('English').click();
+    await expect.poll(async () => (await world.t.as('borrower1').get('/api/v1/me/notices')).json().preferences.language).toBe('en');
+    // An early warning of its own, typed with a Russian decimal comma.
+    await page.getByTestId('notices-early').fill('45,5');
+    await page.getByTestId('notices-early-save').click();
+    await expect.poll(async () => (await world.t.as('borrower1').get('/api/v1/me/notices')).json().preferences.earlyWarningLtvPercent).toBe('45.5');
+    await page.context().close();
+    const en = await logIn(browser, world, 'borrower1', { locale: 'en', viewport: PHONE });
+    await en.goto(`${world.url}/portal/notices`);
+    await en.getByTestId('telegram-linked').waitFor();
+    await settled(en);
+    await screenshot(en, 'portal-notices-phone-en');
+    await axe(en, 'notices en');
+    await en.context().close();
   }, 120_000);
 
   it('keeps another miner out: its pages are 404 and no staff page opens', async () => {

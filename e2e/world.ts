@@ -12,6 +12,8 @@ import type { PriceService } from '../src/prices/price-service.js';
 import { startLocalChain, type LocalChain } from '../src/test-support/local-chain.js';
 import { esploraBackend } from '../src/vaults/esplora.js';
 import { generateSigningKey, parseSigningKey } from '../src/audit/checkpoint.js';
+import { startTelegramServer, type TelegramTestServer } from '../src/test-support/telegram-server.js';
+import { telegramBot, type TelegramBot } from '../src/notices/telegram.js';
 
 /**
  * The console end to end: the service (the same app as `zalog serve`, on a test database, with
@@ -32,6 +34,9 @@ export interface World {
   readonly risk: RiskEngine;
   /** The local chain the service's vaults live on (its Esplora-compatible API is the service's chain backend). */
   readonly chain: LocalChain;
+  /** A local Telegram Bot API server, the bank's bot's (the bot's client talks to it). */
+  readonly telegram: TelegramTestServer;
+  readonly bot: TelegramBot;
   /** Quotes BTC/USD at `usd` on every exchange, runs a price cycle and moves the risk engine with it. */
   setPrice(usd: string): Promise<void>;
   /** Moves the service's clock (and the price service's) forward. */
@@ -49,7 +54,9 @@ export async function openWorld(options: { loans?: number } = {}): Promise<World
   const now = () => new Date(Date.now() + offsetMs);
   const stub = await startHttpStub();
   const chain = await startLocalChain();
-  const t = await openTestApp({ webRoot: WEB_ROOT, now, proofKey: parseSigningKey(generateSigningKey().privatePem, 'e2e proof key'), chain: { backend: esploraBackend({ baseUrl: chain.url }), feeFloorKvb: 1_000, feeCapKvb: 100_000, feeTargetBlocks: 6, deskAddress: undefined } });
+  const telegram = await startTelegramServer({ username: 'zalog_bank_bot' });
+  const bot = telegramBot({ token: telegram.token, apiUrl: telegram.url });
+  const t = await openTestApp({ telegram: { bot, username: 'zalog_bank_bot' }, webRoot: WEB_ROOT, now, proofKey: parseSigningKey(generateSigningKey().privatePem, 'e2e proof key'), chain: { backend: esploraBackend({ baseUrl: chain.url }), feeFloorKvb: 1_000, feeCapKvb: 100_000, feeTargetBlocks: 6, deskAddress: undefined } });
   const names = ['ex-a', 'ex-b', 'ex-c'];
   let usd = '100000.00';
   for (const name of names) stub.set(`/${name}`, () => ({ body: JSON.stringify({ price: usd, time: now().toISOString() }) }));
@@ -70,9 +77,9 @@ export async function openWorld(options: { loans?: number } = {}): Promise<World
   };
   await setPrice(usd);
   return {
-    t, url: address, stub, prices, risk, chain, setPrice,
+    t, url: address, stub, prices, risk, chain, telegram, bot, setPrice,
     advance: (seconds) => { offsetMs += seconds * 1000; },
-    close: async () => { await prices.stop(); await t.close(); await stub.close(); await chain.close(); },
+    close: async () => { await prices.stop(); await t.close(); await stub.close(); await chain.close(); await telegram.close(); },
   };
 }
 

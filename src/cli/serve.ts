@@ -31,6 +31,8 @@ import { PgRiskStore } from '../risk/risk-store.js';
 import { deliverDue, emailSender, telegramSender, webhookSender } from '../risk/outbox.js';
 import { telegramBot } from '../notices/telegram.js';
 import { pollTelegram } from '../notices/telegram-link.js';
+import { queueReminders } from '../notices/reminders.js';
+import { latestCycle } from '../prices/price-repository.js';
 import { runLiquidations } from '../risk/liquidations.js';
 import { otcVenue, simulatedVenue } from '../risk/venues.js';
 import { controlSocketPath, startControlServer, type ControlRequest } from './control.js';
@@ -180,12 +182,21 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
     });
     return report.queued + report.admitted + report.cancelled + report.sold + report.booked > 0 || report.held !== undefined ? report : undefined;
   } }), logger);
-  // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait).
+  // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait),
+  // Telegram when the bank has a bot. SMTP connections are pooled: a tick that calls 1% of the
+  // book sends thousands of letters, and a connection per letter would be most of the cost.
   const senders = {
     webhook: webhookSender({ timeoutMs: 10_000, now, policy: config.outbound }),
-    ...(config.smtp === undefined ? {} : { email: emailSender(nodemailer.createTransport(config.smtp.url), config.smtp.from, config.smtp.from.split('@')[1]!, config.publicUrl) }),
+    ...(config.smtp === undefined ? {} : { email: emailSender(nodemailer.createTransport({ url: config.smtp.url, pool: true, maxConnections: 4 }), config.smtp.from, config.smtp.from.split('@')[1]!, config.publicUrl) }),
     ...(bot === undefined ? {} : { telegram: telegramSender(bot, config.publicUrl) }),
   };
+  // Reminders before an instalment falls due and while overdue, and miners' own early warnings at
+  // the published price: queued every 10 minutes, each once (notices/reminders.ts), sent above.
+  const stopReminders = scheduleJob(db, every({ name: 'reminders', lockKey: 7_207_114, everyMs: 600_000, run: async () => {
+    const cycle = await latestCycle(db, 'live');
+    const report = await queueReminders(db, now(), { publishedPrice: cycle?.publishedKopecks ?? null });
+    return report.due + report.overdue + report.early > 0 ? report : undefined;
+  } }), logger);
   // The bot's updates (a miner's "/start CODE"), read every 3 seconds.
   const stopTelegram = bot === undefined ? () => undefined : scheduleJob(db, { name: 'telegram-updates', lockKey: 7_207_113, everyMs: 3_000, run: async () => {
     const report = await pollTelegram(db, bot, () => new Date());
@@ -247,6 +258,7 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
       stopOutbox();
       stopMail();
       stopTelegram();
+      stopReminders();
       stopCheckpoints();
       stopHousekeeping();
       stopNetwork();

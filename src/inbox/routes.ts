@@ -90,8 +90,8 @@ export function inboxRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       // Notices that failed for good, or that were still unsent when their call's deadline passed:
       // the borrower may not know, so a person must reach it another way (outbox.ts deliverDue).
       const undelivered = await db.query<{ id: bigint; ref: string; borrower: string; channel: string; topic: string; status: string; last_error: string | null; attempts: number; created: Date; call_deadline: Date | null }>(
-        `SELECT o.id, l.ref, b.ref AS borrower, o.channel, o.topic, o.status, o.last_error, o.attempts, t.at AS created, t.call_deadline
-           FROM risk_outbox o JOIN risk_transitions t ON t.id = o.transition_id JOIN loans l ON l.id = o.loan_id JOIN borrowers b ON b.id = l.borrower_id
+        `SELECT o.id, l.ref, b.ref AS borrower, o.channel, o.topic, o.status, o.last_error, o.attempts, coalesce(t.at, o.created_at) AS created, t.call_deadline
+           FROM risk_outbox o LEFT JOIN risk_transitions t ON t.id = o.transition_id JOIN loans l ON l.id = o.loan_id JOIN borrowers b ON b.id = l.borrower_id
           WHERE o.status IN ('dead', 'expired') ORDER BY o.id DESC LIMIT $1`, [limit]);
       return {
         at: at.toISOString(),

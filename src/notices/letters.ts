@@ -165,9 +165,94 @@ function draft(f: LetterFacts, lang: DocLang): Draft {
   }
 }
 
-/** Lays a draft out as plain text, HTML and a Telegram message. */
+/** A risk notice as a letter. */
 export function renderLetter(f: LetterFacts, lang: DocLang): Letter {
-  const d = draft(f, lang);
+  return layout(draft(f, lang), lang);
+}
+
+/** A reminder or an early warning (notices/reminders.ts): its facts are integers in text. */
+export interface ReminderFacts {
+  readonly topic: string;
+  readonly loanRef: string;
+  readonly facts: Readonly<Record<string, unknown>>;
+  readonly portalUrl: string;
+}
+
+/** "2026-03-16" as "16.03.2026" / "16 Mar 2026". */
+export function dateText(iso: string, lang: DocLang): string {
+  const [y, m, d] = iso.split('-');
+  if (lang === 'ru') return `${d}.${m}.${y}`;
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  return `${Number(d)} ${months[Number(m) - 1]} ${y}`;
+}
+
+const int = (value: unknown): bigint => (typeof value === 'string' && /^-?\d+$/.test(value) ? BigInt(value) : typeof value === 'number' ? BigInt(value) : 0n);
+
+export function renderReminder(r: ReminderFacts, lang: DocLang): Letter {
+  const ru = lang === 'ru';
+  const f = r.facts;
+  const loan = r.loanRef;
+  const link = `${r.portalUrl}/portal/loans/${encodeURIComponent(loan)}`;
+  const linkText = ru ? 'Открыть кредит в личном кабинете' : 'Open the loan in the portal';
+  const payWhere = ru ? 'Реквизиты для оплаты и назначение платежа — в личном кабинете, раздел «Платежи».' : 'The payment details and the reference to quote are in the portal, under Payments.';
+  let d: Draft;
+  if (r.topic === 'reminder.due') {
+    const due = dateText(String(f.dueDate), lang);
+    const total = rub(int(f.totalKopecks), lang);
+    d = {
+      subject: ru ? `Кредит ${loan}: платёж ${total} до ${due}` : `Loan ${loan}: ${total} due on ${due}`,
+      happened: [ru ? `${due} наступает срок платежа № ${String(f.number)} по кредиту ${loan}: ${total} по графику.` : `Instalment no. ${String(f.number)} of loan ${loan} falls due on ${due}: ${total} by the schedule.`],
+      todo: [
+        ru ? `Пополните расчётный счёт в банке или переведите эту сумму до конца дня ${due}. Если деньги уже на счёте, делать ничего не нужно: банк спишет их в день платежа.` : `Top up your settlement account at the bank or transfer the amount by the end of ${due}. If the money is already on the account, nothing is needed: the bank takes it on the day.`,
+        payWhere,
+      ],
+      facts: [
+        [ru ? 'Кредит' : 'Loan', loan], [ru ? 'Дата платежа' : 'Due on', due],
+        [ru ? 'Основной долг' : 'Principal', rub(int(f.principalKopecks), lang)], [ru ? 'Проценты' : 'Interest', rub(int(f.interestKopecks), lang)],
+        [ru ? 'Всего' : 'Total', total],
+      ],
+      link, linkText,
+    };
+  } else if (r.topic === 'reminder.overdue') {
+    const since = dateText(String(f.overdueSince), lang);
+    const total = rub(int(f.totalKopecks), lang);
+    d = {
+      subject: ru ? `Просрочка по кредиту ${loan}: ${total}` : `Loan ${loan} overdue: ${total}`,
+      happened: [ru ? `Платёж по кредиту ${loan} просрочен с ${since} (дней просрочки: ${String(f.days)}). Просрочено ${total}, включая пени ${rub(int(f.penaltyKopecks), lang)}.` : `A payment on loan ${loan} has been overdue since ${since} (${String(f.days)} days). ${total} is overdue, penalties of ${rub(int(f.penaltyKopecks), lang)} included.`],
+      todo: [
+        ru ? 'Погасите просроченную сумму как можно скорее: пени начисляются за каждый день просрочки.' : 'Please pay the overdue amount as soon as you can: penalties accrue every day it is overdue.',
+        payWhere,
+      ],
+      facts: [
+        [ru ? 'Кредит' : 'Loan', loan], [ru ? 'Просрочка с' : 'Overdue since', since],
+        [ru ? 'Основной долг' : 'Principal', rub(int(f.principalOverdueKopecks), lang)], [ru ? 'Проценты' : 'Interest', rub(int(f.interestOverdueKopecks), lang)],
+        [ru ? 'Пени' : 'Penalties', rub(int(f.penaltyKopecks), lang)], [ru ? 'Всего' : 'Total', total],
+      ],
+      link, linkText,
+    };
+  } else {
+    const ltv = pct(int(f.ltvMillionths), lang);
+    const early = pct(int(f.earlyMillionths), lang);
+    const price = rub(int(f.priceKopecks), lang);
+    d = {
+      subject: ru ? `Кредит ${loan}: LTV ${ltv}, выше вашего порога ${early}` : `Loan ${loan}: LTV ${ltv}, above your threshold of ${early}`,
+      happened: [ru ? `При цене BTC ${price} LTV кредита ${loan} — ${ltv}: это выше порога раннего предупреждения ${early}, который вы задали.` : `At ${price} per BTC the LTV of loan ${loan} is ${ltv}, above the early-warning threshold of ${early} you set.`],
+      todo: [
+        ru ? `Предупреждение банка придёт при LTV ${pct(int(f.warningMillionths), lang)} (цена BTC ${rub(int(f.warningPriceKopecks), lang)}), маржин-колл — при цене ${rub(int(f.callPriceKopecks), lang)}.` : `The bank's warning comes at an LTV of ${pct(int(f.warningMillionths), lang)} (BTC at ${rub(int(f.warningPriceKopecks), lang)}), a margin call at ${rub(int(f.callPriceKopecks), lang)}.`,
+        ru ? 'Сейчас делать ничего не обязательно. Чтобы снизить LTV, можно внести BTC в залог или погасить часть долга.' : 'Nothing is required yet. To lower the LTV you may add BTC to the collateral or repay part of the debt.',
+      ],
+      facts: [
+        [ru ? 'Кредит' : 'Loan', loan], [ru ? 'Цена BTC' : 'BTC price', price], ['LTV', ltv],
+        [ru ? 'Долг' : 'Debt', rub(int(f.debtKopecks), lang)], [ru ? 'Залог' : 'Collateral', btc(int(f.sats), lang)],
+      ],
+      link, linkText,
+    };
+  }
+  return layout(d, lang);
+}
+
+/** Lays a draft out as plain text, HTML and a Telegram message. */
+function layout(d: Draft, lang: DocLang): Letter {
   const ru = lang === 'ru';
   const signature = ru ? 'Это автоматическое уведомление банка; отвечать на него не нужно.' : 'This is an automatic notice from the bank; there is no need to reply.';
   const heads = ru ? { happened: 'Что произошло', todo: 'Что сделать', facts: 'Данные' } : { happened: 'What happened', todo: 'What to do', facts: 'The figures' };

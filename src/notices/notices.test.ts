@@ -52,7 +52,7 @@ describe('notice settings', () => {
     expect(first.json()).toMatchObject({ preferences: { language: 'ru', email: true, telegram: true }, telegram: { available: true, bot: 'zalog_bank_bot', linked: null } });
     const set = await put('borrower1', { language: 'en', email: false, telegram: true });
     expect(set.statusCode).toBe(200);
-    expect(set.json().preferences).toEqual({ language: 'en', email: false, telegram: true });
+    expect(set.json().preferences).toEqual({ language: 'en', email: false, telegram: true, earlyWarningLtvPercent: null });
     expect((await t.as('borrower2').get('/api/v1/me/notices')).json().preferences.language).toBe('ru');
     const [audit] = await audits('notices.preferences.set');
     expect(audit).toMatchObject({ target: `user:${t.as('borrower1').user.id}`, details: { language: 'en', email: false, telegram: true } });
@@ -62,7 +62,7 @@ describe('notice settings', () => {
       expect(refused.statusCode, JSON.stringify(bad)).toBe(400);
       expect(typeof refused.json().error.code).toBe('string');
     }
-    expect((await t.as('borrower1').get('/api/v1/me/notices')).json().preferences).toEqual({ language: 'en', email: false, telegram: true });
+    expect((await t.as('borrower1').get('/api/v1/me/notices')).json().preferences).toEqual({ language: 'en', email: false, telegram: true, earlyWarningLtvPercent: null });
     // Staff have no portal settings here.
     expect((await t.as('officer').get('/api/v1/me/notices')).statusCode).toBe(403);
   });
@@ -128,6 +128,24 @@ describe('linking Telegram', () => {
     const again = await deliverDue(t.test.db, { senders: { telegram: telegramSender(bot, 'https://zalog.bank.example') }, now });
     expect(again).toMatchObject({ delivered: 0, dead: 1 });
     tg.blocked.delete(700_002);
+  });
+
+  it('does not send a call\'s notice after the call\'s deadline: it expires and the staff inbox lists it, with the dead letter', async () => {
+    const [call] = await t.test.db.query<{ id: bigint; call_deadline: Date }>(
+      `SELECT o.id, t.call_deadline FROM risk_outbox o JOIN risk_transitions t ON t.id = o.transition_id WHERE o.channel = 'telegram' AND t.to_state = 'margin_call' ORDER BY o.id LIMIT 1`);
+    expect(call).toBeDefined();
+    // As if the bot had been unreachable until after the deadline.
+    await t.test.db.query(`UPDATE risk_outbox SET status = 'pending', delivered_at = NULL, receipt = NULL, next_attempt_at = now() - interval '1 day' WHERE id = $1`, [call!.id]);
+    const sentBefore = tg.sent.length;
+    const late = () => new Date(call!.call_deadline.getTime() + 1_000);
+    expect(await deliverDue(t.test.db, { senders: { telegram: telegramSender(bot, 'https://zalog.bank.example') }, now: late })).toEqual({ delivered: 0, retried: 0, dead: 0, expired: 1 });
+    expect(tg.sent.length).toBe(sentBefore);
+    const inbox = (await t.as('officer').get('/api/v1/inbox')).json() as { undeliveredNotices: Array<{ loan: string; channel: string; topic: string; status: string; error: string }> };
+    expect(inbox.undeliveredNotices).toEqual(expect.arrayContaining([
+      expect.objectContaining({ loan: ref, channel: 'telegram', topic: 'risk.margin_call', status: 'expired', error: expect.stringMatching(/^not delivered before the call's deadline/) }),
+      expect.objectContaining({ loan: ref, channel: 'telegram', status: 'dead', error: expect.stringMatching(/blocked/) }),
+    ]));
+    expect((await t.as('borrower1').get('/api/v1/inbox')).statusCode).toBe(403);
   });
 
   it('unlinks: no Telegram rows for the next notice', async () => {

@@ -646,7 +646,7 @@ export const ru = {
   'channel.email': 'Эл. почта',
   'channel.telegram': 'Telegram',
   'notices.title': 'Уведомления',
-  'notices.intro': 'Банк сообщает о рисках по вашим кредитам: предупреждение, маржин-колл, продажа залога. Выберите язык писем и каналы.',
+  'notices.intro': 'Банк сообщает о рисках по вашим кредитам (предупреждение, маржин-колл, продажа залога) и напоминает о платежах. Выберите язык писем и каналы.',
   'notices.language': 'Язык уведомлений',
   'notices.languageNote': 'Письма и сообщения в Telegram приходят на этом языке; время — московское.',
   'notices.channels': 'Каналы',
@@ -664,6 +664,17 @@ export const ru = {
   'notices.orSend': 'Или отправьте боту {bot} эту команду:',
   'notices.codeExpires': 'Код действует до {at}. Страница обновится, когда бот подключит чат.',
   'notices.unlink': 'Отключить',
+  'notices.early': 'Раннее предупреждение',
+  'notices.earlyExplain': 'Ваш собственный порог LTV ниже порога предупреждения банка: если LTV кредита его достигнет, мы напишем вам (не чаще раза в день), пока есть время спокойно внести BTC или погасить часть долга.',
+  'notices.earlyLabel': 'Порог LTV',
+  'notices.earlyInvalid': 'Число от 1 до 99,99',
+  'notices.earlyNone': 'Не задан: только предупреждения банка.',
+  'notices.earlySet': 'Задан порог {percent} %.',
+  'notices.save': 'Сохранить',
+  'notices.decimalMark': ',',
+  'notice.reminder.due': 'Напоминание о платеже',
+  'notice.reminder.overdue': 'Напоминание о просрочке',
+  'notice.early_warning': 'Раннее предупреждение',
 } as const;
 
 export type MessageKey = keyof typeof ru;

@@ -1,13 +1,13 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { Alert, Anchor, Button, Card, CopyButton, Group, SegmentedControl, Stack, Switch, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Button, Card, CopyButton, Group, SegmentedControl, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, must } from '../api';
 import { useI18n } from '../i18n';
 import { Loaded, PageTitle, ProblemAlert } from '../components/Common';
 
 interface NoticeSettings {
-  preferences: { language: 'ru' | 'en'; email: boolean; telegram: boolean };
+  preferences: { language: 'ru' | 'en'; email: boolean; telegram: boolean; earlyWarningLtvPercent: string | null };
   email: string | null;
   telegram: { available: boolean; bot: string | null; linked: { username: string | null; at: string } | null };
 }
@@ -70,6 +70,7 @@ export default function PortalNoticesPage() {
               <Text size="xs" c="dimmed" mt="sm">{t('notices.channelsNote')}</Text>
               <ProblemAlert error={save.error} />
             </Card>
+            <EarlyWarning preferences={p} save={(next) => save.mutate(next)} saving={save.isPending} />
             <Card withBorder data-testid="notices-telegram-card">
               <Title order={3} size="h4" mb="sm">Telegram</Title>
               {!s.telegram.available && <Text size="sm" c="dimmed">{t('notices.telegramUnavailable')}</Text>}
@@ -89,10 +90,8 @@ export default function PortalNoticesPage() {
                         <Stack gap="xs">
                           {code.link !== null && <Button component="a" href={code.link} target="_blank" rel="noreferrer">{t('notices.openBot', { bot: `@${code.bot}` })}</Button>}
                           <Text size="sm">{t('notices.orSend', { bot: code.bot === null ? '' : `@${code.bot}` })}</Text>
-                          <Group gap="xs" wrap="nowrap">
-                            <Text ff="monospace" size="sm" style={{ wordBreak: 'break-all' }}>/start {code.code}</Text>
-                            <CopyButton value={`/start ${code.code}`}>{({ copied, copy }) => <Button size="compact-xs" variant="light" onClick={copy}>{copied ? t('portal.copied') : t('portal.copy')}</Button>}</CopyButton>
-                          </Group>
+                          <Text ff="monospace" size="sm" style={{ wordBreak: 'break-all' }}>/start {code.code}</Text>
+                          <Group><CopyButton value={`/start ${code.code}`}>{({ copied, copy }) => <Button size="compact-sm" variant="default" onClick={copy}>{copied ? t('portal.copied') : t('portal.copy')}</Button>}</CopyButton></Group>
                           <Text size="xs" c="dimmed">{t('notices.codeExpires', { at: time(code.expiresAt) })}</Text>
                         </Stack>
                       </Alert>
@@ -105,5 +104,26 @@ export default function PortalNoticesPage() {
         );
       }}</Loaded>
     </>
+  );
+}
+
+/** The miner's own early-warning LTV: a notice (at most daily) before the bank's warning. */
+function EarlyWarning({ preferences, save, saving }: { preferences: NoticeSettings['preferences']; save: (next: NoticeSettings['preferences']) => void; saving: boolean }) {
+  const { t } = useI18n();
+  const [text, setText] = useState(preferences.earlyWarningLtvPercent ?? '');
+  // Typed with a comma or a dot; sent as the API's decimal string, or null for none.
+  const value = text.trim().replace(',', '.');
+  const valid = value === '' || /^[0-9]{1,2}(\.[0-9]{1,2})?$/.test(value);
+  return (
+    <Card withBorder>
+      <Title order={3} size="h4" mb="xs">{t('notices.early')}</Title>
+      <Text size="sm" mb="sm">{t('notices.earlyExplain')}</Text>
+      <Group align="flex-end">
+        <TextInput label={t('notices.earlyLabel')} rightSection="%" w={140} inputMode="decimal" value={text} onChange={(e) => setText(e.currentTarget.value)}
+          error={valid ? undefined : t('notices.earlyInvalid')} data-testid="notices-early" />
+        <Button disabled={!valid} loading={saving} onClick={() => save({ ...preferences, earlyWarningLtvPercent: value === '' ? null : value })} data-testid="notices-early-save">{t('notices.save')}</Button>
+      </Group>
+      <Text size="xs" c="dimmed" mt="xs">{preferences.earlyWarningLtvPercent === null ? t('notices.earlyNone') : t('notices.earlySet', { percent: preferences.earlyWarningLtvPercent.replace('.', t('notices.decimalMark')) })}</Text>
+    </Card>
   );
 }
