@@ -142,6 +142,10 @@ for (const engine of benchEngines(argv)) {
         return page.document.querySelector('[data-testid="ltv-now"]')?.textContent ? page.performance.now() : 0;
       }, undefined, { polling: 'raf' });
       if (i > 0) portalMs.push(Number(await shown.jsonValue()));
+      if (i === LOADS && argv.includes('--timings')) {
+        const entries = await page.evaluate(`JSON.stringify([...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource'), ...performance.getEntriesByType('paint')].map((e) => [e.name.replace(/^https?:\\/\\/[^/]+/, ''), Math.round(e.startTime), Math.round(e.responseEnd ?? 0)]))`);
+        console.log(`${engine}: timings of the last portal load (name, start, end ms): ${entries}`);
+      }
       await context.close();
     }
     await browser.close();

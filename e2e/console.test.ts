@@ -45,7 +45,7 @@ describe('the staff console', () => {
       treasury: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/books', '/proof'],
       auditor: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/books', '/audit', '/proof'],
       admin: ['/inbox', '/loans', '/audit', '/proof', '/admin'],
-      borrower1: ['/portal', '/portal/apply', '/portal/money', '/proof'],
+      borrower1: ['/portal', '/portal/apply', '/portal/money', '/portal/notices', '/proof'],
     };
     for (const [user, screens] of Object.entries(expected)) {
       const page = await logIn(browser, world, user);

@@ -9,6 +9,7 @@ import { testKey } from '../src/test-support/bitcoin.js';
 import { esploraBackend } from '../src/vaults/esplora.js';
 import { VaultWatcher } from '../src/vaults/watcher.js';
 import { pollTelegram } from '../src/notices/telegram-link.js';
+import { originate } from '../src/test-support/loans.js';
 
 /**
  * The miners' portal in Debian's Chromium on a phone-sized screen (issue 19): a miner applies and
@@ -261,6 +262,27 @@ describe('the miners\' portal', () => {
     await screenshot(en, 'portal-notices-phone-en');
     await axe(en, 'notices en');
     await en.context().close();
+  }, 120_000);
+
+  it('in the custodial mode shows the custodian\'s instructions quoting the loan, and takes a declared deposit as pending', async () => {
+    // At the fallen price of the test before (69,500 USD): 300,000.00 RUB against 0.25 BTC is well under the product's 50%.
+    const { ref } = await originate(world.t, { borrower: 'B-1', amount: '300000.00', months: 6, type: 'annuity', collateral: '0.25' });
+    const page = await logIn(browser, world, 'borrower1', { viewport: PHONE });
+    await page.goto(`${world.url}/portal/loans/${ref}`);
+    const instructions = page.getByTestId('custodian-instructions');
+    await instructions.waitFor();
+    expect(await instructions.textContent()).toContain(ref);
+    await page.getByTestId('custodial-declare').click();
+    await page.getByTestId('custodial-amount').fill('0,01');
+    await page.getByTestId('custodial-declare-confirm').click();
+    await expect.poll(async () => (await page.getByTestId('custodial-positions').textContent()) ?? '').toContain('ждёт подтверждения кастодиана');
+    await settled(page);
+    await page.getByTestId(`portal-custodial-${ref}`).scrollIntoViewIfNeeded();
+    await screenshot(page, 'portal-custodial-phone-ru');
+    await axe(page, 'custodial');
+    const positions = (await world.t.as('borrower1').get(`/api/v1/loans/${ref}/collateral`)).json().positions as Array<{ btc: string; state: string }>;
+    expect(positions.at(-1)).toMatchObject({ btc: '0.01000000', state: 'pending' });
+    await page.context().close();
   }, 120_000);
 
   it('keeps another miner out: its pages are 404 and no staff page opens', async () => {

@@ -1,3 +1,4 @@
+import { bankRequisites, custodianInstructions } from './requisites.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -312,8 +313,12 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
 
     app.get('/loans/:ref/collateral', {
       config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },
-      schema: { tags: ['loans'], summary: 'The loan\'s collateral positions and release instruction', params: Type.Object({ ref: LoanRef }), response: { 200: Loose, ...errors } },
-    }, async (request) => guard(async () => collateralView(db, await loadLoan(db, request.params.ref))));
+      schema: { tags: ['loans'], summary: 'The loan\'s collateral positions and release instruction; for a loan without a vault (the custodial mode), the custodian and how to deposit with it', params: Type.Object({ ref: LoanRef }), response: { 200: Loose, ...errors } },
+    }, async (request) => guard(async () => {
+      const loan = await loadLoan(db, request.params.ref);
+      const [vault] = await db.query('SELECT 1 FROM vaults WHERE loan_id = $1', [loan.id]);
+      return { ...await collateralView(db, loan), custodian: vault === undefined ? custodianInstructions(await bankRequisites(), loan.ref) : null };
+    }));
 
     app.get('/loans/:ref/events', {
       config: { access: { roles: [...STAFF, 'borrower'], borrowerOwns: ownsLoan } },

@@ -99,6 +99,22 @@ describe('the bank\'s requisites', () => {
     const file = path.join(dir, 'bank.json');
     await writeFile(file, JSON.stringify({ ...shipped, inn: '7701000027' }));
     await expect(loadRequisites(file)).rejects.toThrow(/inn: the INN's control digit is wrong/);
+    expect(requisitesProblems({ ...shipped, custodian: { ...shipped.custodian!, instructions: 'Переведите BTC кастодиану' } })).toEqual(['custodian.instructions: must contain {loan}, the reference the custodian\'s confirmation quotes']);
+    expect(requisitesProblems({ ...shipped, custodian: 'x' })).toHaveLength(5);
+  });
+});
+
+describe('the custodial mode', () => {
+  it('tells the miner how to deposit with the custodian, quoting the loan, and takes its declared deposit as pending until treasury confirms it', async () => {
+    const view = (await t.as('borrower1').get(`/api/v1/loans/${ref}/collateral`)).json();
+    expect(view.custodian).toMatchObject({ reference: ref, name: expect.stringContaining('Кастоди') });
+    expect(view.custodian.instructions).toContain(`номер кредита ${ref}`);
+    expect(view.custodian.instructionsEn).toContain(`quoting loan ${ref}`);
+    const declared = await t.as('borrower1').post(`/api/v1/loans/${ref}/collateral`, { btc: '0.05' });
+    expect(declared.statusCode, declared.body).toBe(201);
+    const after = (await t.as('borrower1').get(`/api/v1/loans/${ref}/collateral`)).json();
+    expect(after.positions.at(-1)).toMatchObject({ btc: '0.05000000', state: 'pending', confirmedAt: null });
+    expect(after.held).toBe(view.held);
   });
 });
 

@@ -21,6 +21,11 @@ export interface BankRequisites {
   /** The payment purpose, `{loan}` replaced by the loan's reference. */
   readonly purposeTemplate: string;
   readonly purposeTemplateEn: string;
+  /**
+   * The custodian that holds collateral in the custodial mode, and what a miner does to deposit
+   * with it (`{loan}` replaced by the loan's reference, which the custodian's confirmation quotes).
+   */
+  readonly custodian?: { readonly name: string; readonly nameEn: string; readonly instructions: string; readonly instructionsEn: string; readonly contact: string };
 }
 
 export const BANK_FILE = fileURLToPath(new URL('../../config/bank.json', import.meta.url).href.replace('/dist/config/', '/config/'));
@@ -33,6 +38,16 @@ export function requisitesProblems(value: unknown): string[] {
   }
   for (const field of ['purposeTemplate', 'purposeTemplateEn'] as const) {
     if (typeof r[field] === 'string' && !(r[field] as string).includes('{loan}')) problems.push(`${field}: must contain {loan}, the reference repayments are matched by`);
+  }
+  if (r.custodian !== undefined) {
+    const c = (typeof r.custodian === 'object' && r.custodian !== null ? r.custodian : {}) as Record<string, unknown>;
+    for (const field of ['name', 'nameEn', 'contact'] as const) {
+      if (typeof c[field] !== 'string' || (c[field] as string).length < 1 || (c[field] as string).length > 210) problems.push(`custodian.${field}: 1 to 210 characters`);
+    }
+    for (const field of ['instructions', 'instructionsEn'] as const) {
+      if (typeof c[field] !== 'string' || (c[field] as string).length < 1 || (c[field] as string).length > 1000) problems.push(`custodian.${field}: 1 to 1000 characters`);
+      else if (!(c[field] as string).includes('{loan}')) problems.push(`custodian.${field}: must contain {loan}, the reference the custodian's confirmation quotes`);
+    }
   }
   const add = (field: string, problem: string | undefined) => { if (problem !== undefined) problems.push(`${field}: ${problem}`); };
   add('inn', innProblem(r.inn, 'organisation'));
@@ -59,6 +74,13 @@ export function paymentDetails(bank: BankRequisites, loan: string) {
     correspondentAccount: bank.correspondentAccount, account: bank.repaymentAccount,
     purpose: bank.purposeTemplate.replaceAll('{loan}', loan), purposeEn: bank.purposeTemplateEn.replaceAll('{loan}', loan), reference: loan,
   };
+}
+
+/** What a miner reads to deposit collateral with the custodian for `loan`; null when the bank names none. */
+export function custodianInstructions(bank: BankRequisites, loan: string) {
+  const c = bank.custodian;
+  if (c === undefined) return null;
+  return { name: c.name, nameEn: c.nameEn, instructions: c.instructions.replaceAll('{loan}', loan), instructionsEn: c.instructionsEn.replaceAll('{loan}', loan), contact: c.contact, reference: loan };
 }
 
 let cached: Promise<BankRequisites> | undefined;

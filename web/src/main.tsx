@@ -7,6 +7,8 @@ import { BrowserRouter } from 'react-router';
 import { I18nProvider } from './i18n';
 import { meQuery, SessionProvider } from './session';
 import { currentPriceQuery, portfolioQuery } from './pages/portfolio-queries';
+import { myRiskQuery, portalLoanQuery, type PortalLoan } from './pages/portal-queries';
+import type { BorrowerRisk } from './types';
 import { App } from './App';
 
 // Mantine's default "dimmed" grey is under WCAG AA contrast on white for small text: a darker one.
@@ -44,6 +46,16 @@ if (location.pathname === '/' || location.pathname === '/portfolio') {
     }
   }, () => undefined);
 }
+
+/** What public/boot.js leaves: the portal's first reads, started before this script ran. */
+interface BootAnswer { readonly key: string; readonly body: unknown }
+interface Boot { readonly risk?: Promise<BootAnswer | undefined>; readonly loan?: Promise<BootAnswer | undefined> }
+
+// The portal's first reads, started by boot.js before this script ran: into the cache, so a loan's
+// page renders with its data.
+const boot = (globalThis as { zalogBoot?: Boot }).zalogBoot;
+void boot?.risk?.then((answer) => { if (answer?.body !== undefined) queries.setQueryData(myRiskQuery(answer.key).queryKey, answer.body as BorrowerRisk); });
+void boot?.loan?.then((answer) => { if (answer?.body !== undefined) queries.setQueryData(portalLoanQuery(answer.key).queryKey, answer.body as PortalLoan); });
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -675,6 +675,17 @@ export const ru = {
   'notice.reminder.due': 'Напоминание о платеже',
   'notice.reminder.overdue': 'Напоминание о просрочке',
   'notice.early_warning': 'Раннее предупреждение',
+  'portal.custodial.title': 'Залог у кастодиана',
+  'portal.custodial.contact': 'Связь с кастодианом: {contact}',
+  'portal.custodial.declare': 'Заявить депозит',
+  'portal.custodial.declareExplain': 'Укажите, сколько BTC вы перевели кастодиану. Сумма станет залогом, когда казначейство банка получит подтверждение кастодиана.',
+  'portal.custodial.amount': 'Сумма',
+  'portal.custodial.declared': 'Заявлено',
+  'portal.custodial.state.pending': 'ждёт подтверждения кастодиана',
+  'portal.custodial.state.confirmed': 'подтверждён',
+  'portal.custodial.state.pledged': 'в залоге',
+  'portal.custodial.state.released': 'возвращён',
+  'portal.custodial.state.liquidated': 'продан',
 } as const;
 
 export type MessageKey = keyof typeof ru;

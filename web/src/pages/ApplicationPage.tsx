@@ -7,6 +7,7 @@ import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle, ProblemAlert } from '../components/Common';
 import type { Offer } from '../types';
+import { OfferFigures } from '../components/OfferFigures';
 
 type Repayment = 'annuity' | 'bullet' | 'interest_only';
 
@@ -59,17 +60,7 @@ export default function ApplicationPage() {
           {offer === undefined ? <Text c="dimmed">{t('application.offerHint')}</Text> : (
             <Card withBorder data-testid="offer">
               <Title order={3} size="h4" mb="sm">{t('application.offer', { id: offer.offerId })}</Title>
-              <SimpleGrid cols={{ base: 2, md: 3 }} mb="md">
-                <Figure label={t('loan.rate')} value={pct(offer.ratePercent)} />
-                <Figure label={t('application.fee')} value={rub(offer.fee)} />
-                <Figure label={t('application.totalInterest')} value={rub(offer.totalInterest)} />
-                <Figure label={t('application.totalCost')} value={rub(offer.totalCost)} />
-                <Figure label={t('application.psk')} value={offer.fullCostOfCredit === null ? t('application.pskNotApplicable') : `${pct(offer.fullCostOfCredit.percent)} · ${rub(offer.fullCostOfCredit.money)}`} />
-                <Figure label={t('application.collateralRequired')} value={btc(offer.collateralRequired)} testId="collateral-required" />
-                <Figure label={t('application.atPrice')} value={rub(offer.price)} />
-                <Figure label={t('application.start')} value={day(offer.plannedStart)} />
-                <Figure label={t('application.validUntil')} value={time(offer.validUntil)} />
-              </SimpleGrid>
+              <OfferFigures offer={offer} validLabel="application.validUntil" />
               {offer.blockingReasons.length > 0 && (
                 <Alert color="red" title={t('application.blocked')} mb="md">{offer.blockingReasons.map((r) => <Text key={r} size="sm">{r}</Text>)}</Alert>
               )}

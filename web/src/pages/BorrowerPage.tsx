@@ -8,6 +8,7 @@ import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle, ProblemAlert, StateBadge } from '../components/Common';
 import { LazyChart as Chart } from '../components/LazyChart';
 import type { ApplicationView, BorrowerRisk } from '../types';
+import { useHoldOrSell } from '../components/hold-or-sell';
 
 
 export default function BorrowerPage() {
@@ -235,12 +236,8 @@ function DscrChart({ report }: { report: UnderwritingReport }) {
 
 function HoldOrSell() {
   const { t, rub, btc } = useI18n();
-  const [holdings, setHoldings] = useState('1.00000000');
-  const [need, setNeed] = useState('1000000.00');
-  const [months, setMonths] = useState<number | string>(12);
-  const [rate, setRate] = useState('23.5');
-  const mutation = useMutation({ mutationFn: async () => must(await api.POST('/api/v1/hold-or-sell', { body: { holdings, need, months: Number(months), annualRatePercent: rate } })) });
-  const result = mutation.data as undefined | { explanation: string; sellNow: string; breakEvenPrice: string; liquidationPrice: string; loan: { interest: string; pledged: string }; outcomes: Array<{ name: string; priceAtEnd: string; borrow: string; sell: string; better: string }> };
+  const { holdings, setHoldings, need, setNeed, months, setMonths, rate, setRate, calc: mutation } = useHoldOrSell();
+  const result = mutation.data;
   return (
     <Grid>
       <Grid.Col span={{ base: 12, md: 4 }}>

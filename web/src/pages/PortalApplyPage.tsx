@@ -7,6 +7,7 @@ import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { Figure, Loaded, PageTitle, ProblemAlert } from '../components/Common';
 import type { Offer } from '../types';
+import { OfferFigures } from '../components/OfferFigures';
 
 type Repayment = 'annuity' | 'bullet' | 'interest_only';
 interface Figures { maxPrincipal?: string; bindingScenario?: string; crossesHalving?: boolean; breakEvenTariffRubPerKwh?: string; breakEvenPrice?: string | null }
@@ -87,17 +88,7 @@ function OfferCard({ offer }: { offer: Offer }) {
   return (
     <Card withBorder data-testid="offer">
       <Title order={3} size="h4" mb="sm">{t('portal.offerTitle')}</Title>
-      <SimpleGrid cols={{ base: 2, md: 3 }} mb="md">
-        <Figure label={t('loan.rate')} value={pct(offer.ratePercent)} />
-        <Figure label={t('application.fee')} value={rub(offer.fee)} />
-        <Figure label={t('application.totalInterest')} value={rub(offer.totalInterest)} />
-        <Figure label={t('application.totalCost')} value={rub(offer.totalCost)} />
-        <Figure label={t('application.psk')} value={offer.fullCostOfCredit === null ? t('application.pskNotApplicable') : `${pct(offer.fullCostOfCredit.percent)} · ${rub(offer.fullCostOfCredit.money)}`} />
-        <Figure label={t('application.collateralRequired')} value={btc(offer.collateralRequired)} testId="collateral-required" />
-        <Figure label={t('application.atPrice')} value={rub(offer.price)} />
-        <Figure label={t('application.start')} value={day(offer.plannedStart)} />
-        <Figure label={t('portal.quoteValid')} value={time(offer.validUntil)} />
-      </SimpleGrid>
+      <OfferFigures offer={offer} validLabel="portal.quoteValid" />
       {levels !== undefined && (
         <Card withBorder bg="gray.0" mb="md" data-testid="offer-levels">
           <Text size="sm" fw={600} mb={4}>{t('portal.levelsTitle', { btc: btc(levels.forBtc) })}</Text>

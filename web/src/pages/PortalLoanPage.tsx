@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { Alert, Anchor, Badge, Button, Card, Group, SimpleGrid, Slider, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
@@ -10,7 +10,10 @@ import { LazyChart } from '../components/LazyChart';
 import { kopecksOf, ltvAt, percentMillionths, percentText, rungAt } from '../ltv';
 import type { BorrowerRisk, ScheduleLine } from '../types';
 import { useMyRisk } from './PortalPage';
-import { PortalVault } from './PortalVault';
+import { portalLoanQuery } from './portal-queries';
+
+// The vault's part (QR codes, PSBTs) loads with its code after the health is drawn.
+const PortalVault = lazy(() => import('./PortalVault').then((m) => ({ default: m.PortalVault })));
 
 type Loan = BorrowerRisk['loans'][number];
 type Transition = BorrowerRisk['transitions'][number];
@@ -24,6 +27,22 @@ const DAY = 86_400_000;
  * hours and the two ways out with exact amounts, the notices to acknowledge, the next instalment,
  * the documents, and the vault. Everything from the API any client uses.
  */
+/**
+ * False for the first frame, true from the next: what is below the loan's health (the what-if bar
+ * and chart, the schedule, the documents, the vault) is drawn after the health is on screen, so a
+ * phone shows the figure that matters first (bench:web portal_loan_ms).
+ */
+function useAfterFirstPaint(shown: boolean): boolean {
+  const [ready, setReady] = useState(false);
+  useEffect(() => {
+    if (!shown || ready) return undefined;
+    // A passive effect runs once the frame is committed; the next animation frame follows its paint.
+    const frame = requestAnimationFrame(() => setReady(true));
+    return () => cancelAnimationFrame(frame);
+  }, [shown, ready]);
+  return ready;
+}
+
 export default function PortalLoanPage() {
   const { ref = '' } = useParams();
   const { t, rub, day, pct } = useI18n();
@@ -31,7 +50,8 @@ export default function PortalLoanPage() {
   const risk = useMyRisk(me?.borrowerRef ?? null);
   // The loan itself (404 when it is not this borrower's): a loan awaiting its collateral, or
   // repaid, is not on the ladder, and its page shows the vault, the terms and the documents.
-  const loan = useQuery({ queryKey: ['loan', ref], retry: false, queryFn: async () => must(await api.GET('/api/v1/loans/{ref}', { params: { path: { ref } } })) as unknown as { ref: string; status: string; amount: string; months: number; rate: { percent: string }; disbursedOn: string | null; maturityOn: string | null } });
+  const loan = useQuery(portalLoanQuery(ref));
+  const rest = useAfterFirstPaint(loan.data !== undefined && risk.data !== undefined);
   if (loan.error) return <NoAccess notFound />;
   return (
     <Loaded query={loan}>{(l) => (
@@ -46,7 +66,7 @@ export default function PortalLoanPage() {
               <Acknowledge borrower={r.borrower} transitions={transitions} />
               {l.status === 'approved' && <Alert color="blue" data-testid="awaiting-collateral">{t('portal.awaitingCollateral', { amount: rub(l.amount) })}</Alert>}
               {live !== undefined && <Health loan={live} price={r.price} />}
-              {live !== undefined && <WhatIf loan={live} price={r.price} />}
+              {rest && live !== undefined && <WhatIf loan={live} price={r.price} />}
               <Card withBorder>
                 <SimpleGrid cols={{ base: 2, sm: 4 }}>
                   <Figure label={t('common.amount')} value={rub(l.amount)} />
@@ -55,9 +75,9 @@ export default function PortalLoanPage() {
                   <Figure label={t('portal.maturity')} value={day(l.maturityOn)} />
                 </SimpleGrid>
               </Card>
-              {l.status !== 'approved' && <Instalments loanRef={ref} />}
-              {l.status !== 'approved' && <Documents loanRef={ref} />}
-              <Card withBorder id="deposit"><PortalVault loanRef={ref} addBtc={live?.callDeadline != null ? live.cure?.toTarget.addBtc ?? null : null} /></Card>
+              {rest && l.status !== 'approved' && <Instalments loanRef={ref} />}
+              {rest && l.status !== 'approved' && <Documents loanRef={ref} />}
+              {rest && <Card withBorder id="deposit"><Suspense fallback={null}><PortalVault loanRef={ref} addBtc={live?.callDeadline != null ? live.cure?.toTarget.addBtc ?? null : null} /></Suspense></Card>}
             </Stack>
           </>
         );

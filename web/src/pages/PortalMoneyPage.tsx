@@ -7,6 +7,7 @@ import { useI18n } from '../i18n';
 import { useSession } from '../session';
 import { Figure, Loaded, PageTitle, ProblemAlert, ScrollTable } from '../components/Common';
 import type { BorrowerMoney, PaymentDetails } from '../types';
+import { useHoldOrSell } from '../components/hold-or-sell';
 
 /**
  * The miner's money at the bank: where to pay (the bank's requisites and the purpose line naming
@@ -85,16 +86,10 @@ function Requisites({ details }: { details: PaymentDetails }) {
   );
 }
 
-interface HoldOrSellAnswer { price: string; loan: { interest: string; totalCost: string; pledged: string }; sellNow: string; breakEvenPrice: string; liquidationPrice: string; outcomes: Array<{ name: string; priceAtEnd: string; borrow: string; sell: string; better: 'borrow' | 'sell' | 'equal' }> }
-
 /** Borrow against the BTC and keep it, or sell some now? The server's calculation, in words. */
 function HoldOrSell() {
   const { t, rub, btc } = useI18n();
-  const [holdings, setHoldings] = useState('1.00000000');
-  const [need, setNeed] = useState('1000000.00');
-  const [months, setMonths] = useState<number | string>(12);
-  const [rate, setRate] = useState('23.5');
-  const calc = useMutation({ mutationFn: async () => must(await api.POST('/api/v1/hold-or-sell', { body: { holdings: holdings.trim().replace(',', '.'), need: need.trim().replace(',', '.').replace(/\s/g, ''), months: Number(months), annualRatePercent: rate.trim().replace(',', '.') } })) as unknown as HoldOrSellAnswer });
+  const { holdings, setHoldings, need, setNeed, months, setMonths, rate, setRate, calc } = useHoldOrSell();
   const a = calc.data;
   return (
     <Card withBorder>

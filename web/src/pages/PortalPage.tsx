@@ -6,10 +6,11 @@ import { useI18n } from '../i18n';
 import { useSession } from '../session';
 import { Figure, Loaded, PageTitle, ScrollTable, StateBadge } from '../components/Common';
 import type { ApplicationView, BorrowerRisk } from '../types';
+import { myRiskQuery } from './portal-queries';
 
 /** The miner's risk view: its live loans on the ladder, refreshed as a price moves them. */
 export function useMyRisk(ref: string | null) {
-  return useQuery({ queryKey: ['my-risk', ref], enabled: ref !== null, queryFn: async () => must(await api.GET('/api/v1/borrowers/{ref}/risk', { params: { path: { ref: ref! } } })) as unknown as BorrowerRisk, refetchInterval: 15_000 });
+  return useQuery({ ...myRiskQuery(ref ?? ''), enabled: ref !== null });
 }
 
 /**

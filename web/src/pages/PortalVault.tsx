@@ -20,7 +20,7 @@ export function PortalVault({ loanRef, addBtc }: { loanRef: string; addBtc: stri
   const { t } = useI18n();
   const vault = useVault(loanRef, 15_000);
   if (vault.data === undefined) return null;
-  if (vault.data === null) return <Text size="sm" c="dimmed" mt="xs">{t('portal.vault.custodial')}</Text>;
+  if (vault.data === null) return <Custodial loanRef={loanRef} addBtc={addBtc} />;
   const v = vault.data;
   return (
     <Stack gap="sm" mt="sm" data-testid={`portal-vault-${loanRef}`}>
@@ -138,6 +138,61 @@ function ReleaseAddress({ loanRef, current, network }: { loanRef: string; curren
           <TextInput label={t('portal.vault.release')} value={address} onChange={(e) => setAddress(e.currentTarget.value)} data-testid="release-address-input" />
         </ActionButton>
       </Group>
+    </Stack>
+  );
+}
+
+interface CollateralView {
+  held: string;
+  positions: Array<{ id: string; btc: string; state: string; custodianRef: string | null; declaredAt: string; confirmedAt: string | null }>;
+  custodian: { name: string; nameEn: string; instructions: string; instructionsEn: string; contact: string; reference: string } | null;
+}
+
+/**
+ * The custodial mode: the bank's custodian holds the BTC. The miner reads how to deposit (the
+ * custodian's account, the loan's reference in the memo), declares what it sent, and watches the
+ * declaration until treasury records the custodian's confirmation (four eyes).
+ */
+function Custodial({ loanRef, addBtc }: { loanRef: string; addBtc: string | null }) {
+  const { t, locale, btc, time } = useI18n();
+  const [amount, setAmount] = useState(addBtc ?? '');
+  const collateral = useQuery({
+    queryKey: ['collateral', loanRef], refetchInterval: 15_000,
+    queryFn: async () => must(await api.GET('/api/v1/loans/{ref}/collateral', { params: { path: { ref: loanRef } } })) as unknown as CollateralView,
+  });
+  const c = collateral.data;
+  if (c === undefined) return null;
+  const value = amount.trim().replace(',', '.');
+  return (
+    <Stack gap="sm" mt="sm" data-testid={`portal-custodial-${loanRef}`}>
+      <Title order={4} size="h5">{t('portal.custodial.title')}</Title>
+      {c.custodian === null
+        ? <Text size="sm" c="dimmed">{t('portal.vault.custodial')}</Text>
+        : (
+          <Stack gap={4}>
+            <Text size="sm" fw={500}>{locale === 'ru' ? c.custodian.name : c.custodian.nameEn}</Text>
+            <Text size="sm" data-testid="custodian-instructions">{locale === 'ru' ? c.custodian.instructions : c.custodian.instructionsEn}</Text>
+            <Text size="xs" c="dimmed">{t('portal.custodial.contact', { contact: c.custodian.contact })}</Text>
+          </Stack>
+        )}
+      <Group>
+        <ActionButton label={t('portal.custodial.declare')} testId="custodial-declare"
+          run={async () => must(await api.POST('/api/v1/loans/{ref}/collateral', { params: { path: { ref: loanRef } }, body: { btc: value } }))}>
+          <Text size="sm">{t('portal.custodial.declareExplain')}</Text>
+          <TextInput label={t('portal.custodial.amount')} rightSection="BTC" rightSectionWidth={48} inputMode="decimal" value={amount} onChange={(e) => setAmount(e.currentTarget.value)} data-testid="custodial-amount" />
+        </ActionButton>
+      </Group>
+      {c.positions.length > 0 && (
+        <Table fz="xs" data-testid="custodial-positions">
+          <Table.Thead><Table.Tr><Table.Th>{t('portal.custodial.declared')}</Table.Th><Table.Th ta="right">BTC</Table.Th><Table.Th>{t('common.status')}</Table.Th></Table.Tr></Table.Thead>
+          <Table.Tbody>{c.positions.map((p) => (
+            <Table.Tr key={p.id}>
+              <Table.Td>{time(p.declaredAt)}</Table.Td><Table.Td ta="right">{btc(p.btc)}</Table.Td>
+              <Table.Td>{t(`portal.custodial.state.${p.state}` as MessageKey)}</Table.Td>
+            </Table.Tr>
+          ))}</Table.Tbody>
+        </Table>
+      )}
     </Stack>
   );
 }
