@@ -183,11 +183,13 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
     return report.queued + report.admitted + report.cancelled + report.sold + report.booked > 0 || report.held !== undefined ? report : undefined;
   } }), logger);
   // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait),
-  // Telegram when the bank has a bot. SMTP connections are pooled: a tick that calls 1% of the
-  // book sends thousands of letters, and a connection per letter would be most of the cost.
+  // Telegram when the bank has a bot. SMTP connections are pooled, one pool for the notices and
+  // the auditors' mail: a tick that calls 1% of the book sends thousands of letters, and a
+  // connection per letter would be most of the cost.
+  const mailTransport = config.smtp === undefined ? undefined : nodemailer.createTransport({ url: config.smtp.url, pool: true, maxConnections: 4 });
   const senders = {
     webhook: webhookSender({ timeoutMs: 10_000, now, policy: config.outbound }),
-    ...(config.smtp === undefined ? {} : { email: emailSender(nodemailer.createTransport({ url: config.smtp.url, pool: true, maxConnections: 4 }), config.smtp.from, config.smtp.from.split('@')[1]!, config.publicUrl) }),
+    ...(config.smtp === undefined || mailTransport === undefined ? {} : { email: emailSender(mailTransport, config.smtp.from, config.smtp.from.split('@')[1]!, config.publicUrl) }),
     ...(bot === undefined ? {} : { telegram: telegramSender(bot, config.publicUrl) }),
   };
   // Reminders before an instalment falls due and while overdue, and miners' own early warnings at
@@ -206,7 +208,6 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
     const report = await deliverDue(db, { senders, now });
     return report.delivered + report.retried + report.dead + (report.skipped ?? 0) + (report.expired ?? 0) > 0 ? report : undefined;
   } }), logger);
-  const mailTransport = config.smtp === undefined ? undefined : nodemailer.createTransport(config.smtp.url);
   const stopMail = mailTransport === undefined ? () => undefined : scheduleJob(db, { name: 'mail-outbox', lockKey: 7_207_106, everyMs: 15_000, run: async () => {
     const report = await deliverMail(db, { transport: mailTransport, from: config.smtp!.from, domain: config.smtp!.from.split('@')[1]!, now });
     return report.delivered + report.retried + report.dead > 0 ? report : undefined;

@@ -146,6 +146,9 @@ export function webhookSender(options: { timeoutMs: number; now: () => Date; pol
   };
 }
 
+/** Whether a message tells of a loan entering a call (it has a deadline to answer by). */
+const intoCall = (m: RiskMessage) => m.to === 'margin_call' || m.to === 'accelerated_call';
+
 /** The letter for a message (notices/letters.ts): the facts, the ladder's prices and, for a call, its cure at the transition's price. */
 export function letterOf(m: RiskMessage, portalUrl: string): Letter {
   if (m.facts !== null) return renderReminder({ topic: m.topic, loanRef: m.loanRef, facts: m.facts, portalUrl }, m.language);
@@ -155,8 +158,7 @@ export function letterOf(m: RiskMessage, portalUrl: string): Letter {
     const p = triggerPrice(exposure, threshold, m.ladder.haircut);
     return p <= 0n || p >= ANY_PRICE ? null : p;
   };
-  const inCall = m.to === 'margin_call' || m.to === 'accelerated_call';
-  const cure = inCall && m.ladder !== null && m.targetLtv !== null && m.price > 0n ? cureAmounts(exposure, m.price, m.ladder, m.targetLtv) : null;
+  const cure = intoCall(m) && m.ladder !== null && m.targetLtv !== null && m.price > 0n ? cureAmounts(exposure, m.price, m.ladder, m.targetLtv) : null;
   return renderLetter({
     topic: m.topic, loanRef: m.loanRef, from: m.from, to: m.to, cause: m.cause, price: m.price, ltvMillionths: m.ltvMillionths, debt: m.debt, sats: m.sats,
     callDeadline: m.callDeadline, at: m.at, callPrice: price(m.ladder?.marginCall), liquidationPrice: price(m.ladder?.liquidation),
@@ -305,7 +307,7 @@ export async function deliverDue(db: Database, options: DeliveryOptions): Promis
     const attempt = attempts.get(row.id)!;
     // A call's notice that could not go out before the call's deadline is not sent late, as if
     // there were still time: it is marked expired and shows in the staff's inbox (GET /inbox).
-    if (message.callDeadline !== null && message.callDeadline <= now && (message.to === 'margin_call' || message.to === 'accelerated_call')) {
+    if (message.callDeadline !== null && message.callDeadline <= now && intoCall(message)) {
       await db.query(`UPDATE risk_outbox SET status = 'expired', last_error = $2 WHERE id = $1`, [row.id, `not delivered before the call's deadline ${message.callDeadline.toISOString()}`]);
       expired += 1;
       return;

@@ -21,13 +21,6 @@ const ACKNOWLEDGEABLE = new Set(['warning', 'margin_call', 'accelerated_call', '
 const DAY = 86_400_000;
 
 /**
- * One live loan as its miner reads it: how safe it is now (the LTV, and the prices at which the
- * warning, the call and liquidation come), what a price move would do (the what-if bar, and the
- * BTC/RUB chart with those prices as lines), during a call the deadline in the bank's business
- * hours and the two ways out with exact amounts, the notices to acknowledge, the next instalment,
- * the documents, and the vault. Everything from the API any client uses.
- */
-/**
  * False for the first frame, true from the next: what is below the loan's health (the what-if bar
  * and chart, the schedule, the documents, the vault) is drawn after the health is on screen, so a
  * phone shows the figure that matters first (bench:web portal_loan_ms).
@@ -43,6 +36,13 @@ function useAfterFirstPaint(shown: boolean): boolean {
   return ready;
 }
 
+/**
+ * One live loan as its miner reads it: how safe it is now (the LTV, and the prices at which the
+ * warning, the call and liquidation come), what a price move would do (the what-if bar, and the
+ * BTC/RUB chart with those prices as lines), during a call the deadline in the bank's business
+ * hours and the two ways out with exact amounts, the notices to acknowledge, the next instalment,
+ * the documents, and the vault. Everything from the API any client uses.
+ */
 export default function PortalLoanPage() {
   const { ref = '' } = useParams();
   const { t, rub, day, pct } = useI18n();
