@@ -29,7 +29,7 @@ afterAll(async () => {
 
 /** The chain watcher of the world's local chain (the tests run its rounds; the service's job is not scheduled in tests). */
 const watcher = () => new VaultWatcher({ db: world.t.test.db, backend: esploraBackend({ baseUrl: world.chain.url }), now: () => new Date(), startHeight: 1 });
-const MAIN_PAGES = ['/portfolio', '/inbox', '/loans', '/loans/LN-1', '/borrowers', '/borrowers/B-1', '/borrowers/B-1/apply', '/risk', '/books', '/audit'];
+const MAIN_PAGES = ['/portfolio', '/inbox', '/loans', '/loans/LN-1', '/borrowers', '/borrowers/B-1', '/borrowers/B-1/apply', '/risk', '/exposure', '/books', '/audit'];
 
 /** Waits for a page's data: no loader left and no error shown. */
 async function settled(page: Page): Promise<void> {
@@ -40,10 +40,10 @@ async function settled(page: Page): Promise<void> {
 describe('the staff console', () => {
   it('shows each role its own screens and no other', async () => {
     const expected: Record<string, string[]> = {
-      officer: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/books', '/proof'],
-      risk: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/books', '/audit', '/proof'],
-      treasury: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/books', '/proof'],
-      auditor: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/books', '/audit', '/proof'],
+      officer: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/exposure', '/books', '/proof'],
+      risk: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/exposure', '/books', '/audit', '/proof'],
+      treasury: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/exposure', '/books', '/proof'],
+      auditor: ['/portfolio', '/inbox', '/loans', '/borrowers', '/risk', '/exposure', '/books', '/audit', '/proof'],
       admin: ['/inbox', '/loans', '/audit', '/proof', '/admin'],
       borrower1: ['/portal', '/portal/apply', '/portal/money', '/portal/notices', '/proof'],
     };
@@ -63,7 +63,7 @@ describe('the staff console', () => {
     await page.waitForURL(/\/portal$/);
     await settled(page);
     await screenshot(page, 'portal-phone-ru');
-    for (const path of ['/portfolio', '/inbox', '/loans', '/loans/LN-1', '/borrowers/B-1', '/risk', '/books']) {
+    for (const path of ['/portfolio', '/inbox', '/loans', '/loans/LN-1', '/borrowers/B-1', '/risk', '/exposure', '/books']) {
       await page.goto(`${world.url}${path}`);
       await page.getByTestId('no-access').waitFor();
     }
@@ -279,6 +279,46 @@ describe('the staff console', () => {
     }
   }, 120_000);
 
+  it('shows the book against the bank\'s capital and limits, and takes a limit changed by one risk officer and approved by another', async () => {
+    const risk = await logIn(browser, world, 'risk');
+    await risk.goto(`${world.url}/exposure`);
+    await settled(risk);
+    await risk.getByTestId('exposure-recompute').click();
+    await risk.getByTestId('exposure-recompute-confirm').click();
+    await expect.poll(() => risk.getByTestId('exposure-book').textContent()).toMatch(/₽ · \d+,\d{2}\s?%$/);
+    expect(await risk.getByTestId('exposure-limits').locator('tbody tr').count()).toBe(4);
+    await screenshot(risk, 'exposure-book-ru');
+    await risk.getByRole('tab', { name: 'Правила' }).click();
+    await risk.getByTestId('propose-limit').click();
+    await risk.getByLabel('Мягкий, % капитала').fill('0.8');
+    await risk.getByLabel('Жёсткий, % капитала').fill('1.6');
+    await risk.getByLabel('Основание').fill('Письмо Банка России (e2e)');
+    await risk.getByLabel('Причина').fill('сужаем лимит портфеля');
+    await risk.getByTestId('propose-limit-confirm').click();
+    await risk.context().close();
+
+    const checker = await logIn(browser, world, 'risk2');
+    await checker.goto(`${world.url}/inbox`);
+    await checker.locator('[data-testid^="proposal-"]', { hasText: 'limit for crypto_book' }).locator('[data-testid^="approve-"]').click();
+    await checker.locator('[data-testid$="-confirm"]').click();
+    await expect.poll(() => checker.locator('[data-testid^="proposal-"]', { hasText: 'limit for crypto_book' }).count()).toBe(0);
+    await checker.goto(`${world.url}/exposure`);
+    await checker.getByRole('tab', { name: 'Правила' }).click();
+    await expect.poll(() => checker.getByTestId('rules-limits').locator('tbody tr').first().innerText()).toMatch(/0,80\s?%.*1,60\s?%/s);
+    await screenshot(checker, 'exposure-rules-ru');
+    await checker.context().close();
+
+    const english = await logIn(browser, world, 'auditor', { locale: 'en' });
+    await english.goto(`${world.url}/exposure`);
+    await settled(english);
+    await english.getByTestId('exposure-book').waitFor();
+    await screenshot(english, 'exposure-book-en');
+    await english.getByRole('tab', { name: 'By day' }).click();
+    await english.getByTestId('exposure-history').waitFor();
+    await screenshot(english, 'exposure-history-en');
+    await english.context().close();
+  });
+
   it('renders every main page in Russian and in English, with no serious accessibility violation', async () => {
     for (const locale of ['ru', 'en'] as const) {
       const page = await logIn(browser, world, 'risk', { locale });
@@ -289,7 +329,8 @@ describe('the staff console', () => {
         expect(text.length, `${locale} ${path}`).toBeGreaterThan(20);
         expect(await page.getByTestId('no-access').count(), `${locale} ${path}`).toBe(path === '/borrowers/B-1/apply' ? 1 : 0);
         // Russian pages show Russian money; English ones English money; neither shows a raw key.
-        expect(text, `${locale} ${path}`).not.toMatch(/\b(nav|common|portfolio|loan|inbox|risk|books|audit)\.[a-zA-Z]+\b/);
+        // (The audit trail shows action names such as exposure.snapshot, which are not keys.)
+        expect(text, `${locale} ${path}`).not.toMatch(path === '/audit' ? /\b(nav|common|portfolio|loan|inbox|risk|books|audit)\.[a-zA-Z]+\b/ : /\b(nav|common|portfolio|loan|inbox|risk|books|audit|exposure|sales)\.[a-zA-Z]+\b/);
         const name = `${path.replace(/^\//, '').replace(/\//g, '-') || 'home'}-${locale}`;
         await screenshot(page, name);
         const results = await new AxeBuilder({ page }).analyze();

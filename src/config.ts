@@ -1,4 +1,5 @@
 import { parseSats } from './money/money.js';
+import { saleChannelProblem, type SaleChannel } from './risk/sale-channels.js';
 import path from 'node:path';
 import type { DatabaseTarget } from './db/open.js';
 import type { AuditKeySource } from './audit/checkpoint-file.js';
@@ -37,6 +38,8 @@ export interface Config {
   readonly telegram: { readonly token: string; readonly apiUrl: string } | undefined;
   /** Where collateral is sold: the OTC desk (treasury records fills, four eyes) or the simulated venue (demonstrations). */
   readonly liquidationVenue: 'otc' | 'simulated';
+  /** The channel the automatic (simulated) venue sells through, recorded with each sale and checked against the rules. */
+  readonly saleChannel: SaleChannel;
   /** Collateral being sold at once across the book, at most (sats). */
   readonly liquidationCapSats: bigint;
   /** The local directory for the service's files (ZALOG_DATA_DIR): the embedded database, the audit key and checkpoints. */
@@ -147,6 +150,14 @@ export function loadConfig(env: Env = process.env): Config {
 
   const liquidationVenue = env.ZALOG_LIQUIDATION_VENUE || 'otc';
   if (liquidationVenue !== 'otc' && liquidationVenue !== 'simulated') throw new ConfigError(`ZALOG_LIQUIDATION_VENUE must be otc or simulated; got "${liquidationVenue}"`);
+  const saleChannel = {
+    channel: (env.ZALOG_SALE_CHANNEL || 'experimental_regime') as SaleChannel['channel'],
+    venue: env.ZALOG_SALE_VENUE || 'zalog simulated market',
+    counterparty: env.ZALOG_SALE_COUNTERPARTY || 'simulated market',
+    jurisdiction: env.ZALOG_SALE_JURISDICTION || 'RU',
+  };
+  const saleProblem = saleChannelProblem(saleChannel);
+  if (saleProblem !== undefined) throw new ConfigError(`ZALOG_SALE_CHANNEL, _VENUE, _COUNTERPARTY, _JURISDICTION: ${saleProblem.replace('channel.channel', 'channel')}`);
   const cap = parseSats(env.ZALOG_LIQUIDATION_CAP_BTC || '50');
   if (!cap.ok) throw new ConfigError(`ZALOG_LIQUIDATION_CAP_BTC must be an amount of BTC such as "50" or "12.5"; ${cap.error.message}`);
 
@@ -197,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     telegram: telegramToken === undefined ? undefined : { token: telegramToken, apiUrl: telegramApi },
     liquidationVenue,
+    saleChannel,
     liquidationCapSats: cap.value,
     dataDir,
     auditKey,

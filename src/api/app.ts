@@ -1,4 +1,6 @@
 import { noticeRoutes } from '../notices/routes.js';
+import { exposureRoutes } from '../exposure/routes.js';
+import { exposureRulesAction } from '../exposure/rules-action.js';
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -122,6 +124,7 @@ export function approvalRegistry(chain: () => ChainSettings | undefined = () => 
   registry.register(createVaultAction);
   registry.register(spendVaultAction(chain));
   registry.register(finaliseSpendAction);
+  registry.register(exposureRulesAction);
   return registry;
 }
 
@@ -394,6 +397,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(calendarRoutes(context), { prefix: '/api/v1' });
   await app.register(inboxRoutes(context), { prefix: '/api/v1' });
   await app.register(noticeRoutes(context), { prefix: '/api/v1' });
+  await app.register(exposureRoutes(context), { prefix: '/api/v1' });
   app.get('/api/v1/demo', {
     config: { access: { public: true } },
     schema: {

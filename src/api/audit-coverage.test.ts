@@ -258,7 +258,7 @@ describe('every state-changing operation, once, through the API', () => {
     await publish(460_000_000n);
     await runLiquidations(t.test.db, { ...options, venue: otcVenue });
     const [liq] = await t.test.db.query<{ id: bigint; planned_sats: bigint }>(`SELECT q.id, q.planned_sats FROM liquidations q JOIN loans l ON l.id = q.loan_id WHERE l.ref = $1 AND q.status = 'selling'`, [sold]);
-    const fills = await ok(t.as('treasury').post(`/api/v1/liquidations/${liq!.id}/fills`, { fills: [{ venueFillId: 'OTC-1', btc: formatSats(liq!.planned_sats), price: '4560000.00', feeRub: '150.00' }], done: true }), 202);
+    const fills = await ok(t.as('treasury').post(`/api/v1/liquidations/${liq!.id}/fills`, { fills: [{ venueFillId: 'OTC-1', btc: formatSats(liq!.planned_sats), price: '4560000.00', feeRub: '150.00' }], done: true, channel: { channel: 'experimental_regime', venue: 'OTC desk', counterparty: 'Gulf Digital OTC', jurisdiction: 'AE' } }), 202);
     await approve(fills.json().id, 'treasury2');
     await publish(800_000_000n);
     const { ref: short } = await originate(t, { borrower: 'B-2', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.25000000' });
@@ -277,6 +277,15 @@ describe('every state-changing operation, once, through the API', () => {
     const crashed = await prices.cycle();
     expect(crashed.reasons).toContain('sharp_move');
     await ok(t.as('risk').post('/api/v1/prices/confirm', { cycleId: crashed.id.toString(), reason: 'checked with two OTC desks' }), 200);
+  });
+
+  it('the bank\'s side of the book: limits and weights by four eyes, the book computed, a group of connected borrowers', async () => {
+    await approve((await ok(t.as('risk').post('/api/v1/exposure/limits', { effectiveFrom: '2025-01-01', kind: 'region', regionCode: '38', softPercent: '0.5', hardPercent: '1', legalBasis: 'credit policy', reason: 'seasonal bans in Irkutsk region' }), 202)).json().id, 'risk2');
+    await approve((await ok(t.as('risk').post('/api/v1/exposure/risk-weights', { effectiveFrom: '2025-01-01', borrowerKind: 'individual', collateral: 'btc', weightPercent: '1250', legalBasis: 'SCO60', reason: 'stated for individuals too' }), 202)).json().id, 'risk2');
+    await ok(t.as('risk').post('/api/v1/exposure/snapshots', {}), 201);
+    await ok(t.as('officer').post('/api/v1/borrower-groups', { ref: 'ONE-OWNER', name: 'One owner', basis: 'common beneficial owner' }), 201);
+    await ok(put('officer', '/api/v1/borrowers/B-1/group', { group: 'ONE-OWNER', reason: 'registry extract shows one owner' }));
+    await approve((await ok(t.as('risk').post('/api/v1/sale-channels', { effectiveFrom: '2026-01-01', channel: 'otc_abroad', allowed: false, legalBasis: 'legal opinion of the bank', reason: 'not until the regulator says' }), 202)).json().id, 'risk2');
   });
 });
 

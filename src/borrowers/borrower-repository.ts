@@ -11,7 +11,7 @@ export interface Borrower extends BorrowerInput {
 
 interface BorrowerRow {
   id: bigint; ref: string; kind: BorrowerKind; name: string; inn: string; ogrn: string | null; kpp: string | null;
-  region_code: string; address: string; bik: string | null; account: string | null; created_at: Date;
+  region_code: string; address: string; bik: string | null; account: string | null; created_at: Date; registered_on: string | null; group_ref: string | null;
   [key: string]: unknown;
 }
 
@@ -20,6 +20,7 @@ function toBorrower(row: BorrowerRow): Borrower {
     id: row.id, ref: row.ref, kind: row.kind, name: row.name, inn: row.inn, regionCode: row.region_code, address: row.address, createdAt: row.created_at,
     ...(row.ogrn !== null ? { ogrn: row.ogrn } : {}), ...(row.kpp !== null ? { kpp: row.kpp } : {}),
     ...(row.bik !== null ? { bik: row.bik } : {}), ...(row.account !== null ? { account: row.account } : {}),
+    ...(row.registered_on !== null ? { registeredOn: row.registered_on } : {}), ...(row.group_ref !== null ? { groupRef: row.group_ref } : {}),
   };
 }
 
@@ -28,9 +29,9 @@ export async function createBorrower(tx: Queryable, input: BorrowerInput, create
   const [clash] = await tx.query<{ ref: string; inn: string }>('SELECT ref, inn FROM borrowers WHERE ref = $1 OR inn = $2 LIMIT 1', [input.ref, input.inn]);
   if (clash !== undefined) return clash.ref === input.ref ? 'ref_taken' : 'inn_taken';
   const [row] = await tx.query<BorrowerRow>(
-    `INSERT INTO borrowers (ref, kind, name, inn, ogrn, kpp, region_code, address, bik, account, created_by, screening_name)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-    [input.ref, input.kind, input.name, input.inn, input.ogrn ?? null, input.kpp ?? null, input.regionCode, input.address, input.bik ?? null, input.account ?? null, createdBy, normaliseName(input.name)],
+    `INSERT INTO borrowers (ref, kind, name, inn, ogrn, kpp, region_code, address, bik, account, created_by, screening_name, registered_on)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
+    [input.ref, input.kind, input.name, input.inn, input.ogrn ?? null, input.kpp ?? null, input.regionCode, input.address, input.bik ?? null, input.account ?? null, createdBy, normaliseName(input.name), input.registeredOn ?? null],
   );
   return toBorrower(row!);
 }

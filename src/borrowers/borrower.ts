@@ -15,6 +15,10 @@ export interface BorrowerInput {
   readonly address: string;
   readonly bik?: string;
   readonly account?: string;
+  /** The state registration date (from the OGRN/OGRNIP record); a product may ask a borrower's age. */
+  readonly registeredOn?: string;
+  /** The group of connected borrowers it belongs to, if any (set through PUT /borrowers/{ref}/group). */
+  readonly groupRef?: string;
 }
 
 export interface FieldProblem {
@@ -39,6 +43,8 @@ export function borrowerProblems(input: BorrowerInput): FieldProblem[] {
   }
   if ((input.bik === undefined) !== (input.account === undefined)) add('account', 'give both the BIK and the account, or neither');
   else if (input.bik !== undefined) add('account', accountProblem(input.bik, input.account));
+  if (input.registeredOn !== undefined && (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(input.registeredOn) || Number.isNaN(Date.parse(`${input.registeredOn}T00:00:00Z`)) || new Date(`${input.registeredOn}T00:00:00Z`).toISOString().slice(0, 10) !== input.registeredOn)) add('registeredOn', 'a calendar date YYYY-MM-DD');
+  if (input.registeredOn !== undefined && input.kind === 'individual') add('registeredOn', 'an individual has no state registration');
   if (!/^[0-9]{2}$/.test(input.regionCode)) add('regionCode', 'a region is its two-digit subject code, e.g. "38" for Irkutsk region');
   return problems;
 }

@@ -32,8 +32,9 @@ const BorrowerBody = Type.Object({
   address: Type.String({ minLength: 1, maxLength: 500 }),
   bik: Type.Optional(Type.String({ maxLength: 9 })),
   account: Type.Optional(Type.String({ maxLength: 20 })),
+  registeredOn: Type.Optional(Type.String({ maxLength: 10, description: 'state registration date (OGRN/OGRNIP record), YYYY-MM-DD; a product may ask a borrower\'s age' })),
 }, { additionalProperties: false });
-const BorrowerView = Type.Intersect([BorrowerBody, Type.Object({ id: Id, createdAt: Instant })]);
+const BorrowerView = Type.Intersect([BorrowerBody, Type.Object({ id: Id, createdAt: Instant, groupRef: Type.Optional(Type.String({ description: 'its group of connected borrowers' })) })]);
 const ATTESTATION_KINDS = ['no_economic_crime_record', 'owns_pledged_btc', 'no_tax_debt'] as const;
 const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error') };
 

@@ -33,6 +33,7 @@ import { serve } from './serve.js';
 import { demoConfig, demoOptions, runDemo } from '../demo/run.js';
 import { registerLoanCommands } from './loans-cli.js';
 import { registerRiskCommands } from './risk-cli.js';
+import { registerExposureCommands } from './exposure-cli.js';
 import { registerVaultCommands } from '../vaults/vault-cli.js';
 import { DescriptorError } from '../vaults/descriptor.js';
 import { ProofError } from '../vaults/proof.js';
@@ -482,6 +483,7 @@ program.command('schedule')
 
 registerLoanCommands(program, io, withDatabase);
 registerRiskCommands(program, io, runtime);
+registerExposureCommands(program, io, runtime);
 registerVaultCommands(program, io, runtime);
 
 return program;

@@ -42,6 +42,7 @@ import { publicPemOf } from '../audit/checkpoint.js';
 import { auditCheckpointJob } from '../audit/checkpoint-job.js';
 import { deliverMail } from '../notices/mail-outbox.js';
 import { fetchMempoolSnapshot, saveSnapshots } from '../underwriting/network-data.js';
+import { refreshSnapshot } from '../exposure/exposure-store.js';
 
 /** Where `npm run build:web` puts the console (web/dist), from src/cli or dist/src/cli alike. */
 export const WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url).href.replace('/dist/web/dist', '/web/dist'));
@@ -154,6 +155,12 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
   const stopRevaluation = options.now !== undefined ? () => undefined : scheduleJob(db, equipmentRevaluationJob, logger);
   // End of day closes each business day for every live loan once it is over (and catches up).
   const stopEod = scheduleJob(db, every(eodJobAt(now)), logger);
+  // The book against the bank's capital and limits, computed again after each end of day (the
+  // accruals moved it): the day's figure for the history, and what approvals check against.
+  const stopExposure = scheduleJob(db, every({ name: 'exposure', lockKey: 7_207_115, everyMs: 600_000, run: async () => {
+    const taken = await db.transaction((tx) => refreshSnapshot(tx, now()));
+    return taken === undefined ? undefined : { businessDate: taken.businessDate, book: taken.figures.book, bookPercent: taken.figures.bookPercent };
+  } }), logger);
   // The risk engine: rebuilt from the database now, moved by every published price cycle, kept
   // in step with repayments, top-ups and accrual, and expiring calls, every 10 seconds. Several
   // instances may run one each: a move is written only from the state it was decided on, so the
@@ -176,11 +183,11 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
   // through four eyes), book. Nothing is admitted or sold while the price is degraded or stale.
   const stopLiquidation = scheduleJob(db, every({ name: 'liquidation', lockKey: 7_207_104, everyMs: 10_000, run: async () => {
     const report = await runLiquidations(db, {
-      venue: config.liquidationVenue === 'simulated' ? simulatedVenue() : otcVenue, capSats: config.liquidationCapSats,
+      venue: config.liquidationVenue === 'simulated' ? simulatedVenue() : otcVenue, capSats: config.liquidationCapSats, saleChannel: config.saleChannel,
       staleAfterSeconds: staleAfterSeconds, calendar: await bankCalendar(), now,
       onSold: (id) => logger.info({ liquidation: id.toString() }, 'collateral sold'),
     });
-    return report.queued + report.admitted + report.cancelled + report.sold + report.booked > 0 || report.held !== undefined ? report : undefined;
+    return report.queued + report.admitted + report.cancelled + report.sold + report.booked > 0 || report.held !== undefined || report.refused !== undefined ? report : undefined;
   } }), logger);
   // The outbox: webhooks always, e-mail when an SMTP server is configured (otherwise they wait),
   // Telegram when the bank has a bot. SMTP connections are pooled, one pool for the notices and
@@ -255,6 +262,7 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
       stopRecheck();
       stopRevaluation();
       stopEod();
+      stopExposure();
       stopRisk();
       stopOutbox();
       stopMail();

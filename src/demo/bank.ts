@@ -8,7 +8,7 @@ import { formatSats, parseKopecks, parsePrice } from '../money/money.js';
 import { latestDuePeriod, reportDueOn } from '../compliance/rules.js';
 import { createUser } from '../identity/identity-repository.js';
 import type { AssignableRole } from '../identity/roles.js';
-import { DEFAULT_PRODUCT, type ProductTerms } from '../loans/product.js';
+import { DEFAULT_PRODUCT, MARKET_PRODUCT_2026, type ProductTerms } from '../loans/product.js';
 import { saveSnapshots } from '../underwriting/network-data.js';
 import { NETWORK_JUNE_2022 } from './crash-2022.js';
 
@@ -136,6 +136,20 @@ export async function seedDemoBank(app: App, db: Database, now: () => Date): Pro
 
   const admin = await client('admin');
   await admin.call('POST', '/api/v1/loan-products', { code: 'MINER', terms: DEMO_PRODUCT });
+  // The market's published product (key rate + 7, companies a year old, 50% discount), and the
+  // Bank of Russia's key rates it floats on in the demo's summer of 2022.
+  await admin.call('POST', '/api/v1/loan-products', { code: 'KEY7', terms: { ...MARKET_PRODUCT_2026, name: 'Ключевая + 7 для майнинговых компаний (опубликованные условия, 2026)' } });
+  const risk = await client('risk');
+  for (const [day, percent] of [['2022-05-27', '11'], ['2022-06-14', '9.5'], ['2022-07-25', '8']] as const) {
+    await risk.call('PUT', `/api/v1/key-rates/${day}`, { percent, source: 'Банк России, решение Совета директоров' });
+  }
+  // The bank's Tier 1 capital (a small regional bank's), through four eyes like any change of it.
+  const capital = await risk.call<{ id: string }>('POST', '/api/v1/exposure/capital', { effectiveFrom: '2022-01-01', tier1: '2000000000.00', legalBasis: 'Форма 0409123 на 01.01.2022', reason: 'демо-банк' });
+  await (await client('risk2')).call('POST', `/api/v1/approvals/${capital.id}/approve`, {});
+  // Collateral is sold through the experimental legal regime, as today's rules allow; the demo's
+  // bank applies them to 2022 like its other rules.
+  const channel = await risk.call<{ id: string }>('POST', '/api/v1/sale-channels', { effectiveFrom: '2022-01-01', channel: 'experimental_regime', allowed: true, legalBasis: '259-FZ в редакции 223-FZ от 08.08.2024: экспериментальный правовой режим (демо: сегодняшние правила применены к 2022 году)', reason: 'демо-банк' });
+  await (await client('risk2')).call('POST', `/api/v1/approvals/${channel.id}/approve`, {});
 
   const officer = await client('officer');
   const officer2 = await client('officer2');
@@ -145,11 +159,11 @@ export async function seedDemoBank(app: App, db: Database, now: () => Date): Pro
       sites: [{ name: 'Гараж', regionCode: '50', municipality: 'Мытищи', powerSource: 'own', capacityKw: 8, tariffRubPerKwh: '5.50', tariffFrom: '2022-01-01', machines: [{ model: 'Antminer S19 Pro', count: 2 }] }],
     },
     {
-      ref: 'IP-PETROV', kind: 'entrepreneur', name: 'ИП Петров Алексей Викторович', inn: withCheckDigits('3811022334', 12, (v) => innProblem(v, 'person')), ogrn: withCheckDigits('32238500001234', 15, ogrnipProblem), regionCode: '38', address: 'Иркутская обл., г. Ангарск',
+      ref: 'IP-PETROV', kind: 'entrepreneur', name: 'ИП Петров Алексей Викторович', inn: withCheckDigits('3811022334', 12, (v) => innProblem(v, 'person')), ogrn: withCheckDigits('32238500001234', 15, ogrnipProblem), regionCode: '38', address: 'Иркутская обл., г. Ангарск', registeredOn: '2021-11-02',
       sites: [{ name: 'Ангарск, цех 3', regionCode: '38', municipality: 'Ангарск', powerSource: 'own', capacityKw: 120, tariffRubPerKwh: '3.20', tariffFrom: '2022-01-01', machines: [{ model: 'Antminer S19 XP', count: 30 }] }],
     },
     {
-      ref: 'SEVER-HASH', kind: 'company', name: 'ООО «Северный хэш»', inn: withCheckDigits('381100555', 10, (v) => innProblem(v, 'organisation')), ogrn: withCheckDigits('122380000555', 13, ogrnProblem), kpp: '381101001', regionCode: '38', address: 'Иркутская обл., г. Братск',
+      ref: 'SEVER-HASH', kind: 'company', name: 'ООО «Северный хэш»', inn: withCheckDigits('381100555', 10, (v) => innProblem(v, 'organisation')), ogrn: withCheckDigits('122380000555', 13, ogrnProblem), kpp: '381101001', regionCode: '38', address: 'Иркутская обл., г. Братск', registeredOn: '2020-09-14',
       sites: [
         { name: 'Братск, площадка 1', regionCode: '38', municipality: 'Братск', powerSource: 'own', capacityKw: 600, tariffRubPerKwh: '2.90', tariffFrom: '2022-01-01', machines: [{ model: 'Antminer S19 XP', count: 120 }] },
         { name: 'Усть-Илимск (хостинг)', regionCode: '38', municipality: 'Усть-Илимск', powerSource: 'hosting', hostingOperator: 'ООО «Илим Дата»', capacityKw: 400, tariffRubPerKwh: '3.40', tariffFrom: '2022-01-01', machines: [{ model: 'Whatsminer M50S', count: 100 }] },

@@ -13,6 +13,8 @@ import { LoanError, refuse } from './loan-errors.js';
 import { keyRateOn, loanEvent, moscowDay, openBusinessDay, openLoanAccounts } from './loan-store.js';
 import type { ProductTerms } from './product.js';
 import { fullCostOfCredit } from './psk.js';
+import { checkNewLoan, recordCheck } from '../exposure/exposure-store.js';
+import type { Check } from '../exposure/exposure.js';
 import { buildSchedule, type RepaymentType, type Schedule } from './schedule.js';
 import { DEFAULT_WATERFALL, statutoryOrder } from './waterfall.js';
 
@@ -84,7 +86,14 @@ export function feeOf(terms: ProductTerms, amount: bigint): bigint {
 }
 
 /** What a product lends (borrower kind, amount, term, repayment type): refused with the product's bounds. */
-export function checkApplication(terms: ProductTerms, borrower: Pick<Borrower, 'kind'>, input: Pick<ApplicationInput, 'productCode' | 'amount' | 'months' | 'repaymentType'>): void {
+/** Whole months from `from` to `to` (dates): the 15th to the 14th of the next month is 0, to the 15th is 1. */
+export function wholeMonthsBetween(from: string, to: string): number {
+  const [fy, fm, fd] = from.split('-').map(Number) as [number, number, number];
+  const [ty, tm, td] = to.split('-').map(Number) as [number, number, number];
+  return (ty - fy) * 12 + (tm - fm) - (td < fd ? 1 : 0);
+}
+
+export function checkApplication(terms: ProductTerms, borrower: Pick<Borrower, 'kind' | 'registeredOn'>, input: Pick<ApplicationInput, 'productCode' | 'amount' | 'months' | 'repaymentType'>, today?: string): void {
   const bound = (text: string) => {
     const parsed = parseKopecks(text);
     if (!parsed.ok) throw new Error(`product ${input.productCode}: stored amount bound "${text}" is not an amount (productProblems checks it)`);
@@ -96,13 +105,18 @@ export function checkApplication(terms: ProductTerms, borrower: Pick<Borrower, '
   if (input.amount < min || input.amount > max) refuse('amount_out_of_range', `the amount is ${terms.amount.min} to ${terms.amount.max} RUB under product ${input.productCode}`, { min: terms.amount.min, max: terms.amount.max });
   if (input.months < terms.months.min || input.months > terms.months.max) refuse('term_out_of_range', `the term is ${terms.months.min} to ${terms.months.max} months under product ${input.productCode}`);
   if (!terms.repaymentTypes.includes(input.repaymentType)) refuse('repayment_type_not_offered', `product ${input.productCode} offers ${terms.repaymentTypes.join(', ')}`);
+  if (terms.borrowerMinAgeMonths !== undefined && today !== undefined) {
+    if (borrower.registeredOn === undefined) refuse('borrower_age_unknown', `product ${input.productCode} lends to companies registered at least ${terms.borrowerMinAgeMonths} months; the borrower's registration date is not on record`);
+    const age = wholeMonthsBetween(borrower.registeredOn, today);
+    if (age < terms.borrowerMinAgeMonths) refuse('borrower_too_young', `product ${input.productCode} lends to companies registered at least ${terms.borrowerMinAgeMonths} months; this one was registered on ${borrower.registeredOn}, ${Math.max(age, 0)} months ago`, { registeredOn: borrower.registeredOn, months: Math.max(age, 0), required: terms.borrowerMinAgeMonths });
+  }
 }
 
 export interface OfferRow {
   id: bigint; application_id: bigint; created_at: Date; valid_until: Date; planned_start: string; rate_millionths: bigint; key_rate_millionths: bigint | null;
   fee_kopecks: bigint; price_kopecks: bigint; price_cycle_id: bigint; collateral_required_sats: bigint; schedule: unknown;
   total_interest_kopecks: bigint; total_cost_kopecks: bigint; psk_percent: string | null; psk_kopecks: bigint | null;
-  compliance: unknown; underwriting_report_id: bigint | null; underwriting: unknown; blocking_reasons: string[];
+  compliance: unknown; underwriting_report_id: bigint | null; underwriting: unknown; blocking_reasons: string[]; exposure: Check | null;
   [key: string]: unknown;
 }
 
@@ -148,27 +162,33 @@ export async function makeOffer(tx: Queryable, applicationId: bigint, userId: bi
   const report = 'code' in underwriting ? undefined : underwriting;
   if (app.collateral_sats < required) blocking.push(`the BTC to be pledged, ${formatSats(app.collateral_sats)}, is below the ${formatSats(required)} the origination LTV of ${terms.collateral.ltv.origination}% asks at ${formatKopecks(price.price)} RUB/BTC`);
 
+  // The bank's exposure before and after this loan, against every limit (src/exposure): above a
+  // hard limit, or with no capital on record, the offer cannot be approved.
+  const exposure = await checkNewLoan(tx, { borrowerId: app.borrower_id, amount: app.amount_kopecks + fee }, context.now, { lock: false });
+  if (exposure.decision === 'hard' || exposure.decision === 'no_capital') blocking.push(`exposure: ${exposure.reasons.join('; ')}`);
+
   let psk: { percent: string; money: bigint } | null = null;
   if (borrower.kind === 'individual') {
     psk = fullCostOfCredit([{ date: start, amount: -(app.amount_kopecks - fee) }, ...schedule.lines.map((l) => ({ date: l.dueDate, amount: l.payment }))]);
   }
   const [offer] = await tx.query<OfferRow>(
     `INSERT INTO loan_offers (application_id, created_at, valid_until, planned_start, rate_millionths, key_rate_millionths, fee_kopecks, price_kopecks, price_cycle_id,
-       collateral_required_sats, schedule, total_interest_kopecks, total_cost_kopecks, psk_percent, psk_kopecks, compliance, underwriting_report_id, underwriting, blocking_reasons)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16::jsonb, $17, $18::jsonb, $19) RETURNING *`,
+       collateral_required_sats, schedule, total_interest_kopecks, total_cost_kopecks, psk_percent, psk_kopecks, compliance, underwriting_report_id, underwriting, blocking_reasons, exposure)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16::jsonb, $17, $18::jsonb, $19, $20::jsonb) RETURNING *`,
     [app.id, context.now, new Date(context.now.getTime() + OFFER_VALID_DAYS * 86_400_000), start, rate, keyRate, fee, price.price, price.cycle.id,
       required, JSON.stringify(scheduleJson(schedule)), schedule.totals.interest, schedule.totals.interest + fee, psk?.percent ?? null, psk?.money ?? null,
       JSON.stringify({ evaluationId: evaluation.id.toString(), blocking: evaluation.blocking, results: evaluation.results }),
       report?.id ?? null, JSON.stringify(report === undefined ? { reportId: null, recommendation: null, asOf: today, reasons: [(underwriting as UnderwritingProblem).message], problem: (underwriting as UnderwritingProblem).code }
         : { reportId: report.id.toString(), recommendation: report.recommendation, asOf: today, reasons: report.reasons, amount: formatKopecks(app.amount_kopecks), months: app.months, figures: keyFigures(report.body) }),
-      blocking],
+      blocking, JSON.stringify(exposure)],
   );
+  await recordCheck(tx, exposure, { applicationId: app.id, stage: 'offer', userId, now: context.now });
   return offer!;
 }
 
 export async function applyForLoan(tx: Queryable, borrower: Borrower, input: ApplicationInput, userId: bigint, context: OfferContext): Promise<{ applicationId: bigint; offer: OfferRow }> {
   const product = await productVersion(tx, input.productCode);
-  checkApplication(product.terms, borrower, input);
+  checkApplication(product.terms, borrower, input, moscowDay(context.now));
   const [row] = await tx.query<{ id: bigint }>(
     `INSERT INTO loan_applications (borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, status, created_by, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, 'offered', $8, $9) RETURNING id`,
@@ -234,6 +254,7 @@ export function offerView(offer: OfferRow) {
     compliance: offer.compliance,
     underwriting: offer.underwriting,
     blockingReasons: offer.blocking_reasons,
+    exposure: offer.exposure,
     approvable: offer.blocking_reasons.length === 0,
   };
 }
@@ -300,6 +321,14 @@ export const approveLoanAction: ApprovalAction<ApprovePayload> = {
     return outcome(async () => {
       const { app, offer } = await checkApprovable(tx, payload, context.now);
       const { terms } = await productVersion(tx, app.product_code, app.product_version);
+      // The exposure check again, now under the lock that serialises approvals: refused above a
+      // hard limit; above a soft one only a risk officer approves. The check is kept with the
+      // loan (exposure_checks) with the rule ids and figures it used.
+      const exposure = await checkNewLoan(tx, { borrowerId: app.borrower_id, amount: app.amount_kopecks + offer.fee_kopecks }, context.now, { lock: true });
+      if (exposure.decision === 'no_capital') refuse('no_capital_recorded', exposure.reasons.join('; '), { exposure });
+      if (exposure.decision === 'hard') refuse('exposure_limit_exceeded', `the loan would cross a hard exposure limit: ${exposure.reasons.join('; ')}`, { exposure });
+      if (exposure.decision === 'soft' && !context.approver.roles.includes('risk_officer')) refuse('exposure_needs_risk_officer', `above a soft exposure limit a risk officer approves: ${exposure.reasons.join('; ')}`, { exposure });
+      await recordCheck(tx, exposure, { applicationId: app.id, stage: 'approval', approvalId: context.approvalId, userId: context.approver.id, now: context.now });
       const [borrower] = await tx.query<{ ref: string; kind: string }>('SELECT ref, kind FROM borrowers WHERE id = $1', [app.borrower_id]);
       // For individuals the law fixes the order whatever the product says (353-FZ art. 5 part 20).
       const order = statutoryOrder(borrower!.kind) ?? terms.waterfall ?? DEFAULT_WATERFALL;
@@ -322,8 +351,8 @@ export const approveLoanAction: ApprovalAction<ApprovePayload> = {
       await openLoanAccounts(tx, loan!.id, loan!.ref, borrower!.ref);
       await tx.query(`UPDATE loan_applications SET status = 'approved' WHERE id = $1`, [app.id]);
       const day = await openBusinessDay(tx, context.now);
-      await loanEvent(tx, loan!.id, day, 'approved', { approvalId: context.approvalId.toString(), offerId: offer.id.toString(), approvedBy: context.approver.username }, context.now);
-      await auditApproved(tx, context, 'loans.approve', `loan:${loan!.ref}`, { applicationId: app.id.toString(), offerId: offer.id.toString(), amount: formatKopecks(app.amount_kopecks) });
+      await loanEvent(tx, loan!.id, day, 'approved', { approvalId: context.approvalId.toString(), offerId: offer.id.toString(), approvedBy: context.approver.username, exposure: exposure.decision }, context.now);
+      await auditApproved(tx, context, 'loans.approve', `loan:${loan!.ref}`, { applicationId: app.id.toString(), offerId: offer.id.toString(), amount: formatKopecks(app.amount_kopecks), exposure: { decision: exposure.decision, lines: exposure.lines } });
       return { loan: loan!.ref, applicationId: app.id.toString() };
     });
   },

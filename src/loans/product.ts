@@ -23,6 +23,11 @@ export const CUSTODY_DEFAULTS = { modes: CUSTODY_MODES, confirmations: 3, recove
 export interface ProductTerms {
   readonly name: string;
   readonly borrowerKinds: readonly BorrowerKind[];
+  /**
+   * The least age of a company or entrepreneur, whole months from its state registration to the
+   * application (Sovcombank's product: a legal entity operating at least a year). Absent: none.
+   */
+  readonly borrowerMinAgeMonths?: number;
   readonly amount: { readonly min: string; readonly max: string };
   readonly months: { readonly min: number; readonly max: number };
   readonly rate: { readonly kind: 'fixed'; readonly percent: string } | { readonly kind: 'floating'; readonly marginPercent: string; readonly reset: 'monthly' | 'quarterly' };
@@ -65,6 +70,8 @@ export interface ProductTerms {
       readonly surplus?: 'btc' | 'rub';
       /** How far under the reference price the plan expects the fills, percent (default 1, at most maxDiscountPercent). */
       readonly slippageAllowancePercent?: string;
+      /** The sale channels this product allows (risk/sale-channels.ts); absent: every channel the bank's rules allow on the day. */
+      readonly channels?: readonly ('licensed_venue' | 'experimental_regime' | 'otc_abroad')[];
     };
   };
   readonly calendar: 'ru';
@@ -87,6 +94,22 @@ export const DEFAULT_PRODUCT: ProductTerms = {
   calendar: 'ru',
 };
 
+/**
+ * The published terms of the market's first product for miners (Sovcombank, February 2026;
+ * ../shared/BRIEF.md section 1): rouble loans to legal entities operating at least a year, at the
+ * key rate + 7 points, for up to two years, with a 50% discount on the BTC. The ladder is ours
+ * (the bank publishes none), on the discounted value. An example product; the demo ships it.
+ */
+export const MARKET_PRODUCT_2026: ProductTerms = {
+  ...DEFAULT_PRODUCT,
+  name: 'Key rate + 7 for mining companies (published terms, 2026)',
+  borrowerKinds: ['company'],
+  borrowerMinAgeMonths: 12,
+  months: { min: 3, max: 24 },
+  rate: { kind: 'floating', marginPercent: '7', reset: 'monthly' },
+  collateral: { ...DEFAULT_PRODUCT.collateral, haircutPercent: '50' },
+};
+
 export const LIQUIDATION_DEFAULTS = { maxDiscountPercent: '5', feePercent: '1', surplus: 'btc', slippageAllowancePercent: '1' } as const;
 
 /** 353-FZ art. 5 part 21: a penalty on loans to individuals while interest accrues: at most 20% a year. */
@@ -107,6 +130,7 @@ export function productProblems(terms: ProductTerms): ProductProblem[] {
   const add = (field: string, message: string) => problems.push({ field, message });
   if (typeof terms.name !== 'string' || terms.name.length < 1 || terms.name.length > 200) add('name', '1 to 200 characters');
   if (!Array.isArray(terms.borrowerKinds) || terms.borrowerKinds.length === 0 || terms.borrowerKinds.some((k) => !['company', 'entrepreneur', 'individual'].includes(k))) add('borrowerKinds', 'one or more of company, entrepreneur, individual');
+  if (terms.borrowerMinAgeMonths !== undefined && (!Number.isInteger(terms.borrowerMinAgeMonths) || terms.borrowerMinAgeMonths < 1 || terms.borrowerMinAgeMonths > 600)) add('borrowerMinAgeMonths', 'whole months from 1 to 600');
   const min = parseKopecks(terms.amount?.min);
   const max = parseKopecks(terms.amount?.max);
   if (!min.ok) add('amount.min', min.error.message);
@@ -170,6 +194,7 @@ export function productProblems(terms: ProductTerms): ProductProblem[] {
     if (sale.surplus !== undefined && sale.surplus !== 'btc' && sale.surplus !== 'rub') add('collateral.liquidation.surplus', 'btc or rub');
     const allowance = millionths(sale.slippageAllowancePercent ?? LIQUIDATION_DEFAULTS.slippageAllowancePercent);
     if (allowance === undefined || (discount !== undefined && discount > 0n && discount <= 500_000n && allowance > discount)) add('collateral.liquidation.slippageAllowancePercent', 'a percentage from 0 to the maximum discount: how far under the reference the plan expects fills');
+    if (sale.channels !== undefined && (!Array.isArray(sale.channels) || sale.channels.length === 0 || new Set(sale.channels).size !== sale.channels.length || sale.channels.some((c) => !['licensed_venue', 'experimental_regime', 'otc_abroad'].includes(c)))) add('collateral.liquidation.channels', 'one or more of licensed_venue, experimental_regime, otc_abroad, each once');
   }
   if (terms.calendar !== 'ru') add('calendar', 'ru (the Russian business calendar) is the only calendar');
   if (terms.waterfall !== undefined) {

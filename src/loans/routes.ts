@@ -16,6 +16,7 @@ import { BUCKETS } from './waterfall.js';
 const Terms = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 200 }),
   borrowerKinds: Type.Array(Type.Union([Type.Literal('company'), Type.Literal('entrepreneur'), Type.Literal('individual')]), { minItems: 1, maxItems: 3, uniqueItems: true }),
+  borrowerMinAgeMonths: Type.Optional(Type.Integer({ minimum: 1, maximum: 600, description: 'the least months from the borrower\'s state registration to its application' })),
   amount: Type.Object({ min: Type.String({ maxLength: 20 }), max: Type.String({ maxLength: 20 }) }, { additionalProperties: false }),
   months: Type.Object({ min: Type.Integer(), max: Type.Integer() }, { additionalProperties: false }),
   rate: Type.Union([
@@ -38,7 +39,7 @@ const Terms = Type.Object({
       confirmations: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'the least confirmations before a vault deposit counts (default 3)' })),
       recoveryPath: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')], { description: 'whether every vault must give the borrower a timelocked recovery path' })),
     }, { additionalProperties: false })),
-    liquidation: Type.Optional(Type.Object({ maxDiscountPercent: Type.Optional(Percent), feePercent: Type.Optional(Percent), minimumRemaining: Type.Optional(Type.String({ maxLength: 20 })), surplus: Type.Optional(Type.Union([Type.Literal('btc'), Type.Literal('rub')])) }, { additionalProperties: false })),
+    liquidation: Type.Optional(Type.Object({ maxDiscountPercent: Type.Optional(Percent), feePercent: Type.Optional(Percent), minimumRemaining: Type.Optional(Type.String({ maxLength: 20 })), surplus: Type.Optional(Type.Union([Type.Literal('btc'), Type.Literal('rub')])), channels: Type.Optional(Type.Array(Type.Union([Type.Literal('licensed_venue'), Type.Literal('experimental_regime'), Type.Literal('otc_abroad')]), { minItems: 1, maxItems: 3, uniqueItems: true, description: 'the sale channels this product allows; absent: those the bank\'s rules allow on the day' })) }, { additionalProperties: false })),
   }, { additionalProperties: false }),
   calendar: Type.Literal('ru'),
   waterfall: Type.Optional(Type.Array(Type.Union(BUCKETS.map((b) => Type.Literal(b))), { minItems: 6, maxItems: 6, uniqueItems: true })),

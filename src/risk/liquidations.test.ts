@@ -26,6 +26,8 @@ let engine: RiskEngine;
 const calendar = await bankCalendar();
 const BTC = 100_000_000n;
 
+/** The legal channel sales go through here: the experimental legal regime, seeded as allowed from 2024-09-01. */
+const DESK = { channel: 'experimental_regime', venue: 'OTC desk', counterparty: 'Gulf Digital OTC', jurisdiction: 'AE' } as const;
 const options = (over: Partial<LiquidationOptions> = {}): LiquidationOptions => ({ venue: simulatedVenue(), capSats: 10n * BTC, staleAfterSeconds: 3_600, calendar, now: () => new Date(), ...over });
 
 /** A live price cycle as the price service would store it, handed to the engine. */
@@ -65,7 +67,7 @@ describe('a partial liquidation at the simulated venue', () => {
     const tick = await publish(470_588_235n);
     expect(tick?.moves.map((m) => m.to)).toEqual(['liquidation']);
     const before = await state(ref);
-    const run = await runLiquidations(t.test.db, options());
+    const run = await runLiquidations(t.test.db, options({ saleChannel: { ...DESK, venue: 'simulated market', counterparty: 'simulated market', jurisdiction: 'RU' } }));
     expect(run).toMatchObject({ queued: 1, admitted: 1, sold: 1, booked: 1 });
     const [liq] = await liquidationsOf(ref);
     expect(liq).toMatchObject({ status: 'booked', kind: 'partial', reason: 'target_ltv', reference_kopecks: 470_588_235n, floor_kopecks: 447_058_824n });
@@ -138,12 +140,12 @@ describe('pause, cap and the OTC desk', () => {
   it('treasury records the desk\'s fills under four eyes: none below the floor, booked when done', async () => {
     const [liq] = await liquidationsOf(refs[1]!);
     const floor = liq!.floor_kopecks;
-    const low = await t.as('treasury').post(`/api/v1/liquidations/${liq!.id}/fills`, { fills: [{ venueFillId: 'OTC-1', btc: '0.01000000', price: ((floor - 1n) / 100n).toString() + '.' + ((floor - 1n) % 100n).toString().padStart(2, '0'), feeRub: '0.00' }], done: false });
+    const low = await t.as('treasury').post(`/api/v1/liquidations/${liq!.id}/fills`, { fills: [{ venueFillId: 'OTC-1', btc: '0.01000000', price: ((floor - 1n) / 100n).toString() + '.' + ((floor - 1n) % 100n).toString().padStart(2, '0'), feeRub: '0.00' }], done: false, channel: DESK });
     expect(low.statusCode, low.body).toBe(422);
     expect(low.json().error.code).toBe('below_floor');
     expect((await t.as('officer').post(`/api/v1/liquidations/${liq!.id}/fills`, { fills: [], done: true })).statusCode).toBe(403);
     const btc = (liq!.planned_sats / BTC).toString() + '.' + (liq!.planned_sats % BTC).toString().padStart(8, '0');
-    const proposal = await t.as('treasury').post(`/api/v1/liquidations/${liq!.id}/fills`, { fills: [{ venueFillId: 'OTC-1', btc, price: '4500000.00', feeRub: '150.00' }], done: true });
+    const proposal = await t.as('treasury').post(`/api/v1/liquidations/${liq!.id}/fills`, { fills: [{ venueFillId: 'OTC-1', btc, price: '4500000.00', feeRub: '150.00' }], done: true, channel: DESK });
     expect(proposal.statusCode, proposal.body).toBe(202);
     expect((await t.as('treasury').post(`/api/v1/approvals/${proposal.json().id}/approve`, {})).statusCode).toBe(403); // not the proposer
     const approved = await t.as('treasury2').post(`/api/v1/approvals/${proposal.json().id}/approve`, {});
@@ -235,3 +237,72 @@ describe('a full sale with a shortfall, provisioned and written off under four e
   });
 });
 
+describe('the sale\'s legal channel', () => {
+  let id: bigint;
+  const fill = (venueFillId: string) => ({ venueFillId, btc: '0.01000000', price: '4600000.00', feeRub: '10.00' });
+
+  it('an automatic venue does not sell through a channel the bank\'s rules do not allow that day: the liquidation waits, refused with the reason', async () => {
+    const { ref } = await originate(t, { amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.25000000' });
+    await publish(470_588_235n);
+    expect((await state(ref)).state).toBe('liquidation');
+    const stop = await t.as('risk').post('/api/v1/sale-channels', { effectiveFrom: '2025-01-01', channel: 'experimental_regime', allowed: false, legalBasis: 'Bank of Russia order (test)', reason: 'the regime is suspended' });
+    expect(stop.statusCode, stop.body).toBe(202);
+    expect((await t.as('risk2').post(`/api/v1/approvals/${stop.json().id}/approve`, {})).statusCode).toBe(200);
+    expect((await t.as('auditor').get('/api/v1/sale-channels')).json().channels.find((c: { channel: string }) => c.channel === 'experimental_regime')).toMatchObject({ allowed: false });
+    const run = await runLiquidations(t.test.db, options({ capSats: 100n * BTC, saleChannel: DESK }));
+    expect(run.admitted).toBe(0);
+    const [queued] = await liquidationsOf(ref);
+    expect(queued).toMatchObject({ status: 'queued' });
+    id = queued!.id;
+    expect(run.refused?.find((r) => r.liquidation === id.toString())).toMatchObject({ code: 'sale_channel_not_allowed', message: expect.stringContaining('not allowed from 2025-01-01 (Bank of Russia order (test))') });
+    // Allowed again from today; the desk sells this one.
+    const back = await t.as('risk').post('/api/v1/sale-channels', { effectiveFrom: new Date().toISOString().slice(0, 10), channel: 'experimental_regime', allowed: true, legalBasis: 'Bank of Russia order (test)', reason: 'resumed' });
+    expect((await t.as('risk2').post(`/api/v1/approvals/${back.json().id}/approve`, {})).statusCode).toBe(200);
+    await runLiquidations(t.test.db, options({ venue: otcVenue, capSats: 100n * BTC }));
+    expect((await liquidationsOf(ref))[0]).toMatchObject({ status: 'selling' });
+  });
+
+  it('the desk\'s fills name their channel: required, refused on a day the channel is not allowed, the same for every fill', async () => {
+    const bare = await t.as('treasury').post(`/api/v1/liquidations/${id}/fills`, { fills: [fill('CH-1')], done: false });
+    expect(bare.statusCode, bare.body).toBe(422);
+    expect(bare.json().error.code).toBe('sale_channel_required');
+    // No rule allows an OTC desk abroad: proposed, refused at approval with the reason; nothing recorded.
+    const abroad = await t.as('treasury').post(`/api/v1/liquidations/${id}/fills`, { fills: [fill('CH-1')], done: false, channel: { ...DESK, channel: 'otc_abroad' } });
+    expect(abroad.statusCode, abroad.body).toBe(202);
+    const refused = await t.as('treasury2').post(`/api/v1/approvals/${abroad.json().id}/approve`, {});
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json().error.code).toBe('sale_channel_not_allowed');
+    expect(refused.json().error.message).toContain('no rule allows selling through otc_abroad');
+    const allowed = await t.as('treasury').post(`/api/v1/liquidations/${id}/fills`, { fills: [fill('CH-2')], done: false, channel: DESK });
+    expect((await t.as('treasury2').post(`/api/v1/approvals/${allowed.json().id}/approve`, {})).statusCode).toBe(200);
+    const [row] = await t.test.db.query<{ sale_channel: string; sale_counterparty: string; sale_jurisdiction: string }>('SELECT sale_channel, sale_counterparty, sale_jurisdiction FROM liquidations WHERE id = $1', [id]);
+    expect(row).toEqual({ sale_channel: 'experimental_regime', sale_counterparty: 'Gulf Digital OTC', sale_jurisdiction: 'AE' });
+    // Later fills go through the same channel (it may be left out); another is refused.
+    const other = await t.as('treasury').post(`/api/v1/liquidations/${id}/fills`, { fills: [fill('CH-3')], done: false, channel: { ...DESK, counterparty: 'Another desk' } });
+    expect(other.statusCode, other.body).toBe(409);
+    expect(other.json().error.code).toBe('sale_channel_changed');
+    const rest = await t.as('treasury').post(`/api/v1/liquidations/${id}/fills`, { fills: [], done: true });
+    expect((await t.as('treasury2').post(`/api/v1/approvals/${rest.json().id}/approve`, {})).statusCode).toBe(200);
+    await booksBalance();
+  });
+
+  it('reports the sales of a period by channel, as JSON and as CSV', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const report = (await t.as('auditor').get(`/api/v1/liquidations/sales?from=2025-01-01&to=${today}`)).json();
+    const [sold] = await t.test.db.query<{ sats: bigint; n: bigint }>(`SELECT coalesce(sum(f.sats), 0)::int8 AS sats, count(DISTINCT q.id) AS n FROM liquidation_fills f JOIN liquidations q ON q.id = f.liquidation_id WHERE q.status IN ('sold', 'booked')`);
+    expect(report.sales).toHaveLength(Number(sold!.n));
+    expect(report.byChannel.reduce((s: bigint, c: { btc: string }) => s + BigInt(c.btc.replace('.', '')), 0n)).toBe(sold!.sats);
+    // Through the regime: the simulated sale of the first test, the desk's sale above and the one here;
+    // the sales of tests that ran without a channel (a backtest's way) are under "none".
+    expect(report.byChannel.find((c: { channel: string }) => c.channel === 'experimental_regime').sales).toBe(3);
+    expect(report.byChannel.find((c: { channel: string }) => c.channel === 'none').sales).toBe(Number(sold!.n) - 3);
+    expect(report.sales.find((r: { liquidation: string }) => r.liquidation === id.toString())).toMatchObject({ channel: 'experimental_regime', venue: 'OTC desk', counterparty: 'Gulf Digital OTC', jurisdiction: 'AE', btc: '0.01000000', grossRub: '46000.00', feesRub: '10.00' });
+    const csv = await t.as('auditor').get(`/api/v1/liquidations/sales?from=2025-01-01&to=${today}&format=csv`);
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    const lines = csv.body.replace(/^\ufeff/, '').trim().split('\r\n');
+    expect(lines[0]).toBe('Ликвидация,Кредит,Заёмщик,Канал,Площадка,Контрагент,Юрисдикция,Продано (UTC),BTC,"Выручка, RUB","Комиссии площадки, RUB",Статус');
+    expect(lines).toHaveLength(report.sales.length + 1);
+    expect((await t.as('auditor').get('/api/v1/liquidations/sales?from=2026-02-01&to=2026-01-01')).statusCode).toBe(400);
+    expect((await t.as('borrower1').get(`/api/v1/liquidations/sales?from=2025-01-01&to=${today}`)).statusCode).toBe(403);
+  });
+});

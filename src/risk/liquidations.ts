@@ -4,7 +4,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { ltvMillionths } from '../loans/collateral.js';
 import { refuse } from '../loans/loan-errors.js';
 import { LoanError } from '../loans/loan-errors.js';
-import { openBusinessDay } from '../loans/loan-store.js';
+import { moscowDay, openBusinessDay } from '../loans/loan-store.js';
 import { formatRate, loanOutcome } from '../loans/origination.js';
 import type { ProductTerms } from '../loans/product.js';
 import { bookLiquidationSale, type LiquidationBooking } from '../loans/servicing.js';
@@ -14,6 +14,7 @@ import { currentPrice } from '../prices/current.js';
 import { fillProblem, liquidationTermsOf, planLiquidation, slippageMillionths, summariseFills, type Fill, type SaleSummary } from './liquidation.js';
 import { CHANNELS } from './risk-store.js';
 import type { Venue } from './venues.js';
+import { channelVerdict, recordChannel, sameChannel, saleChannelProblem, type SaleChannel } from './sale-channels.js';
 
 /**
  * Liquidations on the database (migration 0016), driven by the service's `liquidation` job:
@@ -47,6 +48,13 @@ export interface LiquidationOptions {
   readonly calendar: BusinessCalendar;
   readonly now: () => Date;
   readonly batch?: number;
+  /**
+   * The channel an automatic venue sells through (risk/sale-channels.ts): recorded with each sale
+   * and checked against the bank's rules and the product on the day of admission; a liquidation
+   * whose channel is not allowed stays queued (reported as refused). `zalog serve` always sets it;
+   * a backtest, which replays history before any channel existed, does not.
+   */
+  readonly saleChannel?: SaleChannel;
   /** Called after a sale is committed and before it is booked (progress lines; the crash test stops the process here). */
   readonly onSold?: (liquidationId: bigint) => void | Promise<void>;
 }
@@ -61,12 +69,15 @@ export interface LiquidationRunReport {
   readonly paused?: string;
   /** Sold liquidations that could not be booked yet, with why. */
   readonly held?: readonly Held[];
+  /** Queued liquidations not admitted because their sale channel is not allowed on the day. */
+  readonly refused?: readonly Held[];
 }
 
 interface Held { readonly liquidation: string; readonly code: string; readonly message: string }
 
 interface LiquidationRow {
   id: bigint; loan_id: bigint; ref: string; status: string; kind: 'partial' | 'full' | null; reason: string | null; venue: string | null;
+  sale_channel: SaleChannel['channel'] | null; sale_venue: string | null; sale_counterparty: string | null; sale_jurisdiction: string | null;
   reference_kopecks: bigint | null; reference_cycle_id: bigint | null; floor_kopecks: bigint | null; planned_sats: bigint | null;
   debt_kopecks: bigint | null; sats: bigint | null; terms: ProductTerms; haircut: bigint; [key: string]: unknown;
 }
@@ -84,12 +95,13 @@ export async function runLiquidations(db: Database, options: LiquidationOptions)
   }
   const price = await currentPrice(db, options.now(), options.staleAfterSeconds);
   let admitted = 0, cancelled = 0, sold = 0;
+  let refused: Held[] = [];
   if (price.ok) {
-    ({ admitted, cancelled } = await admit(db, options, { price: price.price, cycleId: price.cycle.id }));
+    ({ admitted, cancelled, refused } = await admit(db, options, { price: price.price, cycleId: price.cycle.id }));
     if (options.venue.automatic) sold = await sell(db, options);
   }
   const { booked, held } = await bookSold(db, options);
-  return { queued, admitted, cancelled, sold, booked, ...(price.ok ? {} : { paused: price.message }), ...(held.length > 0 ? { held } : {}) };
+  return { queued, admitted, cancelled, sold, booked, ...(price.ok ? {} : { paused: price.message }), ...(held.length > 0 ? { held } : {}), ...(refused.length > 0 ? { refused } : {}) };
 }
 
 /** The collateral being sold across the book: planned sats of liquidations admitted and not yet booked (what the cap bounds). */
@@ -110,7 +122,7 @@ async function queueLiquidations(db: Database, now: Date): Promise<number> {
   return rows.length;
 }
 
-async function admit(db: Database, options: LiquidationOptions, price: { price: PriceKopecksPerBtc; cycleId: bigint }): Promise<{ admitted: number; cancelled: number }> {
+async function admit(db: Database, options: LiquidationOptions, price: { price: PriceKopecksPerBtc; cycleId: bigint }): Promise<{ admitted: number; cancelled: number; refused: Held[] }> {
   return db.transaction(async (tx) => {
     // One admitter at a time: the cap is a sum over the book.
     await tx.query('SELECT pg_advisory_xact_lock($1)', [LIQUIDATION_LOCK_KEY]);
@@ -121,7 +133,7 @@ async function admit(db: Database, options: LiquidationOptions, price: { price: 
     try {
       today = await openBusinessDay(tx, now);
     } catch (error) {
-      if (error instanceof LoanError) return { admitted: 0, cancelled: 0 };
+      if (error instanceof LoanError) return { admitted: 0, cancelled: 0, refused: [] };
       throw error;
     }
     const waiting = await tx.query<LiquidationRow & { live_debt: bigint; live_sats: bigint; maturity_on: string | null }>(
@@ -130,6 +142,7 @@ async function admit(db: Database, options: LiquidationOptions, price: { price: 
         ORDER BY CASE WHEN r.sats = 0 THEN NULL ELSE r.debt_kopecks::numeric / r.sats END DESC NULLS FIRST, q.id
         LIMIT $1 FOR UPDATE OF q`, [options.batch ?? 1_000]);
     let admitted = 0, cancelled = 0;
+    const refused: Held[] = [];
     for (const q of waiting) {
       const terms = liquidationTermsOf(q.terms);
       const plan = planLiquidation({ debt: q.live_debt, sats: q.live_sats, reference: price.price, venueFeeMillionths: options.venue.feeMillionths, pastMaturity: q.maturity_on !== null && q.maturity_on < today, terms });
@@ -141,13 +154,24 @@ async function admit(db: Database, options: LiquidationOptions, price: { price: 
         continue;
       }
       if (inFlight > 0n && inFlight + plan.sats > options.capSats) break;
+      // An automatic venue sells through its configured channel: not admitted when the law (the
+      // bank's rules on the day) or the product does not allow it. The desk's channel is stated
+      // with its fills and checked then.
+      if (options.venue.automatic && options.saleChannel !== undefined) {
+        const verdict = await channelVerdict(tx, options.saleChannel.channel, moscowDay(now), q.terms);
+        if (!verdict.allowed) {
+          refused.push({ liquidation: q.id.toString(), code: 'sale_channel_not_allowed', message: verdict.reason });
+          continue;
+        }
+        await recordChannel(tx, q.id, options.saleChannel);
+      }
       await tx.query(`UPDATE liquidations SET status = 'selling', kind = $2, reason = $3, venue = $4, reference_kopecks = $5, reference_cycle_id = $6, floor_kopecks = $7,
                       planned_sats = $8, debt_kopecks = $9, sats = $10, admitted_at = $11 WHERE id = $1`,
         [q.id, plan.kind, plan.reason, options.venue.name, price.price, price.cycleId, plan.floor, plan.sats, q.live_debt, q.live_sats, now]);
       inFlight += plan.sats;
       admitted += 1;
     }
-    return { admitted, cancelled };
+    return { admitted, cancelled, refused };
   });
 }
 
@@ -307,9 +331,11 @@ export interface FillsPayload {
   readonly fills: ReadonlyArray<{ readonly venueFillId: string; readonly btc: string; readonly price: string; readonly feeRub: string }>;
   /** The desk is done: book the liquidation with what was sold. */
   readonly done: boolean;
+  /** The channel the desk sold through: required with the first fills, the same after. */
+  readonly channel?: SaleChannel;
 }
 
-async function checkFills(db: Queryable, payload: FillsPayload): Promise<{ q: LiquidationRow; fills: Fill[] }> {
+async function checkFills(db: Queryable, payload: FillsPayload, now?: Date): Promise<{ q: LiquidationRow; fills: Fill[]; channel: SaleChannel }> {
   if (typeof payload.liquidation !== 'string' || !/^[1-9][0-9]{0,17}$/.test(payload.liquidation)) refuse('invalid_proposal', 'liquidation is an id');
   if (!Array.isArray(payload.fills) || payload.fills.length > 100 || typeof payload.done !== 'boolean') refuse('invalid_proposal', 'up to 100 fills and whether the desk is done');
   if (payload.fills.length === 0 && !payload.done) refuse('invalid_proposal', 'fills, or done');
@@ -336,7 +362,19 @@ async function checkFills(db: Queryable, payload: FillsPayload): Promise<{ q: Li
     fills.push(fill);
   }
   if (payload.done && recorded.length === 0 && fills.length === 0) refuse('invalid_proposal', 'nothing was sold: a liquidation is done with at least one fill');
-  return { q, fills };
+  // The sale's legal channel: stated with the first fills, the same with every later one, and
+  // allowed (bank's rules on the day of approval, and the product) when the fills are recorded.
+  const stated = q.sale_channel === null ? undefined : { channel: q.sale_channel, venue: q.sale_venue!, counterparty: q.sale_counterparty!, jurisdiction: q.sale_jurisdiction! } as SaleChannel;
+  const channel = payload.channel ?? stated;
+  if (channel === undefined) refuse('sale_channel_required', 'state the channel the desk sold through (channel: licensed_venue, experimental_regime or otc_abroad; the venue, the counterparty and its jurisdiction)');
+  const wrong = saleChannelProblem(channel);
+  if (wrong !== undefined) refuse('invalid_proposal', wrong);
+  if (stated !== undefined && !sameChannel(stated, channel)) refuse('sale_channel_changed', `liquidation ${q.id} is sold through ${stated.channel} (${stated.venue}, ${stated.counterparty}, ${stated.jurisdiction}); every fill goes through the same channel`);
+  if (now !== undefined) {
+    const verdict = await channelVerdict(db, channel.channel, moscowDay(now), q.terms);
+    if (!verdict.allowed) refuse('sale_channel_not_allowed', `the sale cannot be recorded: ${verdict.reason}`, { channel: channel.channel });
+  }
+  return { q, fills, channel };
 }
 
 export function liquidationFillsAction(calendar: () => Promise<BusinessCalendar>): ApprovalAction<FillsPayload> {
@@ -347,11 +385,11 @@ export function liquidationFillsAction(calendar: () => Promise<BusinessCalendar>
     prepare(db, raw) {
       return loanOutcome(async () => {
         const payload = raw as FillsPayload;
-        const { q, fills } = await checkFills(db, payload);
+        const { q, fills, channel } = await checkFills(db, payload);
         const sats = fills.reduce((s, f) => s + f.sats, 0n);
         return {
-          payload: { liquidation: q.id.toString(), fills: payload.fills.map((f) => ({ venueFillId: f.venueFillId, btc: f.btc, price: f.price, feeRub: f.feeRub })), done: payload.done },
-          summary: `OTC fills for liquidation ${q.id} of ${q.ref}: ${formatSats(sats)} BTC in ${fills.length} fills${payload.done ? '; the desk is done' : ''}`,
+          payload: { liquidation: q.id.toString(), fills: payload.fills.map((f) => ({ venueFillId: f.venueFillId, btc: f.btc, price: f.price, feeRub: f.feeRub })), done: payload.done, channel: { channel: channel.channel, venue: channel.venue, counterparty: channel.counterparty, jurisdiction: channel.jurisdiction } },
+          summary: `OTC fills for liquidation ${q.id} of ${q.ref}: ${formatSats(sats)} BTC in ${fills.length} fills through ${channel.channel} (${channel.venue}, ${channel.counterparty}, ${channel.jurisdiction})${payload.done ? '; the desk is done' : ''}`,
           amounts: sats > 0n ? { BTC: sats } : {},
           target: `liquidation:${q.id}`,
         };
@@ -360,7 +398,8 @@ export function liquidationFillsAction(calendar: () => Promise<BusinessCalendar>
     execute(tx, payload, context) {
       return loanOutcome(async () => {
         await tx.query('SELECT id FROM liquidations WHERE id = $1 FOR UPDATE', [BigInt(payload.liquidation)]);
-        const { q, fills } = await checkFills(tx, payload);
+        const { q, fills, channel } = await checkFills(tx, payload, context.now);
+        if (q.sale_channel === null) await recordChannel(tx, q.id, channel);
         await recordFills(tx, q, fills, context.now, context.approvalId);
         let booked = false;
         if (payload.done) {
@@ -375,7 +414,7 @@ export function liquidationFillsAction(calendar: () => Promise<BusinessCalendar>
         // the kopeck, as booked; before the venue's fees, which are named in the fills).
         const sold = fills.reduce((sum, f) => sum + f.sats, 0n);
         const gross = fills.reduce((sum, f) => sum + (f.sats * f.price) / 100_000_000n, 0n);
-        await auditApproved(tx, context, 'liquidation.fills', `liquidation:${q.id}`, { amounts: { BTC: formatSats(sold), RUB: formatKopecks(gross) }, loan: q.ref, fills: payload.fills, done: payload.done });
+        await auditApproved(tx, context, 'liquidation.fills', `liquidation:${q.id}`, { amounts: { BTC: formatSats(sold), RUB: formatKopecks(gross) }, loan: q.ref, fills: payload.fills, done: payload.done, channel });
         return { liquidation: q.id.toString(), loan: q.ref, recorded: fills.length, booked };
       });
     },

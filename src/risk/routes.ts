@@ -27,6 +27,9 @@ import { satsInFlight } from './liquidations.js';
 import { parseShock } from './stress.js';
 import { NoPriceError, stressLiveBook, stressView } from './stress-book.js';
 import { DEFAULT_SLIPPAGE } from './venues.js';
+import { salesBetween, salesByChannel } from './sale-channels.js';
+import { csvOf } from '../loans/documents.js';
+import { isCalendarDate } from '../ledger/entry.js';
 
 /**
  * The borrower's risk through the API: each live loan's place on the ladder with its LTV at the
@@ -176,6 +179,45 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       return { inFlightBtc: formatSats(await satsInFlight(db)), liquidations: rows.map(liquidationView) };
     });
 
+    app.get('/liquidations/sales', {
+      config: { access: { roles: BOOK_READERS } },
+      schema: {
+        tags: ['risk'], operationId: 'liquidationSales',
+        summary: 'Sales of pledged BTC in a period (Moscow days), each with its legal channel, venue, counterparty and jurisdiction, and the totals by channel; JSON, or CSV to download (Russian headers unless lang=en)',
+        querystring: Type.Object({ from: Type.String({ maxLength: 10 }), to: Type.String({ maxLength: 10 }), format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }), lang: Type.Union([Type.Literal('ru'), Type.Literal('en')], { default: 'ru' }) }, { additionalProperties: false }),
+        response: {
+          200: {
+            description: 'The sales',
+            content: {
+              'application/json': { schema: Type.Object({
+                from: Type.String(), to: Type.String(),
+                byChannel: Type.Array(Type.Object({ channel: Type.String(), sales: Type.Integer(), btc: Type.String(), grossRub: Type.String(), feesRub: Type.String() })),
+                sales: Type.Array(Type.Object({ liquidation: Type.String(), loan: Type.String(), borrower: Type.String(), status: Type.String(), channel: Type.Union([Type.String(), Type.Null()]), venue: Type.Union([Type.String(), Type.Null()]), counterparty: Type.Union([Type.String(), Type.Null()]), jurisdiction: Type.Union([Type.String(), Type.Null()]), soldAt: Type.String(), btc: Type.String(), grossRub: Type.String(), feesRub: Type.String() })),
+              }) },
+              'text/csv': { schema: Type.String() },
+            },
+          },
+          ...errors,
+        },
+      },
+    }, async (request, reply) => {
+      const { from, to, format, lang } = request.query;
+      if (!isCalendarDate(from) || !isCalendarDate(to) || from > to) throw new ApiError(400, 'invalid_date', 'from and to are calendar dates (Moscow days), from not after to');
+      const rows = await salesBetween(db, from, to);
+      if (format === 'csv') {
+        const ru = lang === 'ru';
+        const header = ru ? ['Ликвидация', 'Кредит', 'Заёмщик', 'Канал', 'Площадка', 'Контрагент', 'Юрисдикция', 'Продано (UTC)', 'BTC', 'Выручка, RUB', 'Комиссии площадки, RUB', 'Статус']
+          : ['Liquidation', 'Loan', 'Borrower', 'Channel', 'Venue', 'Counterparty', 'Jurisdiction', 'Sold at (UTC)', 'BTC', 'Gross, RUB', 'Venue fees, RUB', 'Status'];
+        reply.header('content-disposition', `attachment; filename="sales-${from}-${to}.csv"`).header('cache-control', 'no-store').type('text/csv; charset=utf-8');
+        return csvOf(header, rows.map((r) => [r.liquidation, r.loan, r.borrower, r.channel ?? '', r.venue ?? '', r.counterparty ?? '', r.jurisdiction ?? '', r.soldAt, formatSats(r.sats), formatKopecks(r.gross), formatKopecks(r.fees), r.status]));
+      }
+      return {
+        from, to,
+        byChannel: salesByChannel(rows).map((c) => ({ channel: c.channel, sales: c.sales, btc: formatSats(c.sats), grossRub: formatKopecks(c.gross), feesRub: formatKopecks(c.fees) })),
+        sales: rows.map((r) => ({ liquidation: r.liquidation, loan: r.loan, borrower: r.borrower, status: r.status, channel: r.channel, venue: r.venue, counterparty: r.counterparty, jurisdiction: r.jurisdiction, soldAt: r.soldAt, btc: formatSats(r.sats), grossRub: formatKopecks(r.gross), feesRub: formatKopecks(r.fees) })),
+      };
+    });
+
     app.get('/risk/stress', {
       config: { access: { roles: BOOK_READERS } },
       schema: {
@@ -220,6 +262,10 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         body: Type.Object({
           fills: Type.Array(Type.Object({ venueFillId: Type.String({ minLength: 1, maxLength: 100 }), btc: BtcAmount, price: RubAmount, feeRub: RubAmount }, { additionalProperties: false }), { maxItems: 100 }),
           done: Type.Boolean(),
+          channel: Type.Optional(Type.Object({
+            channel: Type.Union([Type.Literal('licensed_venue'), Type.Literal('experimental_regime'), Type.Literal('otc_abroad')]),
+            venue: Type.String({ minLength: 1, maxLength: 200 }), counterparty: Type.String({ minLength: 1, maxLength: 200 }), jurisdiction: Type.String({ pattern: '^[A-Z]{2}$' }),
+          }, { additionalProperties: false, description: 'the legal channel the desk sold through, with the venue, the counterparty and its jurisdiction (ISO 3166-1): required with the first fills, the same after; refused when the channel is not allowed on the day' })),
         }, { additionalProperties: false }),
         response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') },
       },

@@ -34,7 +34,7 @@ export async function setOpenDay(t: TestApp, day: string): Promise<void> {
   await t.test.db.query('INSERT INTO eod_days (business_date, started_at, finished_at) VALUES ($1, now(), now())', [closed.toISOString().slice(0, 10)]);
 }
 
-export async function seedLendingWorld(t: TestApp, stub: HttpStub, options: { openDay: string; borrowers?: readonly string[] }): Promise<void> {
+export async function seedLendingWorld(t: TestApp, stub: HttpStub, options: { openDay: string; borrowers?: readonly string[]; tier1?: string }): Promise<void> {
   stub.set('/mempool/api/v1/blocks', { body: JSON.stringify(blocks) });
   await saveSnapshots(t.test.db, [await fetchMempoolSnapshot({ baseUrl: stub.url('/mempool') })]);
   expect((await t.as('admin').post('/api/v1/loan-products', { code: 'FIX', terms: FIXED_PRODUCT })).statusCode).toBe(201);
@@ -59,6 +59,15 @@ export async function seedLendingWorld(t: TestApp, stub: HttpStub, options: { op
     expect(report.json().recommendation, JSON.stringify(report.json().reasons)).toBe('approve');
   }
   await setOpenDay(t, options.openDay);
+  await recordCapital(t, options.tier1 ?? '100000000000.00');
+}
+
+/** The bank's Tier 1 capital from 2025-01-01, through four eyes (risk proposes, risk2 approves). */
+export async function recordCapital(t: TestApp, tier1: string, effectiveFrom = '2025-01-01'): Promise<void> {
+  const proposal = await t.as('risk').post('/api/v1/exposure/capital', { effectiveFrom, tier1, legalBasis: 'Form 0409123 as of the date', reason: 'test bank' });
+  expect(proposal.statusCode, proposal.body).toBe(202);
+  const approved = await t.as('risk2').post(`/api/v1/approvals/${proposal.json().id}/approve`, {});
+  expect(approved.statusCode, approved.body).toBe(200);
 }
 
 export interface Originated { readonly ref: string; readonly offer: Record<string, unknown> }

@@ -23,6 +23,7 @@ const BorrowersPage = lazy(() => import('./pages/BorrowersPage'));
 const BorrowerPage = lazy(() => import('./pages/BorrowerPage'));
 const ApplicationPage = lazy(() => import('./pages/ApplicationPage'));
 const RiskPage = lazy(() => import('./pages/RiskPage'));
+const ExposurePage = lazy(() => import('./pages/ExposurePage'));
 const BooksPage = lazy(() => import('./pages/BooksPage'));
 const AuditPage = lazy(() => import('./pages/AuditPage'));
 const AdminPage = lazy(() => import('./pages/AdminPage'));
@@ -62,6 +63,7 @@ export function App() {
           <Route path="/borrowers/:ref" element={<Guard needs="getBorrowers"><BorrowerPage /></Guard>} />
           <Route path="/borrowers/:ref/apply" element={<Guard needs={['getBorrowers', 'postBorrowersByRefLoanApplications']}><ApplicationPage /></Guard>} />
           <Route path="/risk" element={<Guard needs="getRiskStress"><RiskPage /></Guard>} />
+          <Route path="/exposure" element={<Guard needs="getExposure"><ExposurePage /></Guard>} />
           <Route path="/books" element={<Guard needs="getTrialBalance"><BooksPage /></Guard>} />
           <Route path="/audit" element={<Guard needs="verifyAuditChain"><AuditPage /></Guard>} />
           <Route path="/admin" element={<Guard needs="createUser"><AdminPage /></Guard>} />

@@ -17,6 +17,7 @@ export const SCREENS: readonly Screen[] = [
   { path: '/loans', label: 'nav.loans', needs: 'listLoans' },
   { path: '/borrowers', label: 'nav.borrowers', needs: 'getBorrowers' },
   { path: '/risk', label: 'nav.risk', needs: 'getRiskStress' },
+  { path: '/exposure', label: 'nav.exposure', needs: 'getExposure' },
   { path: '/books', label: 'nav.books', needs: 'getTrialBalance' },
   { path: '/audit', label: 'nav.audit', needs: 'verifyAuditChain' },
   { path: '/proof', label: 'nav.proof', needs: 'getLoansByRefVault' },

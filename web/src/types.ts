@@ -16,7 +16,7 @@ export interface Portfolio {
 
 export interface Proposal {
   id: string; actionType: string; summary: string; amounts: Record<string, string>; status: string; proposedBy: string; proposedByName: string | null;
-  proposedAt: string; expiresAt: string; approverRoles: string[]; canApprove: boolean;
+  proposedAt: string; expiresAt: string; approverRoles: string[]; canApprove: boolean; payload?: unknown;
 }
 
 export interface Inbox {
@@ -99,6 +99,12 @@ export interface Offer {
   underwriting?: { recommendation: string | null; reasons: string[]; figures?: Record<string, unknown> };
   levels?: { forBtc: string; warning: string | null; marginCall: string | null; liquidation: string | null; warningPercent: string; marginCallPercent: string; liquidationPercent: string; curePeriodHours: number };
   compliance?: { results?: Array<{ rule: string; passed: boolean; reason?: string }> };
+  exposure?: ExposureCheckView | null;
+}
+
+export interface ExposureCheckView {
+  decision: 'within' | 'soft' | 'hard' | 'no_capital'; day: string; amount: string; capital: { id: string; tier1: string } | null; reasons: string[];
+  lines: Array<{ kind: string; limitId: string | null; softBps: number | null; hardBps: number | null; before: string; after: string; beforePercent: string; afterPercent: string; judgement: string }>;
 }
 
 export interface StressView {

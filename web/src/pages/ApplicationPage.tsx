@@ -8,6 +8,7 @@ import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle, ProblemAlert } from '../components/Common';
 import type { Offer } from '../types';
 import { OfferFigures } from '../components/OfferFigures';
+import { ExposureCheck } from '../components/ExposureCheck';
 
 type Repayment = 'annuity' | 'bullet' | 'interest_only';
 
@@ -61,6 +62,7 @@ export default function ApplicationPage() {
             <Card withBorder data-testid="offer">
               <Title order={3} size="h4" mb="sm">{t('application.offer', { id: offer.offerId })}</Title>
               <OfferFigures offer={offer} validLabel="application.validUntil" />
+              {offer.exposure != null && <ExposureCheck check={offer.exposure} />}
               {offer.blockingReasons.length > 0 && (
                 <Alert color="red" title={t('application.blocked')} mb="md">{offer.blockingReasons.map((r) => <Text key={r} size="sm">{r}</Text>)}</Alert>
               )}

@@ -3,6 +3,7 @@ import { Link } from 'react-router';
 import { Anchor, Badge, Card, Group, Stack, Table, Text, Textarea, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { api, must } from '../api';
+import { ApplicationExposure } from '../components/ExposureCheck';
 import { useI18n, type MessageKey } from '../i18n';
 import { ActionButton, Loaded, PageTitle, StateBadge } from '../components/Common';
 import type { Inbox, Proposal } from '../types';
@@ -76,6 +77,7 @@ function Decide({ proposal }: { proposal: Proposal }) {
       <ActionButton label={t('inbox.approve')} color="green" testId={`approve-${proposal.id}`}
         run={async (key) => must(await api.POST('/api/v1/approvals/{id}/approve', { params: { path: { id: proposal.id } }, headers: { 'idempotency-key': key } }))}>
         <Text size="sm">{proposal.summary}</Text>
+        {proposal.actionType === 'loans.approve' && <ApplicationExposure applicationId={(proposal.payload as { applicationId: string }).applicationId} />}
         <Text size="xs" c="dimmed">{t('inbox.approveNote')}</Text>
       </ActionButton>
       <ActionButton label={t('inbox.reject')} color="red" testId={`reject-${proposal.id}`}

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-import { Anchor, Badge, Button, Card, Group, NumberInput, SegmentedControl, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Title } from '@mantine/core';
+import { Anchor, Badge, Button, Card, Group, NumberInput, SegmentedControl, Select, SimpleGrid, Stack, Table, Tabs, Text, TextInput, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { api, must } from '../api';
 import { useI18n, type MessageKey } from '../i18n';
@@ -20,10 +20,12 @@ export default function RiskPage() {
         <Tabs.List mb="md">
           <Tabs.Tab value="stress">{t('risk.stress')}</Tabs.Tab>
           <Tabs.Tab value="liquidations">{t('risk.liquidations')}</Tabs.Tab>
+          <Tabs.Tab value="sales">{t('sales.tab')}</Tabs.Tab>
           <Tabs.Tab value="prices">{t('risk.prices')}</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="stress"><Stress /></Tabs.Panel>
         <Tabs.Panel value="liquidations"><Liquidations /></Tabs.Panel>
+        <Tabs.Panel value="sales"><Sales /></Tabs.Panel>
         <Tabs.Panel value="prices"><Prices /></Tabs.Panel>
       </Tabs>
     </>
@@ -80,6 +82,7 @@ function Liquidations() {
   const { can } = useSession();
   const list = useQuery({ queryKey: ['liquidations'], queryFn: async () => must(await api.GET('/api/v1/liquidations', { params: { query: { limit: 100 } } })), refetchInterval: 10_000 });
   const [fill, setFill] = useState({ venueFillId: '', btc: '', price: '', feeRub: '0.00' });
+  const [channel, setChannel] = useState<{ channel: Channel; venue: string; counterparty: string; jurisdiction: string }>({ channel: 'experimental_regime', venue: '', counterparty: '', jurisdiction: '' });
   return (
     <Loaded query={list}>{(data) => (
       <Stack>
@@ -94,11 +97,15 @@ function Liquidations() {
                 <Table.Td ta="right">{rub(q.referencePrice)}</Table.Td><Table.Td ta="right">{rub(q.floorPrice)}</Table.Td><Table.Td ta="right">{btc(q.plannedBtc)}</Table.Td><Table.Td ta="right">{btc(q.filledBtc)}</Table.Td>
                 <Table.Td>{time(q.queuedAt)}</Table.Td>
                 <Table.Td>{q.status === 'selling' && can('postLiquidationsByIdFills') && (
-                  <ActionButton label={t('risk.recordFill')} run={async (key) => must(await api.POST('/api/v1/liquidations/{id}/fills', { params: { path: { id: q.id }, header: { 'idempotency-key': key } }, body: { fills: [fill], done: false } }))}>
+                  <ActionButton label={t('risk.recordFill')} run={async (key) => must(await api.POST('/api/v1/liquidations/{id}/fills', { params: { path: { id: q.id }, header: { 'idempotency-key': key } }, body: { fills: [fill], done: false, channel } }))}>
                     <TextInput label={t('risk.fillId')} value={fill.venueFillId} onChange={(e) => setFill({ ...fill, venueFillId: e.currentTarget.value })} />
                     <TextInput label="BTC" value={fill.btc} onChange={(e) => setFill({ ...fill, btc: e.currentTarget.value })} />
                     <TextInput label={t('risk.fillPrice')} value={fill.price} onChange={(e) => setFill({ ...fill, price: e.currentTarget.value })} />
                     <TextInput label={t('risk.fee')} value={fill.feeRub} onChange={(e) => setFill({ ...fill, feeRub: e.currentTarget.value })} />
+                    <Select label={t('sales.channel')} value={channel.channel} onChange={(v) => setChannel({ ...channel, channel: (v ?? 'experimental_regime') as Channel })} allowDeselect={false} data={CHANNELS.map((c) => ({ value: c, label: t(`sales.channel.${c}` as MessageKey) }))} />
+                    <TextInput label={t('sales.venue')} value={channel.venue} onChange={(e) => setChannel({ ...channel, venue: e.currentTarget.value })} />
+                    <TextInput label={t('sales.counterparty')} value={channel.counterparty} onChange={(e) => setChannel({ ...channel, counterparty: e.currentTarget.value })} />
+                    <TextInput label={t('sales.jurisdiction')} value={channel.jurisdiction} onChange={(e) => setChannel({ ...channel, jurisdiction: e.currentTarget.value.toUpperCase() })} placeholder="AE" maxLength={2} />
                     <Text size="xs" c="dimmed">{t('common.fourEyes')}</Text>
                   </ActionButton>
                 )}</Table.Td>
@@ -108,6 +115,59 @@ function Liquidations() {
         </Table.ScrollContainer>
       </Stack>
     )}</Loaded>
+  );
+}
+
+const CHANNELS = ['licensed_venue', 'experimental_regime', 'otc_abroad'] as const;
+interface SalesReport {
+  byChannel: Array<{ channel: string; sales: number; btc: string; grossRub: string; feesRub: string }>;
+  sales: Array<{ liquidation: string; loan: string; borrower: string; status: string; channel: string | null; venue: string | null; counterparty: string | null; jurisdiction: string | null; soldAt: string; btc: string; grossRub: string; feesRub: string }>;
+}
+type Channel = (typeof CHANNELS)[number];
+
+/** Sales of pledged BTC in a period by their legal channel, with each sale's venue, counterparty and jurisdiction; CSV to download. */
+function Sales() {
+  const { t, rub, btc, time } = useI18n();
+  const today = new Date().toISOString().slice(0, 10);
+  const [from, setFrom] = useState(`${today.slice(0, 4)}-01-01`);
+  const [to, setTo] = useState(today);
+  const sales = useQuery({ queryKey: ['sales', from, to], queryFn: async () => must(await api.GET('/api/v1/liquidations/sales', { params: { query: { from, to, format: 'json', lang: 'ru' } } })) as unknown as SalesReport });
+  const channels = useQuery({ queryKey: ['sale-channels'], queryFn: async () => must(await api.GET('/api/v1/sale-channels')) });
+  const { locale } = useI18n();
+  const label = (c: string | null) => t(`sales.channel.${c ?? 'none'}` as MessageKey);
+  return (
+    <Stack>
+      <Loaded query={channels}>{(c) => (
+        <Group gap="xs">{c.channels.map((x) => (
+          <Badge key={x.channel} color={x.allowed ? 'green' : 'gray'} variant="light" title={x.reason ?? undefined}>{label(x.channel)}: {x.allowed ? t('sales.allowed') : t('sales.notAllowed')}</Badge>
+        ))}</Group>
+      )}</Loaded>
+      <Group align="flex-end">
+        <TextInput label={t('exposure.from')} value={from} onChange={(e) => setFrom(e.currentTarget.value)} w={160} />
+        <TextInput label={t('exposure.to')} value={to} onChange={(e) => setTo(e.currentTarget.value)} w={160} />
+        <Button component="a" variant="light" href={`/api/v1/liquidations/sales?from=${from}&to=${to}&format=csv&lang=${locale}`} data-testid="sales-csv">{t('sales.csv')}</Button>
+      </Group>
+      <Loaded query={sales}>{(s) => (
+        <>
+          <Table maw={760} data-testid="sales-by-channel">
+            <Table.Thead><Table.Tr><Table.Th>{t('sales.channel')}</Table.Th><Table.Th ta="right">{t('sales.count')}</Table.Th><Table.Th ta="right">BTC</Table.Th><Table.Th ta="right">{t('sales.gross')}</Table.Th><Table.Th ta="right">{t('sales.fees')}</Table.Th></Table.Tr></Table.Thead>
+            <Table.Tbody>{s.byChannel.map((c) => (
+              <Table.Tr key={c.channel}><Table.Td>{label(c.channel)}</Table.Td><Table.Td ta="right">{c.sales}</Table.Td><Table.Td ta="right">{btc(c.btc)}</Table.Td><Table.Td ta="right">{rub(c.grossRub)}</Table.Td><Table.Td ta="right">{rub(c.feesRub)}</Table.Td></Table.Tr>
+            ))}</Table.Tbody>
+          </Table>
+          {s.sales.length === 0 ? <Text c="dimmed">{t('sales.none')}</Text> : (
+            <Table.ScrollContainer minWidth={960}>
+              <Table striped>
+                <Table.Thead><Table.Tr><Table.Th>#</Table.Th><Table.Th>{t('common.loan')}</Table.Th><Table.Th>{t('sales.channel')}</Table.Th><Table.Th>{t('sales.venue')}</Table.Th><Table.Th>{t('sales.counterparty')}</Table.Th><Table.Th>{t('sales.jurisdiction')}</Table.Th><Table.Th>{t('sales.soldAt')}</Table.Th><Table.Th ta="right">BTC</Table.Th><Table.Th ta="right">{t('sales.gross')}</Table.Th></Table.Tr></Table.Thead>
+                <Table.Tbody>{s.sales.map((r) => (
+                  <Table.Tr key={r.liquidation}><Table.Td>{r.liquidation}</Table.Td><Table.Td><Anchor component={Link} to={`/loans/${r.loan}`}>{r.loan}</Anchor></Table.Td><Table.Td>{label(r.channel)}</Table.Td><Table.Td>{r.venue ?? '—'}</Table.Td><Table.Td>{r.counterparty ?? '—'}</Table.Td><Table.Td>{r.jurisdiction ?? '—'}</Table.Td><Table.Td>{time(r.soldAt)}</Table.Td><Table.Td ta="right">{btc(r.btc)}</Table.Td><Table.Td ta="right">{rub(r.grossRub)}</Table.Td></Table.Tr>
+                ))}</Table.Tbody>
+              </Table>
+            </Table.ScrollContainer>
+          )}
+        </>
+      )}</Loaded>
+    </Stack>
   );
 }
 
