@@ -316,6 +316,12 @@ describe('the staff console', () => {
     await english.getByRole('tab', { name: 'By day' }).click();
     await english.getByTestId('exposure-history').waitFor();
     await screenshot(english, 'exposure-history-en');
+    // The sales of pledged BTC by legal channel, with which channels are allowed today.
+    await english.goto(`${world.url}/risk`);
+    await english.getByRole('tab', { name: 'Sales by channel' }).click();
+    await english.getByTestId('sales-by-channel').waitFor();
+    await expect.poll(() => english.getByText('Experimental legal regime: allowed').count()).toBe(1);
+    await screenshot(english, 'risk-sales-en');
     await english.context().close();
   });
 

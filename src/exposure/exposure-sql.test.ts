@@ -42,7 +42,8 @@ describe('the book in SQL', () => {
         limits: book.limits.map(([kind, a, b], i) => ({ id: BigInt(i + 1), kind, regionCode: null, softBps: Math.min(a, b), hardBps: Math.max(a, b), effectiveFrom: '2025-01-01', legalBasis: 'test' })),
         weights: [],
       };
-      const expected = aggregate(await bookLoans(t.db), rules, book.price);
+      const reference = await bookLoans(t.db);
+      const expected = aggregate(reference.loans, rules, book.price, reference.positions);
       expect(expected.loans).toBeGreaterThan(0);
       expect(await bookAggregates(t.db, rules, book.price), `book ${n}: ${JSON.stringify(book, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`).toEqual(expected);
     }

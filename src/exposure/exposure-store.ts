@@ -4,7 +4,7 @@ import { openBusinessDay } from '../loans/loan-store.js';
 import { latestCycle } from '../prices/price-repository.js';
 import {
   bookFigures, checkLoan, headroomCeiling, limitFor, LIMIT_KINDS, STRESS_SHOCKS_PERCENT, shockedPrice, TOP,
-  type BookAggregates, type BookFigures, type BookLoan, type BorrowerKind, type Capital, type Check, type Limit, type LimitKind, type Rules, type WeightRule,
+  type BookAggregates, type BookFigures, type BookLoan, type BorrowerKind, type RiskPosition, type Capital, type Check, type Limit, type LimitKind, type Rules, type WeightRule,
 } from './exposure.js';
 
 /**
@@ -55,13 +55,15 @@ async function livePrice(db: Queryable): Promise<bigint | null> {
   return latest?.publishedKopecks ?? null;
 }
 
-/** Every live loan as the book sees it, for the brute-force reference (small books, tests). */
-export async function bookLoans(db: Queryable): Promise<BookLoan[]> {
-  const rows = await db.query<{ borrower_id: bigint; borrower_kind: BorrowerKind; region_code: string; group_ref: string | null; e: bigint; sats: bigint | null; debt: bigint | null }>(
-    `SELECT l.borrower_id, l.borrower_kind, b.region_code, b.group_ref, ${EXPOSURE_SQL} AS e, r.sats, r.debt_kopecks AS debt
-       FROM loans l JOIN borrowers b ON b.id = l.borrower_id LEFT JOIN loan_risk r ON r.loan_id = l.id AND r.live
-      WHERE ${LIVE_SQL}`);
-  return rows.map((r) => ({ borrowerId: r.borrower_id, borrowerKind: r.borrower_kind, regionCode: r.region_code, groupRef: r.group_ref, exposure: r.e, sats: r.sats ?? 0n, riskDebt: r.debt ?? 0n }));
+/** Every live loan as the book sees it, and the risk engine's live positions: the brute-force reference's input (small books, tests). */
+export async function bookLoans(db: Queryable): Promise<{ loans: BookLoan[]; positions: RiskPosition[] }> {
+  const rows = await db.query<{ borrower_id: bigint; borrower_kind: BorrowerKind; region_code: string; group_ref: string | null; e: bigint }>(
+    `SELECT l.borrower_id, l.borrower_kind, b.region_code, b.group_ref, ${EXPOSURE_SQL} AS e FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE ${LIVE_SQL}`);
+  const positions = await db.query<{ debt_kopecks: bigint; sats: bigint }>('SELECT debt_kopecks, sats FROM loan_risk WHERE live');
+  return {
+    loans: rows.map((r) => ({ borrowerId: r.borrower_id, borrowerKind: r.borrower_kind, regionCode: r.region_code, groupRef: r.group_ref, exposure: r.e })),
+    positions: positions.map((p) => ({ debt: p.debt_kopecks, sats: p.sats })),
+  };
 }
 
 /** The book's aggregates in one statement (the same figures `aggregate` computes by brute force). */
@@ -72,28 +74,32 @@ export async function bookAggregates(db: Queryable, rules: Rules, price: bigint 
     return capital === null || limit === undefined ? null : headroomCeiling(limit[level], capital);
   };
   const prices = price === null ? [] : STRESS_SHOCKS_PERCENT.map((shock) => shockedPrice(price, shock));
-  // Collateral value at a shocked price rounds down: div(sats x price, 10^8) in numeric (the
-  // product of two int8s can pass int8's range).
-  const uncovered = prices.map((_, i) => `COALESCE(sum(GREATEST(0, debt - div(sats::numeric * $${5 + i}::numeric, 100000000))) FILTER (WHERE debt > 0), 0)::text`);
+  // Collateral value at a shocked price p, rounded down, in int8 arithmetic (numeric is several
+  // times slower over a million rows): with p = q x 10^8 + r and sats = a x 10^8 + b,
+  // floor(sats x p / 10^8) = sats x q + a x r + floor(b x r / 10^8), each term within int8 for any
+  // price below 10^10 RUB/BTC (beyond that PostgreSQL refuses with an overflow, never a wrong sum).
+  const value = (i: number) => `(r.sats * $${5 + 2 * i} + (r.sats / 100000000) * $${6 + 2 * i} + ((r.sats % 100000000) * $${6 + 2 * i}) / 100000000)`;
+  const uncovered = prices.map((_, i) => `COALESCE(sum(GREATEST(0, r.debt_kopecks - ${value(i)})), 0)::text`);
+  const split = prices.flatMap((p) => [p / 100_000_000n, p % 100_000_000n]);
+  // One pass over the loans, grouped by borrower (parallel where PostgreSQL can), then everything
+  // else over the borrowers: their region, group and kind are the borrower's. The stress figures
+  // are one pass over the risk engine's live positions (narrow rows, no join).
   const [row] = await db.query<{ loans: bigint; book: bigint; by_kind: { k: BorrowerKind; e: string }[] | null; by_region: { k: string; e: string }[] | null; borrowers: bigint;
     top_b: { k: string; e: string }[] | null; top_g: { k: string; e: string }[] | null; b_soft: bigint; b_hard: bigint; g_soft: bigint; g_hard: bigint; uncovered: string[] | null }>(
-    `WITH l AS MATERIALIZED (
-       SELECT l.borrower_id, l.borrower_kind, b.region_code, b.group_ref, ${EXPOSURE_SQL} AS e, COALESCE(r.sats, 0) AS sats, COALESCE(r.debt_kopecks, 0) AS debt
-         FROM loans l JOIN borrowers b ON b.id = l.borrower_id LEFT JOIN loan_risk r ON r.loan_id = l.id AND r.live
-        WHERE ${LIVE_SQL}),
-     pb AS MATERIALIZED (SELECT borrower_id::text AS k, sum(e) AS e FROM l GROUP BY borrower_id),
-     pg AS MATERIALIZED (SELECT group_ref AS k, sum(e) AS e FROM l WHERE group_ref IS NOT NULL GROUP BY group_ref),
-     totals AS (SELECT count(*) AS loans, COALESCE(sum(e), 0)::int8 AS book${prices.length === 0 ? '' : `, ARRAY[${uncovered.join(', ')}] AS uncovered`} FROM l)
-     SELECT totals.*,
-       (SELECT json_agg(json_build_object('k', k, 'e', e::text)) FROM (SELECT borrower_kind AS k, sum(e) AS e FROM l GROUP BY borrower_kind) x) AS by_kind,
-       (SELECT json_agg(json_build_object('k', k, 'e', e::text)) FROM (SELECT region_code AS k, sum(e) AS e FROM l GROUP BY region_code) x) AS by_region,
-       (SELECT count(*) FROM pb) AS borrowers,
-       (SELECT json_agg(json_build_object('k', k, 'e', e::text) ORDER BY e DESC, k COLLATE "C") FROM (SELECT * FROM pb ORDER BY e DESC, k COLLATE "C" LIMIT ${TOP}) x) AS top_b,
+    `WITH pb AS MATERIALIZED (
+       SELECT l.borrower_id, count(*) AS n, sum(${EXPOSURE_SQL})::int8 AS e FROM loans l WHERE ${LIVE_SQL} GROUP BY l.borrower_id),
+     bx AS MATERIALIZED (SELECT pb.*, b.id::text AS k, b.kind, b.region_code, b.group_ref FROM pb JOIN borrowers b ON b.id = pb.borrower_id),
+     pg AS MATERIALIZED (SELECT group_ref AS k, sum(e)::int8 AS e FROM bx WHERE group_ref IS NOT NULL GROUP BY group_ref)
+     SELECT (SELECT COALESCE(sum(n), 0)::int8 FROM bx) AS loans, (SELECT COALESCE(sum(e), 0)::int8 FROM bx) AS book,
+       ${prices.length === 0 ? 'NULL::text[]' : `(SELECT ARRAY[${uncovered.join(', ')}] FROM loan_risk r WHERE r.live)`} AS uncovered,
+       (SELECT json_agg(json_build_object('k', k, 'e', e::text)) FROM (SELECT kind AS k, sum(e) AS e FROM bx GROUP BY kind) x) AS by_kind,
+       (SELECT json_agg(json_build_object('k', k, 'e', e::text)) FROM (SELECT region_code AS k, sum(e) AS e FROM bx GROUP BY region_code) x) AS by_region,
+       (SELECT count(*) FROM bx) AS borrowers,
+       (SELECT json_agg(json_build_object('k', k, 'e', e::text) ORDER BY e DESC, k COLLATE "C") FROM (SELECT k, e FROM bx ORDER BY e DESC, k COLLATE "C" LIMIT ${TOP}) x) AS top_b,
        (SELECT json_agg(json_build_object('k', k, 'e', e::text) ORDER BY e DESC, k COLLATE "C") FROM (SELECT * FROM pg ORDER BY e DESC, k COLLATE "C" LIMIT ${TOP}) x) AS top_g,
-       (SELECT count(*) FROM pb WHERE e > $1::int8) AS b_soft, (SELECT count(*) FROM pb WHERE e > $2::int8) AS b_hard,
-       (SELECT count(*) FROM pg WHERE e > $3::int8) AS g_soft, (SELECT count(*) FROM pg WHERE e > $4::int8) AS g_hard
-       FROM totals`,
-    [ceiling('borrower', 'softBps'), ceiling('borrower', 'hardBps'), ceiling('group', 'softBps'), ceiling('group', 'hardBps'), ...prices]);
+       (SELECT count(*) FROM bx WHERE e > $1::int8) AS b_soft, (SELECT count(*) FROM bx WHERE e > $2::int8) AS b_hard,
+       (SELECT count(*) FROM pg WHERE e > $3::int8) AS g_soft, (SELECT count(*) FROM pg WHERE e > $4::int8) AS g_hard`,
+    [ceiling('borrower', 'softBps'), ceiling('borrower', 'hardBps'), ceiling('group', 'softBps'), ceiling('group', 'hardBps'), ...split]);
   const r = row!;
   const measured = (list: { k: string; e: string }[] | null) => (list ?? []).map((m) => ({ key: m.k, exposure: BigInt(m.e) }));
   return {

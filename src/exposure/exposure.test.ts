@@ -68,16 +68,16 @@ describe('the check before a loan (property)', () => {
 
 describe('the book figures', () => {
   it('count borrowers and groups over their limits and the uncovered debt under each shock', () => {
-    const loan = (borrowerId: bigint, exposure: bigint, groupRef: string | null, regionCode: string, sats = 0n, riskDebt = 0n): BookLoan => ({ borrowerId, borrowerKind: 'company', regionCode, groupRef, exposure, sats, riskDebt });
+    const loan = (borrowerId: bigint, exposure: bigint, groupRef: string | null, regionCode: string): BookLoan => ({ borrowerId, borrowerKind: 'company', regionCode, groupRef, exposure });
     const book = [
-      loan(1n, 30_000_000n, 'G', '38', 100_000_000n, 30_000_000n), // 300,000 RUB owed against 1 BTC
+      loan(1n, 30_000_000n, 'G', '38'), // 300,000 RUB owed against 1 BTC (the position below)
       loan(1n, 10_000_000n, 'G', '38'),
       loan(2n, 5_000_000n, 'G', '77'),
       loan(3n, 1_000_000n, null, '77'),
     ];
     // Capital 1,000,000.00 RUB: borrower soft 20% (200,000.00) hard 25% (250,000.00).
     const r = rules(100_000_000n, [limit('borrower', 2000, 2500), limit('group', 2000, 4500), limit('region', 3000, 3500), limit('crypto_book', 100, 200)]);
-    const agg = aggregate(book, r, 40_000_000n); // 400,000 RUB/BTC
+    const agg = aggregate(book, r, 40_000_000n, [{ debt: 30_000_000n, sats: 100_000_000n }, { debt: 0n, sats: 5_000_000n }]); // 400,000 RUB/BTC
     expect(agg.book).toBe(46_000_000n);
     expect(agg.borrowersOver).toEqual({ soft: 1, hard: 1 });
     expect(agg.groupsOver).toEqual({ soft: 1, hard: 0 });

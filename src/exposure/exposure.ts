@@ -65,10 +65,12 @@ export interface BookLoan {
   readonly regionCode: string;
   readonly groupRef: string | null;
   readonly exposure: bigint;
-  /** Confirmed collateral, for the stress figures. */
+}
+
+/** A live loan as the risk engine holds it (loan_risk): its debt and confirmed collateral, for the stress figures. */
+export interface RiskPosition {
+  readonly debt: bigint;
   readonly sats: bigint;
-  /** The debt the risk engine holds for the loan (zero before payout), for the stress figures. */
-  readonly riskDebt: bigint;
 }
 
 /** The limit that applies: a region's own row before the general one. */
@@ -170,7 +172,7 @@ export interface BookAggregates {
   /** How many borrowers and groups are above each limit's soft and hard ceilings. */
   readonly borrowersOver: { readonly soft: number; readonly hard: number };
   readonly groupsOver: { readonly soft: number; readonly hard: number };
-  /** Uncovered debt per shock (same order as the shocks given). */
+  /** Uncovered debt per shock (same order as the shocks), over the risk engine's live positions. */
   readonly uncovered: readonly bigint[];
 }
 
@@ -196,7 +198,7 @@ function byKeyDescending(a: Measured, b: Measured): number {
  * The aggregates, by brute force over every loan: the reference the SQL is tested against, and
  * what a small book uses directly. Borrowers are keyed by id, groups by ref.
  */
-export function aggregate(loans: readonly BookLoan[], rules: Rules, price: bigint | null): BookAggregates {
+export function aggregate(loans: readonly BookLoan[], rules: Rules, price: bigint | null, positions: readonly RiskPosition[] = []): BookAggregates {
   const byBorrower = new Map<string, bigint>();
   const byGroup = new Map<string, bigint>();
   const byRegion = new Map<string, bigint>();
@@ -210,9 +212,11 @@ export function aggregate(loans: readonly BookLoan[], rules: Rules, price: bigin
     if (loan.groupRef !== null) add(byGroup, loan.groupRef);
     add(byRegion, loan.regionCode);
     add(byKind, loan.borrowerKind);
-    if (price !== null) {
+  }
+  if (price !== null) {
+    for (const position of positions) {
       STRESS_SHOCKS_PERCENT.forEach((shock, i) => {
-        const short = loan.riskDebt - satsValue(loan.sats, shockedPrice(price, shock));
+        const short = position.debt - satsValue(position.sats, shockedPrice(price, shock));
         if (short > 0n) uncovered[i] = uncovered[i]! + short;
       });
     }

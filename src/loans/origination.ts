@@ -85,7 +85,6 @@ export function feeOf(terms: ProductTerms, amount: bigint): bigint {
   return divide(amount * pct(terms.originationFeePercent), 1_000_000n, 'half_up');
 }
 
-/** What a product lends (borrower kind, amount, term, repayment type): refused with the product's bounds. */
 /** Whole months from `from` to `to` (dates): the 15th to the 14th of the next month is 0, to the 15th is 1. */
 export function wholeMonthsBetween(from: string, to: string): number {
   const [fy, fm, fd] = from.split('-').map(Number) as [number, number, number];
@@ -93,6 +92,10 @@ export function wholeMonthsBetween(from: string, to: string): number {
   return (ty - fy) * 12 + (tm - fm) - (td < fd ? 1 : 0);
 }
 
+/**
+ * What a product lends (borrower kind, amount, term, repayment type, and with `today` the
+ * borrower's age since registration): refused with the product's bounds.
+ */
 export function checkApplication(terms: ProductTerms, borrower: Pick<Borrower, 'kind' | 'registeredOn'>, input: Pick<ApplicationInput, 'productCode' | 'amount' | 'months' | 'repaymentType'>, today?: string): void {
   const bound = (text: string) => {
     const parsed = parseKopecks(text);
