@@ -157,7 +157,7 @@ export async function serve(config: Config, runCommand?: ControlRunner, options:
   const stopEod = scheduleJob(db, every(eodJobAt(now)), logger);
   // The book against the bank's capital and limits, computed again after each end of day (the
   // accruals moved it): the day's figure for the history, and what approvals check against.
-  const stopExposure = scheduleJob(db, every({ name: 'exposure', lockKey: 7_207_115, everyMs: 600_000, run: async () => {
+  const stopExposure = scheduleJob(db, every({ name: 'exposure', lockKey: 7_207_115, everyMs: 60_000, run: async () => {
     const taken = await db.transaction((tx) => refreshSnapshot(tx, now()));
     return taken === undefined ? undefined : { businessDate: taken.businessDate, book: taken.figures.book, bookPercent: taken.figures.bookPercent };
   } }), logger);

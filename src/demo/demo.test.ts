@@ -75,6 +75,9 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog demo', () => {
       expect(inbox.applications.length).toBeGreaterThan(0);
       const trial = await get<{ balanced: boolean }>('/api/v1/ledger/trial-balance');
       expect(trial.balanced).toBe(true);
+      // The bank's side of the book: today's limits and weight applied to the demo's 2022.
+      const exposure = await get<{ snapshot: { bookPercent: string; riskWeighted: string; limits: Array<{ kind: string; hardPercent: string | null }> } | null }>('/api/v1/exposure');
+      expect(exposure.snapshot?.limits.map((l) => [l.kind, l.hardPercent])).toEqual([['crypto_book', '2.00'], ['borrower', '25.00'], ['group', '25.00'], ['region', '1.50']]);
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.on('close', resolve));
