@@ -43,6 +43,8 @@ export function borrowerProblems(input: BorrowerInput): FieldProblem[] {
   }
   if ((input.bik === undefined) !== (input.account === undefined)) add('account', 'give both the BIK and the account, or neither');
   else if (input.bik !== undefined) add('account', accountProblem(input.bik, input.account));
+  // Not ledger/entry.ts isCalendarDate: it takes years 2000-2199 (business days), and a company may
+  // have been registered in the 1990s.
   if (input.registeredOn !== undefined && (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(input.registeredOn) || Number.isNaN(Date.parse(`${input.registeredOn}T00:00:00Z`)) || new Date(`${input.registeredOn}T00:00:00Z`).toISOString().slice(0, 10) !== input.registeredOn)) add('registeredOn', 'a calendar date YYYY-MM-DD');
   if (input.registeredOn !== undefined && input.kind === 'individual') add('registeredOn', 'an individual has no state registration');
   if (!/^[0-9]{2}$/.test(input.regionCode)) add('regionCode', 'a region is its two-digit subject code, e.g. "38" for Irkutsk region');

@@ -140,28 +140,29 @@ export async function seedDemoBank(app: App, db: Database, now: () => Date): Pro
   // Bank of Russia's key rates it floats on in the demo's summer of 2022.
   await admin.call('POST', '/api/v1/loan-products', { code: 'KEY7', terms: { ...MARKET_PRODUCT_2026, name: 'Ключевая + 7 для майнинговых компаний (опубликованные условия, 2026)' } });
   const risk = await client('risk');
+  // A rule of the bank's side of the book: proposed by one risk officer, approved by the second.
+  const byTwoRiskOfficers = async (url: string, body: Record<string, unknown>) => {
+    const proposal = await risk.call<{ id: string }>('POST', url, body);
+    await (await client('risk2')).call('POST', `/api/v1/approvals/${proposal.id}/approve`, {});
+  };
   for (const [day, percent] of [['2022-05-27', '11'], ['2022-06-14', '9.5'], ['2022-07-25', '8']] as const) {
     await risk.call('PUT', `/api/v1/key-rates/${day}`, { percent, source: 'Банк России, решение Совета директоров' });
   }
   // The bank's Tier 1 capital (a small regional bank's), through four eyes like any change of it.
-  const capital = await risk.call<{ id: string }>('POST', '/api/v1/exposure/capital', { effectiveFrom: '2022-01-01', tier1: '2000000000.00', legalBasis: 'Форма 0409123 на 01.01.2022', reason: 'демо-банк' });
-  await (await client('risk2')).call('POST', `/api/v1/approvals/${capital.id}/approve`, {});
+  await byTwoRiskOfficers('/api/v1/exposure/capital', { effectiveFrom: '2022-01-01', tier1: '2000000000.00', legalBasis: 'Форма 0409123 на 01.01.2022', reason: 'демо-банк' });
   // Today's limits and risk weight (seeded from 2025 with their sources) applied to the demo's 2022,
   // like its other rules, so its book is measured against them; each change through four eyes.
   const rules = await risk.call<{ inForce: { limits: Array<{ kind: string; regionCode: string | null; softPercent: string; hardPercent: string; legalBasis: string }>; weights: Array<{ borrowerKind: string | null; collateral: string; weightPercent: string; legalBasis: string }> } }>('GET', '/api/v1/exposure/rules?day=2025-01-01');
   const asOf2022 = { effectiveFrom: '2022-01-01', reason: 'демо: сегодняшние правила применены к 2022 году' };
   for (const limit of rules.inForce.limits) {
-    const proposal = await risk.call<{ id: string }>('POST', '/api/v1/exposure/limits', { ...asOf2022, kind: limit.kind, regionCode: limit.regionCode, softPercent: limit.softPercent, hardPercent: limit.hardPercent, legalBasis: limit.legalBasis });
-    await (await client('risk2')).call('POST', `/api/v1/approvals/${proposal.id}/approve`, {});
+    await byTwoRiskOfficers('/api/v1/exposure/limits', { ...asOf2022, kind: limit.kind, regionCode: limit.regionCode, softPercent: limit.softPercent, hardPercent: limit.hardPercent, legalBasis: limit.legalBasis });
   }
   for (const weight of rules.inForce.weights) {
-    const proposal = await risk.call<{ id: string }>('POST', '/api/v1/exposure/risk-weights', { ...asOf2022, borrowerKind: weight.borrowerKind, collateral: weight.collateral, weightPercent: weight.weightPercent, legalBasis: weight.legalBasis });
-    await (await client('risk2')).call('POST', `/api/v1/approvals/${proposal.id}/approve`, {});
+    await byTwoRiskOfficers('/api/v1/exposure/risk-weights', { ...asOf2022, borrowerKind: weight.borrowerKind, collateral: weight.collateral, weightPercent: weight.weightPercent, legalBasis: weight.legalBasis });
   }
   // Collateral is sold through the experimental legal regime, as today's rules allow; the demo's
   // bank applies them to 2022 like its other rules.
-  const channel = await risk.call<{ id: string }>('POST', '/api/v1/sale-channels', { effectiveFrom: '2022-01-01', channel: 'experimental_regime', allowed: true, legalBasis: '259-FZ в редакции 223-FZ от 08.08.2024: экспериментальный правовой режим (демо: сегодняшние правила применены к 2022 году)', reason: 'демо-банк' });
-  await (await client('risk2')).call('POST', `/api/v1/approvals/${channel.id}/approve`, {});
+  await byTwoRiskOfficers('/api/v1/sale-channels', { effectiveFrom: '2022-01-01', channel: 'experimental_regime', allowed: true, legalBasis: '259-FZ в редакции 223-FZ от 08.08.2024: экспериментальный правовой режим (демо: сегодняшние правила применены к 2022 году)', reason: 'демо-банк' });
 
   const officer = await client('officer');
   const officer2 = await client('officer2');

@@ -1,6 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import { LoanError } from '../loans/loan-errors.js';
-import { openBusinessDay } from '../loans/loan-store.js';
+import { figuresDay } from '../loans/loan-store.js';
 import { latestCycle } from '../prices/price-repository.js';
 import {
   bookFigures, checkLoan, headroomCeiling, limitFor, LIMIT_KINDS, STRESS_SHOCKS_PERCENT, shockedPrice, TOP,
@@ -37,17 +36,6 @@ export async function rulesOn(db: Queryable, day: string): Promise<Rules> {
     limits: limits.filter((l) => l.active).sort((a, b) => LIMIT_KINDS.indexOf(a.kind) - LIMIT_KINDS.indexOf(b.kind) || (a.region_code ?? '').localeCompare(b.region_code ?? '')).map((l): Limit => ({ id: l.id, kind: l.kind, regionCode: l.region_code, softBps: l.soft_bps, hardBps: l.hard_bps, effectiveFrom: l.effective_from, legalBasis: l.legal_basis })),
     weights: weights.filter((w) => w.active).map((w): WeightRule => ({ id: w.id, borrowerKind: w.borrower_kind, collateral: w.collateral, weightBps: w.weight_bps, effectiveFrom: w.effective_from, legalBasis: w.legal_basis })),
   };
-}
-
-/** The bank's day for the figures: its open day, or the day end of day is closing. */
-export async function exposureDay(db: Queryable, now: Date): Promise<string> {
-  try {
-    return await openBusinessDay(db, now);
-  } catch (error) {
-    if (!(error instanceof LoanError)) throw error;
-    const [closing] = await db.query<{ day: string }>('SELECT business_date::text AS day FROM eod_days ORDER BY business_date DESC LIMIT 1');
-    return closing!.day;
-  }
 }
 
 async function livePrice(db: Queryable): Promise<bigint | null> {
@@ -146,7 +134,7 @@ function toSnapshot(row: SnapshotRow): Snapshot {
  */
 export async function takeSnapshot(tx: Queryable, now: Date): Promise<Snapshot> {
   await tx.query('SELECT pg_advisory_xact_lock($1)', [EXPOSURE_LOCK]);
-  const day = await exposureDay(tx, now);
+  const day = await figuresDay(tx, now);
   const rules = await rulesOn(tx, day);
   const price = await livePrice(tx);
   const [max] = await tx.query<{ id: bigint }>('SELECT COALESCE(max(id), 0)::int8 AS id FROM loans');
@@ -218,7 +206,7 @@ export async function checkNewLoan(tx: Queryable, input: LoanCheckInput, now: Da
             CASE WHEN $4::text IS NULL THEN NULL ELSE
               (SELECT COALESCE(sum(${EXPOSURE_SQL}), 0)::int8 FROM borrowers b JOIN loans l ON l.borrower_id = b.id WHERE b.group_ref = $4 AND ${LIVE_SQL}) END AS grp`,
     [snapshot.maxLoanId, borrower!.region_code, input.borrowerId, borrower!.group_ref]);
-  const rules = await rulesOn(tx, await exposureDay(tx, now));
+  const rules = await rulesOn(tx, await figuresDay(tx, now));
   const f = figures!;
   return checkLoan({ book: snapshot.book + f.book, region: (snapshot.byRegion.get(borrower!.region_code) ?? 0n) + f.region, borrower: f.borrower, group: f.grp }, input.amount, rules, borrower!.region_code);
 }

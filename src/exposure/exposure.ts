@@ -1,4 +1,4 @@
-import { formatKopecks } from '../money/money.js';
+import { applyBps, divide, formatKopecks, ratioBps, satsToKopecks, type Bps, type PriceKopecksPerBtc, type Sats } from '../money/money.js';
 
 /**
  * The bank's side of the book, pure: what the bank has lent against crypto measured against its
@@ -99,16 +99,15 @@ export function headroomCeiling(bps: number, capital: bigint): bigint {
   return (BigInt(bps) * capital) / 10_000n;
 }
 
-/** exposure / capital as a percentage string with two decimals, rounded up. */
+/** exposure / capital as a percentage string with two decimals (basis points), rounded up. */
 export function ratioPercent(exposure: bigint, capital: bigint): string {
-  const hundredths = (exposure * 10_000n + capital - 1n) / capital;
-  const whole = hundredths / 100n;
-  const rest = (hundredths % 100n).toString().padStart(2, '0');
-  return `${whole}.${rest}`;
+  return bpsPercent(ratioBps(exposure, capital, 'ceil'));
 }
 
-export function bpsPercent(bps: number): string {
-  return `${Math.trunc(bps / 100)}.${(bps % 100).toString().padStart(2, '0')}`;
+/** Basis points as a percentage with two decimals: 150 -> "1.50". */
+export function bpsPercent(bps: number | bigint): string {
+  const value = BigInt(bps);
+  return `${value / 100n}.${(value % 100n).toString().padStart(2, '0')}`;
 }
 
 function worse(a: Judgement, b: Judgement): Judgement {
@@ -182,12 +181,7 @@ export const STRESS_SHOCKS_PERCENT = [20, 35, 50, 70] as const;
 
 /** The shocked price: price x (100 - shock) / 100, rounded down. */
 export function shockedPrice(price: bigint, shockPercent: number): bigint {
-  return (price * BigInt(100 - shockPercent)) / 100n;
-}
-
-/** What sats are worth at a price, rounded down (collateral value never rounds up). */
-export function satsValue(sats: bigint, price: bigint): bigint {
-  return (sats * price) / 100_000_000n;
+  return divide(price * BigInt(100 - shockPercent), 100n, 'floor');
 }
 
 function byKeyDescending(a: Measured, b: Measured): number {
@@ -216,7 +210,8 @@ export function aggregate(loans: readonly BookLoan[], rules: Rules, price: bigin
   if (price !== null) {
     for (const position of positions) {
       STRESS_SHOCKS_PERCENT.forEach((shock, i) => {
-        const short = position.debt - satsValue(position.sats, shockedPrice(price, shock));
+        // Collateral value rounds down: the uncovered debt never looks smaller than it is.
+        const short = position.debt - satsToKopecks(position.sats as Sats, shockedPrice(price, shock) as PriceKopecksPerBtc, 'floor');
         if (short > 0n) uncovered[i] = uncovered[i]! + short;
       });
     }
@@ -248,7 +243,7 @@ export function bookFigures(agg: BookAggregates, rules: Rules, price: bigint | n
   const pct = (amount: bigint) => (capital === null ? null : ratioPercent(amount, capital));
   const j = (amount: bigint, limit: Limit | undefined): Judgement | null => (capital === null || limit === undefined ? null : judge(amount, capital, limit));
   let weighted = 0n;
-  for (const [kind, amount] of agg.byKind) weighted += (amount * BigInt(weightFor(rules.weights, kind)) + 9_999n) / 10_000n;
+  for (const [kind, amount] of agg.byKind) weighted += applyBps(amount, BigInt(weightFor(rules.weights, kind)) as Bps, 'ceil');
   const label = (key: string) => labels?.get(key) ?? key;
   const measured = (m: Measured) => ({ key: label(m.key), amount: formatKopecks(m.exposure), percent: pct(m.exposure) });
   const limitFigures = (kind: LimitKind, largest: Measured | undefined, overSoft: number, overHard: number, judgement: Judgement): LimitFigures => {
@@ -258,11 +253,10 @@ export function bookFigures(agg: BookAggregates, rules: Rules, price: bigint | n
       largest: largest === undefined ? null : measured(largest), overSoft, overHard, judgement,
     };
   };
-  const regions = [...agg.byRegion].sort(([a, x], [b, y]) => (x === y ? (a < b ? -1 : 1) : x > y ? -1 : 1))
-    .map(([region, amount]) => ({ region, amount: formatKopecks(amount), percent: pct(amount), judgement: j(amount, limitFor(rules.limits, 'region', region)) }));
+  const byRegion = [...agg.byRegion].map(([key, exposure]) => ({ key, exposure })).sort(byKeyDescending);
+  const regions = byRegion.map(({ key, exposure }) => ({ region: key, amount: formatKopecks(exposure), percent: pct(exposure), judgement: j(exposure, limitFor(rules.limits, 'region', key)) }));
   const regionJudgement = regions.reduce<Judgement>((acc, r) => worse(acc, r.judgement ?? 'within'), 'within');
   const regionOver = (level: Judgement) => regions.filter((r) => r.judgement === level || (level === 'soft' && r.judgement === 'hard')).length;
-  const largestRegion = [...agg.byRegion].map(([key, exposure]) => ({ key, exposure })).sort(byKeyDescending)[0];
   const bookJudgement = j(agg.book, limitFor(rules.limits, 'crypto_book')) ?? 'within';
   const overJudgement = (o: { soft: number; hard: number }): Judgement => (o.hard > 0 ? 'hard' : o.soft > 0 ? 'soft' : 'within');
   return {
@@ -275,7 +269,7 @@ export function bookFigures(agg: BookAggregates, rules: Rules, price: bigint | n
       limitFigures('crypto_book', { key: 'book', exposure: agg.book }, bookJudgement === 'within' ? 0 : 1, bookJudgement === 'hard' ? 1 : 0, bookJudgement),
       limitFigures('borrower', agg.topBorrowers[0], agg.borrowersOver.soft, agg.borrowersOver.hard, overJudgement(agg.borrowersOver)),
       limitFigures('group', agg.topGroups[0], agg.groupsOver.soft, agg.groupsOver.hard, overJudgement(agg.groupsOver)),
-      { ...limitFigures('region', largestRegion, regionOver('soft'), regionOver('hard'), regionJudgement) },
+      limitFigures('region', byRegion[0], regionOver('soft'), regionOver('hard'), regionJudgement),
     ],
     regions,
     topBorrowers: agg.topBorrowers.map(measured),

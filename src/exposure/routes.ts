@@ -11,17 +11,15 @@ import { BOOK_READERS } from '../identity/roles.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { formatKopecks } from '../money/money.js';
 import { bpsPercent } from './exposure.js';
-import { exposureDay, latestSnapshot, rulesOn, snapshotHistory, takeSnapshot, type Snapshot } from './exposure-store.js';
+import { latestSnapshot, rulesOn, snapshotHistory, takeSnapshot, type Snapshot } from './exposure-store.js';
 import { exposureRulesAction } from './rules-action.js';
 import { channelVerdict, SALE_CHANNELS } from '../risk/sale-channels.js';
-import { moscowDay } from '../loans/loan-store.js';
-import type { ProductTerms } from '../loans/product.js';
+import { figuresDay, moscowDay } from '../loans/loan-store.js';
 
 /** The book against the bank's capital and limits, the rules themselves, and groups of connected borrowers. */
 
 const errors = { 400: Type.Ref('Error'), 401: Type.Ref('Error'), 403: Type.Ref('Error'), 404: Type.Ref('Error'), 409: Type.Ref('Error'), 422: Type.Ref('Error') };
 const Basis = { legalBasis: Type.String({ minLength: 3, maxLength: 500 }), reason: Type.String({ minLength: 1, maxLength: 500 }) };
-const RISK_READERS = BOOK_READERS;
 
 const Pct = Type.Union([Type.String({ description: 'percent of Tier 1 capital, rounded up to two decimals' }), Type.Null()]);
 const Judgement = Type.Union([Type.Literal('within'), Type.Literal('soft'), Type.Literal('hard')]);
@@ -74,7 +72,7 @@ export function exposureRoutes(context: AppContext): FastifyPluginAsyncTypebox {
   const propose = (request: FastifyRequest, reply: FastifyReply, payload: unknown) => proposeFrom(context, request, reply, exposureRulesAction as ApprovalAction<unknown>, payload);
   return async (app) => {
     app.get('/exposure', {
-      config: { access: { roles: [...RISK_READERS] } },
+      config: { access: { roles: BOOK_READERS } },
       schema: {
         tags: ['exposure'], operationId: 'getExposure',
         summary: 'The book against every limit, as last computed (end of day, an approval after it, or POST /exposure/snapshots); null before the first computation',
@@ -99,7 +97,7 @@ export function exposureRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.get('/exposure/history', {
-      config: { access: { roles: [...RISK_READERS] } },
+      config: { access: { roles: BOOK_READERS } },
       schema: {
         tags: ['exposure'], operationId: 'exposureHistory', summary: 'The book against the limits by business day (the last computation of each day)',
         querystring: Type.Object({ from: CalendarDate, to: CalendarDate }, { additionalProperties: false }),
@@ -113,19 +111,19 @@ export function exposureRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     });
 
     app.get('/exposure/rules', {
-      config: { access: { roles: [...RISK_READERS] } },
+      config: { access: { roles: BOOK_READERS } },
       schema: {
         tags: ['exposure'], operationId: 'exposureRules', summary: 'Capital, risk weights and limits in force on a day (default: the bank\'s day), and every row ever recorded',
         querystring: Type.Object({ day: Type.Optional(CalendarDate) }, { additionalProperties: false }),
         response: { 200: RulesView, ...errors },
       },
     }, async (request) => {
-      const day = request.query.day ?? await exposureDay(db, now());
+      const day = request.query.day ?? await figuresDay(db, now());
       if (!isCalendarDate(day)) throw new ApiError(400, 'invalid_date', 'day is a calendar date');
       const rules = await rulesOn(db, day);
-      const history = async (table: string, columns: string) => (await db.query<Record<string, unknown> & { recordedAt: Date }>(
+      const history = async (table: string, columns: string) => (await db.query<{ recordedAt: Date; [column: string]: unknown }>(
         `SELECT t.id::text AS id, t.effective_from AS "effectiveFrom", ${columns}, t.legal_basis AS "legalBasis", t.reason, t.recorded_at AS "recordedAt", u.username AS "recordedBy", t.approval_id::text AS "approvalId"
-           FROM ${table} t LEFT JOIN users u ON u.id = t.recorded_by ORDER BY t.effective_from DESC, t.id DESC LIMIT 500`)).map((r) => ({ ...r, recordedAt: r.recordedAt.toISOString() }));
+           FROM ${table} t LEFT JOIN users u ON u.id = t.recorded_by ORDER BY t.effective_from DESC, t.id DESC LIMIT 500`)).map((r): Record<string, unknown> => ({ ...r, recordedAt: r.recordedAt.toISOString() }));
       return {
         day,
         inForce: {
@@ -134,7 +132,7 @@ export function exposureRoutes(context: AppContext): FastifyPluginAsyncTypebox {
           weights: rules.weights.map((w) => ({ id: w.id.toString(), borrowerKind: w.borrowerKind, collateral: w.collateral, weightPercent: bpsPercent(w.weightBps), effectiveFrom: w.effectiveFrom, legalBasis: w.legalBasis })),
         },
         history: {
-          capital: await history('bank_capital', `(t.tier1_kopecks / 100)::text || '.' || lpad((t.tier1_kopecks % 100)::text, 2, '0') AS tier1`),
+          capital: (await history('bank_capital', 't.tier1_kopecks AS tier1')).map((row) => ({ ...row, tier1: formatKopecks(row.tier1 as bigint) })),
           limits: await history('exposure_limits', `t.kind, t.region_code AS "regionCode", t.soft_bps AS "softBps", t.hard_bps AS "hardBps", t.active`),
           weights: await history('risk_weight_rules', `t.borrower_kind AS "borrowerKind", t.collateral, t.weight_bps AS "weightBps", t.active`),
         },
@@ -177,7 +175,7 @@ export function exposureRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async (request, reply) => propose(request, reply, { table: 'weight', ...request.body, active: request.body.active ?? true }));
 
     app.get('/sale-channels', {
-      config: { access: { roles: [...RISK_READERS] } },
+      config: { access: { roles: BOOK_READERS } },
       schema: {
         tags: ['risk'], operationId: 'saleChannels', summary: 'The legal channels pledged BTC may be sold through: which are allowed on a day (default: today, Moscow) and every rule recorded',
         querystring: Type.Object({ day: Type.Optional(CalendarDate) }, { additionalProperties: false }),
@@ -193,10 +191,9 @@ export function exposureRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async (request) => {
       const day = request.query.day ?? moscowDay(now());
       if (!isCalendarDate(day)) throw new ApiError(400, 'invalid_date', 'day is a calendar date');
-      const terms = { collateral: {} } as unknown as ProductTerms; // the bank's rules alone, no product narrowing them
       const channels = [];
       for (const channel of SALE_CHANNELS) {
-        const verdict = await channelVerdict(db, channel, day, terms);
+        const verdict = await channelVerdict(db, channel, day);
         channels.push({ channel, allowed: verdict.allowed, reason: verdict.allowed ? null : verdict.reason });
       }
       const history = await db.query<{ id: bigint; channel: string; allowed: boolean; effective_from: string; legal_basis: string; reason: string; recorded_at: Date; username: string | null }>(
@@ -215,7 +212,7 @@ export function exposureRoutes(context: AppContext): FastifyPluginAsyncTypebox {
     }, async (request, reply) => propose(request, reply, { table: 'channel', ...request.body }));
 
     app.get('/loan-applications/:id/exposure-checks', {
-      config: { access: { roles: [...BOOK_READERS] } },
+      config: { access: { roles: BOOK_READERS } },
       schema: {
         tags: ['exposure'], operationId: 'exposureChecks', summary: 'Every exposure check made for an application (its offers and its approval), with the figures and rules it used',
         params: Type.Object({ id: Id }),

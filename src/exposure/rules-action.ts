@@ -16,7 +16,10 @@ export type RulesPayload =
   | { readonly table: 'weight'; readonly effectiveFrom: string; readonly borrowerKind: 'company' | 'entrepreneur' | 'individual' | null; readonly collateral: 'btc' | 'equipment'; readonly weightPercent: string; readonly active: boolean; readonly legalBasis: string; readonly reason: string }
   | { readonly table: 'channel'; readonly effectiveFrom: string; readonly channel: SaleChannelKind; readonly allowed: boolean; readonly legalBasis: string; readonly reason: string };
 
-/** A percentage with at most two decimals (up to 9999.99) as basis points ("1.5" -> 150), or undefined. */
+/**
+ * A percentage with at most two decimals (up to 9999.99) as basis points ("1.5" -> 150), or
+ * undefined. Not money's parsePercent: it stops at 1000%, and a risk weight goes to 1,250%.
+ */
 export function percentToBps(text: string): number | undefined {
   const match = typeof text === 'string' ? /^(0|[1-9][0-9]{0,3})(?:\.([0-9]{1,2}))?$/.exec(text) : null;
   if (match === null) return undefined;

@@ -69,6 +69,16 @@ export async function openBusinessDay(db: Queryable, now: Date): Promise<string>
   return addDays(last.business_date, 1);
 }
 
+/**
+ * The bank's day for figures that must not wait for end of day (a stress, the exposure book): its
+ * open day, or while end of day is closing a day, that day.
+ */
+export async function figuresDay(db: Queryable, now: Date): Promise<string> {
+  const [last] = await db.query<{ business_date: string; finished_at: Date | null }>('SELECT business_date, finished_at FROM eod_days ORDER BY business_date DESC LIMIT 1');
+  if (last === undefined) return moscowDay(now);
+  return last.finished_at === null ? last.business_date : addDays(last.business_date, 1);
+}
+
 /** Opens the loan's ledger accounts (and its borrower's settlement account) and stores their ids. */
 export async function openLoanAccounts(tx: Queryable, loanId: bigint, ref: string, borrowerRef: string): Promise<void> {
   const ids: Record<string, bigint> = {};

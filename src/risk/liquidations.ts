@@ -14,7 +14,7 @@ import { currentPrice } from '../prices/current.js';
 import { fillProblem, liquidationTermsOf, planLiquidation, slippageMillionths, summariseFills, type Fill, type SaleSummary } from './liquidation.js';
 import { CHANNELS } from './risk-store.js';
 import type { Venue } from './venues.js';
-import { channelVerdict, recordChannel, sameChannel, saleChannelProblem, type SaleChannel } from './sale-channels.js';
+import { channelVerdict, productVerdict, recordChannel, sameChannel, saleChannelProblem, type SaleChannel } from './sale-channels.js';
 
 /**
  * Liquidations on the database (migration 0016), driven by the service's `liquidation` job:
@@ -143,6 +143,8 @@ async function admit(db: Database, options: LiquidationOptions, price: { price: 
         LIMIT $1 FOR UPDATE OF q`, [options.batch ?? 1_000]);
     let admitted = 0, cancelled = 0;
     const refused: Held[] = [];
+    // The bank's rule for the automatic venue's channel is one for the whole run (one channel, one day).
+    const bankVerdict = options.venue.automatic && options.saleChannel !== undefined ? await channelVerdict(tx, options.saleChannel.channel, moscowDay(now)) : undefined;
     for (const q of waiting) {
       const terms = liquidationTermsOf(q.terms);
       const plan = planLiquidation({ debt: q.live_debt, sats: q.live_sats, reference: price.price, venueFeeMillionths: options.venue.feeMillionths, pastMaturity: q.maturity_on !== null && q.maturity_on < today, terms });
@@ -157,8 +159,8 @@ async function admit(db: Database, options: LiquidationOptions, price: { price: 
       // An automatic venue sells through its configured channel: not admitted when the law (the
       // bank's rules on the day) or the product does not allow it. The desk's channel is stated
       // with its fills and checked then.
-      if (options.venue.automatic && options.saleChannel !== undefined) {
-        const verdict = await channelVerdict(tx, options.saleChannel.channel, moscowDay(now), q.terms);
+      if (bankVerdict !== undefined && options.saleChannel !== undefined) {
+        const verdict = bankVerdict.allowed ? productVerdict(q.terms, options.saleChannel.channel) : bankVerdict;
         if (!verdict.allowed) {
           refused.push({ liquidation: q.id.toString(), code: 'sale_channel_not_allowed', message: verdict.reason });
           continue;

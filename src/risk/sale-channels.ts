@@ -41,10 +41,18 @@ export function sameChannel(a: SaleChannel, b: SaleChannel): boolean {
   return a.channel === b.channel && a.venue === b.venue && a.counterparty === b.counterparty && a.jurisdiction === b.jurisdiction;
 }
 
-/** Whether a channel may be used on a day under a product: the bank's rule in force, narrowed by the product's list. */
-export async function channelVerdict(db: Queryable, channel: SaleChannelKind, day: string, terms: ProductTerms): Promise<{ allowed: true } | { allowed: false; reason: string }> {
+export type ChannelVerdict = { allowed: true } | { allowed: false; reason: string };
+
+/** Whether a product's terms allow a channel (all do when they name none). */
+export function productVerdict(terms: ProductTerms, channel: SaleChannelKind): ChannelVerdict {
   const listed = terms.collateral.liquidation?.channels;
-  if (listed !== undefined && !listed.includes(channel)) return { allowed: false, reason: `the product sells collateral only through ${listed.join(', ')}, not ${channel}` };
+  return listed === undefined || listed.includes(channel) ? { allowed: true } : { allowed: false, reason: `the product sells collateral only through ${listed.join(', ')}, not ${channel}` };
+}
+
+/** Whether a channel may be used on a day: the bank's rule in force, narrowed by a product's list when one is given. */
+export async function channelVerdict(db: Queryable, channel: SaleChannelKind, day: string, terms?: ProductTerms): Promise<ChannelVerdict> {
+  const product = terms === undefined ? undefined : productVerdict(terms, channel);
+  if (product !== undefined && !product.allowed) return product;
   const [rule] = await db.query<{ allowed: boolean; effective_from: string; legal_basis: string }>(
     'SELECT allowed, effective_from, legal_basis FROM sale_channel_rules WHERE channel = $1 AND effective_from <= $2 ORDER BY effective_from DESC, id DESC LIMIT 1', [channel, day]);
   if (rule === undefined) return { allowed: false, reason: `no rule allows selling through ${channel} on ${day}` };

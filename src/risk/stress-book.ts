@@ -1,6 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import { LoanError } from '../loans/loan-errors.js';
-import { openBusinessDay } from '../loans/loan-store.js';
+import { figuresDay } from '../loans/loan-store.js';
 import type { ProductTerms } from '../loans/product.js';
 import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
@@ -47,14 +46,7 @@ export async function stressLiveBook(db: Queryable, options: LiveStressOptions):
   for (const row of await db.query<{ product_code: string; version: number; terms: ProductTerms }>('SELECT product_code, version, terms FROM loan_product_versions')) {
     sale.set(ladderKey(row.product_code, row.version), liquidationTermsOf(row.terms));
   }
-  let today: string;
-  try {
-    today = await openBusinessDay(db, options.now);
-  } catch (error) {
-    if (!(error instanceof LoanError)) throw error;
-    const [closing] = await db.query<{ day: string }>('SELECT business_date::text AS day FROM eod_days ORDER BY business_date DESC LIMIT 1');
-    today = closing!.day;
-  }
+  const today = await figuresDay(db, options.now);
   const pastMaturity = new Set((await db.query<{ id: bigint }>(`SELECT id FROM loans WHERE status IN ('active', 'overdue') AND maturity_on < $1::date`, [today])).map((r) => r.id));
   const loans: StressLoan[] = [];
   for (const r of await exposuresAfter(db, -1n)) {

@@ -79,3 +79,8 @@ export function formatDuration(seconds: number, locale: Locale): string {
   const mm = String(minutes).padStart(2, '0');
   return locale === 'ru' ? `${hours}\u00a0ч ${mm}\u00a0мин` : `${hours}\u00a0h ${mm}\u00a0min`;
 }
+
+/** Basis points as a decimal percentage string for formatPercent: 150 -> "1.50". */
+export function bpsToPercent(bps: number): string {
+  return `${Math.trunc(bps / 100)}.${String(bps % 100).padStart(2, '0')}`;
+}

@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { api, must } from '../api';
 import { useI18n, type MessageKey } from '../i18n';
 import type { ExposureCheckView } from '../types';
+import { bpsToPercent } from '../format';
 
 const COLOUR = { within: 'green', soft: 'orange', hard: 'red', no_capital: 'red' } as const;
 
@@ -21,7 +22,7 @@ export function JudgementBadge({ judgement }: { judgement: string | null }) {
  */
 export function ExposureCheck({ check }: { check: ExposureCheckView }) {
   const { t, rub, pct, day } = useI18n();
-  const bps = (value: number | null) => (value === null ? '—' : pct(`${Math.trunc(value / 100)}.${String(value % 100).padStart(2, '0')}`));
+  const bps = (value: number | null) => (value === null ? '—' : pct(bpsToPercent(value)));
   return (
     <Stack gap="xs" mb="md" data-testid="exposure-check">
       <Title order={4} size="h5">{t('exposure.check')}</Title>

@@ -6,6 +6,7 @@ import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle } from '../components/Common';
 import { JudgementBadge } from '../components/ExposureCheck';
+import { bpsToPercent } from '../format';
 
 const Chart = lazy(() => import('../components/Chart'));
 
@@ -180,7 +181,7 @@ function Rules() {
   const { t, rub, pct, day, time } = useI18n();
   const { can } = useSession();
   const rules = useQuery({ queryKey: ['exposure-rules'], queryFn: async () => must(await api.GET('/api/v1/exposure/rules')) });
-  const bps = (v: number) => pct(`${Math.trunc(v / 100)}.${String(v % 100).padStart(2, '0')}`);
+  const bps = (v: number) => pct(bpsToPercent(v));
   const kindLabel = (k: string | null) => (k === null ? t('exposure.anyKind') : t(`kind.${k}` as MessageKey));
   return (
     <Loaded query={rules}>{(r) => (
