@@ -25,6 +25,7 @@ import { loanLifeRoutes } from '../loans/loan-routes.js';
 import { riskRoutes } from '../risk/routes.js';
 import { approveLoanAction } from '../loans/origination.js';
 import { confirmCollateralAction, releaseCollateralAction, restructureAction, writeOffAction } from '../loans/servicing.js';
+import { enforceEquipmentAction } from '../risk/equipment-layer.js';
 import { createVaultAction, vaultRoutes } from '../vaults/routes.js';
 import { finaliseSpendAction, spendVaultAction, type ChainSettings } from '../vaults/spends.js';
 import type { SigningKey } from '../audit/checkpoint.js';
@@ -125,6 +126,7 @@ export function approvalRegistry(chain: () => ChainSettings | undefined = () => 
   registry.register(spendVaultAction(chain));
   registry.register(finaliseSpendAction);
   registry.register(exposureRulesAction);
+  registry.register(enforceEquipmentAction);
   return registry;
 }
 

@@ -125,10 +125,25 @@ const machineState = (row: MachineRow) => ({ model: row.model, count: row.count,
  * Corrects a machine group recorded by mistake (count, model, serials, installation date): the
  * change and what was before are kept in machine_changes. A retired group is not corrected.
  */
-export async function correctMachines(tx: Queryable, borrower: Borrower, siteId: bigint, machinesId: bigint, change: MachineChange, reason: string, userId: bigint, at: Date): Promise<{ before: object; after: object } | 'not_found' | 'retired' | 'unknown_model' | 'too_many_serials'> {
+/**
+ * Whether a machine group secures a live loan (src/loans/equipment-pledges.ts): its model, count
+ * and serials are then the pledge's, and it cannot be retired, until the loan ends or the bank
+ * enforces on it. The row is locked so an approval pledging it waits for this change.
+ */
+async function securesLiveLoan(tx: Queryable, machinesId: bigint): Promise<boolean> {
+  await tx.query('SELECT 1 FROM site_machines WHERE id = $1 FOR UPDATE', [machinesId]);
+  const rows = await tx.query(`SELECT 1 FROM loan_equipment_pledges p JOIN loans l ON l.id = p.loan_id
+                                WHERE p.machines_id = $1 AND p.released_at IS NULL AND l.status IN ('approved', 'active', 'overdue')`, [machinesId]);
+  return rows.length > 0;
+}
+
+export async function correctMachines(tx: Queryable, borrower: Borrower, siteId: bigint, machinesId: bigint, change: MachineChange, reason: string, userId: bigint, at: Date): Promise<{ before: object; after: object } | 'not_found' | 'retired' | 'unknown_model' | 'too_many_serials' | 'pledged'> {
   const row = await machinesOf(tx, borrower, siteId, machinesId);
   if (row === undefined) return 'not_found';
   if (row.retired_on !== null) return 'retired';
+  const changesPledge = (change.model !== undefined && change.model !== row.model) || (change.count !== undefined && change.count !== row.count)
+    || (change.serials !== undefined && change.serials.join('\n') !== row.serials.join('\n'));
+  if (changesPledge && await securesLiveLoan(tx, machinesId)) return 'pledged';
   if (change.model !== undefined && (await tx.query('SELECT 1 FROM asic_models WHERE model = $1', [change.model])).length === 0) return 'unknown_model';
   const count = change.count ?? row.count;
   const serials = change.serials ?? row.serials;
@@ -144,10 +159,11 @@ export async function correctMachines(tx: Queryable, borrower: Borrower, siteId:
 }
 
 /** Retires a machine group (out of service, sold, recorded by mistake): it counts for nothing from then; the record stays. */
-export async function retireMachines(tx: Queryable, borrower: Borrower, siteId: bigint, machinesId: bigint, retiredOn: string, reason: string, userId: bigint, at: Date): Promise<{ before: object; after: object } | 'not_found' | 'retired'> {
+export async function retireMachines(tx: Queryable, borrower: Borrower, siteId: bigint, machinesId: bigint, retiredOn: string, reason: string, userId: bigint, at: Date): Promise<{ before: object; after: object } | 'not_found' | 'retired' | 'pledged'> {
   const row = await machinesOf(tx, borrower, siteId, machinesId);
   if (row === undefined) return 'not_found';
   if (row.retired_on !== null) return 'retired';
+  if (await securesLiveLoan(tx, machinesId)) return 'pledged';
   const [updated] = await tx.query<MachineRow>(
     `UPDATE site_machines SET retired_on = $2, retired_reason = $3 WHERE id = $1 RETURNING id, site_id, model, count, serials, installed_on::text AS installed_on, retired_on::text AS retired_on`, [machinesId, retiredOn, reason]);
   const before = machineState(row);

@@ -187,6 +187,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       });
       if (result === 'not_found') throw new ApiError(404, 'not_found', 'no such machine group at this borrower\'s site');
       if (result === 'retired') throw new ApiError(409, 'machines_retired', 'the machine group is retired; record the machines anew');
+      if (result === 'pledged') throw new ApiError(409, 'machines_pledged', 'the machine group secures a live loan: its model, count and serial numbers stay as pledged until the loan ends or the bank enforces on it');
       if (result === 'unknown_model') throw new ApiError(400, 'unknown_model', `the catalogue has no model "${change.model}"; an admin adds it first (POST /api/v1/asic-models)`);
       if (result === 'too_many_serials') throw new ApiError(400, 'invalid_machines', 'more serial numbers than machines');
       return result;
@@ -213,6 +214,7 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       });
       if (result === 'not_found') throw new ApiError(404, 'not_found', 'no such machine group at this borrower\'s site');
       if (result === 'retired') throw new ApiError(409, 'machines_retired', 'the machine group is retired already');
+      if (result === 'pledged') throw new ApiError(409, 'machines_pledged', 'the machine group secures a live loan: it is retired only after the loan ends or the bank enforces on it');
       return result;
     });
 

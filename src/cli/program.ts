@@ -430,7 +430,7 @@ program.command('equipment').description('machines pledged as second-layer colla
       const valuedBy = (await systemUser(db)).id;
       const result = await db.transaction((tx) => revalueEquipment(tx, { asOf, now: new Date(), valuedBy }));
       if ('code' in result) throw new ConfigError(result.message);
-      io.out(`revalued ${result.groups} pledged machine groups as of ${asOf}: ${formatMinorUnits(result.totalKopecks, 'RUB')} RUB, ${formatMinorUnits(result.weightedKopecks, 'RUB')} counted toward collateral; ${result.breaches} breaches, ${result.defaultEvents} new default events`);
+      io.out(`revalued ${result.groups} pledged machine groups as of ${asOf}: ${formatMinorUnits(result.totalKopecks, 'RUB')} RUB, ${formatMinorUnits(result.weightedKopecks, 'RUB')} counted toward collateral; ${result.breaches} breaches, ${result.defaultEvents} new default events; ${result.loansChanged} loans count a new machine value, ${result.loansMoved} moved on the ladder for it`);
     });
   });
 

@@ -42,26 +42,26 @@ const LoanListItem = Type.Object({
   amount: RubAmount, months: Type.Integer(), ratePercent: Type.String(),
   disbursedOn: Nullable(CalendarDate), maturityOn: Nullable(CalendarDate), overdueSince: Nullable(CalendarDate),
   balances: Type.Object({ total: RubAmount, overdue: RubAmount }, { description: 'total: everything owed; overdue: principal and interest past due with penalties' }),
-  risk: Nullable(Type.Object({ state: Type.String(), debt: RubAmount, collateral: BtcAmount, callDeadline: Nullable(Type.String()) }, { description: 'the loan on the LTV ladder (null before disbursement and after closing)' })),
+  risk: Nullable(Type.Object({ state: Type.String(), debt: RubAmount, collateral: BtcAmount, equipment: RubAmount, callDeadline: Nullable(Type.String()) }, { description: 'the loan on the LTV ladder (null before disbursement and after closing); equipment: the pledged machines counted beside the BTC' })),
 }, { additionalProperties: false });
 // Only the columns a list shows: the loan row is wide (50 columns), and turning every column of
 // every row into an object was most of this read's cost (issue 17).
 const LOAN_LIST = `SELECT l.id, l.ref, l.status, l.product_code, l.product_version, l.amount_kopecks, l.months, l.rate_millionths, l.disbursed_on, l.maturity_on, l.overdue_since,
        (l.principal + l.principal_overdue + l.interest + l.interest_overdue + l.penalty + l.fee) AS total,
        (l.principal_overdue + l.interest_overdue + l.penalty) AS overdue,
-       b.ref AS borrower_ref, b.name AS borrower_name, r.state AS risk_state, r.debt_kopecks AS risk_debt, r.sats AS risk_sats, r.call_deadline
+       b.ref AS borrower_ref, b.name AS borrower_name, r.state AS risk_state, r.debt_kopecks AS risk_debt, r.sats AS risk_sats, r.equipment_kopecks AS risk_equipment, r.call_deadline
   FROM loans l JOIN borrowers b ON b.id = l.borrower_id LEFT JOIN loan_risk r ON r.loan_id = l.id AND r.live`;
 interface ListRow extends Record<string, unknown> {
   id: bigint; ref: string; status: string; product_code: string; product_version: number; amount_kopecks: bigint; months: number; rate_millionths: bigint;
   disbursed_on: string | null; maturity_on: string | null; overdue_since: string | null; total: bigint; overdue: bigint;
-  borrower_ref: string; borrower_name: string; risk_state: string | null; risk_debt: bigint | null; risk_sats: bigint | null; call_deadline: Date | null;
+  borrower_ref: string; borrower_name: string; risk_state: string | null; risk_debt: bigint | null; risk_sats: bigint | null; risk_equipment: bigint | null; call_deadline: Date | null;
 }
 const listItem = (row: ListRow) => ({
   ref: row.ref, status: row.status, borrower: { ref: row.borrower_ref, name: row.borrower_name }, product: { code: row.product_code, version: row.product_version },
   amount: formatKopecks(row.amount_kopecks), months: row.months, ratePercent: formatRate(row.rate_millionths),
   disbursedOn: row.disbursed_on, maturityOn: row.maturity_on, overdueSince: row.overdue_since,
   balances: { total: formatKopecks(row.total), overdue: formatKopecks(row.overdue) },
-  risk: row.risk_state === null ? null : { state: row.risk_state, debt: formatKopecks(row.risk_debt!), collateral: formatSats(row.risk_sats!), callDeadline: row.call_deadline?.toISOString() ?? null },
+  risk: row.risk_state === null ? null : { state: row.risk_state, debt: formatKopecks(row.risk_debt!), collateral: formatSats(row.risk_sats!), equipment: formatKopecks(row.risk_equipment!), callDeadline: row.call_deadline?.toISOString() ?? null },
 });
 
 /** An amount this service formatted, read back (for an audit record's amounts). */
@@ -108,6 +108,14 @@ const ApplicationTerms = Type.Object({
   months: Type.Integer({ minimum: 1, maximum: LOAN_MONTHS_MAX }),
   repaymentType: Type.Union([Type.Literal('annuity'), Type.Literal('bullet'), Type.Literal('interest_only')]),
   collateral: BtcAmount,
+  /** Machine groups (ids of the borrower's site machines) pledged as the second layer, under a product that counts them. */
+  equipmentMachines: Type.Optional(Type.Array(Id, { maxItems: 50 })),
+}, { additionalProperties: false });
+
+/** A quote asks the same in a query string: the machine groups as a comma-separated list of ids. */
+const QuoteTerms = Type.Object({
+  ...Type.Omit(ApplicationTerms, ['equipmentMachines']).properties,
+  equipmentMachines: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,17}(,[1-9][0-9]{0,17}){0,49}$', description: 'machine group ids, comma-separated' })),
 }, { additionalProperties: false });
 
 /** A loan's postings on the accounts its statement reads, oldest first (documents.ts). */
@@ -140,7 +148,7 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (borrower === undefined) throw new ApiError(404, 'not_found', `no borrower ${request.params.ref}`);
       const ctx = await offerContext();
       return idempotent(context, request, reply, 201, async (tx) => {
-        const made = await applyForLoan(tx, borrower, { productCode: request.body.product, amount, months: request.body.months, repaymentType: request.body.repaymentType, collateralSats: collateral }, actorOf(request).user.id, ctx);
+        const made = await applyForLoan(tx, borrower, { productCode: request.body.product, amount, months: request.body.months, repaymentType: request.body.repaymentType, collateralSats: collateral, equipmentMachines: (request.body.equipmentMachines ?? []).map(BigInt) }, actorOf(request).user.id, ctx);
         return { applicationId: made.applicationId.toString(), offer: offerView(made.offer) };
       }, (made) => ({ target: `loan_application:${made.applicationId}`, amounts: { RUB: amount, BTC: collateral }, details: { ...request.body, offerId: made.offer.offerId } }));
     });
@@ -151,7 +159,7 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         tags: ['loans'], operationId: 'quoteLoan',
         summary: 'The offer an application with these terms would get now, computed as the application would and kept nowhere: the schedule, cost, ПСК for individuals, the collateral required at the current price and the prices at which that collateral would reach the warning, the margin call and liquidation, compliance and underwriting',
         params: Type.Object({ ref: BorrowerRef }),
-        querystring: ApplicationTerms,
+        querystring: QuoteTerms,
         response: { 200: Loose, ...errors, 422: Type.Ref('Error') },
       },
     }, async (request) => {
@@ -162,9 +170,11 @@ export function loanLifeRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (borrower === undefined) throw new ApiError(404, 'not_found', `no borrower ${request.params.ref}`);
       const ctx = await offerContext();
       return guard(async () => {
-        const offer = await quoteLoan(db, borrower, { productCode: q.product, amount, months: q.months, repaymentType: q.repaymentType, collateralSats: collateral }, actorOf(request).user.id, ctx);
+        const machines = q.equipmentMachines === undefined ? [] : q.equipmentMachines.split(',').map(BigInt);
+        const offer = await quoteLoan(db, borrower, { productCode: q.product, amount, months: q.months, repaymentType: q.repaymentType, collateralSats: collateral, equipmentMachines: machines }, actorOf(request).user.id, ctx);
         const product = await productVersion(db, q.product);
-        return { ...offerView(offer), offerId: null, applicationId: null, quote: true, levels: offerLevels(product.terms, amount, offer.collateral_required_sats > collateral ? offer.collateral_required_sats : collateral) };
+        const counted = offer.equipment === null ? 0n : kopecksOf(offer.equipment.counted);
+        return { ...offerView(offer), offerId: null, applicationId: null, quote: true, levels: offerLevels(product.terms, amount, offer.collateral_required_sats > collateral ? offer.collateral_required_sats : collateral, counted) };
       });
     });
 

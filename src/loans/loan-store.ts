@@ -24,6 +24,8 @@ export interface LoanRow {
   /** The open day whose interest was accrued early, on its opening balance (a repayment that day). */
   interest_day_done: string | null;
   default_review: boolean; default_review_reason: string | null;
+  /** The most pledged machines may count for (the second layer's cap, fixed at approval; 0 without). */
+  equipment_cap_kopecks: bigint;
   acc_principal: bigint; acc_principal_overdue: bigint; acc_interest: bigint; acc_interest_overdue: bigint; acc_penalty: bigint; acc_fee: bigint; acc_settlement: bigint;
   [key: string]: unknown;
 }

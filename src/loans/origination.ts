@@ -7,6 +7,7 @@ import { divide, formatKopecks, formatSats, fraction, parseKopecks, type Kopecks
 import { runUnderwriting, type UnderwritingProblem } from '../underwriting/underwriting-service.js';
 import { currentPrice } from '../prices/current.js';
 import { requiredSats } from './collateral.js';
+import { equipmentLayerFor, equipmentLayerJson, pledgeEquipment, type EquipmentLayerJson } from './equipment-pledges.js';
 import { ANY_PRICE, triggerPrice } from '../risk/ladder.js';
 import { rateFromPercent } from './interest.js';
 import { LoanError, refuse } from './loan-errors.js';
@@ -45,6 +46,8 @@ export interface ApplicationInput {
   readonly months: number;
   readonly repaymentType: RepaymentType;
   readonly collateralSats: bigint;
+  /** Machine groups (site_machines ids) pledged as the second layer, under a product that counts them. */
+  readonly equipmentMachines?: readonly bigint[];
 }
 
 export interface OfferContext {
@@ -120,6 +123,7 @@ export interface OfferRow {
   fee_kopecks: bigint; price_kopecks: bigint; price_cycle_id: bigint; collateral_required_sats: bigint; schedule: unknown;
   total_interest_kopecks: bigint; total_cost_kopecks: bigint; psk_percent: string | null; psk_kopecks: bigint | null;
   compliance: unknown; underwriting_report_id: bigint | null; underwriting: unknown; blocking_reasons: string[]; exposure: Check | null;
+  equipment: EquipmentLayerJson | null;
   [key: string]: unknown;
 }
 
@@ -134,7 +138,7 @@ function scheduleJson(schedule: Schedule) {
 
 /** Computes and stores the offer for an application. */
 export async function makeOffer(tx: Queryable, applicationId: bigint, userId: bigint, context: OfferContext): Promise<OfferRow> {
-  const [app] = await tx.query<{ id: bigint; borrower_id: bigint; product_code: string; product_version: number; amount_kopecks: bigint; months: number; repayment_type: RepaymentType; collateral_sats: bigint }>('SELECT * FROM loan_applications WHERE id = $1', [applicationId]);
+  const [app] = await tx.query<{ id: bigint; borrower_id: bigint; product_code: string; product_version: number; amount_kopecks: bigint; months: number; repayment_type: RepaymentType; collateral_sats: bigint; equipment_machines: bigint[] }>('SELECT * FROM loan_applications WHERE id = $1', [applicationId]);
   if (app === undefined) refuse('application_not_found', `no application ${applicationId}`);
   const [borrowerRow] = await tx.query<{ ref: string }>('SELECT ref FROM borrowers WHERE id = $1', [app.borrower_id]);
   const borrower = (await findBorrower(tx, borrowerRow!.ref))!;
@@ -146,7 +150,10 @@ export async function makeOffer(tx: Queryable, applicationId: bigint, userId: bi
   const fee = feeOf(terms, app.amount_kopecks);
   const price = await currentPrice(tx, context.now, context.staleAfterSeconds);
   if (!price.ok) refuse(price.code, price.message);
-  const required = requiredSats(app.amount_kopecks, price.price, pct(terms.collateral.ltv.origination), pct(terms.collateral.haircutPercent));
+  // Machines pledged with the application count first, up to the product's share of the cover;
+  // the BTC asked is what they leave (equipment-pledges.ts).
+  const equipment = await equipmentLayerFor(tx, { borrowerId: app.borrower_id, machines: app.equipment_machines, terms, amount: app.amount_kopecks, originationLtv: pct(terms.collateral.ltv.origination) });
+  const required = requiredSats(app.amount_kopecks, price.price, pct(terms.collateral.ltv.origination), pct(terms.collateral.haircutPercent), equipment?.countedKopecks ?? 0n);
 
   // Compliance and underwriting are judged on the day of the decision, not the bank's (possibly
   // lagging) open day; the underwriting is this application's: its amount, term, rate and shape,
@@ -163,7 +170,7 @@ export async function makeOffer(tx: Queryable, applicationId: bigint, userId: bi
   if ('code' in underwriting) blocking.push(`underwriting could not decide: ${underwriting.message}`);
   else if (underwriting.recommendation === 'decline') blocking.push(`underwriting report ${underwriting.id} declines: ${underwriting.reasons.join('; ')}`);
   const report = 'code' in underwriting ? undefined : underwriting;
-  if (app.collateral_sats < required) blocking.push(`the BTC to be pledged, ${formatSats(app.collateral_sats)}, is below the ${formatSats(required)} the origination LTV of ${terms.collateral.ltv.origination}% asks at ${formatKopecks(price.price)} RUB/BTC`);
+  if (app.collateral_sats < required) blocking.push(`the BTC to be pledged, ${formatSats(app.collateral_sats)}, is below the ${formatSats(required)} the origination LTV of ${terms.collateral.ltv.origination}% asks at ${formatKopecks(price.price)} RUB/BTC${equipment === undefined ? '' : ` beside machines counted at ${formatKopecks(equipment.countedKopecks)} RUB`}`);
 
   // The bank's exposure before and after this loan, against every limit (src/exposure): above a
   // hard limit, or with no capital on record, the offer cannot be approved.
@@ -176,14 +183,14 @@ export async function makeOffer(tx: Queryable, applicationId: bigint, userId: bi
   }
   const [offer] = await tx.query<OfferRow>(
     `INSERT INTO loan_offers (application_id, created_at, valid_until, planned_start, rate_millionths, key_rate_millionths, fee_kopecks, price_kopecks, price_cycle_id,
-       collateral_required_sats, schedule, total_interest_kopecks, total_cost_kopecks, psk_percent, psk_kopecks, compliance, underwriting_report_id, underwriting, blocking_reasons, exposure)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16::jsonb, $17, $18::jsonb, $19, $20::jsonb) RETURNING *`,
+       collateral_required_sats, schedule, total_interest_kopecks, total_cost_kopecks, psk_percent, psk_kopecks, compliance, underwriting_report_id, underwriting, blocking_reasons, exposure, equipment)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15, $16::jsonb, $17, $18::jsonb, $19, $20::jsonb, $21::jsonb) RETURNING *`,
     [app.id, context.now, new Date(context.now.getTime() + OFFER_VALID_DAYS * 86_400_000), start, rate, keyRate, fee, price.price, price.cycle.id,
       required, JSON.stringify(scheduleJson(schedule)), schedule.totals.interest, schedule.totals.interest + fee, psk?.percent ?? null, psk?.money ?? null,
       JSON.stringify({ evaluationId: evaluation.id.toString(), blocking: evaluation.blocking, results: evaluation.results }),
       report?.id ?? null, JSON.stringify(report === undefined ? { reportId: null, recommendation: null, asOf: today, reasons: [(underwriting as UnderwritingProblem).message], problem: (underwriting as UnderwritingProblem).code }
         : { reportId: report.id.toString(), recommendation: report.recommendation, asOf: today, reasons: report.reasons, amount: formatKopecks(app.amount_kopecks), months: app.months, figures: keyFigures(report.body) }),
-      blocking, JSON.stringify(exposure)],
+      blocking, JSON.stringify(exposure), equipment === undefined ? null : JSON.stringify(equipmentLayerJson(equipment))],
   );
   await recordCheck(tx, exposure, { applicationId: app.id, stage: 'offer', userId, now: context.now });
   return offer!;
@@ -193,9 +200,9 @@ export async function applyForLoan(tx: Queryable, borrower: Borrower, input: App
   const product = await productVersion(tx, input.productCode);
   checkApplication(product.terms, borrower, input, moscowDay(context.now));
   const [row] = await tx.query<{ id: bigint }>(
-    `INSERT INTO loan_applications (borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, status, created_by, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 'offered', $8, $9) RETURNING id`,
-    [borrower.id, input.productCode, product.version, input.amount, input.months, input.repaymentType, input.collateralSats, userId, context.now]);
+    `INSERT INTO loan_applications (borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, equipment_machines, status, created_by, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $10::int8[], 'offered', $8, $9) RETURNING id`,
+    [borrower.id, input.productCode, product.version, input.amount, input.months, input.repaymentType, input.collateralSats, userId, context.now, input.equipmentMachines ?? []]);
   return { applicationId: row!.id, offer: await makeOffer(tx, row!.id, userId, context) };
 }
 
@@ -227,10 +234,10 @@ export async function quoteLoan(db: Database, borrower: Borrower, input: Applica
  * margin call and liquidation LTVs: what an applicant reads as "how far may the price fall".
  * The highest price at which the LTV is at least each threshold (ladder.ts triggerPrice).
  */
-export function offerLevels(terms: ProductTerms, debt: bigint, sats: bigint) {
+export function offerLevels(terms: ProductTerms, debt: bigint, sats: bigint, equipment = 0n) {
   const haircut = rateFromPercent(terms.collateral.haircutPercent)!;
   const at = (percent: string) => {
-    const price = triggerPrice({ debt, sats }, rateFromPercent(percent)!, haircut);
+    const price = triggerPrice({ debt, sats, equipment }, rateFromPercent(percent)!, haircut);
     return price <= 0n || price >= ANY_PRICE ? null : formatKopecks(price);
   };
   const ltv = terms.collateral.ltv;
@@ -258,6 +265,8 @@ export function offerView(offer: OfferRow) {
     underwriting: offer.underwriting,
     blockingReasons: offer.blocking_reasons,
     exposure: offer.exposure,
+    // The second layer: the machines pledged, what they are worth and what counts (null without).
+    equipment: offer.equipment === null ? null : (({ capKopecks: _cap, ...shown }) => shown)(offer.equipment),
     approvable: offer.blocking_reasons.length === 0,
   };
 }
@@ -352,6 +361,7 @@ export const approveLoanAction: ApprovalAction<ApprovePayload> = {
           terms.rate.kind === 'floating' ? (terms.rate.reset === 'monthly' ? 1 : 3) : null, pct(terms.penaltyPercentPerDay), offer.fee_kopecks,
           position('penalty'), position('interest_overdue'), position('principal_overdue'), position('interest'), position('principal'), position('fee'), context.now]);
       await openLoanAccounts(tx, loan!.id, loan!.ref, borrower!.ref);
+      if (offer.equipment !== null) await pledgeEquipment(tx, loan!.id, offer.equipment.groups, BigInt(offer.equipment.capKopecks), context.now);
       await tx.query(`UPDATE loan_applications SET status = 'approved' WHERE id = $1`, [app.id]);
       const day = await openBusinessDay(tx, context.now);
       await loanEvent(tx, loan!.id, day, 'approved', { approvalId: context.approvalId.toString(), offerId: offer.id.toString(), approvedBy: context.approver.username, exposure: exposure.decision }, context.now);

@@ -73,6 +73,14 @@ export interface ProductTerms {
       /** The sale channels this product allows (risk/sale-channels.ts); absent: every channel the bank's rules allow on the day. */
       readonly channels?: readonly ('licensed_venue' | 'experimental_regime' | 'otc_abroad')[];
     };
+    /**
+     * Machines as a second layer (src/underwriting/equipment-service.ts): pledged machine groups
+     * count at their latest weighted valuation toward the cover, at most `maxSharePercent` of the
+     * cover the origination LTV asks (fixed in kopecks at approval). `stressPercent`: the part of
+     * that the stress and the backtest keep when BTC falls (machines are worth least exactly
+     * then; default 0, they count for nothing). Absent: machines are not accepted.
+     */
+    readonly equipment?: { readonly maxSharePercent: string; readonly stressPercent?: string };
   };
   readonly calendar: 'ru';
   /** The order repayments settle debts (waterfall.ts); the default when absent. */
@@ -109,6 +117,13 @@ export const MARKET_PRODUCT_2026: ProductTerms = {
   rate: { kind: 'floating', marginPercent: '7', reset: 'monthly' },
   collateral: { ...DEFAULT_PRODUCT.collateral, haircutPercent: '50' },
 };
+
+/** A product's machine terms in millionths, or undefined when it takes no machines. */
+export function equipmentTermsOf(terms: ProductTerms): { readonly shareMillionths: bigint; readonly stressMillionths: bigint } | undefined {
+  const machines = terms.collateral.equipment;
+  if (machines === undefined) return undefined;
+  return { shareMillionths: rateFromPercent(machines.maxSharePercent)!, stressMillionths: rateFromPercent(machines.stressPercent ?? '0')! };
+}
 
 export const LIQUIDATION_DEFAULTS = { maxDiscountPercent: '5', feePercent: '1', surplus: 'btc', slippageAllowancePercent: '1' } as const;
 
@@ -195,6 +210,13 @@ export function productProblems(terms: ProductTerms): ProductProblem[] {
     const allowance = millionths(sale.slippageAllowancePercent ?? LIQUIDATION_DEFAULTS.slippageAllowancePercent);
     if (allowance === undefined || (discount !== undefined && discount > 0n && discount <= 500_000n && allowance > discount)) add('collateral.liquidation.slippageAllowancePercent', 'a percentage from 0 to the maximum discount: how far under the reference the plan expects fills');
     if (sale.channels !== undefined && (!Array.isArray(sale.channels) || sale.channels.length === 0 || new Set(sale.channels).size !== sale.channels.length || sale.channels.some((c) => !['licensed_venue', 'experimental_regime', 'otc_abroad'].includes(c)))) add('collateral.liquidation.channels', 'one or more of licensed_venue, experimental_regime, otc_abroad, each once');
+  }
+  const machines = c?.equipment;
+  if (machines !== undefined) {
+    const share = millionths(machines.maxSharePercent);
+    if (share === undefined || share === 0n || share > 500_000n) add('collateral.equipment.maxSharePercent', 'a percentage above 0 and at most 50: BTC stays the first layer');
+    const stress = millionths(machines.stressPercent ?? '0');
+    if (stress === undefined || stress > 1_000_000n) add('collateral.equipment.stressPercent', 'a percentage from 0 to 100');
   }
   if (terms.calendar !== 'ru') add('calendar', 'ru (the Russian business calendar) is the only calendar');
   if (terms.waterfall !== undefined) {

@@ -40,6 +40,7 @@ const Terms = Type.Object({
       recoveryPath: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional')], { description: 'whether every vault must give the borrower a timelocked recovery path' })),
     }, { additionalProperties: false })),
     liquidation: Type.Optional(Type.Object({ maxDiscountPercent: Type.Optional(Percent), feePercent: Type.Optional(Percent), minimumRemaining: Type.Optional(Type.String({ maxLength: 20 })), surplus: Type.Optional(Type.Union([Type.Literal('btc'), Type.Literal('rub')])), channels: Type.Optional(Type.Array(Type.Union([Type.Literal('licensed_venue'), Type.Literal('experimental_regime'), Type.Literal('otc_abroad')]), { minItems: 1, maxItems: 3, uniqueItems: true, description: 'the sale channels this product allows; absent: those the bank\'s rules allow on the day' })) }, { additionalProperties: false })),
+    equipment: Type.Optional(Type.Object({ maxSharePercent: Percent, stressPercent: Type.Optional(Percent) }, { additionalProperties: false, description: 'pledged machines as a second layer: counted at their weighted valuation up to maxSharePercent (at most 50) of the cover the origination LTV asks; stressPercent of them kept by the stress and the backtest (default 0)' })),
   }, { additionalProperties: false }),
   calendar: Type.Literal('ru'),
   waterfall: Type.Optional(Type.Array(Type.Union(BUCKETS.map((b) => Type.Literal(b))), { minItems: 6, maxItems: 6, uniqueItems: true })),

@@ -266,9 +266,13 @@ export async function disburse(tx: Queryable, ref: string, userId: bigint, ctx: 
   const [held] = await tx.query<{ sats: bigint }>(`SELECT coalesce(sum(sats), 0)::int8 AS sats FROM collateral_positions WHERE loan_id = $1 AND state = 'confirmed'`, [loan.id]);
   const ltv = rateFromPercent(terms.collateral.ltv.origination)!;
   const haircut = rateFromPercent(terms.collateral.haircutPercent)!;
-  if (!covers(loan.amount_kopecks, held!.sats, price.price, haircut, ltv)) {
-    const need = requiredSats(loan.amount_kopecks, price.price, ltv, haircut);
-    refuse('collateral_insufficient', `confirmed collateral ${formatSats(held!.sats)} BTC is below the ${formatSats(need)} BTC the origination LTV of ${terms.collateral.ltv.origination}% asks at ${formatKopecks(price.price)} RUB/BTC`, { confirmed: formatSats(held!.sats), required: formatSats(need), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString() });
+  // Pledged machines count as they do now (their latest valuations, capped at approval): the BTC
+  // must cover the rest (src/loans/equipment-pledges.ts).
+  const [machines] = loan.equipment_cap_kopecks === 0n ? [{ counted: 0n }] : await tx.query<{ counted: bigint }>('SELECT loan_equipment_counted($1) AS counted', [loan.id]);
+  const equipment = machines!.counted;
+  if (!covers(loan.amount_kopecks, held!.sats, price.price, haircut, ltv, equipment)) {
+    const need = requiredSats(loan.amount_kopecks, price.price, ltv, haircut, equipment);
+    refuse('collateral_insufficient', `confirmed collateral ${formatSats(held!.sats)} BTC is below the ${formatSats(need)} BTC the origination LTV of ${terms.collateral.ltv.origination}% asks at ${formatKopecks(price.price)} RUB/BTC${equipment === 0n ? '' : ` beside machines counted at ${formatKopecks(equipment)} RUB`}`, { confirmed: formatSats(held!.sats), required: formatSats(need), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString(), equipment: formatKopecks(equipment) });
   }
   const { rate } = loan.rate_kind === 'fixed' ? { rate: loan.rate_millionths } : await rateOn(tx, terms, day);
   await tx.query('UPDATE loans SET rate_millionths = $2 WHERE id = $1', [loan.id, rate]);

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import { formatKopecks, formatMinorUnits, formatSats, type Currency } from '../money/money.js';
+import { applyBps, formatKopecks, formatMinorUnits, formatSats, type Bps, type Currency } from '../money/money.js';
 import { bankCalendar } from '../calendar/load.js';
 import { formatRate } from './origination.js';
 import type { LoanRow } from './loan-store.js';
@@ -138,8 +138,40 @@ export async function collateralView(db: Queryable, loan: LoanRow) {
   return {
     loan: loan.ref,
     held: formatSats(held),
+    equipment: await equipmentView(db, loan),
     positions: positions.map((p) => ({ id: p.id.toString(), btc: formatSats(p.sats), state: p.state, custodianRef: p.custodian_ref, declaredAt: p.declared_at.toISOString(), confirmedAt: p.confirmed_at?.toISOString() ?? null, releasedAt: p.released_at?.toISOString() ?? null })),
     release: release === undefined ? null : { btc: formatSats(release.sats), status: release.status, createdOn: release.created_on, executedAt: release.executed_at?.toISOString() ?? null },
+  };
+}
+
+/**
+ * The loan's second layer (src/loans/equipment-pledges.ts): the cap fixed at approval, the kopecks
+ * counted now (its risk row), each machine group pledged with its latest valuation, and any
+ * enforcement on them. Null for a loan without machines.
+ */
+async function equipmentView(db: Queryable, loan: LoanRow) {
+  if (loan.equipment_cap_kopecks === 0n) return null;
+  const [pledges, enforcements, risk] = await Promise.all([
+    db.query<{ machines_id: bigint; model: string; serials: string[]; pledged_at: Date; released_at: Date | null; released_why: string | null; valued_on: string | null; value_kopecks: bigint | null; weight_bps: number | null; breach: string | null; reason: string | null }>(
+      `SELECT p.machines_id, m.model, m.serials, p.pledged_at, p.released_at, p.released_why, v.valued_on::text AS valued_on, v.value_kopecks, v.weight_bps, v.breach, v.reason
+         FROM loan_equipment_pledges p JOIN site_machines m ON m.id = p.machines_id
+         LEFT JOIN LATERAL (SELECT * FROM equipment_valuations WHERE machines_id = p.machines_id ORDER BY id DESC LIMIT 1) v ON true
+        WHERE p.loan_id = $1 ORDER BY p.id`, [loan.id]),
+    db.query<{ id: bigint; machines: bigint[]; reason: string; decided_at: Date; debt_kopecks: bigint; proceeds_kopecks: bigint | null; completed_at: Date | null }>(
+      'SELECT id, machines, reason, decided_at, debt_kopecks, proceeds_kopecks, completed_at FROM equipment_enforcements WHERE loan_id = $1 ORDER BY id', [loan.id]),
+    db.query<{ equipment_kopecks: bigint }>('SELECT equipment_kopecks FROM loan_risk WHERE loan_id = $1', [loan.id]),
+  ]);
+  return {
+    cap: formatKopecks(loan.equipment_cap_kopecks),
+    counted: formatKopecks(risk[0]?.equipment_kopecks ?? 0n),
+    pledges: pledges.map((p) => ({
+      machinesId: p.machines_id.toString(), model: p.model, count: p.serials.length, pledgedAt: p.pledged_at.toISOString(), releasedAt: p.released_at?.toISOString() ?? null, releasedWhy: p.released_why,
+      valuation: p.valued_on === null ? null : { valuedOn: p.valued_on, value: formatKopecks(p.value_kopecks!), weighted: formatKopecks(applyBps(p.value_kopecks!, BigInt(p.weight_bps!) as Bps, 'floor')), breach: p.breach, reason: p.reason },
+    })),
+    enforcements: enforcements.map((e) => ({
+      id: e.id.toString(), machines: e.machines.map(String), reason: e.reason, decidedAt: e.decided_at.toISOString(), debt: formatKopecks(e.debt_kopecks),
+      proceeds: e.proceeds_kopecks === null ? null : formatKopecks(e.proceeds_kopecks), completedAt: e.completed_at?.toISOString() ?? null,
+    })),
   };
 }
 

@@ -26,15 +26,32 @@ describe('what cures a call', () => {
     expect(cure.callCuredBelow).toBe(65n * M);
   });
 
-  it('property: each amount is the least that does it, by the ladder\'s own rule', () => {
+  it('with machines counted beside the BTC, asks only the BTC they leave to cover', () => {
+    const exposure = { debt: 100_000_000n, sats: 25_000_000n };
+    const price = 555_555_555n;
+    const plain = cureAmounts(exposure, price, LADDER, 50n * M);
+    // Machines counted at 200,000.00 RUB stand for that much of the cover: 0.036 BTC less to add
+    // (200,000 / 5,555,555.55), or 100,000.00 less to repay (200,000 x 50%).
+    const layered = cureAmounts({ ...exposure, equipment: 20_000_000n }, price, LADDER, 50n * M);
+    expect(plain.toTarget.addSats - layered.toTarget.addSats).toBe(3_600_000n);
+    expect(layered.toTarget.repayKopecks).toBe(plain.toTarget.repayKopecks - 10_000_000n);
+    // Machines that alone hold the loan under the level ask nothing.
+    expect(cureAmounts({ ...exposure, equipment: 300_000_000n }, price, LADDER, 50n * M).toTarget).toEqual({ addSats: 0n, repayKopecks: 0n });
+  });
+
+  it('property: each amount is the least that does it, by the ladder\'s own rule (machines or none)', () => {
     fc.assert(fc.property(
       fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.bigInt({ min: 1n, max: 10n * BTC }), fc.bigInt({ min: 1_000_000n, max: 3_000_000_000n }), fc.bigInt({ min: 0n, max: 30n * M }), fc.bigInt({ min: 10n * M, max: 60n * M }),
-      (debt, sats, price, haircut, target) => {
+      fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 10n ** 12n })),
+      (debt, sats, price, haircut, target, equipment) => {
         const ladder = { ...LADDER, haircut };
-        const exposure = { debt, sats };
+        const exposure = { debt, sats, equipment };
         const cure = cureAmounts(exposure, price, ladder, target);
-        const cured = (e: { debt: bigint; sats: bigint }) => nextState('margin_call', e, price, ladder) !== 'margin_call' && nextState('margin_call', e, price, ladder) !== 'accelerated_call' && nextState('margin_call', e, price, ladder) !== 'liquidation';
-        const atTarget = (e: { debt: bigint; sats: bigint }) => e.debt * BTC * 10n ** 12n <= e.sats * price * (1_000_000n - haircut) * target;
+        const cured = (e: { debt: bigint; sats: bigint }) => {
+          const to = nextState('margin_call', { ...e, equipment }, price, ladder);
+          return to !== 'margin_call' && to !== 'accelerated_call' && to !== 'liquidation';
+        };
+        const atTarget = (e: { debt: bigint; sats: bigint }) => e.debt * BTC * 10n ** 12n <= (e.sats * price * (1_000_000n - haircut) + equipment * BTC * 1_000_000n) * target;
         expect(cured({ debt, sats: sats + cure.toLeaveCall.addSats })).toBe(true);
         if (cure.toLeaveCall.addSats > 0n) expect(cured({ debt, sats: sats + cure.toLeaveCall.addSats - 1n })).toBe(false);
         expect(cured({ debt: debt - cure.toLeaveCall.repayKopecks, sats }) || debt - cure.toLeaveCall.repayKopecks === 0n).toBe(true);

@@ -12,6 +12,8 @@ import type { Exposure, Ladder } from './ladder.js';
  * - at or under a level L:  D x K <= V(S) x L;
  * - strictly under it (cured):  D x K < V(S) x L.
  * Each amount is the least whole number of sats (or the least kopecks) that does it: one less does not.
+ * Machines counted on the loan (E kopecks, the second layer) add E x 10^14 to V(S): the BTC asked
+ * is what the machines do not already cover.
  */
 
 export interface CureStep {
@@ -33,11 +35,14 @@ export interface Cure {
 const K = SATS_PER_BTC * RATE_SCALE * RATE_SCALE;
 const max0 = (n: bigint) => (n > 0n ? n : 0n);
 
+const machines = (exposure: Exposure, level: bigint) => (exposure.equipment ?? 0n) * SATS_PER_BTC * RATE_SCALE * level;
+
 /** At or under `level`: the least total sats, and the most debt. */
 function atOrUnder(exposure: Exposure, price: bigint, haircut: bigint, level: bigint): CureStep {
   const per = price * (RATE_SCALE - haircut) * level;
-  const sats = per <= 0n ? undefined : divide(exposure.debt * K, per, 'ceil');
-  const maxDebt = divide(exposure.sats * per, K, 'floor');
+  const rest = exposure.debt * K - machines(exposure, level);
+  const sats = per <= 0n ? undefined : rest <= 0n ? 0n : divide(rest, per, 'ceil');
+  const maxDebt = divide(exposure.sats * per + machines(exposure, level), K, 'floor');
   return { addSats: sats === undefined ? 0n : max0(sats - exposure.sats), repayKopecks: max0(exposure.debt - maxDebt) };
 }
 
@@ -45,8 +50,9 @@ function atOrUnder(exposure: Exposure, price: bigint, haircut: bigint, level: bi
 function under(exposure: Exposure, price: bigint, haircut: bigint, level: bigint): CureStep {
   if (exposure.debt <= 0n) return { addSats: 0n, repayKopecks: 0n };
   const per = price * (RATE_SCALE - haircut) * level;
-  const sats = per <= 0n ? undefined : exposure.debt * K / per + 1n;
-  const value = exposure.sats * per;
+  const rest = exposure.debt * K - machines(exposure, level);
+  const sats = per <= 0n ? undefined : rest < 0n ? 0n : rest / per + 1n;
+  const value = exposure.sats * per + machines(exposure, level);
   // D K < value  <=>  D <= ceil(value / K) - 1
   const maxDebt = value <= 0n ? 0n : divide(value, K, 'ceil') - 1n;
   return { addSats: sats === undefined ? 0n : max0(sats - exposure.sats), repayKopecks: max0(exposure.debt - maxDebt) };

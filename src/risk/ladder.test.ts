@@ -33,14 +33,33 @@ describe('trigger prices', () => {
     expect(triggerPrice({ debt: 1n, sats: 0n }, pct('70'), 0n)).toBe(ANY_PRICE);
   });
 
-  it('atOrAbove holds exactly at and below the trigger price (property)', () => {
+  it('atOrAbove holds exactly at and below the trigger price, with or without machines (property)', () => {
     fc.assert(fc.property(
-      fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.bigInt({ min: 1n, max: 10n ** 10n }), fc.bigInt({ min: 1n, max: 999_999n }),
-      fc.bigInt({ min: 0n, max: 500_000n }), fc.bigInt({ min: 1n, max: 10n ** 12n }),
-      (debt, sats, threshold, haircut, price) => {
-        const exposure = { debt, sats };
+      fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 10n }), fc.bigInt({ min: 1n, max: 999_999n }),
+      fc.bigInt({ min: 0n, max: 500_000n }), fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 2n * 10n ** 12n })),
+      (debt, sats, threshold, haircut, price, equipment) => {
+        const exposure = { debt, sats, equipment };
         expect(atOrAbove(exposure, price, threshold, haircut)).toBe(price <= triggerPrice(exposure, threshold, haircut));
       }));
+  });
+
+  it('counts pledged machines beside the BTC: the call comes at a lower price, and never when they alone cover', () => {
+    // 1,000,000.00 RUB against 0.25 BTC and machines counted at 500,000.00: at 8,000,000.00 the LTV is 40%.
+    const layered: Exposure = { ...half, equipment: 500_000n * RUB };
+    // 70% asks a cover of 1,428,571.43, of which the BTC gives 928,571.43: at 3,714,285.71 RUB/BTC.
+    expect(triggerPrice(layered, pct('70'), 0n)).toBe(371_428_571n);
+    expect(atOrAbove(layered, 371_428_571n, pct('70'), 0n)).toBe(true);
+    expect(atOrAbove(layered, 371_428_572n, pct('70'), 0n)).toBe(false);
+    // Machines worth 1,500,000.00 keep the LTV at 66.7% even with BTC at nothing: no price calls it.
+    const covered: Exposure = { ...half, equipment: 1_500_000n * RUB };
+    expect(triggerPrice(covered, pct('70'), 0n)).toBe(0n);
+    expect(triggerPrice(covered, pct('60'), 0n)).toBeGreaterThan(0n);
+    // Without sats: past at any price when the machines do not cover, never when they do.
+    expect(triggerPrice({ debt: 1_000_000n * RUB, sats: 0n, equipment: 1_000_000n * RUB }, pct('70'), 0n)).toBe(ANY_PRICE);
+    expect(triggerPrice({ debt: 700_000n * RUB, sats: 0n, equipment: 1_000_000n * RUB }, pct('70'), 0n)).toBe(ANY_PRICE); // exactly 70%
+    expect(triggerPrice({ debt: 699_999n * RUB, sats: 0n, equipment: 1_000_000n * RUB }, pct('70'), 0n)).toBe(0n);
+    // A breach that zeroes the machines brings the call back to the BTC's own price.
+    expect(triggerPrice({ ...layered, equipment: 0n }, pct('70'), 0n)).toBe(triggerPrice(half, pct('70'), 0n));
   });
 });
 
@@ -85,13 +104,14 @@ describe('the ladder', () => {
     return from;
   };
 
-  it('decides by trigger prices exactly what the LTV rule decides (property)', () => {
+  it('decides by trigger prices exactly what the LTV rule decides, machines counted (property)', () => {
     fc.assert(fc.property(
       fc.constantFrom(...STATES), fc.bigInt({ min: 0n, max: 10n ** 11n }), fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.bigInt({ min: 1n, max: 10n ** 11n }),
       fc.boolean(), fc.bigInt({ min: 0n, max: 300_000n }), fc.constantFrom(-1n, 0n, 1n), fc.constantFrom(LADDER.warning, LADDER.marginCall, LADDER.liquidation),
-      (state, debt, sats, price, accelerated, haircut, delta, edge) => {
+      fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 2n * 10n ** 11n })),
+      (state, debt, sats, price, accelerated, haircut, delta, edge, equipment) => {
         const ladder = { ...LADDER, haircut, ...(accelerated ? {} : { acceleratedCall: undefined }) };
-        const exposure = { debt, sats };
+        const exposure = { debt, sats, equipment };
         expect(nextState(state, exposure, price, ladder)).toBe(reference(state, exposure, price, ladder));
         // and at a threshold's own trigger price, a kopeck either side
         const near = triggerPrice(exposure, edge, haircut) + delta;
@@ -117,7 +137,8 @@ describe('the risk index', () => {
     | { kind: 'price'; price: bigint }
     | { kind: 'edge'; loan: number; threshold: bigint; delta: bigint }
     | { kind: 'debt'; loan: number; debt: bigint }
-    | { kind: 'collateral'; loan: number; sats: bigint };
+    | { kind: 'collateral'; loan: number; sats: bigint }
+    | { kind: 'machines'; loan: number; equipment: bigint };
 
   it('after any sequence of prices, accruals, repayments and top-ups, each loan\'s state is what a full rescan decides (property)', () => {
     const price = fc.bigInt({ min: 100_000_000n, max: 1_500_000_000n }); // 1,000,000 to 15,000,000 RUB/BTC
@@ -128,8 +149,10 @@ describe('the risk index', () => {
         .map((r) => ({ kind: 'edge' as const, ...r })), weight: 2 },
       { arbitrary: fc.record({ loan: fc.nat(29), debt: fc.bigInt({ min: 0n, max: 300_000_000n }) }).map((r) => ({ kind: 'debt' as const, ...r })), weight: 1 },
       { arbitrary: fc.record({ loan: fc.nat(29), sats: fc.bigInt({ min: 0n, max: 50_000_000n }) }).map((r) => ({ kind: 'collateral' as const, ...r })), weight: 1 },
+      // A revaluation of pledged machines, or a breach that zeroes them.
+      { arbitrary: fc.record({ loan: fc.nat(29), equipment: fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 300_000_000n })) }).map((r) => ({ kind: 'machines' as const, ...r })), weight: 1 },
     );
-    const loan = fc.record({ debt: fc.bigInt({ min: 0n, max: 300_000_000n }), sats: fc.bigInt({ min: 0n, max: 50_000_000n }) });
+    const loan: fc.Arbitrary<Exposure> = fc.record({ debt: fc.bigInt({ min: 0n, max: 300_000_000n }), sats: fc.bigInt({ min: 0n, max: 50_000_000n }) });
     fc.assert(fc.property(price, fc.array(loan, { minLength: 30, maxLength: 30 }), fc.array(op, { maxLength: 60 }), (start, loans, ops) => {
       const index = new RiskIndex(start);
       // The rescan: every loan, every step, from its own previous state.
@@ -145,7 +168,7 @@ describe('the risk index', () => {
           for (const r of rescan) r.state = nextState(r.state, r.exposure, current, LADDER);
         } else {
           const r = rescan[o.loan]!;
-          r.exposure = o.kind === 'debt' ? { ...r.exposure, debt: o.debt } : { ...r.exposure, sats: o.sats };
+          r.exposure = o.kind === 'debt' ? { ...r.exposure, debt: o.debt } : o.kind === 'collateral' ? { ...r.exposure, sats: o.sats } : { ...r.exposure, equipment: o.equipment };
           r.state = nextState(r.state, r.exposure, current, LADDER);
           const held = index.get(BigInt(o.loan + 1))!;
           index.put({ ...held, exposure: r.exposure });

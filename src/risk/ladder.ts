@@ -45,7 +45,15 @@ export interface Exposure {
   readonly debt: bigint;
   /** Confirmed (and pledged) collateral. */
   readonly sats: bigint;
+  /**
+   * Kopecks the pledged machines count for (the second layer: weighted valuation, capped by the
+   * product's share; 0 or absent without machines). Added to the BTC's value after haircut.
+   */
+  readonly equipment?: bigint;
 }
+
+/** The machines' part of the collateral value on the scale of sats x price x (10^6 - h): kopecks x 10^14. */
+const EQUIPMENT_SCALE = SATS_PER_BTC * RATE_SCALE;
 
 /** A trigger price no real price reaches: the loan is past the threshold at any price (no collateral). */
 export const ANY_PRICE = (1n << 62n) - 1n;
@@ -64,21 +72,28 @@ export function assertLadder(ladder: Ladder): void {
 /** Whether the LTV at `price` is at least `threshold` (millionths). */
 export function atOrAbove(exposure: Exposure, price: bigint, threshold: bigint, haircut: bigint): boolean {
   if (exposure.debt <= 0n) return false;
-  return exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE >= exposure.sats * price * (RATE_SCALE - haircut) * threshold;
+  return exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE >= (exposure.sats * price * (RATE_SCALE - haircut) + (exposure.equipment ?? 0n) * EQUIPMENT_SCALE) * threshold;
 }
 
 /**
  * The highest price (kopecks per BTC) at which the LTV is at least `threshold`: at or below it the
- * loan is past the threshold. 0 when nothing is owed (never past); ANY_PRICE without collateral.
+ * loan is past the threshold. 0 when nothing is owed, or when the machines alone keep the LTV under
+ * the threshold (never past); ANY_PRICE when neither sats nor machines do.
  */
 export function triggerPrice(exposure: Exposure, threshold: bigint, haircut: bigint): bigint {
-  return triggerOf(exposure.debt, exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE, exposure.sats * (RATE_SCALE - haircut) * threshold);
+  const debt = exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE;
+  return triggerOf(exposure.debt, debt - (exposure.equipment ?? 0n) * EQUIPMENT_SCALE * threshold, exposure.sats * (RATE_SCALE - haircut) * threshold);
 }
 
-/** The trigger price from its two parts: debt x 10^20 over sats x (10^6 - haircut) x threshold. */
+/**
+ * The trigger price from its two parts: (debt x 10^20 - E x 10^14 x threshold) over sats x
+ * (10^6 - haircut) x threshold. With machines the first part may be 0 or less: then no positive
+ * price reaches the threshold (0), unless there are no sats and the machines alone leave it there.
+ */
 function triggerOf(debt: bigint, numerator: bigint, per: bigint): bigint {
   if (debt <= 0n) return 0n;
-  if (per <= 0n) return ANY_PRICE;
+  if (per <= 0n) return numerator >= 0n ? ANY_PRICE : 0n;
+  if (numerator <= 0n) return 0n;
   const price = numerator / per;
   return price > ANY_PRICE ? ANY_PRICE : price;
 }
@@ -102,7 +117,10 @@ export function levels(exposure: Exposure, ladder: Ladder): Levels {
   // (a rebuild computes a million of these).
   const numerator = exposure.debt * SATS_PER_BTC * RATE_SCALE * RATE_SCALE;
   const base = exposure.sats * (RATE_SCALE - ladder.haircut);
-  const at = (threshold: bigint): bigint => triggerOf(exposure.debt, numerator, base * threshold);
+  const machines = (exposure.equipment ?? 0n) * EQUIPMENT_SCALE;
+  const at = machines === 0n
+    ? (threshold: bigint): bigint => triggerOf(exposure.debt, numerator, base * threshold)
+    : (threshold: bigint): bigint => triggerOf(exposure.debt, numerator - machines * threshold, base * threshold);
   return {
     warning: at(ladder.warning),
     warningClear: at(ladder.warning - ladder.band),

@@ -27,7 +27,7 @@ const restores = (i: PlanInput, s: bigint) => {
   const gross = (s * salePrice(i)) / BTC;
   const net = gross - (gross * i.venueFeeMillionths + 999_999n) / 1_000_000n - (gross * i.terms.feeMillionths) / 1_000_000n;
   const left = net >= i.debt ? 0n : i.debt - net;
-  return left * BTC * 10n ** 12n <= i.terms.targetLtv * (i.sats - s) * i.reference * (1_000_000n - i.terms.haircut);
+  return left * BTC * 10n ** 12n <= i.terms.targetLtv * ((i.sats - s) * i.reference * (1_000_000n - i.terms.haircut) + (i.equipment ?? 0n) * BTC * 1_000_000n);
 };
 
 describe('the plan', () => {
@@ -52,8 +52,9 @@ describe('the plan', () => {
     fc.assert(fc.property(
       fc.bigInt({ min: 1_000_000n, max: 10n ** 12n }), fc.bigInt({ min: 1_000n, max: 10n ** 11n }), fc.bigInt({ min: 100_000_000n, max: 2_000_000_000n }),
       fc.bigInt({ min: 10n * M, max: 70n * M }), fc.bigInt({ min: 0n, max: 5n * M }), fc.bigInt({ min: 0n, max: 30n * M }), fc.boolean(), fc.bigInt({ min: 0n, max: 5n * M }),
-      (debt, sats, price, target, fee, haircut, rub, allowance) => {
-        const i = input({ debt, sats, reference: price as PriceKopecksPerBtc, venueFeeMillionths: 1_000n, terms: { ...TERMS, targetLtv: target, feeMillionths: fee, haircut, surplus: rub ? 'rub' : 'btc', slippageAllowanceMillionths: allowance } });
+      fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 10n ** 12n })),
+      (debt, sats, price, target, fee, haircut, rub, allowance, equipment) => {
+        const i = input({ debt, sats, reference: price as PriceKopecksPerBtc, venueFeeMillionths: 1_000n, equipment, terms: { ...TERMS, targetLtv: target, feeMillionths: fee, haircut, surplus: rub ? 'rub' : 'btc', slippageAllowanceMillionths: allowance } });
         const plan = planLiquidation(i);
         if (plan.kind === 'none') expect(restores(i, 0n)).toBe(true);
         else if (plan.kind === 'partial') {
@@ -68,6 +69,18 @@ describe('the plan', () => {
           else expect(plan.sats === sats || bookedNet(plan.sats, plan.floor, 1_000n, fee) >= debt).toBe(true);
         }
       }), { numRuns: 2_000 });
+  });
+
+  it('counts pledged machines in the cover it restores, and never sells them: fewer sats for the same loan', () => {
+    const plain = planLiquidation(input());
+    const layered = input({ equipment: 50_000_000n }); // machines counted at 500,000.00 RUB
+    const plan = planLiquidation(layered);
+    expect(plan.kind === 'partial' && plain.kind === 'partial' && plan.sats < plain.sats).toBe(true);
+    if (plan.kind !== 'partial') return;
+    expect(restores(layered, plan.sats)).toBe(true);
+    expect(restores(layered, plan.sats - 1n)).toBe(false);
+    // Machines worth the target's whole cover leave nothing to sell.
+    expect(planLiquidation(input({ equipment: 8_000_000_00n })).kind).toBe('none');
   });
 
   it('full when past maturity, below the minimum, or when all of it is not enough; none when at the target already', () => {

@@ -50,6 +50,11 @@ export interface PlanInput {
   readonly venueFeeMillionths: bigint;
   readonly pastMaturity: boolean;
   readonly terms: LiquidationTerms;
+  /**
+   * Kopecks the loan's machines count for (the second layer). They are never sold here, but they
+   * are part of the cover the sale restores: a loan with machines sells fewer sats to reach target.
+   */
+  readonly equipment?: bigint;
 }
 
 export type PlanReason = 'target_ltv' | 'below_minimum' | 'cannot_restore' | 'not_enough_collateral' | 'past_maturity';
@@ -110,11 +115,13 @@ export function planLiquidation(input: PlanInput): Plan {
   const expected = divide(reference * (RATE_SCALE - terms.slippageAllowanceMillionths), RATE_SCALE, 'floor');
   const salePrice = expected < floor ? floor : expected;
   const net = (sold: bigint, price: bigint) => bookedNet(sold, price, input.venueFeeMillionths, terms.feeMillionths);
-  const ltvBefore = ltvMillionths(debt, sats, reference, terms.haircut);
+  const equipment = input.equipment ?? 0n;
+  const machines = equipment * SATS_PER_BTC * RATE_SCALE; // on the scale of sats x price x (10^6 - h)
+  const ltvBefore = ltvMillionths(debt, sats, reference, terms.haircut, equipment);
   const debtAfter = (sold: bigint) => debt - minBig(debt, net(sold, salePrice));
-  const after = (sold: bigint) => ltvMillionths(debtAfter(sold), sats - sold, reference, terms.haircut);
-  // LTV after <= T, at the reference:  debtAfter x 10^20 <= T (S - s) P (10^6 - h)
-  const restores = (sold: bigint) => debtAfter(sold) * SATS_PER_BTC * SCALE2 <= terms.targetLtv * (sats - sold) * reference * (RATE_SCALE - terms.haircut);
+  const after = (sold: bigint) => ltvMillionths(debtAfter(sold), sats - sold, reference, terms.haircut, equipment);
+  // LTV after <= T, at the reference:  debtAfter x 10^20 <= T ((S - s) P (10^6 - h) + E 10^14)
+  const restores = (sold: bigint) => debtAfter(sold) * SATS_PER_BTC * SCALE2 <= terms.targetLtv * ((sats - sold) * reference * (RATE_SCALE - terms.haircut) + machines);
   const full = (reason: PlanReason): Plan => {
     // Enough to cover the debt even if every sat goes at the floor, as booked; all of it for a rouble surplus.
     const start = divide(debt * SATS_PER_BTC * RATE_SCALE, floor * (RATE_SCALE - fee), 'ceil');
@@ -127,8 +134,8 @@ export function planLiquidation(input: PlanInput): Plan {
   // Solved exactly on unrounded proceeds at the expected price, then searched up under the booked
   // rule. Booked proceeds are at most one kopeck above the unrounded (the bank's fee rounds down),
   // so solving for a debt one kopeck smaller gives a bound no booked solution lies under:
-  //   (D - 1 - s P' (1-f)) <= T (S - s) P (1-h)   =>   s >= ((D-1) 10^20 - T S P (10^6-h)) / (P' (10^6-f) 10^6 - T P (10^6-h))
-  const need = (debt - 1n) * SATS_PER_BTC * SCALE2 - terms.targetLtv * sats * reference * (RATE_SCALE - terms.haircut);
+  //   (D - 1 - s P' (1-f)) <= T ((S - s) P (1-h) + E)   =>   s >= ((D-1) 10^20 - T (S P (10^6-h) + E 10^14)) / (P' (10^6-f) 10^6 - T P (10^6-h))
+  const need = (debt - 1n) * SATS_PER_BTC * SCALE2 - terms.targetLtv * (sats * reference * (RATE_SCALE - terms.haircut) + machines);
   const perSat = salePrice * (RATE_SCALE - fee) * RATE_SCALE - terms.targetLtv * reference * (RATE_SCALE - terms.haircut);
   if (perSat <= 0n) return full('cannot_restore');
   const lower = need <= 0n ? 1n : divide(need, perSat, 'ceil');

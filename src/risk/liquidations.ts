@@ -136,8 +136,8 @@ async function admit(db: Database, options: LiquidationOptions, price: { price: 
       if (error instanceof LoanError) return { admitted: 0, cancelled: 0, refused: [] };
       throw error;
     }
-    const waiting = await tx.query<LiquidationRow & { live_debt: bigint; live_sats: bigint; maturity_on: string | null }>(
-      `${selectLiquidation(', r.debt_kopecks AS live_debt, r.sats AS live_sats, l.maturity_on::text AS maturity_on')} JOIN loan_risk r ON r.loan_id = q.loan_id
+    const waiting = await tx.query<LiquidationRow & { live_debt: bigint; live_sats: bigint; live_equipment: bigint; maturity_on: string | null }>(
+      `${selectLiquidation(', r.debt_kopecks AS live_debt, r.sats AS live_sats, r.equipment_kopecks AS live_equipment, l.maturity_on::text AS maturity_on')} JOIN loan_risk r ON r.loan_id = q.loan_id
         WHERE q.status = 'queued'
         ORDER BY CASE WHEN r.sats = 0 THEN NULL ELSE r.debt_kopecks::numeric / r.sats END DESC NULLS FIRST, q.id
         LIMIT $1 FOR UPDATE OF q`, [options.batch ?? 1_000]);
@@ -147,7 +147,7 @@ async function admit(db: Database, options: LiquidationOptions, price: { price: 
     const bankVerdict = options.venue.automatic && options.saleChannel !== undefined ? await channelVerdict(tx, options.saleChannel.channel, moscowDay(now)) : undefined;
     for (const q of waiting) {
       const terms = liquidationTermsOf(q.terms);
-      const plan = planLiquidation({ debt: q.live_debt, sats: q.live_sats, reference: price.price, venueFeeMillionths: options.venue.feeMillionths, pastMaturity: q.maturity_on !== null && q.maturity_on < today, terms });
+      const plan = planLiquidation({ debt: q.live_debt, sats: q.live_sats, reference: price.price, venueFeeMillionths: options.venue.feeMillionths, pastMaturity: q.maturity_on !== null && q.maturity_on < today, terms, equipment: q.live_equipment });
       if (plan.kind === 'none') {
         await tx.query(`UPDATE liquidations SET status = 'cancelled', reference_kopecks = $2, reference_cycle_id = $3, debt_kopecks = $4, sats = $5, admitted_at = $6,
                         report = $7::jsonb WHERE id = $1`, [q.id, price.price, price.cycleId, q.live_debt, q.live_sats, now, JSON.stringify({ cancelled: 'the loan is at or under its target LTV at the reference price: nothing to sell' })]);
@@ -253,14 +253,14 @@ export async function book(tx: Queryable, id: bigint, calendar: BusinessCalendar
   const reference = q.reference_kopecks! as PriceKopecksPerBtc;
   const summary = summariseFills(fills, reference, terms.feeMillionths);
   const booking = await bookLiquidationSale(tx, q.ref, { liquidationId: id, soldSats: summary.sats, receivedKopecks: summary.grossKopecks - summary.venueFeesKopecks, bankFeeKopecks: summary.bankFeeKopecks }, now, calendar);
-  const [after] = await tx.query<{ debt_kopecks: bigint; sats: bigint }>('SELECT debt_kopecks, sats FROM loan_risk WHERE loan_id = $1', [q.loan_id]);
-  const ltvAfter = ltvMillionths(after!.debt_kopecks, after!.sats, reference, q.haircut);
+  const [after] = await tx.query<{ debt_kopecks: bigint; sats: bigint; equipment_kopecks: bigint }>('SELECT debt_kopecks, sats, equipment_kopecks FROM loan_risk WHERE loan_id = $1', [q.loan_id]);
+  const ltvAfter = ltvMillionths(after!.debt_kopecks, after!.sats, reference, q.haircut, after!.equipment_kopecks);
   // A sale that filled worse than the plan allowed leaves the loan above its target: the next sale is
   // planned at once (queued now, admitted at the next run at the price then), so a loan is never left
   // between its target and the liquidation threshold by the desk's slippage.
   const live = booking.status === 'active' || booking.status === 'overdue';
   const aboveTarget = live && booking.shortfallKopecks === 0n && booking.remainingSats > 0n && ltvAfter !== undefined && ltvAfter > terms.targetLtv;
-  const report = { ...executionReport(q, fills, summary, booking, ltvAfter), nextSale: aboveTarget ? `queued: the sale left the loan above its target LTV of ${formatRate(terms.targetLtv)}%` : null };
+  const report = { ...executionReport(q, fills, summary, booking, ltvAfter, after!.equipment_kopecks), nextSale: aboveTarget ? `queued: the sale left the loan above its target LTV of ${formatRate(terms.targetLtv)}%` : null };
   await tx.query(`UPDATE liquidations SET status = 'booked', booked_at = $2, report = $3::jsonb WHERE id = $1`, [id, now, JSON.stringify(report)]);
   // With debt and no collateral left the loan stays in liquidation (nothing more to sell) until written off.
   await leaveLiquidation(tx, q.loan_id, booking.shortfallKopecks > 0n || aboveTarget ? 'liquidation' : 'healthy', { price: reference, cycleId: q.reference_cycle_id, at: now, ltv: ltvAfter, report });
@@ -269,7 +269,7 @@ export async function book(tx: Queryable, id: bigint, calendar: BusinessCalendar
 }
 
 /** What the borrower is told: the reference, the floor, each fill with its slippage, the fees, where the money went, LTV before and after. */
-function executionReport(q: LiquidationRow, fills: ReadonlyArray<Fill & { at: Date }>, s: SaleSummary, b: LiquidationBooking, ltvAfter: bigint | undefined): Record<string, unknown> {
+function executionReport(q: LiquidationRow, fills: ReadonlyArray<Fill & { at: Date }>, s: SaleSummary, b: LiquidationBooking, ltvAfter: bigint | undefined, equipment: bigint): Record<string, unknown> {
   const reference = q.reference_kopecks!;
   const pct = (m: bigint | undefined) => (m === undefined ? null : formatRate(m));
   return {
@@ -294,7 +294,9 @@ function executionReport(q: LiquidationRow, fills: ReadonlyArray<Fill & { at: Da
     collateralLeftBtc: formatSats(b.remainingSats),
     shortfallRub: formatKopecks(b.shortfallKopecks),
     debtBeforeRub: formatKopecks(q.debt_kopecks!),
-    ltvBeforePercent: pct(ltvMillionths(q.debt_kopecks!, q.sats!, reference as PriceKopecksPerBtc, q.haircut)),
+    ltvBeforePercent: pct(ltvMillionths(q.debt_kopecks!, q.sats!, reference as PriceKopecksPerBtc, q.haircut, equipment)),
+    // The machines counted beside the BTC (never sold here: a default enforces on them by four eyes).
+    equipmentRub: formatKopecks(equipment),
     ltvAfterPercent: pct(ltvAfter),
     loanStatus: b.status,
     businessDate: b.day,
@@ -311,13 +313,13 @@ async function leaveLiquidation(tx: Queryable, loanId: bigint, to: 'healthy' | '
   const [t] = await tx.query<{ id: bigint }>(
     `WITH u AS (
        UPDATE loan_risk r SET state = $2, state_since = $5, call_deadline = NULL, seq = nextval('loan_risk_seq'),
-              worsen_at = CASE WHEN r.live THEN risk_worsen_at($2, r.debt_kopecks, r.sats, lad) END,
-              improve_above = CASE WHEN r.live THEN risk_improve_above($2, r.debt_kopecks, r.sats, lad) END
+              worsen_at = CASE WHEN r.live THEN risk_worsen_at($2, r.debt_kopecks, r.sats, r.equipment_kopecks, lad) END,
+              improve_above = CASE WHEN r.live THEN risk_improve_above($2, r.debt_kopecks, r.sats, r.equipment_kopecks, lad) END
          FROM risk_ladders lad
         WHERE r.loan_id = $1 AND r.state = 'liquidation' AND lad.product_code = r.product_code AND lad.product_version = r.product_version
        RETURNING r.*)
-     INSERT INTO risk_transitions (loan_id, from_state, to_state, cause, price_kopecks, price_cycle_id, debt_kopecks, sats, ltv_millionths, product_code, product_version, at, report)
-     SELECT u.loan_id, 'liquidation', $2, 'liquidation', $3, $4, u.debt_kopecks, u.sats, $6, u.product_code, u.product_version, $5, $7::jsonb FROM u
+     INSERT INTO risk_transitions (loan_id, from_state, to_state, cause, price_kopecks, price_cycle_id, debt_kopecks, sats, equipment_kopecks, ltv_millionths, product_code, product_version, at, report)
+     SELECT u.loan_id, 'liquidation', $2, 'liquidation', $3, $4, u.debt_kopecks, u.sats, u.equipment_kopecks, $6, u.product_code, u.product_version, $5, $7::jsonb FROM u
      RETURNING id`, [loanId, to, at.price, at.cycleId, at.at, at.ltv ?? null, JSON.stringify(at.report)]);
   if (t === undefined) throw new Error(`loan ${loanId} is not in liquidation`);
   const topic = at.report.cancelled === true ? 'risk.liquidation_cancelled' : 'risk.liquidated';

@@ -25,8 +25,8 @@ const priceText = (price: bigint | null) => (price === null || price <= 0n || pr
 export async function portfolio(db: Queryable, options: { nearest?: number } = {}) {
   const cycle = await latestCycle(db, 'live');
   const price = cycle?.publishedKopecks ?? null;
-  const byState = await db.query<{ state: string; loans: bigint; debt: bigint; sats: bigint }>(
-    'SELECT state, count(*)::int8 AS loans, coalesce(sum(debt_kopecks), 0)::int8 AS debt, coalesce(sum(sats), 0)::int8 AS sats FROM loan_risk WHERE live GROUP BY state');
+  const byState = await db.query<{ state: string; loans: bigint; debt: bigint; sats: bigint; equipment: bigint }>(
+    'SELECT state, count(*)::int8 AS loans, coalesce(sum(debt_kopecks), 0)::int8 AS debt, coalesce(sum(sats), 0)::int8 AS sats, coalesce(sum(equipment_kopecks), 0)::int8 AS equipment FROM loan_risk WHERE live GROUP BY state');
   const [lent] = await db.query<{ loans: bigint; amount: bigint; principal: bigint }>(
     `SELECT count(*)::int8 AS loans, coalesce(sum(amount_kopecks), 0)::int8 AS amount, coalesce(sum(principal + principal_overdue), 0)::int8 AS principal
        FROM loans WHERE status IN ('active', 'overdue')`);
@@ -34,21 +34,21 @@ export async function portfolio(db: Queryable, options: { nearest?: number } = {
     `SELECT lad.product_code, lad.product_version, lad.warning, lad.margin_call, lad.accelerated_call, lad.liquidation, count(r.loan_id)::int8 AS loans
        FROM risk_ladders lad JOIN loan_risk r ON r.product_code = lad.product_code AND r.product_version = lad.product_version AND r.live
       GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY loans DESC, 1, 2`);
-  // LTV in percent at the price = debt / (sats x price / 1e8 x (1 - haircut)) x 100; bucketed by floor.
+  // LTV in percent at the price = debt / (sats x price / 1e8 x (1 - haircut) + machines) x 100; bucketed by floor.
   const histogram = price === null ? [] : await db.query<{ bucket: number; loans: bigint; debt: bigint }>(
-    `SELECT least(floor(r.debt_kopecks::numeric * 1e16 / nullif(r.sats::numeric * $1::numeric * (1000000 - lad.haircut), 0) / $2), $3)::int4 AS bucket,
+    `SELECT least(floor(r.debt_kopecks::numeric * 1e16 / nullif(r.sats::numeric * $1::numeric * (1000000 - lad.haircut) + r.equipment_kopecks::numeric * 1e14, 0) / $2), $3)::int4 AS bucket,
             count(*)::int8 AS loans, sum(r.debt_kopecks)::int8 AS debt
        FROM loan_risk r JOIN risk_ladders lad ON lad.product_code = r.product_code AND lad.product_version = r.product_version
-      WHERE r.live AND r.sats > 0 GROUP BY 1 ORDER BY 1`, [price, BUCKET_POINTS, BUCKETS]);
-  const nearest = await db.query<{ ref: string; borrower: string; state: string; debt_kopecks: bigint; sats: bigint; worsen_at: bigint; haircut: bigint; call_deadline: Date | null }>(
-    `SELECT l.ref, b.ref AS borrower, r.state, r.debt_kopecks, r.sats, r.worsen_at, lad.haircut, r.call_deadline
+      WHERE r.live AND (r.sats > 0 OR r.equipment_kopecks > 0) GROUP BY 1 ORDER BY 1`, [price, BUCKET_POINTS, BUCKETS]);
+  const nearest = await db.query<{ ref: string; borrower: string; state: string; debt_kopecks: bigint; sats: bigint; equipment_kopecks: bigint; worsen_at: bigint; haircut: bigint; call_deadline: Date | null }>(
+    `SELECT l.ref, b.ref AS borrower, r.state, r.debt_kopecks, r.sats, r.equipment_kopecks, r.worsen_at, lad.haircut, r.call_deadline
        FROM loan_risk r JOIN loans l ON l.id = r.loan_id JOIN borrowers b ON b.id = l.borrower_id
        JOIN risk_ladders lad ON lad.product_code = r.product_code AND lad.product_version = r.product_version
       WHERE r.live AND r.worsen_at IS NOT NULL AND r.worsen_at < $1 ORDER BY r.worsen_at DESC LIMIT $2`, [ANY_PRICE, options.nearest ?? 10]);
   // Each loan's trigger price at each rung (risk_trigger: the same integer maths as ladder.ts).
   const bands = await db.query<{ rung: string; p10: bigint | null; p50: bigint | null; p90: bigint | null }>(
     `WITH t AS (
-       SELECT r.debt_kopecks AS debt, rung.name, risk_trigger(r.debt_kopecks, r.sats, lad.haircut, rung.threshold) AS at
+       SELECT r.debt_kopecks AS debt, rung.name, risk_trigger(r.debt_kopecks, r.sats, lad.haircut, rung.threshold, r.equipment_kopecks) AS at
          FROM loan_risk r JOIN risk_ladders lad ON lad.product_code = r.product_code AND lad.product_version = r.product_version
         CROSS JOIN LATERAL (VALUES ('warning', lad.warning), ('margin_call', lad.margin_call), ('liquidation', lad.liquidation)) AS rung (name, threshold)
         WHERE r.live AND r.sats > 0 AND r.debt_kopecks > 0)
@@ -57,12 +57,12 @@ export async function portfolio(db: Queryable, options: { nearest?: number } = {
             percentile_disc(0.5) WITHIN GROUP (ORDER BY at) AS p50,
             percentile_disc(0.1) WITHIN GROUP (ORDER BY at) AS p90
        FROM t GROUP BY name`);
-  let loans = 0n; let debt = 0n; let sats = 0n;
-  for (const row of byState) { loans += row.loans; debt += row.debt; sats += row.sats; }
+  let loans = 0n; let debt = 0n; let sats = 0n; let equipment = 0n;
+  for (const row of byState) { loans += row.loans; debt += row.debt; sats += row.sats; equipment += row.equipment; }
   const state = new Map(byState.map((row) => [row.state, row]));
   // As the borrower's risk view shows it (collateral.ts): rounded up, never safer than it is.
-  const ltvPercent = (d: bigint, s: bigint, haircut: bigint) => {
-    const ltv = price === null ? undefined : ltvMillionths(d, s, price as PriceKopecksPerBtc, haircut);
+  const ltvPercent = (d: bigint, s: bigint, haircut: bigint, machines = 0n) => {
+    const ltv = price === null ? undefined : ltvMillionths(d, s, price as PriceKopecksPerBtc, haircut, machines);
     return ltv === undefined ? null : formatRate(ltv);
   };
   return {
@@ -74,9 +74,11 @@ export async function portfolio(db: Queryable, options: { nearest?: number } = {
       debt: formatKopecks(debt),
       collateralBtc: formatSats(sats),
       collateralRub: price === null ? null : formatKopecks(satsToKopecks(sats as Sats, price as PriceKopecksPerBtc, 'floor')),
-      ltvPercent: price === null ? null : ltvPercent(debt, sats, 0n),
+      // The second layer: machines counted beside the BTC (never sold by a tick).
+      equipmentRub: formatKopecks(equipment),
+      ltvPercent: price === null ? null : ltvPercent(debt, sats, 0n, equipment),
     },
-    states: STATES.map((name) => ({ state: name, loans: (state.get(name)?.loans ?? 0n).toString(), debt: formatKopecks(state.get(name)?.debt ?? 0n), collateralBtc: formatSats(state.get(name)?.sats ?? 0n) })),
+    states: STATES.map((name) => ({ state: name, loans: (state.get(name)?.loans ?? 0n).toString(), debt: formatKopecks(state.get(name)?.debt ?? 0n), collateralBtc: formatSats(state.get(name)?.sats ?? 0n), equipmentRub: formatKopecks(state.get(name)?.equipment ?? 0n) })),
     ladders: ladders.map((l) => ({
       product: { code: l.product_code, version: l.product_version }, loans: l.loans.toString(),
       warningPercent: formatRate(l.warning), marginCallPercent: formatRate(l.margin_call),
@@ -87,8 +89,8 @@ export async function portfolio(db: Queryable, options: { nearest?: number } = {
       buckets: histogram.map((b) => ({ fromPercent: b.bucket * BUCKET_POINTS, toPercent: b.bucket >= BUCKETS ? null : (b.bucket + 1) * BUCKET_POINTS, loans: b.loans.toString(), debt: formatKopecks(b.debt) })),
     },
     nearestTrigger: nearest.map((n) => ({
-      loan: n.ref, borrower: n.borrower, state: n.state, debt: formatKopecks(n.debt_kopecks), collateralBtc: formatSats(n.sats),
-      ltvPercent: ltvPercent(n.debt_kopecks, n.sats, n.haircut), worsensAtOrBelow: priceText(n.worsen_at),
+      loan: n.ref, borrower: n.borrower, state: n.state, debt: formatKopecks(n.debt_kopecks), collateralBtc: formatSats(n.sats), equipmentRub: formatKopecks(n.equipment_kopecks),
+      ltvPercent: ltvPercent(n.debt_kopecks, n.sats, n.haircut, n.equipment_kopecks), worsensAtOrBelow: priceText(n.worsen_at),
       // How far the price may fall before the loan moves, as a percentage of the price now.
       headroomPercent: price === null ? null : formatRate(((price - n.worsen_at) * 1_000_000n) / price),
       callDeadline: n.call_deadline?.toISOString() ?? null,

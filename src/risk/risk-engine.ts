@@ -125,7 +125,7 @@ export class RiskEngine {
         ladder = this.ladders.get(row.ladderKey);
         if (ladder === undefined) throw new Error(`no ladder for ${row.ladderKey}`);
       }
-      live.push({ id: row.loanId, state: row.state, exposure: { debt: row.debt, sats: row.sats }, ladder });
+      live.push({ id: row.loanId, state: row.state, exposure: row.equipment === 0n ? { debt: row.debt, sats: row.sats } : { debt: row.debt, sats: row.sats, equipment: row.equipment }, ladder });
     }
     const moves: Move[] = fresh ? this.index.load(live) : [];
     if (!fresh) for (const loan of live) {

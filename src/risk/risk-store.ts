@@ -41,6 +41,8 @@ export interface RiskRow {
   readonly state: RiskState;
   readonly debt: bigint;
   readonly sats: bigint;
+  /** Kopecks the pledged machines count for (0 without). */
+  readonly equipment: bigint;
   readonly ladderKey: string;
   readonly seq: bigint;
 }
@@ -69,12 +71,12 @@ export async function exposuresAfter(db: Queryable, seq: bigint, pageRows = CHAN
   let high = seq;
   for (;;) {
     const [page] = await db.query<{ t: string | null; n: number }>(
-      `SELECT string_agg(concat_ws(',', loan_id, live::int, state, debt_kopecks, sats, product_code, product_version, seq), E'\n' ORDER BY seq) AS t, count(*)::int4 AS n
+      `SELECT string_agg(concat_ws(',', loan_id, live::int, state, debt_kopecks, sats, product_code, product_version, seq, equipment_kopecks), E'\n' ORDER BY seq) AS t, count(*)::int4 AS n
          FROM (SELECT * FROM loan_risk WHERE seq > $1 ORDER BY seq LIMIT $2) x`, [high, pageRows]);
     if (page!.t !== null) {
       for (const line of page!.t.split('\n')) {
-        const [l, v, s, d, c, p, n, q] = line.split(',') as [string, string, RiskState, string, string, string, string, string];
-        const row: RiskRow = { loanId: BigInt(l), live: v === '1', state: s, debt: BigInt(d), sats: BigInt(c), ladderKey: ladderKey(p, Number(n)), seq: BigInt(q) };
+        const [l, v, s, d, c, p, n, q, e] = line.split(',') as [string, string, RiskState, string, string, string, string, string, string];
+        const row: RiskRow = { loanId: BigInt(l), live: v === '1', state: s, debt: BigInt(d), sats: BigInt(c), equipment: e === '0' ? 0n : BigInt(e), ladderKey: ladderKey(p, Number(n)), seq: BigInt(q) };
         out.push(row);
         high = row.seq;
       }
@@ -88,25 +90,26 @@ export const CHANGES_PAGE = 100_000;
 
 const RECORD = `
 WITH m AS (
-  SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::timestamptz[]) AS m (id, from_state, to_state, debt, sats, deadline)
+  SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::timestamptz[], $13::int8[]) AS m (id, from_state, to_state, debt, sats, deadline, equipment)
 ), u AS (
   UPDATE loan_risk r
      SET state = m.to_state, state_since = $7::timestamptz,
          call_deadline = CASE WHEN m.deadline IS NULL THEN NULL
                               WHEN r.state IN ('margin_call', 'accelerated_call') THEN least(r.call_deadline, m.deadline)
                               ELSE m.deadline END,
-         worsen_at = risk_worsen_at(m.to_state, r.debt_kopecks, r.sats, lad),
-         improve_above = risk_improve_above(m.to_state, r.debt_kopecks, r.sats, lad)
+         worsen_at = risk_worsen_at(m.to_state, r.debt_kopecks, r.sats, r.equipment_kopecks, lad),
+         improve_above = risk_improve_above(m.to_state, r.debt_kopecks, r.sats, r.equipment_kopecks, lad)
     FROM m, risk_ladders lad
-   WHERE r.loan_id = m.id AND r.live AND r.state = m.from_state AND r.debt_kopecks = m.debt AND r.sats = m.sats
+   WHERE r.loan_id = m.id AND r.live AND r.state = m.from_state AND r.debt_kopecks = m.debt AND r.sats = m.sats AND r.equipment_kopecks = m.equipment
      AND lad.product_code = r.product_code AND lad.product_version = r.product_version
-  RETURNING r.loan_id, m.from_state, m.to_state, r.debt_kopecks, r.sats, r.product_code, r.product_version, r.call_deadline, lad.haircut
+  RETURNING r.loan_id, m.from_state, m.to_state, r.debt_kopecks, r.sats, r.equipment_kopecks, r.product_code, r.product_version, r.call_deadline, lad.haircut
 ), t AS (
-  INSERT INTO risk_transitions (loan_id, from_state, to_state, cause, price_kopecks, price_cycle_id, debt_kopecks, sats, ltv_millionths, product_code, product_version, call_deadline, at)
-  SELECT u.loan_id, u.from_state, u.to_state, $8::text, $9::int8, $10::int8, u.debt_kopecks, u.sats,
-         -- ltv.ts ltvMillionths: rounded up, none without collateral.
-         CASE WHEN u.sats > 0 THEN div(u.debt_kopecks::numeric * 100000000000000000000 + u.sats::numeric * $9::int8 * (1000000 - u.haircut) - 1,
-                                       u.sats::numeric * $9::int8 * (1000000 - u.haircut))::int8 END,
+  INSERT INTO risk_transitions (loan_id, from_state, to_state, cause, price_kopecks, price_cycle_id, debt_kopecks, sats, equipment_kopecks, ltv_millionths, product_code, product_version, call_deadline, at)
+  SELECT u.loan_id, u.from_state, u.to_state, $8::text, $9::int8, $10::int8, u.debt_kopecks, u.sats, u.equipment_kopecks,
+         -- collateral.ts ltvMillionths: rounded up, none without collateral (the machines count at E x 10^14).
+         CASE WHEN u.sats > 0 OR u.equipment_kopecks > 0 THEN
+           div(u.debt_kopecks::numeric * 100000000000000000000 + u.sats::numeric * $9::int8 * (1000000 - u.haircut) + u.equipment_kopecks::numeric * 100000000000000 - 1,
+               u.sats::numeric * $9::int8 * (1000000 - u.haircut) + u.equipment_kopecks::numeric * 100000000000000)::int8 END,
          u.product_code, u.product_version, u.call_deadline, $7::timestamptz
     FROM u ORDER BY u.loan_id
   RETURNING id, loan_id, from_state, to_state
@@ -141,14 +144,14 @@ export class PgRiskStore implements RiskStore {
     };
     const n = tick.moves.length;
     const ids = new Array<bigint>(n); const from = new Array<string>(n); const to = new Array<string>(n);
-    const debt = new Array<bigint>(n); const sats = new Array<bigint>(n); const deadline = new Array<string | null>(n);
+    const debt = new Array<bigint>(n); const sats = new Array<bigint>(n); const deadline = new Array<string | null>(n); const equipment = new Array<bigint>(n);
     tick.moves.forEach((m, i) => {
-      ids[i] = m.id; from[i] = m.from; to[i] = m.to; debt[i] = m.exposure.debt; sats[i] = m.exposure.sats;
+      ids[i] = m.id; from[i] = m.from; to[i] = m.to; debt[i] = m.exposure.debt; sats[i] = m.exposure.sats; equipment[i] = m.exposure.equipment ?? 0n;
       const hours = m.to === 'margin_call' ? m.ladder.cureHours : m.to === 'accelerated_call' ? m.ladder.acceleratedCureHours ?? m.ladder.cureHours : undefined;
       if ((m.to === 'margin_call' || m.to === 'accelerated_call') && hours === undefined) throw new Error(`loan ${m.id}: its ladder has no cure period`);
       deadline[i] = hours === undefined ? null : deadlineIn(hours).toISOString();
     });
-    const rows = await this.db.query<{ loan_id: bigint }>(RECORD, [ids, from, to, debt, sats, deadline, tick.at, tick.cause, tick.price, tick.cycleId ?? null, CHANNELS, STATES]);
+    const rows = await this.db.query<{ loan_id: bigint }>(RECORD, [ids, from, to, debt, sats, deadline, tick.at, tick.cause, tick.price, tick.cycleId ?? null, CHANNELS, STATES, equipment]);
     this.skipped += n - rows.length;
   }
 }

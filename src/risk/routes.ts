@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { auditRequest, ownsBorrowerRef } from '../api/access.js';
+import { actorOf, auditRequest, ownsBorrowerRef } from '../api/access.js';
 import { outboundUrlProblem } from '../adapters/outbound.js';
 import type { AppContext } from '../api/context.js';
 import { ApiError } from '../api/errors.js';
@@ -10,11 +10,13 @@ import { BtcAmount, Id, IdempotencyHeaders, Instant, RubAmount } from '../api/sc
 import type { ApprovalAction } from '../approvals/approvals.js';
 import { ApprovalView, proposeFrom } from '../approvals/routes.js';
 import { writeOffAction } from '../loans/servicing.js';
+import { runIdempotent } from '../api/idempotency.js';
+import { enforceEquipmentAction, recordEnforcementProceeds } from './equipment-layer.js';
+import { formatRate, loanOutcome } from '../loans/origination.js';
 import { findBorrower, type Borrower } from '../borrowers/borrower-repository.js';
 import { BOOK_READERS } from '../identity/roles.js';
 import { ltvMillionths } from '../loans/collateral.js';
-import { formatRate } from '../loans/origination.js';
-import { formatKopecks, formatPrice, formatSats, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
+import { formatKopecks, formatPrice, formatSats, parseKopecks, parsePrice, parseSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { cycleAt } from '../prices/price-repository.js';
 import { judge } from '../prices/current.js';
 import { ANY_PRICE, triggerPrice, type Ladder } from './ladder.js';
@@ -67,10 +69,10 @@ const liquidationView = (q: LiquidationListRow) => ({
  * What would bring a loan back, at the current price: to the product's target LTV, and (under a
  * call) out of the call: the BTC to add, or the roubles of debt to repay (paid in, then prepaid).
  */
-function cureView(r: { state: string; debt_kopecks: bigint; sats: bigint; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }, price: bigint | null) {
+function cureView(r: { state: string; debt_kopecks: bigint; sats: bigint; equipment_kopecks: bigint; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }, price: bigint | null) {
   if (price === null || price <= 0n) return { cure: null };
   const ladder: Ladder = { warning: r.warning, marginCall: r.margin_call, ...(r.accelerated_call === null ? {} : { acceleratedCall: r.accelerated_call }), liquidation: r.liquidation, band: r.band, haircut: r.haircut };
-  const cure = cureAmounts({ debt: r.debt_kopecks, sats: r.sats }, price, ladder, rateFromPercent(r.target)!);
+  const cure = cureAmounts({ debt: r.debt_kopecks, sats: r.sats, equipment: r.equipment_kopecks }, price, ladder, rateFromPercent(r.target)!);
   const step = (s: { addSats: bigint; repayKopecks: bigint }) => ({ addBtc: formatSats(s.addSats), repayRub: formatKopecks(s.repayKopecks) });
   const inCall = r.state === 'margin_call' || r.state === 'accelerated_call';
   return {
@@ -89,11 +91,12 @@ function cureView(r: { state: string; debt_kopecks: bigint; sats: bigint; haircu
  * bank's business hours, deadline.ts). The portal's what-if bar computes the LTV at a dragged
  * price from the same debt, collateral and haircut, exactly, in bigint.
  */
-function ladderView(r: { state: string; debt_kopecks: bigint; sats: bigint; call_deadline: Date | null; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }, calendar: BusinessCalendar, at: Date) {
-  const exposure = { debt: r.debt_kopecks, sats: r.sats };
+function ladderView(r: { state: string; debt_kopecks: bigint; sats: bigint; equipment_kopecks: bigint; call_deadline: Date | null; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }, calendar: BusinessCalendar, at: Date) {
+  const exposure = { debt: r.debt_kopecks, sats: r.sats, equipment: r.equipment_kopecks };
   const inCall = r.state === 'margin_call' || r.state === 'accelerated_call';
   return {
-    debtKopecks: r.debt_kopecks.toString(), sats: r.sats.toString(),
+    // The machines counted beside the BTC (the second layer), in the same exact units.
+    debtKopecks: r.debt_kopecks.toString(), sats: r.sats.toString(), equipmentKopecks: r.equipment_kopecks.toString(),
     thresholds: {
       haircutPercent: percentText(r.haircut), warningPercent: percentText(r.warning), marginCallPercent: percentText(r.margin_call),
       acceleratedCallPercent: percentText(r.accelerated_call), liquidationPercent: percentText(r.liquidation), targetPercent: r.target, bandPercent: percentText(r.band),
@@ -108,7 +111,7 @@ function ladderView(r: { state: string; debt_kopecks: bigint; sats: bigint; call
 }
 
 // The borrower's risk view is one of the API's hottest reads: its two joins stay prepared.
-const BORROWER_LOANS = prepared(`SELECT l.ref, r.state, r.debt_kopecks, r.sats, r.worsen_at, r.improve_above, r.call_deadline, r.state_since, lad.haircut, lad.warning, lad.margin_call, lad.accelerated_call, lad.liquidation, lad.band,
+const BORROWER_LOANS = prepared(`SELECT l.ref, r.state, r.debt_kopecks, r.sats, r.equipment_kopecks, r.worsen_at, r.improve_above, r.call_deadline, r.state_since, lad.haircut, lad.warning, lad.margin_call, lad.accelerated_call, lad.liquidation, lad.band,
                 v.terms->'collateral'->'ltv'->>'target' AS target
            FROM loan_risk r JOIN loans l ON l.id = r.loan_id JOIN risk_ladders lad ON lad.product_code = r.product_code AND lad.product_version = r.product_version
            JOIN loan_product_versions v ON v.product_code = r.product_code AND v.version = r.product_version
@@ -139,7 +142,7 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       // empty (it may not exist: 404), which spares the hot path a round trip (issue 17).
       const [cycle, loans, transitions] = await Promise.all([
         cycleAt(db, 'live', at),
-        db.query<{ ref: string; state: string; debt_kopecks: bigint; sats: bigint; worsen_at: bigint | null; improve_above: bigint | null; call_deadline: Date | null; state_since: Date; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }>(BORROWER_LOANS, [ref]),
+        db.query<{ ref: string; state: string; debt_kopecks: bigint; sats: bigint; equipment_kopecks: bigint; worsen_at: bigint | null; improve_above: bigint | null; call_deadline: Date | null; state_since: Date; haircut: bigint; warning: bigint; margin_call: bigint; accelerated_call: bigint | null; liquidation: bigint; band: bigint; target: string }>(BORROWER_LOANS, [ref]),
         db.query<{ id: bigint; ref: string; from_state: string; to_state: string; cause: string; price_kopecks: bigint; ltv_millionths: bigint | null; call_deadline: Date | null; at: Date; acknowledged_at: Date | null }>(BORROWER_TRANSITIONS, [ref]),
       ]);
       if (loans.length === 0 && transitions.length === 0) await requireBorrower(ref);
@@ -151,8 +154,8 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         borrower: ref,
         price: priceText(price),
         loans: loans.map((r) => ({
-          loan: r.ref, state: r.state, since: r.state_since.toISOString(), debt: formatKopecks(r.debt_kopecks), collateral: formatSats(r.sats),
-          ltvPercent: price === null ? null : percentText(ltvMillionths(r.debt_kopecks, r.sats, price, r.haircut)),
+          loan: r.ref, state: r.state, since: r.state_since.toISOString(), debt: formatKopecks(r.debt_kopecks), collateral: formatSats(r.sats), equipment: formatKopecks(r.equipment_kopecks),
+          ltvPercent: price === null ? null : percentText(ltvMillionths(r.debt_kopecks, r.sats, price, r.haircut, r.equipment_kopecks)),
           worsensAtOrBelow: priceText(r.worsen_at), improvesAbove: priceText(r.improve_above), callDeadline: r.call_deadline?.toISOString() ?? null,
           ...(r.call_deadline !== null && r.call_deadline <= at && (r.state === 'margin_call' || r.state === 'accelerated_call')
             ? { deadlinePassed: { at: r.call_deadline.toISOString(), waitsFor: standing.ok ? 'the next risk check (every 10 s)' : standing.message } }
@@ -279,6 +282,35 @@ export function riskRoutes(context: AppContext): FastifyPluginAsyncTypebox {
         response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') },
       },
     }, async (request, reply) => proposeFrom(context, request, reply, writeOffAction as ApprovalAction<unknown>, { loan: request.params.ref, reason: request.body.reason }));
+
+    app.post('/loans/:ref/equipment-enforcements', {
+      config: { access: { roles: ['credit_officer', 'risk_officer'] }, audit: 'equipment.enforce.propose', idempotent: true },
+      schema: {
+        tags: ['risk'], summary: 'Propose enforcing on the machines pledged to a loan in default (a payment overdue, or BTC that no longer covers the debt); a risk officer approves. The pledges end, the machines leave the loan\'s cover, and the sale\'s proceeds are recorded later',
+        headers: IdempotencyHeaders, params: Type.Object({ ref: Type.String({ pattern: '^LN-[1-9][0-9]{0,17}$' }) }), body: Type.Object({ reason: Type.String({ minLength: 3, maxLength: 2000 }) }, { additionalProperties: false }),
+        response: { 202: ApprovalView, ...errors, 422: Type.Ref('Error') },
+      },
+    }, async (request, reply) => proposeFrom(context, request, reply, enforceEquipmentAction as ApprovalAction<unknown>, { loan: request.params.ref, reason: request.body.reason }));
+
+    app.post('/equipment-enforcements/:id/proceeds', {
+      config: { access: { roles: ['treasury'] }, audit: 'equipment.proceeds', idempotent: true },
+      schema: {
+        tags: ['risk'], summary: 'Record the proceeds of selling enforced machines, once: a repayment of the loan with the reference ENF-<id> through its waterfall (anything above the debt is held for the borrower)',
+        headers: IdempotencyHeaders, params: Type.Object({ id: Id }), body: Type.Object({ amount: RubAmount }, { additionalProperties: false }),
+        response: { 200: Loose, ...errors, 422: Type.Ref('Error') },
+      },
+    }, async (request, reply) => {
+      const amount = parseKopecks(request.body.amount, 'non_negative');
+      if (!amount.ok) throw new ApiError(400, 'invalid_amount', `amount: ${amount.error.message}`, { field: 'amount' });
+      return runIdempotent(context.db, request, reply, async (tx) => {
+        const outcome = await loanOutcome(async () => {
+          const value = await recordEnforcementProceeds(tx, BigInt(request.params.id), amount.value, actorOf(request).user.id, context.now());
+          await auditRequest(tx, request, { target: `loan:${value.loan}`, amounts: { RUB: amount.value }, details: { enforcementId: value.enforcementId, reference: value.reference, replayed: value.replayed } }, context.now());
+          return value;
+        });
+        return outcome.ok ? { ok: true, value: { status: 200, body: outcome.value } } : outcome;
+      });
+    });
 
     app.post('/borrowers/:ref/risk-acknowledgements', {
       config: { access: { roles: ['borrower', 'credit_officer'], borrowerOwns: ownsBorrowerRef }, audit: 'risk.acknowledge' },

@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/database.js';
 import { figuresDay } from '../loans/loan-store.js';
-import type { ProductTerms } from '../loans/product.js';
-import { formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
+import { RATE_SCALE } from '../loans/interest.js';
+import { equipmentTermsOf, type ProductTerms } from '../loans/product.js';
+import { divide, formatKopecks, formatPrice, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { liquidationTermsOf, type LiquidationTerms } from './liquidation.js';
 import { exposuresAfter, ladderKey, loadLadders } from './risk-store.js';
@@ -43,16 +44,24 @@ export async function stressLiveBook(db: Queryable, options: LiveStressOptions):
   }
   const ladders = await loadLadders(db);
   const sale = new Map<string, LiquidationTerms>();
+  // The part of the machines' value a stress keeps, as the product says (none when it says nothing).
+  const machinesKept = new Map<string, bigint>();
   for (const row of await db.query<{ product_code: string; version: number; terms: ProductTerms }>('SELECT product_code, version, terms FROM loan_product_versions')) {
     sale.set(ladderKey(row.product_code, row.version), liquidationTermsOf(row.terms));
+    machinesKept.set(ladderKey(row.product_code, row.version), equipmentTermsOf(row.terms)?.stressMillionths ?? 0n);
   }
   const today = await figuresDay(db, options.now);
   const pastMaturity = new Set((await db.query<{ id: bigint }>(`SELECT id FROM loans WHERE status IN ('active', 'overdue') AND maturity_on < $1::date`, [today])).map((r) => r.id));
   const loans: StressLoan[] = [];
   for (const r of await exposuresAfter(db, -1n)) {
-    if (r.live) loans.push({ id: r.loanId, state: r.state, exposure: { debt: r.debt, sats: r.sats }, ladder: ladders.get(r.ladderKey)!, sale: sale.get(r.ladderKey)!, pastMaturity: pastMaturity.has(r.loanId) });
+    if (r.live) loans.push({ id: r.loanId, state: r.state, exposure: { debt: r.debt, sats: r.sats, equipment: stressedEquipment(r.equipment, machinesKept.get(r.ladderKey)!) }, ladder: ladders.get(r.ladderKey)!, sale: sale.get(r.ladderKey)!, pastMaturity: pastMaturity.has(r.loanId) });
   }
   return { ...stressBook(loans, { price, shockMillionths: options.shockMillionths, venue: options.venue, depthSatsPerHour: options.depthSatsPerHour, ...(options.maxHours === undefined ? {} : { maxHours: options.maxHours }) }), cycle };
+}
+
+/** The machines' kopecks a stress counts: the product's share of them, rounded down. */
+export function stressedEquipment(kopecks: bigint, keptMillionths: bigint): bigint {
+  return kopecks === 0n ? 0n : divide(kopecks * keptMillionths, RATE_SCALE, 'floor');
 }
 
 /** The result as the API and the CLI show it: amounts as decimal strings. */

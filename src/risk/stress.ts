@@ -113,7 +113,7 @@ export function stressBook(loans: Iterable<StressLoan>, options: StressOptions):
     if (after !== loan.state) moves.set(`${loan.state}>${after}`, (moves.get(`${loan.state}>${after}`) ?? 0) + 1);
     if (after !== 'liquidation') continue;
     const { debt, sats } = loan.exposure;
-    const plan = planLiquidation({ debt, sats, reference: shocked, venueFeeMillionths: options.venue.feeMillionths, pastMaturity: loan.pastMaturity, terms: loan.sale });
+    const plan = planLiquidation({ debt, sats, reference: shocked, venueFeeMillionths: options.venue.feeMillionths, pastMaturity: loan.pastMaturity, terms: loan.sale, equipment: loan.exposure.equipment ?? 0n });
     if (plan.kind === 'none') continue;
     const fills = simulateFills({ liquidationId: loan.id, sats: plan.sats, reference: shocked, floor: plan.floor }, options.venue).fills;
     const sale = summariseFills(fills, shocked, loan.sale.feeMillionths);

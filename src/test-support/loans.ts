@@ -73,9 +73,12 @@ export async function recordCapital(t: TestApp, tier1: string, effectiveFrom = '
 export interface Originated { readonly ref: string; readonly offer: Record<string, unknown> }
 
 /** Apply, approve by four eyes, deposit and confirm the collateral, disburse: the loan's ref. */
-export async function originate(t: TestApp, options: { borrower?: string; product?: string; amount: string; months: number; type: 'annuity' | 'bullet' | 'interest_only'; collateral: string }): Promise<Originated> {
+export async function originate(t: TestApp, options: { borrower?: string; product?: string; amount: string; months: number; type: 'annuity' | 'bullet' | 'interest_only'; collateral: string; equipmentMachines?: string[] }): Promise<Originated> {
   const borrower = options.borrower ?? 'B-1';
-  const applied = await t.as('officer').post(`/api/v1/borrowers/${borrower}/loan-applications`, { product: options.product ?? 'FIX', amount: options.amount, months: options.months, repaymentType: options.type, collateral: options.collateral });
+  const applied = await t.as('officer').post(`/api/v1/borrowers/${borrower}/loan-applications`, {
+    product: options.product ?? 'FIX', amount: options.amount, months: options.months, repaymentType: options.type, collateral: options.collateral,
+    ...(options.equipmentMachines === undefined ? {} : { equipmentMachines: options.equipmentMachines }),
+  });
   expect(applied.statusCode, applied.body).toBe(201);
   const { applicationId, offer } = applied.json();
   expect(offer.blockingReasons).toEqual([]);

@@ -12,6 +12,7 @@ import { tiers, valueEquipment } from './equipment.js';
 import { networkOn } from './network-data.js';
 import { standardScenarios } from './underwrite.js';
 import { bannedMonthsOf } from './underwriting-service.js';
+import { refreshLoanEquipment } from '../risk/equipment-layer.js';
 
 /**
  * Revaluing pledged machines (the second layer of collateral) from the records: the bank's price
@@ -20,7 +21,8 @@ import { bannedMonthsOf } from './underwriting-service.js';
  * site in a banned area, or a company or entrepreneur out of the miners' registry, makes the
  * machines worth nothing (confiscation risk) and raises a default event once. Each valuation is
  * appended with its inputs; the latest per group is its value. Revaluation runs on a schedule and
- * on request, never on a price tick: the risk engine's trigger prices read BTC only.
+ * on request, never on a price tick. The loans the machines secure (src/risk/equipment-layer.ts)
+ * take the new value in the same transaction, and a loan it moves on the ladder is recorded then.
  */
 
 export const TIER_NAMES = ['below19', 'from19to25', 'from25to38', 'from38to68', 'above68'] as const;
@@ -46,6 +48,9 @@ export interface RevaluationSummary {
   readonly weightedKopecks: bigint;
   readonly breaches: number;
   readonly defaultEvents: number;
+  /** Live loans whose counted machines changed, and those that moved on the ladder for it. */
+  readonly loansChanged: number;
+  readonly loansMoved: number;
 }
 
 async function priceIndexOn(db: Queryable, day: string): Promise<{ effectiveFrom: string; prices: Record<TierName, Fraction>; text: Record<string, string> } | undefined> {
@@ -134,7 +139,10 @@ export async function revalueEquipment(tx: Queryable, options: { asOf: string; n
     total += valuation.valueKopecks;
     weighted += weightedValue;
   }
-  return { groups: groups.length, totalKopecks: total, weightedKopecks: weighted, breaches, defaultEvents: events };
+  // The loans these machines secure count their new value now, and any that it moves on the
+  // ladder (a breach's call) is recorded here, in the transaction of the compliance event.
+  const layer = await refreshLoanEquipment(tx, { now: options.now, ...(options.borrowerId === undefined ? {} : { borrowerId: options.borrowerId }) });
+  return { groups: groups.length, totalKopecks: total, weightedKopecks: weighted, breaches, defaultEvents: events, loansChanged: layer.changed, loansMoved: layer.moved };
 }
 
 /** The daily revaluation of every pledged machine (a job in `src/jobs/schedule.ts`). */

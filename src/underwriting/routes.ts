@@ -148,7 +148,7 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
         summary: 'Revalue the borrower\'s pledged machines now (they are also revalued daily): lower of the price index and the cash flow, depreciated, cut by a haircut; zero on a breach',
         params: Type.Object({ ref: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }),
         body: Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 10 })), haircutPercent: Type.Optional(Percent), weightPercent: Type.Optional(Percent) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ groups: Type.Integer(), total: RubAmount, weighted: RubAmount, breaches: Type.Integer(), defaultEvents: Type.Integer() }), ...errors },
+        response: { 200: Type.Object({ groups: Type.Integer(), total: RubAmount, weighted: RubAmount, breaches: Type.Integer(), defaultEvents: Type.Integer(), loansChanged: Type.Integer(), loansMoved: Type.Integer() }), ...errors },
       },
     }, async (request) => {
       const borrower = await findBorrower(db, request.params.ref);
@@ -170,7 +170,7 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
         return outcome;
       });
       if ('code' in result) throw new ApiError(409, result.code, result.message);
-      return { groups: result.groups, total: formatMinorUnits(result.totalKopecks, 'RUB'), weighted: formatMinorUnits(result.weightedKopecks, 'RUB'), breaches: result.breaches, defaultEvents: result.defaultEvents };
+      return { groups: result.groups, total: formatMinorUnits(result.totalKopecks, 'RUB'), weighted: formatMinorUnits(result.weightedKopecks, 'RUB'), breaches: result.breaches, defaultEvents: result.defaultEvents, loansChanged: result.loansChanged, loansMoved: result.loansMoved };
     });
 
     app.get('/borrowers/:ref/equipment', {
