@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { launch, logIn, menu, openWorld, screenshot, type World } from './world.js';
+import { FIXED_PRODUCT, originate } from '../src/test-support/loans.js';
 import { makeTransaction, otherScript, signPsbt, testKey } from '../src/test-support/bitcoin.js';
 import { AddressChain, parseDescriptor } from '../src/vaults/descriptor.js';
 import { esploraBackend } from '../src/vaults/esplora.js';
@@ -324,6 +325,41 @@ describe('the staff console', () => {
     await screenshot(english, 'risk-sales-en');
     await english.context().close();
   });
+
+  it('shows a loan\'s pledged machines beside its BTC, in both languages, on the console and on the miner\'s phone', async () => {
+    // Through the API: a product counting machines for 20% of the cover, 15 machines of B-2 with
+    // serial numbers, the bank's price index, a revaluation, and a loan pledging them.
+    const { t } = world;
+    expect((await t.as('admin').post('/api/v1/loan-products', { code: 'EQ', terms: { ...FIXED_PRODUCT, name: 'Fixed 23.5% with machines', collateral: { ...FIXED_PRODUCT.collateral, equipment: { maxSharePercent: '20', stressPercent: '50' } } } })).statusCode).toBe(201);
+    const site = (await t.as('officer').get('/api/v1/borrowers/B-2/sites')).json().sites[0].id;
+    const machines = await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${site}/machines`, { model: 'Antminer S21 XP', count: 15, serials: Array.from({ length: 15 }, (_, i) => `E2E-${i}`), installedOn: '2025-05-01' });
+    expect(machines.statusCode, machines.body).toBe(201);
+    expect((await t.as('risk').inject({ method: 'PUT', url: '/api/v1/equipment/price-index/2025-11-01', payload: { below19: '25.70', from19to25: '12.00', from25to38: '5.00', from38to68: '2.00', above68: '0.50', source: 'bank index after Luxor, Nov 2025' } })).statusCode).toBe(200);
+    expect((await t.as('risk').post('/api/v1/borrowers/B-2/equipment/revalue', {})).json()).toMatchObject({ groups: 1, breaches: 0 });
+    const { ref } = await originate(t, { borrower: 'B-2', product: 'EQ', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.20000000', equipmentMachines: [machines.json().machinesId] });
+    for (const locale of ['ru', 'en'] as const) {
+      const page = await logIn(browser, world, locale === 'ru' ? 'risk' : 'auditor', { locale });
+      await page.goto(`${world.url}/loans/${ref}`);
+      await page.getByRole('tab', { name: locale === 'ru' ? 'Залог' : 'Collateral' }).click();
+      await page.getByTestId('equipment-layer').waitFor();
+      // 20% of the 2,000,000.00 cover at 50%: 400,000.00 counted.
+      expect(await page.getByTestId('equipment-counted').textContent()).toMatch(locale === 'ru' ? /400\s000,00\s₽/ : /400,000\.00/);
+      expect(await page.getByTestId('equipment-pledges').locator('tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/Antminer S21 XP\s+15/)]);
+      // A risk officer may propose an enforcement (refused while the loan is not in default); an auditor sees no button.
+      expect(await page.getByTestId('enforce-equipment').count()).toBe(locale === 'ru' ? 1 : 0);
+      await screenshot(page, `loan-equipment-${locale}`);
+      const results = await new AxeBuilder({ page }).analyze();
+      expect(results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id)).toEqual([]);
+      await page.context().close();
+    }
+    const miner = await logIn(browser, world, 'borrower2', { viewport: { width: 390, height: 844 } });
+    await miner.goto(`${world.url}/portal/loans/${ref}`);
+    await miner.getByTestId('portal-equipment').waitFor();
+    expect(await miner.getByTestId('portal-equipment').textContent()).toMatch(/400\s000,00\s₽/);
+    expect(await miner.getByTestId('ltv-now').textContent()).toMatch(/50\s?%/);
+    await screenshot(miner, 'portal-equipment-ru');
+    await miner.context().close();
+  }, 120_000);
 
   it('renders every main page in Russian and in English, with no serious accessibility violation', async () => {
     for (const locale of ['ru', 'en'] as const) {

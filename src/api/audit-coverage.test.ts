@@ -287,6 +287,24 @@ describe('every state-changing operation, once, through the API', () => {
     await ok(put('officer', '/api/v1/borrowers/B-1/group', { group: 'ONE-OWNER', reason: 'registry extract shows one owner' }));
     await approve((await ok(t.as('risk').post('/api/v1/sale-channels', { effectiveFrom: '2026-01-01', channel: 'otc_abroad', allowed: false, legalBasis: 'legal opinion of the bank', reason: 'not until the regulator says' }), 202)).json().id, 'risk2');
   });
+
+  it('machines as a second layer: pledged with a loan, enforced on after its default by four eyes, the proceeds recorded', async () => {
+    const engine = new RiskEngine(t.test.db, new PgRiskStore(t.test.db, calendar));
+    await engine.rebuild();
+    const publish = async (price: bigint) => {
+      await t.test.db.query(`INSERT INTO price_cycles (stream, at, accepted_kopecks, published_kopecks, usd_rub, status, reasons, inputs) VALUES ('live', now(), $1, $1, '80', 'normal', '{}', '[]')`, [price]);
+      await engine.onCycle((await latestCycle(t.test.db, 'live'))!);
+    };
+    await publish(800_000_000n);
+    await ok(t.as('admin').post('/api/v1/loan-products', { code: 'EQ', terms: { ...FIXED_PRODUCT, collateral: { ...FIXED_PRODUCT.collateral, equipment: { maxSharePercent: '20' } } } }), 201);
+    const site = (await t.as('officer').get('/api/v1/borrowers/B-2/sites')).json().sites[0].id;
+    const machines = (await ok(t.as('officer').post(`/api/v1/borrowers/B-2/sites/${site}/machines`, { model: 'Antminer S21 XP', count: 15, serials: Array.from({ length: 15 }, (_, i) => `AC-${i}`), installedOn: '2025-05-01' }), 201)).json();
+    await ok(t.as('risk').post('/api/v1/borrowers/B-2/equipment/revalue', {}), 200);
+    const { ref } = await originate(t, { borrower: 'B-2', product: 'EQ', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.20000000', equipmentMachines: [machines.machinesId] });
+    await publish(300_000_000n);
+    const enforce = await approve((await ok(t.as('officer').post(`/api/v1/loans/${ref}/equipment-enforcements`, { reason: 'its BTC no longer covers the debt' }), 202)).json().id, 'risk');
+    await ok(t.as('treasury').post(`/api/v1/equipment-enforcements/${enforce.json().result.enforcementId}/proceeds`, { amount: '250000.00' }), 200);
+  });
 });
 
 /** Operations that move money or collateral, and the currencies their record must name. */
@@ -308,6 +326,8 @@ const MONEY: Record<string, readonly string[]> = {
   // A proposal of fills names the BTC (what the limits apply to); their approval also the roubles raised.
   'POST /api/v1/liquidations/{id}/fills': ['BTC'],
   'POST /api/v1/loans/{ref}/write-off': ['RUB'],
+  'POST /api/v1/loans/{ref}/equipment-enforcements': ['RUB'],
+  'POST /api/v1/equipment-enforcements/{id}/proceeds': ['RUB'],
   'POST /api/v1/loans/{ref}/vault/spends': ['BTC'],
   'POST /api/v1/loans/{ref}/vault/spends/{id}/finalise': ['BTC'],
   'POST /api/v1/loans/{ref}/vault/spends/{id}/broadcast': ['BTC'],
@@ -316,7 +336,7 @@ const MONEY: Record<string, readonly string[]> = {
 /** The approvals whose execution moves money: their approve record names the amounts too. */
 const MONEY_ACTIONS: Record<string, readonly string[]> = {
   'ledger.manual_entry': ['RUB'], 'ledger.reversal': ['RUB'], 'loans.approve': ['RUB'], 'collateral.confirm': ['BTC'], 'collateral.release': ['BTC'], 'loans.restructure': ['RUB'],
-  'settlement.refund': ['RUB'], 'suspense.refund': ['RUB'], 'liquidation.fills': ['BTC', 'RUB'], 'loans.write_off': ['RUB'],
+  'settlement.refund': ['RUB'], 'suspense.refund': ['RUB'], 'liquidation.fills': ['BTC', 'RUB'], 'loans.write_off': ['RUB'], 'equipment.enforce': ['RUB'],
   'vault.spend': ['BTC'], 'vault.spend.finalise': ['BTC'],
 };
 

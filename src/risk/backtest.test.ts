@@ -38,7 +38,7 @@ describe('a backtest through a made-up crash (hand-checked)', () => {
   afterAll(async () => {
     for (const each of opened) await each.close();
   });
-  async function crash(topUp?: { sharePercent: number; afterHours: number }) {
+  async function crash(topUp?: { sharePercent: number; afterHours: number }, equipment?: { maxSharePercent: string; stressPercent: string }) {
     const test = await openTestDatabase();
     opened.push(test);
     const lines = ['datetime_utc,open,high,low,close'];
@@ -49,7 +49,8 @@ describe('a backtest through a made-up crash (hand-checked)', () => {
     }
     const btcUsd = readBarsCsv(lines.join('\n'));
     const usdRub = readRateCsv('date,usd_rub\n2025-02-28,100\n', 'usd_rub');
-    const terms: ProductTerms = { ...DEFAULT_PRODUCT, rate: { kind: 'fixed', percent: '20' } };
+    const plain: ProductTerms = { ...DEFAULT_PRODUCT, rate: { kind: 'fixed', percent: '20' } };
+    const terms: ProductTerms = equipment === undefined ? plain : { ...plain, collateral: { ...plain.collateral, equipment } };
     const report = await runBacktest({
       db: test.db, product: { code: 'STANDARD', terms }, btcUsd, intervalSeconds: 3_600, usdRub, from: new Date('2025-03-03T00:00:00Z'), to: new Date('2025-03-09T00:00:00Z'),
       originate: 'monthly', loansPerOrigination: 6, amountKopecks: 100_000_000n, months: 12, repaymentType: 'annuity',
@@ -100,6 +101,30 @@ describe('a backtest through a made-up crash (hand-checked)', () => {
     expect(confirmations[0]!.n).toBe(2n);
     expect(report.checks).toEqual({ ledgerBalanced: true, loansReconciled: true, transitionsOutOfOrder: 0, liquidatedAboveThreshold: 0, fillsBelowFloor: 0, unbookedSales: 0 });
   }, 120_000);
+
+  // The same crash, under products counting machines for 20% of the cover: each loan is lent with
+  // 400,000.00 RUB of machines and 0.16 BTC (spread to 0.32) instead of 0.2. Through history the
+  // machines keep what the product says: all of it, or nothing.
+  it('counts a product\'s machines as it says: kept whole they save loans the BTC alone would lose; kept at nothing the thinner BTC loses more', async () => {
+    const plain = (await crash()).report;
+    const kept = await crash(undefined, { maxSharePercent: '20', stressPercent: '100' });
+    const none = await crash(undefined, { maxSharePercent: '20', stressPercent: '0' });
+    expect(kept.report.book.collateral.machines).toMatchObject({ countedAtLendingRub: '400000.00', countedThroughHistoryRub: '400000.00', rule: expect.stringMatching(/20% of the cover.*100% of that/) });
+    expect(none.report.book.collateral.machines).toMatchObject({ countedAtLendingRub: '400000.00', countedThroughHistoryRub: '0.00', recoveredRub: '0.00' });
+    expect(plain.book.collateral.machines).toBeNull();
+    // Lent at or under 50% with the machines: 1,000,000 / (0.16 x 10,000,000 + 400,000) at the most.
+    expect(Number(kept.report.book.collateral.ltvAtLendingPercent.max)).toBeLessThanOrEqual(50);
+    const sold = (r: typeof plain) => r.outcomes.liquidations;
+    expect(sold(kept.report)).toBeLessThan(sold(plain));
+    expect(sold(none.report)).toBeGreaterThanOrEqual(sold(plain));
+    expect(BigInt(none.report.outcomes.lossesRub.replace('.', ''))).toBeGreaterThan(BigInt(plain.outcomes.lossesRub.replace('.', '')));
+    for (const run of [kept, none]) {
+      expect(run.report.checks).toEqual({ ledgerBalanced: true, loansReconciled: true, transitionsOutOfOrder: 0, liquidatedAboveThreshold: 0, fillsBelowFloor: 0, unbookedSales: 0 });
+    }
+    // Where the BTC was all sold with debt left, the machines' value was recovered before any write-off.
+    const left = await kept.test.db.query<{ n: bigint }>(`SELECT count(*)::int8 AS n FROM repayments WHERE reference LIKE 'backtest/%/machines'`);
+    expect(BigInt(kept.report.book.collateral.machines!.recoveredRub.replace('.', ''))).toBe(left[0]!.n * 40_000_000n);
+  }, 300_000);
 });
 
 describe('a backtest at the product\'s origination LTV (the default)', () => {

@@ -11,10 +11,12 @@ import { runEod } from '../loans/eod.js';
 import { rateFromPercent } from '../loans/interest.js';
 import { formatRate } from '../loans/origination.js';
 import { moscowDay } from '../loans/loan-store.js';
-import type { ProductTerms } from '../loans/product.js';
+import { equipmentTermsOf, type ProductTerms } from '../loans/product.js';
+import { countedEquipment } from '../loans/equipment-pledges.js';
+import { stressedEquipment } from './stress-book.js';
 import type { RepaymentType } from '../loans/schedule.js';
 import { seedLoans } from '../loans/seed.js';
-import { confirmCollateralAction, declareCollateral, recordRepayment, writeOffAction } from '../loans/servicing.js';
+import { confirmCollateralAction, declareCollateral, prepay, recordRepayment, writeOffAction } from '../loans/servicing.js';
 import { reconcileLoans } from '../loans/views.js';
 import { formatKopecks, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { stringify } from 'csv-stringify/sync';
@@ -63,6 +65,13 @@ import { simulatedVenue, type SlippageModel, DEFAULT_SLIPPAGE } from './venues.j
  *   creates in its own database), so the loss is booked and the loan stops accruing.
  * - Liquidations sell at the simulated venue (venues.ts slippage model) under the book-wide cap.
  * - Fixed-rate products only (a floating product needs the key rate's history, not imported yet).
+ * - Machines, when the product takes them (terms collateral.equipment): each loan is lent with
+ *   machines counting the product's whole share of the cover (so with the least BTC the product
+ *   allows), and through the history they count at the product's stressPercent of that, fixed
+ *   (machines lose value when BTC falls; the backtest has no ASIC price history). A loan whose BTC
+ *   is all sold with debt left recovers the machines' counted value (modelled enforcement: a
+ *   repayment and an early repayment, as recordEnforcementProceeds books it) before the rest is
+ *   written off.
  */
 
 export type OriginationCadence = 'monthly' | 'weekly' | 'daily';
@@ -110,7 +119,11 @@ export interface BacktestReport {
   readonly book: {
     readonly originations: number; readonly skippedOriginations: number; readonly loans: number; readonly lentRub: string; readonly interestRub: string; readonly openAtEnd: number;
     /** How the loans were collateralised when lent, in words and figures (the LTV range at lending). */
-    readonly collateral: { readonly rule: string; readonly originationLtvPercent: string; readonly spreadPercent: number; readonly ltvAtLendingPercent: { readonly min: string | null; readonly max: string | null } };
+    readonly collateral: {
+      readonly rule: string; readonly originationLtvPercent: string; readonly spreadPercent: number; readonly ltvAtLendingPercent: { readonly min: string | null; readonly max: string | null };
+      /** The product's machines (null when it takes none): counted at lending, kept through history, recovered by enforcement. */
+      readonly machines: null | { readonly rule: string; readonly countedAtLendingRub: string; readonly countedThroughHistoryRub: string; readonly recoveredRub: string };
+    };
   };
   readonly prices: { readonly firstRub: string | null; readonly lastRub: string | null; readonly lowRub: string | null; readonly highRub: string | null; readonly maxDrawdownPercent: string };
   /**
@@ -193,6 +206,7 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
   const user = await systemUser(db);
   const pct = (text: string) => rateFromPercent(text)!;
   const [origination, target, haircut] = [pct(terms.collateral.ltv.origination), pct(terms.collateral.ltv.target), pct(terms.collateral.haircutPercent)];
+  const machines = machinesOf(terms, options.amountKopecks);
   const staleAfterSeconds = options.pipeline.breaker.staleAfterSeconds;
   const spread = options.collateralSpreadPercent ?? 0;
   if (!Number.isInteger(spread) || spread < 0 || spread > 1_000) throw new RangeError('the collateral spread is a whole percentage from 0 to 1000');
@@ -215,8 +229,22 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
   };
   // Debt left with no collateral: written off by two risk officers (proposed, approved), as the bank would.
   const writeOffs = async (now: Date) => {
-    const left = await db.query<{ ref: string }>(`SELECT l.ref FROM loan_risk r JOIN loans l ON l.id = r.loan_id WHERE r.live AND r.sats = 0 AND r.debt_kopecks > 0 ORDER BY l.id`);
-    for (const { ref } of left) {
+    const left = await db.query<{ ref: string; equipment_kopecks: bigint }>(`SELECT l.ref, r.equipment_kopecks FROM loan_risk r JOIN loans l ON l.id = r.loan_id WHERE r.live AND r.sats = 0 AND r.debt_kopecks > 0 ORDER BY l.id`);
+    for (const { ref, equipment_kopecks: equipment } of left) {
+      // The machines first: their counted value recovered by enforcement, then the machines are gone.
+      if (equipment > 0n) {
+        await db.transaction(async (tx) => {
+          const paid = await recordRepayment(tx, ref, { reference: `backtest/${ref}/machines`, amount: equipment }, user.id, now);
+          const settled = Object.values(paid.allocated).reduce((sum, text) => sum + BigInt(text.replace('.', '')), 0n);
+          const [loan] = await tx.query<{ owed: bigint; status: string }>('SELECT (principal + principal_overdue + interest + interest_overdue + penalty + fee)::int8 AS owed, status FROM loans WHERE ref = $1', [ref]);
+          const rest = equipment - settled < loan!.owed ? equipment - settled : loan!.owed;
+          if (rest > 0n && (loan!.status === 'active' || loan!.status === 'overdue')) await prepay(tx, ref, { amount: rest, mode: 'smaller_instalment' }, user.id, now, options.calendar);
+          await tx.query(`UPDATE loan_risk r SET equipment_kopecks = 0, seq = nextval('loan_risk_seq') FROM loans l WHERE l.id = r.loan_id AND l.ref = $1`, [ref]);
+        });
+        recovered += equipment;
+        const [after] = await db.query<{ debt: bigint; live: boolean }>('SELECT r.debt_kopecks AS debt, r.live FROM loan_risk r JOIN loans l ON l.id = r.loan_id WHERE l.ref = $1', [ref]);
+        if (!after!.live || after!.debt === 0n) continue;
+      }
       await db.transaction((tx) => fourEyes(tx, writeOffAction as ApprovalAction<unknown>, { loan: ref, reason: 'backtest: shortfall after liquidation' }, now, `write-off of ${ref}`));
     }
   };
@@ -225,14 +253,14 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
     const share = options.topUp?.sharePercent ?? 0;
     if (share <= 0) return;
     const since = new Date(now.getTime() - (options.topUp?.afterHours ?? 24) * 3_600_000);
-    const calls = await db.query<{ ref: string; debt_kopecks: bigint; sats: bigint }>(
-      `SELECT l.ref, r.debt_kopecks, r.sats FROM loan_risk r JOIN loans l ON l.id = r.loan_id
+    const calls = await db.query<{ ref: string; debt_kopecks: bigint; sats: bigint; equipment_kopecks: bigint }>(
+      `SELECT l.ref, r.debt_kopecks, r.sats, r.equipment_kopecks FROM loan_risk r JOIN loans l ON l.id = r.loan_id
          JOIN LATERAL (SELECT at FROM risk_transitions t WHERE t.loan_id = r.loan_id ORDER BY t.id DESC LIMIT 1) opened ON true
         WHERE r.live AND r.state IN ('margin_call', 'accelerated_call') AND opened.at <= $1 AND (l.id * 2654435761) % 100 < $2
           AND NOT EXISTS (SELECT 1 FROM collateral_positions p WHERE p.loan_id = l.id AND p.custodian_ref LIKE 'BT-TOPUP-%' AND p.declared_at >= opened.at)
         ORDER BY l.id`, [since, share]);
     for (const call of calls) {
-      const sats = requiredSats(call.debt_kopecks, price, target, haircut) - call.sats;
+      const sats = requiredSats(call.debt_kopecks, price, target, haircut, call.equipment_kopecks) - call.sats;
       if (sats <= 0n) continue;
       await db.transaction(async (tx) => {
         const position = await declareCollateral(tx, call.ref, sats, user.id, now);
@@ -253,6 +281,7 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
   let originations = 0;
   let skipped = 0;
   let loans = 0;
+  let recovered = 0n;
   const lentAt = new Map<string, { at: Date; price: PriceKopecksPerBtc }>();
 
   const beginDay = async (day: string, now: Date) => {
@@ -260,11 +289,19 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
       const price = await currentPrice(db, now, staleAfterSeconds);
       if (!price.ok) skipped += 1;
       else {
-        const min = requiredSats(options.amountKopecks, price.price, origination, haircut);
+        const min = requiredSats(options.amountKopecks, price.price, origination, haircut, machines?.capKopecks ?? 0n);
+        const [high] = await db.query<{ id: bigint | null }>('SELECT max(id) AS id FROM loans');
         await seedLoans(db, {
           count: options.loansPerOrigination, loansPerBorrower: 1, disbursedOn: day, amountKopecks: options.amountKopecks, months: options.months, type: options.repaymentType,
           satsRange: { min, max: min + (min * BigInt(spread)) / 100n }, calendar: options.calendar, prefix: 'bt', borrowerOffset: loans, product: { code, version: 1, terms }, priceKopecks: price.price,
         });
+        if (machines !== undefined) {
+          // The cohort's machines: the cap fixed as at approval, the stressed value on the risk row.
+          await db.query('UPDATE loans SET equipment_cap_kopecks = $2 WHERE id > $1', [high!.id ?? 0n, machines.capKopecks]);
+          await db.query(`UPDATE loan_risk r SET equipment_kopecks = $2, seq = nextval('loan_risk_seq'),
+                                 worsen_at = risk_worsen_at(r.state, r.debt_kopecks, r.sats, $2, lad), improve_above = risk_improve_above(r.state, r.debt_kopecks, r.sats, $2, lad)
+                            FROM risk_ladders lad WHERE r.loan_id > $1 AND lad.product_code = r.product_code AND lad.product_version = r.product_version`, [high!.id ?? 0n, machines.keptKopecks]);
+        }
         lentAt.set(day, { at: now, price: price.price });
         originations += 1;
         loans += options.loansPerOrigination;
@@ -303,22 +340,31 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
     if (liquidated.booked > 0) await writeOffs(now);
     if (bars === 1) await beginDay(openDay, now);
   }
-  return report(db, options, { bars, degradedBars, paused, originations, skipped, loans, lentAt }, started);
+  return report(db, options, { bars, degradedBars, paused, originations, skipped, loans, lentAt, recovered, machines }, started);
 }
 
-interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number; lentAt: ReadonlyMap<string, { at: Date; price: PriceKopecksPerBtc }> }
+/** What a product's machines count for in a backtest of loans of `amount`: the cap at lending, and the part kept through history. */
+export function machinesOf(terms: ProductTerms, amount: bigint): { capKopecks: bigint; keptKopecks: bigint; sharePercent: string; stressPercent: string } | undefined {
+  const machines = equipmentTermsOf(terms);
+  if (machines === undefined) return undefined;
+  const { cap } = countedEquipment(amount, rateFromPercent(terms.collateral.ltv.origination)!, machines.shareMillionths, 0n);
+  return { capKopecks: cap, keptKopecks: stressedEquipment(cap, machines.stressMillionths), sharePercent: terms.collateral.equipment!.maxSharePercent, stressPercent: terms.collateral.equipment!.stressPercent ?? '0' };
+}
+
+
+interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number; lentAt: ReadonlyMap<string, { at: Date; price: PriceKopecksPerBtc }>; recovered: bigint; machines: ReturnType<typeof machinesOf> }
 
 interface LentLoan { readonly id: bigint; readonly ref: string; readonly day: string; readonly amount: bigint; readonly sats: bigint; readonly at: Date; readonly price: PriceKopecksPerBtc; readonly ltv: bigint | undefined }
 
 /** Each loan as lent: its first collateral, the price and time of its origination, its LTV then. */
-async function lentLoans(db: Database, haircut: bigint, lentAt: Counters['lentAt']): Promise<LentLoan[]> {
+async function lentLoans(db: Database, haircut: bigint, lentAt: Counters['lentAt'], equipment: bigint): Promise<LentLoan[]> {
   const loans = await db.query<{ id: bigint; ref: string; day: string; amount: bigint; sats: bigint }>(
     `SELECT l.id, l.ref, l.disbursed_on::text AS day, l.amount_kopecks AS amount,
             (SELECT p.sats FROM collateral_positions p WHERE p.loan_id = l.id ORDER BY p.id LIMIT 1) AS sats
        FROM loans l ORDER BY l.id`);
   return loans.flatMap((loan) => {
     const lent = lentAt.get(loan.day);
-    return lent === undefined ? [] : [{ ...loan, at: lent.at, price: lent.price, ltv: ltvMillionths(loan.amount, loan.sats, lent.price, haircut) }];
+    return lent === undefined ? [] : [{ ...loan, at: lent.at, price: lent.price, ltv: ltvMillionths(loan.amount, loan.sats, lent.price, haircut, equipment) }];
   });
 }
 
@@ -402,7 +448,7 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
   const checks = await invariants(db);
   const spread = options.collateralSpreadPercent ?? 0;
   const haircut = rateFromPercent(terms.collateral.haircutPercent)!;
-  const lent = await lentLoans(db, haircut, c.lentAt);
+  const lent = await lentLoans(db, haircut, c.lentAt, c.machines?.keptKopecks ?? 0n);
   const lentLtvs = lent.flatMap((loan) => (loan.ltv === undefined ? [] : [loan.ltv]));
   const lending = lentLtvs.length === 0 ? null : { min: lentLtvs.reduce((a, b) => (b < a ? b : a)), max: lentLtvs.reduce((a, b) => (b > a ? b : a)) };
   const years = new Set<number>();
@@ -417,6 +463,10 @@ async function report(db: Database, options: BacktestOptions, c: Counters, start
           ? `every loan lent at the product's origination LTV (${terms.collateral.ltv.origination}%)`
           : `collateral spread (an explicit option) from the origination requirement (${terms.collateral.ltv.origination}% LTV) up to ${100 + spread}% of it: loans start below the origination LTV, so losses look smaller than the product would make`,
         originationLtvPercent: terms.collateral.ltv.origination, spreadPercent: spread,
+        machines: c.machines === undefined ? null : {
+          rule: `machines count ${c.machines.sharePercent}% of the cover at lending (${formatKopecks(c.machines.capKopecks)} RUB a loan, BTC asked for the rest) and ${c.machines.stressPercent}% of that through history (${formatKopecks(c.machines.keptKopecks)} RUB), recovered by enforcement when a loan's BTC is gone`,
+          countedAtLendingRub: formatKopecks(c.machines.capKopecks), countedThroughHistoryRub: formatKopecks(c.machines.keptKopecks), recoveredRub: formatKopecks(c.recovered),
+        },
         ltvAtLendingPercent: { min: lending === null ? null : formatRate(lending.min), max: lending === null ? null : formatRate(lending.max) },
       },
     },

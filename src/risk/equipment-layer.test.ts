@@ -36,7 +36,7 @@ beforeAll(async () => {
   bare = sites[0].machines[0].id;
   const added = await t.as('officer').post(`/api/v1/borrowers/B-1/sites/${siteId}/machines`, { model: 'Antminer S21 XP', count: 15, serials: Array.from({ length: 15 }, (_, i) => `XP-${i}`), installedOn: '2025-05-01' });
   expect(added.statusCode, added.body).toBe(201);
-  pledged = added.json().machinesId ?? added.json().id;
+  pledged = added.json().machinesId;
   expect((await t.as('risk').inject({ method: 'PUT', url: '/api/v1/equipment/price-index/2025-11-01', payload: INDEX })).statusCode).toBe(200);
 }, 120_000);
 afterAll(async () => {
@@ -88,6 +88,14 @@ describe('machines counted at origination', () => {
     expect(view).toMatchObject({ equipment: '600000.00', equipmentKopecks: '60000000', ltvPercent: '50' });
     const list = (await t.as('officer').get('/api/v1/loans?borrower=B-1')).json();
     expect(JSON.stringify(list)).toContain('"equipment":"600000.00"');
+  });
+
+  it('are counted by the stress as the product says: half of them, here', async () => {
+    // At -25% (6,000,000.00): 0.175 BTC is 1,050,000.00; the product keeps 50% of the machines,
+    // 300,000.00: 1,000,000 / 1,350,000 = 74.1%, a margin call. (All of them: 60.6%, a warning;
+    // none: 95.2%, liquidation.)
+    const stress = (await t.as('risk').get('/api/v1/risk/stress?shock=-25%25')).json();
+    expect(stress).toMatchObject({ shockedPrice: '6000000.00', loans: 1, moves: [{ from: 'healthy', to: 'margin_call', loans: 1 }] });
   });
 
   it('keep a pledged group as pledged: no second loan, no correction of its serials, no retirement', async () => {

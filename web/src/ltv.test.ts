@@ -23,6 +23,15 @@ describe('the what-if arithmetic', () => {
     expect(ltvAt(1n, 0n, 1n, 0n)).toBeNull();
   });
 
+  it('counts pledged machines beside the BTC, as the server does (its worked example in ladder.test.ts)', () => {
+    const thresholds = { warning: 600_000n, marginCall: 700_000n, liquidation: 800_000n };
+    // 1,000,000 RUB against 0.25 BTC and 500,000 of machines: 40% at 8,000,000; the call at 3,714,285.71.
+    expect(ltvAt(100_000_000n, 25_000_000n, 800_000_000n, 0n, 50_000_000n)).toBe(400_000n);
+    expect(rungAt(100_000_000n, 25_000_000n, 371_428_571n, 0n, thresholds, 50_000_000n)).toBe('margin_call');
+    expect(rungAt(100_000_000n, 25_000_000n, 371_428_572n, 0n, thresholds, 50_000_000n)).toBe('warning');
+    expect(ltvAt(100_000_000n, 0n, 800_000_000n, 0n, 200_000_000n)).toBe(500_000n);
+  });
+
   it('rounds up: the true LTV is never above what the bar shows (property)', () => {
     fc.assert(fc.property(fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.bigInt({ min: 1n, max: 10n ** 10n }), fc.bigInt({ min: 1n, max: 10n ** 11n }), fc.bigInt({ min: 0n, max: 500_000n }), (debt, sats, price, haircut) => {
       const ltv = ltvAt(debt, sats, price, haircut)!;

@@ -2,7 +2,8 @@
  * The what-if bar's arithmetic, exact and in the browser: a loan's LTV at a price the miner drags
  * to, from the debt (kopecks) and collateral (sats) the server sends as integer strings, and the
  * product's thresholds. The same formula as the server's (loans/collateral.ts ltvMillionths):
- * LTV = debt / (sats x price x (1 - haircut)), rounded up, in millionths. BigInt throughout; the
+ * LTV = debt / (sats x price x (1 - haircut) + machines), rounded up, in millionths, where the
+ * machines (the second layer, kopecks) do not move with the price. BigInt throughout; the
  * dragged price is whole roubles per BTC, a price, never an amount of money.
  */
 
@@ -24,8 +25,8 @@ export function kopecksOf(text: string): bigint {
 }
 
 /** The LTV in millionths at `priceKopecks` per BTC; null without collateral or price. */
-export function ltvAt(debtKopecks: bigint, sats: bigint, priceKopecks: bigint, haircutMillionths: bigint): bigint | null {
-  const denominator = sats * priceKopecks * (RATE - haircutMillionths);
+export function ltvAt(debtKopecks: bigint, sats: bigint, priceKopecks: bigint, haircutMillionths: bigint, equipmentKopecks = 0n): bigint | null {
+  const denominator = sats * priceKopecks * (RATE - haircutMillionths) + equipmentKopecks * SATS_PER_BTC * RATE;
   if (denominator <= 0n) return null;
   const numerator = debtKopecks * SATS_PER_BTC * RATE * RATE;
   return (numerator + denominator - 1n) / denominator;
@@ -39,10 +40,10 @@ export interface Thresholds { readonly warning: bigint; readonly marginCall: big
  * threshold's edge would put a loan a hair under it into the next rung. Without the hysteresis
  * band a real move down must also clear.
  */
-export function rungAt(debtKopecks: bigint, sats: bigint, priceKopecks: bigint, haircutMillionths: bigint, thresholds: Thresholds): 'healthy' | 'warning' | 'margin_call' | 'liquidation' {
+export function rungAt(debtKopecks: bigint, sats: bigint, priceKopecks: bigint, haircutMillionths: bigint, thresholds: Thresholds, equipmentKopecks = 0n): 'healthy' | 'warning' | 'margin_call' | 'liquidation' {
   if (debtKopecks <= 0n) return 'healthy';
   const owed = debtKopecks * SATS_PER_BTC * RATE * RATE;
-  const value = sats * priceKopecks * (RATE - haircutMillionths);
+  const value = sats * priceKopecks * (RATE - haircutMillionths) + equipmentKopecks * SATS_PER_BTC * RATE;
   const atOrAbove = (threshold: bigint) => owed >= value * threshold;
   if (atOrAbove(thresholds.liquidation)) return 'liquidation';
   if (atOrAbove(thresholds.marginCall)) return 'margin_call';

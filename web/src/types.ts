@@ -6,7 +6,7 @@
 
 export interface Portfolio {
   price: { price: string; status: string; at: string } | null;
-  totals: { liveLoans: string; lent: string; principalOutstanding: string; debt: string; collateralBtc: string; collateralRub: string | null; ltvPercent: string | null };
+  totals: { liveLoans: string; lent: string; principalOutstanding: string; debt: string; collateralBtc: string; collateralRub: string | null; equipmentRub: string; ltvPercent: string | null };
   states: Array<{ state: string; loans: string; debt: string; collateralBtc: string }>;
   ladders: Array<{ product: { code: string; version: number }; loans: string; warningPercent: string; marginCallPercent: string; acceleratedCallPercent: string | null; liquidationPercent: string }>;
   histogram: { bucketPoints: number; buckets: Array<{ fromPercent: number; toPercent: number | null; loans: string; debt: string }> };
@@ -75,6 +75,20 @@ export interface CollateralView {
   loan: string; held: string;
   positions: Array<{ id: string; btc: string; state: string; custodianRef: string | null; declaredAt: string; confirmedAt: string | null; releasedAt: string | null }>;
   release: Record<string, unknown> | null;
+  /** The second layer: pledged machines (null for a loan without). */
+  equipment: EquipmentLayerView | null;
+}
+
+export interface EquipmentLayerView {
+  cap: string; counted: string;
+  pledges: Array<{ machinesId: string; model: string; count: number; pledgedAt: string; releasedAt: string | null; releasedWhy: string | null; valuation: { valuedOn: string; value: string; weighted: string; breach: string | null; reason: string } | null }>;
+  enforcements: Array<{ id: string; machines: string[]; reason: string; decidedAt: string; debt: string; proceeds: string | null; completedAt: string | null }>;
+}
+
+/** The machines an offer counts (null without). */
+export interface OfferEquipment {
+  groups: Array<{ machinesId: string; model: string; count: number; valuedOn: string; value: string; weighted: string }>;
+  sharePercent: string; cover: string; cap: string; weighted: string; counted: string;
 }
 
 export interface BorrowerRisk {
@@ -83,7 +97,9 @@ export interface BorrowerRisk {
     loan: string; state: string; since: string; debt: string; collateral: string; ltvPercent: string | null; worsensAtOrBelow: string | null; improvesAbove: string | null;
     callDeadline: string | null; cure: { atPrice: string; toTarget: { ltvPercent: string; addBtc: string; repayRub: string }; toLeaveCall: { belowLtvPercent: string; addBtc: string; repayRub: string } | null } | null;
     /** Exact integers as strings: kopecks and sats, for the what-if bar. */
-    debtKopecks: string; sats: string;
+    debtKopecks: string; sats: string; equipmentKopecks: string;
+    /** Machines counted beside the BTC (the second layer), roubles. */
+    equipment: string;
     thresholds: { haircutPercent: string; warningPercent: string; marginCallPercent: string; acceleratedCallPercent: string | null; liquidationPercent: string; targetPercent: string; bandPercent: string };
     prices: { warning: string | null; marginCall: string | null; liquidation: string | null };
     callTimeLeftMs: number | null;
@@ -100,6 +116,7 @@ export interface Offer {
   levels?: { forBtc: string; warning: string | null; marginCall: string | null; liquidation: string | null; warningPercent: string; marginCallPercent: string; liquidationPercent: string; curePeriodHours: number };
   compliance?: { results?: Array<{ rule: string; passed: boolean; reason?: string }> };
   exposure?: ExposureCheckView | null;
+  equipment?: OfferEquipment | null;
 }
 
 export interface ExposureCheckView {

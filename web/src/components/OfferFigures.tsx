@@ -1,12 +1,13 @@
 import { SimpleGrid } from '@mantine/core';
 import { useI18n, type MessageKey } from '../i18n';
 import { Figure } from './Common';
+import { OfferEquipmentNote } from './EquipmentLayer';
 import type { Offer } from '../types';
 
 /** An offer's main figures (the officer's application page and the miner's quote show the same). */
 export function OfferFigures({ offer, validLabel }: { offer: Offer; validLabel: MessageKey }) {
   const { t, rub, btc, pct, day, time } = useI18n();
-  return (
+  return (<>
     <SimpleGrid cols={{ base: 2, md: 3 }} mb="md">
       <Figure label={t('loan.rate')} value={pct(offer.ratePercent)} />
       <Figure label={t('application.fee')} value={rub(offer.fee)} />
@@ -17,6 +18,8 @@ export function OfferFigures({ offer, validLabel }: { offer: Offer; validLabel: 
       <Figure label={t('application.atPrice')} value={rub(offer.price)} />
       <Figure label={t('application.start')} value={day(offer.plannedStart)} />
       <Figure label={t(validLabel)} value={time(offer.validUntil)} />
+      {offer.equipment != null && <Figure label={t('equipment.counted')} value={rub(offer.equipment.counted)} testId="offer-equipment-counted" />}
     </SimpleGrid>
-  );
+    {offer.equipment != null && <OfferEquipmentNote equipment={offer.equipment} />}
+  </>);
 }

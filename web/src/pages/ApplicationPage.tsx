@@ -9,6 +9,7 @@ import { ActionButton, Figure, Loaded, PageTitle, ProblemAlert } from '../compon
 import type { Offer } from '../types';
 import { OfferFigures } from '../components/OfferFigures';
 import { ExposureCheck } from '../components/ExposureCheck';
+import { MachinePicker, takesMachines } from '../components/EquipmentLayer';
 
 type Repayment = 'annuity' | 'bullet' | 'interest_only';
 
@@ -28,15 +29,20 @@ export default function ApplicationPage() {
   const [months, setMonths] = useState<number | string>(12);
   const [repayment, setRepayment] = useState<Repayment>('annuity');
   const [collateral, setCollateral] = useState('0.50000000');
+  const [machines, setMachines] = useState<string[]>([]);
   const [key] = useState(() => crypto.randomUUID());
   const [proposal, setProposal] = useState<string | null>(null);
   const apply = useMutation({
     mutationFn: async () => must(await api.POST('/api/v1/borrowers/{ref}/loan-applications', {
-      params: { path: { ref }, header: { 'idempotency-key': `${key}-${amount}-${months}-${repayment}-${collateral}-${product}` } },
-      body: { product: product ?? products.data?.products[0]?.code ?? '', amount, months: Number(months), repaymentType: repayment, collateral },
+      params: { path: { ref }, header: { 'idempotency-key': `${key}-${amount}-${months}-${repayment}-${collateral}-${product}-${pledge().join(',')}` } },
+      body: { product: chosen(), amount, months: Number(months), repaymentType: repayment, collateral, ...(pledge().length > 0 ? { equipmentMachines: pledge() } : {}) },
     })),
   });
   const offer = apply.data?.offer as unknown as Offer | undefined;
+  function chosen() { return product ?? products.data?.products[0]?.code ?? ''; }
+  // Machines are asked only under a product that counts them.
+  function machinesTaken() { return takesMachines(products.data?.products.find((x) => x.code === chosen())?.terms); }
+  function pledge() { return machinesTaken() ? machines : []; }
   return (
     <>
       <PageTitle>{t('application.title')} <Anchor component={Link} to={`/borrowers/${ref}`} size="lg">{ref}</Anchor></PageTitle>
@@ -51,6 +57,7 @@ export default function ApplicationPage() {
                 <Select label={t('application.repayment')} value={repayment} onChange={(v) => setRepayment((v ?? 'annuity') as Repayment)} allowDeselect={false}
                   data={(['annuity', 'bullet', 'interest_only'] as const).map((r) => ({ value: r, label: t(`repayment.${r}` as MessageKey) }))} />
                 <TextInput label={t('application.collateral')} value={collateral} onChange={(e) => setCollateral(e.currentTarget.value)} data-testid="collateral" />
+                {machinesTaken() && <MachinePicker borrowerRef={ref} value={machines} onChange={setMachines} />}
                 <Button onClick={() => apply.mutate()} loading={apply.isPending} data-testid="compute-offer">{t('application.computeOffer')}</Button>
                 <ProblemAlert error={apply.error} />
               </Stack>

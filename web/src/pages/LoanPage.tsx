@@ -7,6 +7,7 @@ import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { ActionButton, Figure, Loaded, PageTitle, StateBadge } from '../components/Common';
 import { LazyChart as Chart } from '../components/LazyChart';
+import { EquipmentPanel } from '../components/EquipmentLayer';
 import { useVault, VaultSpends } from './VaultSpends';
 import type { BorrowerRisk, CollateralView, LoanEvent, LoanBalances, LoanStatement, LoanView, Schedule, VaultView } from '../types';
 
@@ -51,7 +52,7 @@ export default function LoanPage() {
           </Tabs.List>
           <Tabs.Panel value="balances"><BalancesTab loanRef={ref} /></Tabs.Panel>
           <Tabs.Panel value="schedule"><ScheduleTab loanRef={ref} /></Tabs.Panel>
-          <Tabs.Panel value="collateral"><CollateralTab loanRef={ref} /></Tabs.Panel>
+          <Tabs.Panel value="collateral"><CollateralTab loanRef={ref} live={l.status === 'active' || l.status === 'overdue'} /></Tabs.Panel>
           <Tabs.Panel value="timeline"><TimelineTab loanRef={ref} risk={risk.data} /></Tabs.Panel>
           <Tabs.Panel value="ltv"><LtvTab loan={l} risk={risk.data} /></Tabs.Panel>
         </Tabs>
@@ -194,7 +195,7 @@ function ScheduleTab({ loanRef }: { loanRef: string }) {
   );
 }
 
-function CollateralTab({ loanRef }: { loanRef: string }) {
+function CollateralTab({ loanRef, live }: { loanRef: string; live: boolean }) {
   const { t, btc, time } = useI18n();
   const { can } = useSession();
   const [custodianRef, setCustodianRef] = useState('');
@@ -219,6 +220,7 @@ function CollateralTab({ loanRef }: { loanRef: string }) {
             </Table.Tr>
           ))}</Table.Tbody>
         </Table>
+        {c.equipment !== null && <EquipmentPanel loanRef={loanRef} layer={c.equipment} live={live} />}
         <VaultPanel loanRef={loanRef} />
       </>
     )}</Loaded>

@@ -7,6 +7,7 @@ import { useI18n, type MessageKey } from '../i18n';
 import { useSession } from '../session';
 import { Figure, Loaded, PageTitle, ProblemAlert } from '../components/Common';
 import type { Offer } from '../types';
+import { MachinePicker, takesMachines } from '../components/EquipmentLayer';
 import { OfferFigures } from '../components/OfferFigures';
 
 type Repayment = 'annuity' | 'bullet' | 'interest_only';
@@ -30,13 +31,18 @@ export default function PortalApplyPage() {
   const [months, setMonths] = useState<number | string>(12);
   const [repayment, setRepayment] = useState<Repayment>('annuity');
   const [collateral, setCollateral] = useState('0.50000000');
+  const [machines, setMachines] = useState<string[]>([]);
   const [key] = useState(() => crypto.randomUUID());
-  const terms = () => ({ product: product ?? products.data?.products[0]?.code ?? '', amount: amount.trim().replace(',', '.').replace(/\s/g, ''), months: Number(months), repaymentType: repayment, collateral: collateral.trim().replace(',', '.') });
-  const quote = useMutation({ mutationFn: async () => must(await api.GET('/api/v1/borrowers/{ref}/loan-quote', { params: { path: { ref }, query: terms() } })) as unknown as Offer });
+  const chosen = () => product ?? products.data?.products[0]?.code ?? '';
+  // Machines are asked only under a product that counts them.
+  const machinesTaken = () => takesMachines(products.data?.products.find((x) => x.code === chosen())?.terms);
+  const pledge = () => (machinesTaken() ? machines : []);
+  const terms = () => ({ product: chosen(), amount: amount.trim().replace(',', '.').replace(/\s/g, ''), months: Number(months), repaymentType: repayment, collateral: collateral.trim().replace(',', '.') });
+  const quote = useMutation({ mutationFn: async () => must(await api.GET('/api/v1/borrowers/{ref}/loan-quote', { params: { path: { ref }, query: { ...terms(), ...(pledge().length > 0 ? { equipmentMachines: pledge().join(',') } : {}) } } })) as unknown as Offer });
   const submit = useMutation({
     mutationFn: async () => {
-      const body = terms();
-      return must(await api.POST('/api/v1/borrowers/{ref}/loan-applications', { params: { path: { ref }, header: { 'idempotency-key': `${key}-${body.amount}-${body.months}-${body.repaymentType}-${body.collateral}-${body.product}` } }, body }));
+      const body = { ...terms(), ...(pledge().length > 0 ? { equipmentMachines: pledge() } : {}) };
+      return must(await api.POST('/api/v1/borrowers/{ref}/loan-applications', { params: { path: { ref }, header: { 'idempotency-key': `${key}-${body.amount}-${body.months}-${body.repaymentType}-${body.collateral}-${body.product}-${pledge().join(',')}` } }, body }));
     },
     onSuccess: () => client.invalidateQueries({ queryKey: ['my-applications'] }),
   });
@@ -56,6 +62,7 @@ export default function PortalApplyPage() {
                 <Select label={t('application.repayment')} value={repayment} onChange={(v) => { setRepayment((v ?? 'annuity') as Repayment); changed(); }} allowDeselect={false}
                   data={(['annuity', 'bullet', 'interest_only'] as const).map((r) => ({ value: r, label: t(`repayment.${r}` as MessageKey) }))} />
                 <TextInput label={t('application.collateral')} value={collateral} onChange={(e) => { setCollateral(e.currentTarget.value); changed(); }} inputMode="decimal" data-testid="collateral" />
+                {machinesTaken() && ref !== '' && <MachinePicker borrowerRef={ref} value={machines} onChange={(ids) => { setMachines(ids); changed(); }} />}
                 <Button onClick={() => quote.mutate()} loading={quote.isPending} data-testid="see-offer">{t('portal.seeOffer')}</Button>
                 <ProblemAlert error={quote.error} />
               </Stack>

@@ -95,6 +95,7 @@ function Health({ loan, price }: { loan: Loan; price: string | null }) {
         <Figure label={t('portal.ltvNow')} value={pct(loan.ltvPercent)} testId="ltv-now" />
         <Figure label={t('portfolio.debt')} value={rub(loan.debt)} />
         <Figure label={t('common.collateral')} value={btc(loan.collateral)} />
+        {loan.equipment !== '0.00' && <Figure label={t('equipment.counted')} value={rub(loan.equipment)} testId="portal-equipment" />}
         <Figure label={t('portal.priceNow')} value={rub(price)} />
       </SimpleGrid>
       <SimpleGrid cols={{ base: 1, sm: 3 }} mt="md">
@@ -179,11 +180,13 @@ function WhatIf({ loan, price }: { loan: Loan; price: string | null }) {
   const at = dragged ?? nowRub;
   const debt = BigInt(loan.debtKopecks);
   const sats = BigInt(loan.sats);
+  // Pledged machines count beside the BTC at a value the price does not move.
+  const machines = BigInt(loan.equipmentKopecks);
   const haircut = percentMillionths(loan.thresholds.haircutPercent);
   const thresholds = { warning: percentMillionths(loan.thresholds.warningPercent), marginCall: percentMillionths(loan.thresholds.marginCallPercent), liquidation: percentMillionths(loan.thresholds.liquidationPercent) };
   const atKopecks = BigInt(at) * 100n;
-  const ltv = ltvAt(debt, sats, atKopecks, haircut);
-  const rung = rungAt(debt, sats, atKopecks, haircut, thresholds);
+  const ltv = ltvAt(debt, sats, atKopecks, haircut, machines);
+  const rung = rungAt(debt, sats, atKopecks, haircut, thresholds, machines);
   if (now === null) return null;
   const change = nowRub === 0 ? 0 : Math.round(((at - nowRub) / nowRub) * 1000) / 10;
   return (

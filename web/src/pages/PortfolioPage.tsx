@@ -23,7 +23,7 @@ export default function PortfolioPage() {
           <SimpleGrid cols={{ base: 2, md: 4 }} mb="md">
             <Card withBorder><Figure label={t('portfolio.liveLoans')} value={p.totals.liveLoans} testId="live-loans" /></Card>
             <Card withBorder><Figure label={t('portfolio.debt')} value={rub(p.totals.debt)} /></Card>
-            <Card withBorder><Figure label={t('portfolio.collateral')} value={<>{btc(p.totals.collateralBtc)}<br />{rub(p.totals.collateralRub)}</>} /></Card>
+            <Card withBorder><Figure label={t('portfolio.collateral')} value={<>{btc(p.totals.collateralBtc)}<br />{rub(p.totals.collateralRub)}{p.totals.equipmentRub !== '0.00' && <><br />{t('portfolio.plusMachines', { rub: rub(p.totals.equipmentRub) })}</>}</>} /></Card>
             <Card withBorder><Figure label={t('portfolio.bookLtv')} value={pct(p.totals.ltvPercent)} /></Card>
           </SimpleGrid>
           <Grid mb="md">
