@@ -300,6 +300,7 @@ describe('every state-changing operation, once, through the API', () => {
     const site = (await t.as('officer').get('/api/v1/borrowers/B-2/sites')).json().sites[0].id;
     const machines = (await ok(t.as('officer').post(`/api/v1/borrowers/B-2/sites/${site}/machines`, { model: 'Antminer S21 XP', count: 15, serials: Array.from({ length: 15 }, (_, i) => `AC-${i}`), installedOn: '2025-05-01' }), 201)).json();
     await ok(t.as('risk').post('/api/v1/borrowers/B-2/equipment/revalue', {}), 200);
+    await ok(t.as('officer').post(`/api/v1/borrowers/B-2/sites/${site}/tariffs`, { rubPerKwh: '3.40', from: '2031-01-01', reason: 'the grid company\'s tariff from 2031' }), 201);
     const { ref } = await originate(t, { borrower: 'B-2', product: 'EQ', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.20000000', equipmentMachines: [machines.machinesId] });
     await publish(300_000_000n);
     const enforce = await approve((await ok(t.as('officer').post(`/api/v1/loans/${ref}/equipment-enforcements`, { reason: 'its BTC no longer covers the debt' }), 202)).json().id, 'risk');

@@ -93,6 +93,18 @@ export async function createSite(tx: Queryable, borrower: Borrower, input: SiteI
   return row!.id;
 }
 
+/**
+ * Records a site's new tariff from a date (the old ones stay: tariffs are effective-dated, and
+ * valuations and underwriting read the one in force on their day). 'no_site' when the site is not
+ * the borrower's, 'exists' when the site has a tariff from that very date.
+ */
+export async function addTariff(tx: Queryable, borrower: Borrower, siteId: bigint, input: { from: string; rubPerKwh: string }): Promise<'ok' | 'no_site' | 'exists'> {
+  const [site] = await tx.query('SELECT 1 FROM mining_sites WHERE id = $1 AND borrower_id = $2', [siteId, borrower.id]);
+  if (site === undefined) return 'no_site';
+  const inserted = await tx.query('INSERT INTO site_tariffs (site_id, effective_from, rub_per_kwh) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING site_id', [siteId, input.from, input.rubPerKwh]);
+  return inserted.length === 0 ? 'exists' : 'ok';
+}
+
 /** Adds machines to a site; 'unknown_model' when the catalogue lacks the model, 'no_site' when the site is not the borrower's. */
 export async function addMachines(tx: Queryable, borrower: Borrower, siteId: bigint, machines: { model: string; count: number; serials: readonly string[]; installedOn?: string }): Promise<bigint | 'unknown_model' | 'no_site'> {
   const [site] = await tx.query<{ id: bigint }>('SELECT id FROM mining_sites WHERE id = $1 AND borrower_id = $2', [siteId, borrower.id]);

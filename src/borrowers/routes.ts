@@ -9,7 +9,7 @@ import { ApiError } from '../api/errors.js';
 import { Id, IdempotencyHeaders, Instant } from '../api/schemas.js';
 import { ASSIGNABLE_ROLES, BOOK_READERS } from '../identity/roles.js';
 import { borrowerProblems, type BorrowerInput } from './borrower.js';
-import { addAsicModel, addMachines, correctMachines, createBorrower, createSite, findBorrower, listAsicModels, listBorrowers, machineHistory, retireMachines, sitesOf, type Borrower } from './borrower-repository.js';
+import { addAsicModel, addMachines, addTariff, correctMachines, createBorrower, createSite, findBorrower, listAsicModels, listBorrowers, machineHistory, retireMachines, sitesOf, type Borrower } from './borrower-repository.js';
 import { isCalendarDate } from '../ledger/entry.js';
 import { formatFraction, fraction } from '../money/money.js';
 import { evaluateBorrower } from '../compliance/evaluation.js';
@@ -142,6 +142,35 @@ export function borrowerRoutes(context: AppContext): FastifyPluginAsyncTypebox {
       if (result === 'unknown_model') throw new ApiError(400, 'unknown_model', `the catalogue has no model "${request.body.model}"; an admin adds it first`);
       reply.status(201);
       return { machinesId: result.toString() };
+    });
+
+    app.post('/borrowers/:ref/sites/:siteId/tariffs', {
+      config: { access: { roles: ['credit_officer'] }, audit: 'borrowers.site.tariff' },
+      schema: {
+        tags: ['borrowers'],
+        summary: 'Record a site\'s new electricity tariff from a date (the earlier ones stay in force before it). Pledged machines are valued on the tariff of their day: one that kills the margin zeroes them as collateral at the next revaluation',
+        params: Type.Object({ ref: Ref, siteId: Id }),
+        body: Type.Object({
+          rubPerKwh: Type.String({ pattern: '^(0|[1-9][0-9]{0,4})(\\.[0-9]{1,4})?$', description: 'RUB per kWh, e.g. "5.30"' }),
+          from: Type.String({ maxLength: 10 }),
+          reason: Type.String({ minLength: 3, maxLength: 500 }),
+        }, { additionalProperties: false }),
+        response: { 201: Type.Object({ siteId: Id, from: Type.String(), rubPerKwh: Type.String() }), ...errors },
+      },
+    }, async (request, reply) => {
+      const borrower = await requireBorrower(request.params.ref);
+      const body = request.body;
+      if (!isCalendarDate(body.from)) throw new ApiError(400, 'invalid_date', 'from is a calendar date YYYY-MM-DD');
+      if (Number(body.rubPerKwh) <= 0) throw new ApiError(400, 'invalid_tariff', 'the tariff must be greater than zero');
+      const result = await db.transaction(async (tx) => {
+        const added = await addTariff(tx, borrower, BigInt(request.params.siteId), body);
+        if (added === 'ok') await auditRequest(tx, request, { action: 'borrowers.site.tariff', target: `site:${request.params.siteId}`, details: { borrower: borrower.ref, after: body } }, now());
+        return added;
+      });
+      if (result === 'no_site') throw new ApiError(404, 'not_found', 'no such site of this borrower');
+      if (result === 'exists') throw new ApiError(409, 'tariff_exists', `the site has a tariff from ${body.from} already: record the change from another date`);
+      reply.status(201);
+      return { siteId: request.params.siteId, from: body.from, rubPerKwh: body.rubPerKwh };
     });
 
     app.get('/borrowers/:ref/sites', {

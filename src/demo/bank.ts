@@ -138,6 +138,9 @@ export async function seedDemoBank(app: App, db: Database, now: () => Date): Pro
   await admin.call('POST', '/api/v1/loan-products', { code: 'MINER', terms: DEMO_PRODUCT });
   // The market's published product (key rate + 7, companies a year old, 50% discount), and the
   // Bank of Russia's key rates it floats on in the demo's summer of 2022.
+  // The same product counting pledged machines as a second layer: up to a quarter of the cover,
+  // half of them kept under a stress (machines lose value when BTC falls).
+  await admin.call('POST', '/api/v1/loan-products', { code: 'MINER-EQ', terms: { ...DEMO_PRODUCT, name: 'Майнинг-залог + оборудование (демо)', borrowerKinds: ['company', 'entrepreneur'], collateral: { ...DEMO_PRODUCT.collateral, equipment: { maxSharePercent: '25', stressPercent: '50' } } } });
   await admin.call('POST', '/api/v1/loan-products', { code: 'KEY7', terms: { ...MARKET_PRODUCT_2026, name: 'Ключевая + 7 для майнинговых компаний (опубликованные условия, 2026)' } });
   const risk = await client('risk');
   // A rule of the bank's side of the book: proposed by one risk officer, approved by the second.
@@ -178,7 +181,8 @@ export async function seedDemoBank(app: App, db: Database, now: () => Date): Pro
     {
       ref: 'SEVER-HASH', kind: 'company', name: 'ООО «Северный хэш»', inn: withCheckDigits('381100555', 10, (v) => innProblem(v, 'organisation')), ogrn: withCheckDigits('122380000555', 13, ogrnProblem), kpp: '381101001', regionCode: '38', address: 'Иркутская обл., г. Братск', registeredOn: '2020-09-14',
       sites: [
-        { name: 'Братск, площадка 1', regionCode: '38', municipality: 'Братск', powerSource: 'own', capacityKw: 600, tariffRubPerKwh: '2.90', tariffFrom: '2022-01-01', machines: [{ model: 'Antminer S19 XP', count: 120 }] },
+        // 40 of its S19 XP carry their serial numbers: the machines the bank may take in pledge.
+        { name: 'Братск, площадка 1', regionCode: '38', municipality: 'Братск', powerSource: 'own', capacityKw: 600, tariffRubPerKwh: '2.90', tariffFrom: '2022-01-01', machines: [{ model: 'Antminer S19 XP', count: 120 }, { model: 'Antminer S19 XP', count: 40, installedOn: '2021-09-01', serials: Array.from({ length: 40 }, (_, i) => `S19XP-BR-${String(i + 1).padStart(3, '0')}`) }] },
         { name: 'Усть-Илимск (хостинг)', regionCode: '38', municipality: 'Усть-Илимск', powerSource: 'hosting', hostingOperator: 'ООО «Илим Дата»', capacityKw: 400, tariffRubPerKwh: '3.40', tariffFrom: '2022-01-01', machines: [{ model: 'Whatsminer M50S', count: 100 }] },
       ],
     },
@@ -201,18 +205,29 @@ export async function seedDemoBank(app: App, db: Database, now: () => Date): Pro
     }
   }
 
+  // The bank's ASIC price index (USD per TH/s by efficiency tier), and the company's machines valued on it.
+  await risk.call('PUT', '/api/v1/equipment/price-index/2022-01-01', { below19: '60.00', from19to25: '45.00', from25to38: '20.00', from38to68: '8.00', above68: '2.00', source: 'демо: условные цены банка по уровням J/TH (не рыночные данные)' });
+  await risk.call('POST', '/api/v1/borrowers/SEVER-HASH/equipment/revalue', {});
+  const pledgeable = (await officer.call<{ sites: Array<{ machines: Array<{ id: string; serials: string[] }> }> }>('GET', '/api/v1/borrowers/SEVER-HASH/sites')).sites.flatMap((site) => site.machines).filter((m) => m.serials.length > 0).map((m) => m.id);
+
   // Four loans: the company's two (one prudent, one at the limit), the entrepreneur's and the individual's.
   const plans = [
     { key: 'prudent', borrower: 'SEVER-HASH', amount: '6000000.00', months: 12, collateralLtv: 35n },
     { key: 'cured', borrower: 'IP-PETROV', amount: '1500000.00', months: 12, collateralLtv: 48n },
     { key: 'liquidated', borrower: 'SEVER-HASH', amount: '4000000.00', months: 12, collateralLtv: 50n },
     { key: 'small', borrower: 'IVANOV', amount: '150000.00', months: 12, collateralLtv: 42n },
+    // At the origination LTV with its machines counted: the BTC alone would be well past it.
+    { key: 'layered', borrower: 'SEVER-HASH', amount: '3000000.00', months: 12, collateralLtv: 50n },
   ] as const;
   const loans: Record<string, string> = {};
   for (const plan of plans) {
     await officer.call('POST', `/api/v1/borrowers/${plan.borrower}/underwriting`, { amount: plan.amount, months: plan.months, annualRatePercent: '23.5', repayment: 'annuity' });
-    const collateral = await collateralAt(officer, plan.amount, plan.collateralLtv);
-    const applied = await officer.call<{ applicationId: string; offer: { offerId: string; blockingReasons: string[] } }>('POST', `/api/v1/borrowers/${plan.borrower}/loan-applications`, { product: 'MINER', amount: plan.amount, months: plan.months, repaymentType: 'annuity', collateral });
+    // A loan with machines pledges the company's 40 and brings the BTC its offer asks beside them.
+    const machines = plan.key === 'layered' ? { product: 'MINER-EQ', equipmentMachines: pledgeable } : { product: 'MINER' };
+    const collateral = plan.key === 'layered'
+      ? (await officer.call<{ collateralRequired: string }>('GET', `/api/v1/borrowers/${plan.borrower}/loan-quote?product=MINER-EQ&amount=${plan.amount}&months=${plan.months}&repaymentType=annuity&collateral=0.00000001&equipmentMachines=${pledgeable.join(',')}`)).collateralRequired
+      : await collateralAt(officer, plan.amount, plan.collateralLtv);
+    const applied = await officer.call<{ applicationId: string; offer: { offerId: string; blockingReasons: string[] } }>('POST', `/api/v1/borrowers/${plan.borrower}/loan-applications`, { ...machines, amount: plan.amount, months: plan.months, repaymentType: 'annuity', collateral });
     if (applied.offer.blockingReasons.length > 0) throw new Error(`demo: the offer for ${plan.borrower} is blocked: ${applied.offer.blockingReasons.join('; ')}`);
     const proposal = await officer.call<{ id: string }>('POST', `/api/v1/loan-applications/${applied.applicationId}/approval`, { offerId: applied.offer.offerId });
     const approved = await officer2.call<{ result: { loan: string } }>('POST', `/api/v1/approvals/${proposal.id}/approve`, {});

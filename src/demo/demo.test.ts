@@ -71,6 +71,10 @@ describe.skipIf(testDatabaseUrl !== undefined)('zalog demo', () => {
       });
       expect(booked.filledBtc).not.toBe('0.00000000');
       expect(booked.report).not.toBeNull();
+      // The company's loan with its 40 machines pledged: they count beside its BTC, up to a quarter of the cover.
+      const layered = await get<{ equipment: { cap: string; counted: string; pledges: Array<{ count: number }> } | null }>(`/api/v1/loans/${loans.layered}/collateral`);
+      expect(layered.equipment).toMatchObject({ cap: '1500000.00', pledges: [{ count: 40 }] });
+      expect(layered.equipment!.counted).not.toBe('0.00');
       const inbox = await get<{ applications: unknown[] }>('/api/v1/inbox');
       expect(inbox.applications.length).toBeGreaterThan(0);
       const trial = await get<{ balanced: boolean }>('/api/v1/ledger/trial-balance');

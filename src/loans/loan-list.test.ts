@@ -50,7 +50,7 @@ describe('the loan list', () => {
       ref: first, status: 'active', borrower: { ref: 'B-1', name: 'Farm B-1' }, product: { code: 'FIX', version: 1 },
       amount: '1000000.00', months: 12, ratePercent: '23.5', disbursedOn: '2025-03-17', maturityOn: detail.maturityOn, overdueSince: null,
       balances: { total: detail.balances.total, overdue: '0.00' },
-      risk: { state: 'healthy', debt: expect.stringMatching(/^\d+\.\d{2}$/), collateral: '0.25000000', callDeadline: null },
+      risk: { state: 'healthy', debt: expect.stringMatching(/^\d+\.\d{2}$/), collateral: '0.25000000', equipment: '0.00', callDeadline: null },
     });
   });
 

@@ -153,7 +153,7 @@ describe('a backtest at the product\'s origination LTV (the default)', () => {
       originate: 'monthly', loansPerOrigination: 6, amountKopecks: 100_000_000n, months: 12, repaymentType: 'annuity',
       pipeline: historyPipeline(pipelineConfig(await loadPricesConfig()), 3_600), calendar, capSats: 50n * 100_000_000n, loanTrail: true,
     });
-    expect(report.book.collateral).toEqual({ rule: "every loan lent at the product's origination LTV (50%)", originationLtvPercent: '50', spreadPercent: 0, ltvAtLendingPercent: { min: '50', max: '50' } });
+    expect(report.book.collateral).toEqual({ rule: "every loan lent at the product's origination LTV (50%)", originationLtvPercent: '50', spreadPercent: 0, ltvAtLendingPercent: { min: '50', max: '50' }, machines: null });
     // Every loan: called, escalated, cured. The old count (entries from healthy or warning only) said 0 accelerated calls.
     expect(report.outcomes).toMatchObject({ warnings: 0, marginCalls: 6, acceleratedCalls: 6, enteredLiquidation: 0, cures: 6, callsExpired: 0, liquidations: 0 });
     expect(report.checks).toEqual({ ledgerBalanced: true, loansReconciled: true, transitionsOutOfOrder: 0, liquidatedAboveThreshold: 0, fillsBelowFloor: 0, unbookedSales: 0 });

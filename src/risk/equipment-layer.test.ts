@@ -178,3 +178,22 @@ describe('enforcement after a default', () => {
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['equipment.enforce.propose', 'equipment.enforce', 'equipment.proceeds']));
   });
 });
+
+describe('a site\'s tariff that kills the margin', () => {
+  it('zeroes the machines at the next revaluation and raises the call, with no default event', async () => {
+    const site = (await t.as('officer').get('/api/v1/borrowers/B-2/sites')).json().sites[0].id;
+    const added = await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${site}/machines`, { model: 'Antminer S21 XP', count: 15, serials: Array.from({ length: 15 }, (_, i) => `B2-${i}`), installedOn: '2025-05-01' });
+    expect((await t.as('risk').post('/api/v1/borrowers/B-2/equipment/revalue', {})).json()).toMatchObject({ groups: 1, breaches: 0 });
+    const { ref: b2 } = await originate(t, { borrower: 'B-2', product: 'EQ', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.17500000', equipmentMachines: [added.json().machinesId] });
+    // 30 RUB a kWh: an S21 XP earns less than its power costs from the first month.
+    const tariff = await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${site}/tariffs`, { rubPerKwh: '30.00', from: today, reason: 'the grid company\'s new tariff' });
+    expect(tariff.statusCode, tariff.body).toBe(201);
+    expect((await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${site}/tariffs`, { rubPerKwh: '31.00', from: today, reason: 'again' })).json().error.code).toBe('tariff_exists');
+    const revalued = await t.as('risk').post('/api/v1/borrowers/B-2/equipment/revalue', {});
+    expect(revalued.json()).toMatchObject({ total: '0.00', breaches: 0, defaultEvents: 0, loansChanged: 1, loansMoved: 1 });
+    const [risk] = await t.test.db.query<{ equipment_kopecks: bigint; state: string }>('SELECT r.* FROM loan_risk r JOIN loans l ON l.id = r.loan_id WHERE l.ref = $1', [b2]);
+    expect(risk).toMatchObject({ equipment_kopecks: 0n, state: 'margin_call' });
+    const valuation = (await t.as('auditor').get('/api/v1/borrowers/B-2/equipment')).json().valuations.find((v: { machinesId: string }) => v.machinesId === added.json().machinesId);
+    expect(valuation).toMatchObject({ method: 'cash_flow', cashFlowValue: '0.00', value: '0.00', breach: null });
+  });
+});

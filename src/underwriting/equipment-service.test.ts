@@ -88,6 +88,15 @@ describe('pledged machines as second-layer collateral', () => {
 
   it('refuses a haircut above 100% and a machine installed in the future', async () => {
     expect((await t.as('risk').post('/api/v1/borrowers/B-1/equipment/revalue', { haircutPercent: '120' })).json().error.code).toBe('invalid_percent');
+    // Machines count toward loans' cover: one person may value them more cautiously, never less.
+    const count = async () => (await t.test.db.query<{ n: bigint }>('SELECT count(*)::int8 AS n FROM equipment_valuations'))[0]!.n;
+    const before = await count();
+    for (const body of [{ haircutPercent: '10' }, { weightPercent: '80' }]) {
+      const lenient = await t.as('risk').post('/api/v1/borrowers/B-1/equipment/revalue', body);
+      expect([lenient.statusCode, lenient.json().error.code]).toEqual([422, 'policy_less_cautious']);
+    }
+    expect(await count()).toBe(before);
+    expect((await t.as('risk').post('/api/v1/borrowers/B-1/equipment/revalue', { haircutPercent: '40', weightPercent: '30' })).statusCode).toBe(200);
     const sites = (await t.as('officer').get('/api/v1/borrowers/B-1/sites')).json().sites;
     expect((await t.as('officer').post(`/api/v1/borrowers/B-1/sites/${sites[0].id}/machines`, { model: 'Antminer S21', count: 1, installedOn: '2999-01-01' })).json().error.code).toBe('invalid_date');
   });

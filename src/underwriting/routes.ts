@@ -145,7 +145,7 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
       config: { access: { roles: ['risk_officer', 'credit_officer'] }, audit: 'equipment.revalue' },
       schema: {
         tags: ['equipment'],
-        summary: 'Revalue the borrower\'s pledged machines now (they are also revalued daily): lower of the price index and the cash flow, depreciated, cut by a haircut; zero on a breach',
+        summary: 'Revalue the borrower\'s pledged machines now (they are also revalued daily): lower of the price index and the cash flow, depreciated, cut by a haircut; zero on a breach. Loans they secure take the new value at once, and any it moves on the ladder is recorded in the same transaction. A haircut or weight given here may only be more cautious than the bank\'s policy',
         params: Type.Object({ ref: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' }) }),
         body: Type.Object({ asOf: Type.Optional(Type.String({ maxLength: 10 })), haircutPercent: Type.Optional(Percent), weightPercent: Type.Optional(Percent) }, { additionalProperties: false }),
         response: { 200: Type.Object({ groups: Type.Integer(), total: RubAmount, weighted: RubAmount, breaches: Type.Integer(), defaultEvents: Type.Integer(), loansChanged: Type.Integer(), loansMoved: Type.Integer() }), ...errors },
@@ -162,6 +162,11 @@ export function underwritingRoutes(context: AppContext): FastifyPluginAsyncTypeb
         return divide(value.numerator * 10_000n, value.denominator, 'floor');
       };
       const policy = { haircutBps: bps(request.body.haircutPercent, DEFAULT_EQUIPMENT_POLICY.haircutBps, 'haircutPercent') as Bps, weightBps: bps(request.body.weightPercent, DEFAULT_EQUIPMENT_POLICY.weightBps, 'weightPercent') };
+      // Pledged machines count toward loans' cover (the second layer): one person may value them
+      // more cautiously than the bank's policy, never less (that would lift a loan's cover alone).
+      if (policy.haircutBps < DEFAULT_EQUIPMENT_POLICY.haircutBps || policy.weightBps > DEFAULT_EQUIPMENT_POLICY.weightBps) {
+        throw new ApiError(422, 'policy_less_cautious', `a revaluation may use a haircut of at least ${DEFAULT_EQUIPMENT_POLICY.haircutBps / 100n}% and a weight of at most ${DEFAULT_EQUIPMENT_POLICY.weightBps / 100n}% (the bank's policy): machines count toward loans' cover`);
+      }
       const at = now();
       const result = await db.transaction(async (tx) => {
         const outcome = await revalueEquipment(tx, { asOf, now: at, valuedBy: actorOf(request).user.id, borrowerId: borrower.id, policy });
