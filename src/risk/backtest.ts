@@ -16,7 +16,8 @@ import { countedEquipment } from '../loans/equipment-pledges.js';
 import { stressedEquipment } from './stress-book.js';
 import type { RepaymentType } from '../loans/schedule.js';
 import { seedLoans } from '../loans/seed.js';
-import { confirmCollateralAction, declareCollateral, prepay, recordRepayment, writeOffAction } from '../loans/servicing.js';
+import { confirmCollateralAction, declareCollateral, recordRepayment, writeOffAction } from '../loans/servicing.js';
+import { recoverOnLoan } from './equipment-layer.js';
 import { reconcileLoans } from '../loans/views.js';
 import { formatKopecks, formatSats, type PriceKopecksPerBtc } from '../money/money.js';
 import { stringify } from 'csv-stringify/sync';
@@ -234,11 +235,7 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
       // The machines first: their counted value recovered by enforcement, then the machines are gone.
       if (equipment > 0n) {
         await db.transaction(async (tx) => {
-          const paid = await recordRepayment(tx, ref, { reference: `backtest/${ref}/machines`, amount: equipment }, user.id, now);
-          const settled = Object.values(paid.allocated).reduce((sum, text) => sum + BigInt(text.replace('.', '')), 0n);
-          const [loan] = await tx.query<{ owed: bigint; status: string }>('SELECT (principal + principal_overdue + interest + interest_overdue + penalty + fee)::int8 AS owed, status FROM loans WHERE ref = $1', [ref]);
-          const rest = equipment - settled < loan!.owed ? equipment - settled : loan!.owed;
-          if (rest > 0n && (loan!.status === 'active' || loan!.status === 'overdue')) await prepay(tx, ref, { amount: rest, mode: 'smaller_instalment' }, user.id, now, options.calendar);
+          await recoverOnLoan(tx, ref, equipment, `backtest/${ref}/machines`, user.id, now);
           await tx.query(`UPDATE loan_risk r SET equipment_kopecks = 0, seq = nextval('loan_risk_seq') FROM loans l WHERE l.id = r.loan_id AND l.ref = $1`, [ref]);
         });
         recovered += equipment;

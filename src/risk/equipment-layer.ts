@@ -2,7 +2,7 @@ import { auditApproved, type ApprovalAction } from '../approvals/approvals.js';
 import { bankCalendar } from '../calendar/load.js';
 import type { Queryable } from '../db/database.js';
 import { refuse } from '../loans/loan-errors.js';
-import { loadLoan, loanEvent, openBusinessDay, type LoanRow } from '../loans/loan-store.js';
+import { loadLoan, loanEvent, openBusinessDay } from '../loans/loan-store.js';
 import { loanOutcome } from '../loans/origination.js';
 import { prepay, recordRepayment } from '../loans/servicing.js';
 import { formatKopecks, parseKopecks } from '../money/money.js';
@@ -75,6 +75,25 @@ export async function refreshLoanEquipment(tx: Queryable, options: { now: Date; 
   }
   if (moves.length > 0) await new PgRiskStore(tx, await bankCalendar()).record({ price: cycle.publishedKopecks, cycleId: cycle.id, at: options.now, cause: 'exposure', moves });
   return { changed: changed.length, moved: moves.length };
+}
+
+/**
+ * Money recovered for a loan from outside its borrower's hands (the sale of enforced machines): a
+ * repayment with `reference` through the waterfall (what is due), then the rest as an early
+ * repayment of principal (smaller instalments: the term stands); above the whole debt it stays on
+ * the borrower's settlement account. The backtest books its modelled enforcement the same way.
+ */
+export async function recoverOnLoan(tx: Queryable, ref: string, amount: bigint, reference: string, userId: bigint, now: Date) {
+  if (amount <= 0n) return { repayment: null, prepayment: null };
+  const repayment = await recordRepayment(tx, ref, { reference, amount }, userId, now);
+  const loan = await loadLoan(tx, ref);
+  const owed = loan.principal + loan.principal_overdue + loan.interest + loan.interest_overdue + loan.penalty + loan.fee;
+  // What the repayment did not settle (it settles what is due, as the waterfall says).
+  const left = amount - Object.values(repayment.allocated).reduce((sum, text) => sum + kopecksOf(text), 0n);
+  const rest = left < owed ? left : owed;
+  const live = loan.status === 'active' || loan.status === 'overdue';
+  const prepayment = rest > 0n && live ? await prepay(tx, ref, { amount: rest, mode: 'smaller_instalment' }, userId, now, await bankCalendar()) : null;
+  return { repayment, prepayment };
 }
 
 /** An amount this service formatted, read back. */
@@ -160,19 +179,10 @@ export async function recordEnforcementProceeds(tx: Queryable, id: bigint, amoun
   if (row === undefined) refuse('enforcement_not_found', `no enforcement ${id}`);
   if (row.proceeds_kopecks !== null && row.proceeds_kopecks !== amount) refuse('proceeds_already_recorded', `enforcement ${id} recorded ${formatKopecks(row.proceeds_kopecks)} RUB of proceeds already`);
   const reference = `ENF-${id}`;
-  const owed = (loan: LoanRow) => loan.principal + loan.principal_overdue + loan.interest + loan.interest_overdue + loan.penalty + loan.fee;
-  const repayment = amount > 0n ? await recordRepayment(tx, row.ref, { reference, amount }, userId, now) : null;
-  let prepaid: Awaited<ReturnType<typeof prepay>> | null = null;
-  if (row.proceeds_kopecks === null && repayment !== null) {
-    const loan = await loadLoan(tx, row.ref);
-    // What the repayment did not settle (it settles what is due, as the waterfall says).
-    const settled = Object.values(repayment.allocated).reduce((sum, text) => sum + kopecksOf(text), 0n);
-    const left = amount - settled;
-    const rest = left < owed(loan) ? left : owed(loan);
-    if (rest > 0n && (loan.status === 'active' || loan.status === 'overdue')) {
-      prepaid = await prepay(tx, row.ref, { amount: rest, mode: 'smaller_instalment' }, userId, now, await bankCalendar());
-    }
-  }
+  const recovered = row.proceeds_kopecks === null ? await recoverOnLoan(tx, row.ref, amount, reference, userId, now)
+    // Replayed: the repayment answers with its first record; nothing more is prepaid.
+    : { repayment: amount > 0n ? await recordRepayment(tx, row.ref, { reference, amount }, userId, now) : null, prepayment: null };
+  const { repayment, prepayment: prepaid } = recovered;
   if (row.proceeds_kopecks === null) {
     await tx.query('UPDATE equipment_enforcements SET proceeds_kopecks = $2, proceeds_reference = $3, completed_at = $4, completed_by = $5 WHERE id = $1', [id, amount, reference, now, userId]);
   }
