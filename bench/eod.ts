@@ -20,6 +20,9 @@ import { benchEngines, integerOption, machine, openBenchDatabase, printBench } f
 const argv = process.argv.slice(2);
 const loans = integerOption(argv, 'loans', 1_000_000);
 const chunk = integerOption(argv, 'chunk', 50_000);
+// --profile: where the timed day's seconds go, statement by statement (issue 21), and the risk
+// refresh the loans' trigger runs inside the loans' update, read from PostgreSQL's function timing.
+const profiling = argv.includes('--profile');
 const calendar = await loadCalendar();
 console.log(`end-of-day benchmark on ${machine()}: ${loans} loans, ${chunk} a transaction`);
 
@@ -31,9 +34,30 @@ for (const engine of benchEngines(argv)) {
     console.log(`${engine}: seeded ${loans} loans in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
     const now = new Date('2026-02-01T00:00:00Z');
     await runEod(bench.db, '2026-01-16', { now, chunkSize: chunk });
+    const profile = profiling ? new Map<string, number>() : undefined;
+    const functionTimes = async () => new Map((await bench.db.query<{ funcname: string; total: number }>(
+      `SELECT funcname, total_time AS total FROM pg_stat_user_functions`).catch(() => [])).map((r) => [r.funcname, Number(r.total)]));
+    const functionsBefore = profiling ? await functionTimes() : new Map<string, number>();
     const started = performance.now();
-    const report = await runEod(bench.db, '2026-01-17', { now, chunkSize: chunk });
+    const report = await runEod(bench.db, '2026-01-17', { now, chunkSize: chunk, ...(profile === undefined ? {} : { profile }) });
     const seconds = (performance.now() - started) / 1000;
+    if (profile !== undefined) {
+      // Function statistics reach the view when a backend reports them (at most a second later).
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const functionsAfter = await functionTimes();
+      const statements = [...profile.entries()].filter(([name]) => name !== 'whole chunk transaction');
+      const inStatements = statements.reduce((sum, [, ms]) => sum + ms, 0);
+      const chunks = profile.get('whole chunk transaction') ?? 0;
+      console.log(`${engine}: profile of the timed day (${seconds.toFixed(1)} s in all):`);
+      for (const [name, ms] of statements.sort((a, b) => b[1] - a[1])) console.log(`  ${name.padEnd(40)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${((ms / 1000 / seconds) * 100).toFixed(1).padStart(5)} %`);
+      console.log(`  ${'begin, locks, temp tables, commit'.padEnd(40)} ${((chunks - inStatements) / 1000).toFixed(2).padStart(7)} s  ${(((chunks - inStatements) / 1000 / seconds) * 100).toFixed(1).padStart(5)} %`);
+      console.log(`  ${'outside the chunks (day start, checks)'.padEnd(40)} ${(seconds - chunks / 1000).toFixed(2).padStart(7)} s`);
+      // Triggers and the functions they call (total time, a caller's including its callees').
+      for (const [name, after] of functionsAfter) {
+        const spent = (after - (functionsBefore.get(name) ?? 0)) / 1000;
+        if (spent >= 0.01) console.log(`  of which in function ${name}: ${spent.toFixed(2)} s`);
+      }
+    }
     const day = report.days[0]!;
     const [batches] = await bench.db.query<{ n: bigint }>(`SELECT count(DISTINCT l.id / d.entry_batch)::int8 AS n FROM loans l, eod_days d WHERE d.business_date = '2026-01-17'`);
     if (day.loans !== loans || BigInt(day.entries) !== batches!.n) throw new Error(`end of day touched ${day.loans} loans and wrote ${day.entries} entries, not ${loans} loans in ${batches!.n} batches`);

@@ -335,6 +335,8 @@ describe('the staff console', () => {
     const machines = await t.as('officer').post(`/api/v1/borrowers/B-2/sites/${site}/machines`, { model: 'Antminer S21 XP', count: 15, serials: Array.from({ length: 15 }, (_, i) => `E2E-${i}`), installedOn: '2025-05-01' });
     expect(machines.statusCode, machines.body).toBe(201);
     expect((await t.as('risk').inject({ method: 'PUT', url: '/api/v1/equipment/price-index/2025-11-01', payload: { below19: '25.70', from19to25: '12.00', from25to38: '5.00', from38to68: '2.00', above68: '0.50', source: 'bank index after Luxor, Nov 2025' } })).statusCode).toBe(200);
+    // A fresh price for the valuation and the offer (the suite's browser steps take minutes).
+    await world.refreshPrice();
     expect((await t.as('risk').post('/api/v1/borrowers/B-2/equipment/revalue', {})).json()).toMatchObject({ groups: 1, breaches: 0 });
     const { ref } = await originate(t, { borrower: 'B-2', product: 'EQ', amount: '1000000.00', months: 12, type: 'annuity', collateral: '0.20000000', equipmentMachines: [machines.json().machinesId] });
     for (const locale of ['ru', 'en'] as const) {

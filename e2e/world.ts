@@ -39,6 +39,12 @@ export interface World {
   readonly bot: TelegramBot;
   /** Quotes BTC/USD at `usd` on every exchange, runs a price cycle and moves the risk engine with it. */
   setPrice(usd: string): Promise<void>;
+  /**
+   * A new price cycle at the price quoted now: a step that needs a fresh price (an offer, a
+   * disbursement: at most 120 s old) after long browser steps takes one, as the service's price
+   * job would have every minute.
+   */
+  refreshPrice(): Promise<void>;
   /** Moves the service's clock (and the price service's) forward. */
   advance(seconds: number): void;
   close(): Promise<void>;
@@ -77,7 +83,7 @@ export async function openWorld(options: { loans?: number } = {}): Promise<World
   };
   await setPrice(usd);
   return {
-    t, url: address, stub, prices, risk, chain, telegram, bot, setPrice,
+    t, url: address, stub, prices, risk, chain, telegram, bot, setPrice, refreshPrice: () => setPrice(usd),
     advance: (seconds) => { offsetMs += seconds * 1000; },
     close: async () => { await prices.stop(); await t.close(); await stub.close(); await chain.close(); await telegram.close(); },
   };

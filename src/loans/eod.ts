@@ -71,6 +71,13 @@ export interface EodOptions {
   readonly chunkSize?: number;
   /** Called after each committed chunk (progress, and the crash test's hook). */
   readonly onChunk?: (day: string, loans: number) => void | Promise<void>;
+  /**
+   * Where the seconds go (bench:eod --profile, issue 21): each statement's milliseconds, summed
+   * over the chunks, by name. With it, each chunk also asks PostgreSQL to time its functions
+   * (track_functions), so the risk refresh the loans' trigger runs inside UPDATE_LOANS can be read
+   * apart from it (pg_stat_user_functions).
+   */
+  readonly profile?: Map<string, number>;
 }
 
 // Allocation of the available settlement money to each bucket in the loan's own order: a bucket
@@ -300,6 +307,7 @@ async function closeDay(db: Database, day: string, options: EodOptions, accounts
   const total = { loans: 0, entries: 0, interest: 0n, penalties: 0n, collected: 0n, moved: 0n, closed: 0 };
   let after = 0n;
   for (;;) {
+    const chunkStarted = performance.now();
     const summary = await db.transaction(async (tx) => {
       // One end-of-day writer at a time; operations on loans wait for the chunk's row locks.
       await tx.query('SELECT pg_advisory_xact_lock($1)', [EOD_LOCK_KEY]);
@@ -314,24 +322,34 @@ async function closeDay(db: Database, day: string, options: EodOptions, accounts
       if (next!.id === null) return undefined;
       const from = next!.id - (next!.id % batch);
       const to = from + span;
+      const profile = options.profile;
+      const run = async <R extends Record<string, unknown>>(name: string, sql: string, params?: unknown[]): Promise<R[]> => {
+        if (profile === undefined) return tx.query<R>(sql, params);
+        const started = performance.now();
+        const rows = await tx.query<R>(sql, params);
+        profile.set(name, (profile.get(name) ?? 0) + performance.now() - started);
+        return rows;
+      };
+      if (profile !== undefined) await tx.query(`SET LOCAL track_functions = 'all'`);
       await tx.query(PICK_TABLE);
       await tx.query(WORK_TABLE);
       await tx.query(BATCH_TABLE);
-      await tx.query(PICK, [previous, from, to]);
-      await tx.query(COMPUTE, [day, from, to, factor, daysInYear, keyRate]);
-      await tx.query(BATCHES, [batch, day]);
-      const [s] = await tx.query<Summary>(SUMMARY);
-      await tx.query(ENTRIES, [day, valueTime, batch]);
-      await tx.query(POSTINGS, [valueTime, accounts.interest, accounts.penalty, batch]);
-      await tx.query(UPDATE_LOANS, [day, from, to]);
-      await tx.query(UPDATE_SETTLEMENT);
-      await tx.query(UPDATE_LINES, [day, from, to]);
-      await tx.query(EVENTS, [day, options.now]);
-      await tx.query(RELEASES, [day]);
-      await tx.query('UPDATE eod_days SET loans = loans + $2, entries = entries + $3 WHERE business_date = $1', [day, s!.loans, s!.entries]);
+      await run('pick', PICK, [previous, from, to]);
+      await run('compute', COMPUTE, [day, from, to, factor, daysInYear, keyRate]);
+      await run('batches', BATCHES, [batch, day]);
+      const [s] = await run<Summary>('summary', SUMMARY);
+      await run('entries', ENTRIES, [day, valueTime, batch]);
+      await run('postings', POSTINGS, [valueTime, accounts.interest, accounts.penalty, batch]);
+      await run('update_loans (with the risk refresh)', UPDATE_LOANS, [day, from, to]);
+      await run('update_settlement', UPDATE_SETTLEMENT);
+      await run('update_lines', UPDATE_LINES, [day, from, to]);
+      await run('events', EVENTS, [day, options.now]);
+      await run('releases', RELEASES, [day]);
+      await run('eod_days', 'UPDATE eod_days SET loans = loans + $2, entries = entries + $3 WHERE business_date = $1', [day, s!.loans, s!.entries]);
       return { ...s!, to };
     });
     if (summary === undefined) break;
+    options.profile?.set('whole chunk transaction', (options.profile.get('whole chunk transaction') ?? 0) + performance.now() - chunkStarted);
     total.loans += Number(summary.loans);
     total.entries += Number(summary.entries);
     total.interest += summary.interest;
