@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Queryable } from '../db/database.js';
-import { transactOutcome } from '../db/database.js';
+import { SQLSTATE, sqlState, transactOutcome } from '../db/database.js';
 import { openTestDatabase, type TestDatabase } from '../test-support/database.js';
 import { CHART_CODES, type EntryDraft, type PostingDraft } from './entry.js';
 import { accountBalance, findAccount, openAccount, postEntries, readChart, reverseEntry, trialBalance } from './ledger-repository.js';
@@ -104,6 +104,20 @@ describe('the database refuses what would break the books, even from raw SQL', (
       const id = await rawEntry(tx);
       await rawPostings(tx, id, [[cashId, 'BTC', 500n], [heldId, 'BTC', -500n]]);
     })).rejects.toThrow(/does not exist in the posting's currency/);
+  });
+
+  it('refuses accounts outside the chart or against its subledger rule, checked once per statement over every row it writes', async () => {
+    const refused = async (values: string, pattern: RegExp, code: string) => {
+      const error = await test.db.query(`INSERT INTO ledger_accounts (chart_code, subledger_key, currency) VALUES ${values}`).then(() => undefined, (e: unknown) => e);
+      expect(String(error)).toMatch(pattern);
+      expect(sqlState(error)).toBe(code);
+    };
+    // The bad row is the last of several: the check reads the whole statement.
+    await refused(`('loan_principal', 'LN-900', 'RUB'), ('loan_principal', 'LN-901', 'BTC')`, /loan_principal in BTC is not in the chart/, SQLSTATE.foreignKeyViolation);
+    await refused(`('loan_principal', 'LN-902', 'RUB'), ('loan_principal', '', 'RUB')`, /must have a subledger key/, SQLSTATE.checkViolation);
+    await refused(`('interest_income', 'LN-903', 'RUB')`, /must not have a subledger key/, SQLSTATE.checkViolation);
+    const [left] = await test.db.query<{ n: bigint }>(`SELECT count(*)::int8 AS n FROM ledger_accounts WHERE subledger_key IN ('LN-900', 'LN-901', 'LN-902', 'LN-903')`);
+    expect(left!.n).toBe(0n);
   });
 
   it('refuses an entry left with no postings or one, at commit', async () => {

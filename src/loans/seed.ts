@@ -2,7 +2,7 @@ import type { BusinessCalendar } from '../calendar/business.js';
 import type { Database } from '../db/database.js';
 import { systemUser } from '../identity/identity-repository.js';
 import { bankAccountId } from '../ledger/ledger-repository.js';
-import { rateFromPercent } from './interest.js';
+import { interestDayByDay, rateFromPercent } from './interest.js';
 import type { ProductTerms } from './product.js';
 import { FIXED_TERMS } from './seed-terms.js';
 import { DEFAULT_WATERFALL, type Bucket } from './waterfall.js';
@@ -38,6 +38,18 @@ export interface SeedOptions {
   readonly borrowerOffset?: number;
   /** The BTC/RUB price the shared offer records (kopecks per BTC; default 8,000,000 RUB). */
   readonly priceKopecks?: bigint;
+  /**
+   * Loans migrated mid-life: their interest is accrued from disbursement through this day (their
+   * balance and sub-kopeck remainder as end of day would have left them), booked in the seed's
+   * entry against interest income. Default: the disbursement day (nothing accrued).
+   */
+  readonly accruedThrough?: string;
+  /** Money on the settlement accounts of every `every`-th borrower (borrower number divisible by it), from the correspondent account. */
+  readonly funded?: { readonly kopecks: bigint; readonly every: number };
+  /** Chunks written at once (default 2 on PostgreSQL, 1 on PGlite). */
+  readonly workers?: number;
+  /** Milliseconds by statement, summed over the chunks (bench:eod prints where seeding's time goes). */
+  readonly profile?: Map<string, number>;
 }
 
 export async function seedLoans(db: Database, options: SeedOptions): Promise<{ loans: number; borrowers: number }> {
@@ -61,6 +73,10 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
   const lines = schedule.lines;
   const user = await systemUser(db);
   const valueTime = new Date(`${options.disbursedOn}T12:00:00+03:00`);
+  const accruedThrough = options.accruedThrough ?? options.disbursedOn;
+  if (accruedThrough < options.disbursedOn || accruedThrough >= lines[0]!.dueDate) throw new Error(`seeded loans accrue from ${options.disbursedOn} to before their first due date ${lines[0]!.dueDate}; not through ${accruedThrough}`);
+  const accrued = interestDayByDay(amount, rate, options.disbursedOn, accruedThrough);
+  const funded = options.funded ?? { kopecks: 0n, every: 1 };
 
   const offerId = await db.transaction(async (tx) => {
     await tx.query(`INSERT INTO loan_products (code, created_at, created_by) VALUES ($1, now(), $2) ON CONFLICT DO NOTHING`, [product.code, user.id]);
@@ -75,71 +91,96 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
     return offer!.id;
   });
 
-  let made = 0;
+  // Every id the seed writes is drawn up front for all its loans, in loan order (loan n of the
+  // seed has loan id first + n - 1, seven ledger accounts from 7(n - 1) on, one entry, one
+  // application): chunks can
+  // then be written side by side and still number the loans as one after another would. The seed
+  // runs alone; a concurrent insert would meet a duplicate key, never a wrong row.
+  const [first] = await db.query<{ loan: bigint; account: bigint; entry: bigint; application: bigint }>(
+    `SELECT setval('loans_id_seq', nextval('loans_id_seq') + $1::int8 - 1) - $1::int8 + 1 AS loan,
+            setval(pg_get_serial_sequence('ledger_accounts', 'id'), nextval(pg_get_serial_sequence('ledger_accounts', 'id')) + 7 * $1::int8 - 1) - 7 * $1::int8 + 1 AS account,
+            setval(pg_get_serial_sequence('ledger_entries', 'id'), nextval(pg_get_serial_sequence('ledger_entries', 'id')) + $1::int8 - 1) - $1::int8 + 1 AS entry,
+            setval(pg_get_serial_sequence('loan_applications', 'id'), nextval(pg_get_serial_sequence('loan_applications', 'id')) + $1::int8 - 1) - $1::int8 + 1 AS application`, [options.count]);
   const borrowersTotal = Math.ceil(options.count / perBorrower);
-  while (made < options.count) {
-    const size = Math.min(chunk, options.count - made);
-    const from = made + 1;
-    const to = made + size;
+  const chunks: { from: number; to: number }[] = [];
+  for (let made = 0; made < options.count; made += chunk) chunks.push({ from: made + 1, to: Math.min(made + chunk, options.count) });
+  const writeChunk = async ({ from, to }: { from: number; to: number }) => {
     await db.transaction(async (tx) => {
+      const run = async (name: string, sql: string, params?: unknown[]) => {
+        const started = performance.now();
+        await tx.query(sql, params);
+        options.profile?.set(name, (options.profile.get(name) ?? 0) + performance.now() - started);
+      };
       const firstBorrower = offset + Math.floor((from - 1) / perBorrower) + 1;
       const lastBorrower = offset + Math.floor((to - 1) / perBorrower) + 1;
-      await tx.query(`INSERT INTO borrowers (ref, kind, name, inn, ogrn, kpp, region_code, address, bik, account, created_by)
+      await run('borrowers', `INSERT INTO borrowers (ref, kind, name, inn, ogrn, kpp, region_code, address, bik, account, created_by)
                       SELECT 'SB-' || $3 || '-' || i, 'company', 'Seeded farm ' || i, $4 || lpad(i::text, 8, '0'), $5 || lpad(i::text, 9, '0'), '773601001', '77', 'Moscow', '044525225', '40702810380000000015', $6
                         FROM generate_series($1::int, $2::int) i ON CONFLICT (ref) DO NOTHING`,
         [firstBorrower, lastBorrower, prefix, innPrefix(prefix), ogrnPrefix(prefix), user.id]);
-      await tx.query(`INSERT INTO ledger_accounts (chart_code, subledger_key, currency)
+      await run('settlement accounts', `INSERT INTO ledger_accounts (chart_code, subledger_key, currency)
                       SELECT 'borrower_settlement', 'SB-' || $3 || '-' || i, 'RUB' FROM generate_series($1::int, $2::int) i ON CONFLICT DO NOTHING`, [firstBorrower, lastBorrower, prefix]);
-      await tx.query(`CREATE TEMP TABLE IF NOT EXISTS seed_map (n int, loan_id int8, app_id int8, borrower_id int8, sats int8) ON COMMIT DELETE ROWS`);
-      await tx.query(`INSERT INTO seed_map (n, loan_id, borrower_id)
-                      SELECT g, nextval('loans_id_seq'), b.id FROM generate_series($1::int, $2::int) g
-                        JOIN borrowers b ON b.ref = 'SB-' || $4 || '-' || ($5 + (g - 1) / $3 + 1)`, [from, to, perBorrower, prefix, offset]);
-      await tx.query('UPDATE seed_map SET sats = $1::int8 + (loan_id * 2654435761) % ($2::int8 - $1::int8 + 1)', [range.min, range.max]);
-      await tx.query(`WITH apps AS (
-                        INSERT INTO loan_applications (borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, status, created_by, created_at)
-                        SELECT borrower_id, $6, $7, $1, $2, $3, sats, 'approved', $4, now() FROM seed_map ORDER BY n RETURNING id, borrower_id)
-                      UPDATE seed_map m SET app_id = a.id FROM (SELECT id, row_number() OVER (ORDER BY id) AS r FROM apps) a
-                       WHERE m.n = a.r + $5 - 1`, [amount, months, type, user.id, from, product.code, product.version]);
-      await tx.query(`INSERT INTO loans (id, ref, application_id, offer_id, borrower_id, borrower_kind, product_code, product_version, amount_kopecks, months, repayment_type,
+      // With the ids drawn above every row is written once, complete: no second pass over the loans
+      // (an update of every loan row also ran the loans' risk trigger over the chunk).
+      await tx.query(`CREATE TEMP TABLE IF NOT EXISTS seed_map (n int, loan_id int8, ref text, app_id int8, borrower_id int8, acc_settlement int8, sats int8, entry_id int8,
+                        acc_principal int8, acc_principal_overdue int8, acc_interest int8, acc_interest_overdue int8, acc_penalty int8, acc_fee int8, acc_collateral int8, first_of_borrower boolean, funded boolean) ON COMMIT DELETE ROWS`);
+      await run('ids', `INSERT INTO seed_map (n, loan_id, app_id, ref, borrower_id, acc_settlement, sats, entry_id, acc_principal, acc_principal_overdue, acc_interest, acc_interest_overdue, acc_penalty, acc_fee, acc_collateral, first_of_borrower, funded)
+                      SELECT x.g, x.loan_id, $12::int8 + x.g - 1, 'LN-' || x.loan_id, b.id, s.id, $6::int8 + (x.loan_id * 2654435761) % ($7::int8 - $6::int8 + 1),
+                             x.entry_id,
+                             x.acc, x.acc + 1, x.acc + 2, x.acc + 3, x.acc + 4, x.acc + 5, x.acc + 6,
+                             (x.g - 1) % $3 = 0, ($5 + (x.g - 1) / $3 + 1) % $9 = 0
+                        FROM (SELECT g, $8::int8 + g - 1 AS loan_id, $10::int8 + 7 * (g - 1) AS acc, $11::int8 + g - 1 AS entry_id FROM generate_series($1::int, $2::int) g) x
+                        JOIN borrowers b ON b.ref = 'SB-' || $4 || '-' || ($5 + (x.g - 1) / $3 + 1)
+                        JOIN ledger_accounts s ON s.chart_code = 'borrower_settlement' AND s.subledger_key = b.ref`,
+        [from, to, perBorrower, prefix, offset, range.min, range.max, first!.loan, funded.every, first!.account, first!.entry, first!.application]);
+      await run('applications', `INSERT INTO loan_applications (id, borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, status, created_by, created_at)
+                      OVERRIDING SYSTEM VALUE
+                      SELECT app_id, borrower_id, $5, $6, $1, $2, $3, sats, 'approved', $4, now() FROM seed_map`, [amount, months, type, user.id, product.code, product.version]);
+      await run('loans', `INSERT INTO loans (id, ref, application_id, offer_id, borrower_id, borrower_kind, product_code, product_version, amount_kopecks, months, repayment_type,
                         rate_kind, rate_millionths, penalty_millionths_per_day, fee_kopecks, wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee,
-                        status, approved_at, disbursed_on, maturity_on, accrued_through, schedule_version, principal)
-                      SELECT m.loan_id, 'LN-' || m.loan_id, m.app_id, $1, m.borrower_id, 'company', $8, $9, $2, $3, $4,
-                        'fixed', $5, $10, 0, $11, $12, $13, $14, $15, $16, 'active', $17, $6, $7, $6, 1, $2 FROM seed_map m`,
+                        status, approved_at, disbursed_on, maturity_on, accrued_through, schedule_version, principal, interest, interest_remainder,
+                        acc_principal, acc_principal_overdue, acc_interest, acc_interest_overdue, acc_penalty, acc_fee, acc_settlement)
+                      SELECT m.loan_id, m.ref, m.app_id, $1, m.borrower_id, 'company', $8, $9, $2, $3, $4,
+                        'fixed', $5, $10, 0, $11, $12, $13, $14, $15, $16, 'active', $17, $6, $7, $18, 1, $2, $19, $20,
+                        m.acc_principal, m.acc_principal_overdue, m.acc_interest, m.acc_interest_overdue, m.acc_penalty, m.acc_fee, m.acc_settlement FROM seed_map m`,
         [offerId, amount, months, type, rate, options.disbursedOn, lines[lines.length - 1]!.dueDate, product.code, product.version, penalty,
-          position('penalty'), position('interest_overdue'), position('principal_overdue'), position('interest'), position('principal'), position('fee'), valueTime]);
-      await tx.query(`INSERT INTO ledger_accounts (chart_code, subledger_key, currency)
-                      SELECT c.code, 'LN-' || m.loan_id, c.currency FROM seed_map m
-                       CROSS JOIN (VALUES ('loan_principal', 'RUB'), ('loan_principal_overdue', 'RUB'), ('interest_receivable', 'RUB'), ('interest_overdue', 'RUB'),
-                                          ('penalty_receivable', 'RUB'), ('fee_receivable', 'RUB'), ('collateral_pledged', 'BTC')) AS c (code, currency)`);
-      await tx.query(`UPDATE loans l SET acc_principal = a.p, acc_principal_overdue = a.po, acc_interest = a.i, acc_interest_overdue = a.io, acc_penalty = a.pen, acc_fee = a.fee, acc_settlement = s.id
-                        FROM (SELECT subledger_key,
-                                     max(id) FILTER (WHERE chart_code = 'loan_principal') AS p, max(id) FILTER (WHERE chart_code = 'loan_principal_overdue') AS po,
-                                     max(id) FILTER (WHERE chart_code = 'interest_receivable') AS i, max(id) FILTER (WHERE chart_code = 'interest_overdue') AS io,
-                                     max(id) FILTER (WHERE chart_code = 'penalty_receivable') AS pen, max(id) FILTER (WHERE chart_code = 'fee_receivable') AS fee
-                                FROM ledger_accounts WHERE subledger_key IN (SELECT 'LN-' || loan_id FROM seed_map) GROUP BY subledger_key) a,
-                             seed_map m JOIN borrowers b ON b.id = m.borrower_id JOIN ledger_accounts s ON s.chart_code = 'borrower_settlement' AND s.subledger_key = b.ref
-                       WHERE a.subledger_key = l.ref AND m.loan_id = l.id`);
-      await tx.query(`INSERT INTO loan_schedule_versions (loan_id, version, kind, reason, business_date, created_at) SELECT loan_id, 1, 'disbursement', 'seeded', $1, now() FROM seed_map`, [options.disbursedOn]);
-      await tx.query(`INSERT INTO loan_schedule_lines (loan_id, version, number, due_date, days, principal, interest, balance)
+          position('penalty'), position('interest_overdue'), position('principal_overdue'), position('interest'), position('principal'), position('fee'), valueTime,
+          accruedThrough, accrued.kopecks, accrued.remainder]);
+      await run('loan accounts', `INSERT INTO ledger_accounts (id, chart_code, subledger_key, currency) OVERRIDING SYSTEM VALUE
+                      SELECT m.acc_principal + c.k, c.code, m.ref, c.currency FROM seed_map m
+                       CROSS JOIN (VALUES (0, 'loan_principal', 'RUB'), (1, 'loan_principal_overdue', 'RUB'), (2, 'interest_receivable', 'RUB'), (3, 'interest_overdue', 'RUB'),
+                                          (4, 'penalty_receivable', 'RUB'), (5, 'fee_receivable', 'RUB'), (6, 'collateral_pledged', 'BTC')) AS c (k, code, currency)`);
+      await run('schedule versions', `INSERT INTO loan_schedule_versions (loan_id, version, kind, reason, business_date, created_at) SELECT loan_id, 1, 'disbursement', 'seeded', $1, now() FROM seed_map`, [options.disbursedOn]);
+      await run('schedule lines', `INSERT INTO loan_schedule_lines (loan_id, version, number, due_date, days, principal, interest, balance)
                       SELECT m.loan_id, 1, t.number, t.due_date, t.days, t.principal, t.interest, t.balance
                         FROM seed_map m CROSS JOIN unnest($1::int[], $2::date[], $3::int[], $4::int8[], $5::int8[], $6::int8[]) AS t (number, due_date, days, principal, interest, balance)`,
         [lines.map((l) => l.number), lines.map((l) => l.dueDate), lines.map((l) => l.days), lines.map((l) => l.principal), lines.map((l) => l.interest), lines.map((l) => l.balance)]);
-      await tx.query(`INSERT INTO collateral_positions (loan_id, sats, state, custodian_ref, declared_at, declared_by, confirmed_at) SELECT loan_id, sats, 'pledged', 'SEED-' || $2 || '-' || loan_id, $3, $1, $3 FROM seed_map`, [user.id, prefix, valueTime]);
+      await run('collateral (with the risk refresh)', `INSERT INTO collateral_positions (loan_id, sats, state, custodian_ref, declared_at, declared_by, confirmed_at) SELECT loan_id, sats, 'pledged', 'SEED-' || $2 || '-' || loan_id, $3, $1, $3 FROM seed_map`, [user.id, prefix, valueTime]);
       // One disbursement entry per loan: principal out of the correspondent account, BTC into custody.
-      await tx.query(`CREATE TEMP TABLE IF NOT EXISTS seed_entries (loan_id int8, ref text, entry_id int8, sats int8) ON COMMIT DELETE ROWS`);
-      await tx.query(`INSERT INTO seed_entries SELECT loan_id, 'LN-' || loan_id, nextval(pg_get_serial_sequence('ledger_entries', 'id')), sats FROM seed_map`);
-      await tx.query(`INSERT INTO ledger_entries (id, idempotency_key, content_hash, business_date, value_time, reason, kind) OVERRIDING SYSTEM VALUE
+      await run('entries', `INSERT INTO ledger_entries (id, idempotency_key, content_hash, business_date, value_time, reason, kind) OVERRIDING SYSTEM VALUE
                       SELECT entry_id, 'seed:' || ref, encode(sha256(convert_to('seed|' || ref || '|' || $3::text || '|' || sats::text, 'UTF8')), 'hex'), $1, $2, 'Seeded loan ' || ref || ' disbursed, collateral in custody', 'disbursement'
-                        FROM seed_entries`, [options.disbursedOn, valueTime, amount]);
-      await tx.query(`INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount, value_time)
-                      SELECT e.entry_id, v.line, v.account, v.currency, v.amount, $1
-                        FROM seed_entries e JOIN loans l ON l.id = e.loan_id
-                        JOIN ledger_accounts cp ON cp.chart_code = 'collateral_pledged' AND cp.subledger_key = e.ref
-                        CROSS JOIN LATERAL (VALUES (0, l.acc_principal, 'RUB', $2::int8), (1, $3::int8, 'RUB', -$2::int8), (2, $4::int8, 'BTC', e.sats), (3, cp.id, 'BTC', -e.sats)) AS v (line, account, currency, amount)`,
-        [valueTime, amount, await bankAccountId(tx, 'cash_correspondent'), await bankAccountId(tx, 'collateral_held')]);
+                        FROM seed_map`, [options.disbursedOn, valueTime, amount]);
+      // A funded borrower's money arrives with its first loan's entry.
+      await run('postings', `INSERT INTO ledger_postings (entry_id, line, account_id, currency, amount, value_time)
+                      SELECT m.entry_id, v.line, v.account, v.currency, v.amount, $1
+                        FROM seed_map m
+                        CROSS JOIN LATERAL (VALUES (0, m.acc_principal, 'RUB', $2::int8), (1, $3::int8, 'RUB', -$2::int8), (2, $4::int8, 'BTC', m.sats), (3, m.acc_collateral, 'BTC', -m.sats),
+                                                   (4, m.acc_interest, 'RUB', $5::int8), (5, $6::int8, 'RUB', -$5::int8),
+                                                   (6, m.acc_settlement, 'RUB', CASE WHEN m.first_of_borrower AND m.funded THEN -$7::int8 ELSE 0 END),
+                                                   (7, $3::int8, 'RUB', CASE WHEN m.first_of_borrower AND m.funded THEN $7::int8 ELSE 0 END)) AS v (line, account, currency, amount)
+                       WHERE v.amount <> 0`,
+        [valueTime, amount, await bankAccountId(tx, 'cash_correspondent'), await bankAccountId(tx, 'collateral_held'), accrued.kopecks, await bankAccountId(tx, 'interest_income'), funded.kopecks]);
+      if (funded.kopecks > 0n) {
+        await run('settlement money', `UPDATE borrowers b SET settlement_kopecks = b.settlement_kopecks + $1::int8
+                                        FROM seed_map m WHERE m.borrower_id = b.id AND m.first_of_borrower AND m.funded`, [funded.kopecks]);
+      }
     });
-    made = to;
-  }
+  };
+  // PostgreSQL writes chunks side by side (two: the machine's two cores); PGlite has one connection.
+  const workers = options.workers ?? (db.engine === 'postgres' ? 2 : 1);
+  let next = 0;
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next < chunks.length) await writeChunk(chunks[next++]!);
+  }));
   return { loans: options.count, borrowers: borrowersTotal };
 }
 
