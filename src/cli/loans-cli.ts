@@ -29,15 +29,17 @@ export function registerLoanCommands(program: Command, io: CliIo, withDatabase: 
     .description('close business days for every live loan up to --date, in order from the first open one: accrual, due dates, overdue, penalties, statuses, ledger entries; safe to re-run after a crash')
     .requiredOption('--date <date>', 'the last business day to close, YYYY-MM-DD')
     .option('--chunk <n>', 'loans per transaction', '20000')
+    .option('--workers <n>', 'chunks booked at once (default: 2 on PostgreSQL, 1 on the embedded database, which has one connection)')
     .option('--json', 'one JSON line per closed day')
     .option('--progress', 'a line on stderr after each committed chunk')
-    .action(async (options: { date: string; chunk: string; json?: boolean; progress?: boolean }) => {
+    .action(async (options: { date: string; chunk: string; workers?: string; json?: boolean; progress?: boolean }) => {
       if (!isCalendarDate(options.date)) throw new ConfigError('--date is a date YYYY-MM-DD');
       if (!/^[1-9][0-9]{0,6}$/.test(options.chunk)) throw new ConfigError('--chunk is a whole number of loans');
+      if (options.workers !== undefined && !/^[1-8]$/.test(options.workers)) throw new ConfigError('--workers is a whole number from 1 to 8');
       await withDatabase(async (db) => {
         let report;
         try {
-          report = await runEod(db, options.date, { now: new Date(), chunkSize: Number(options.chunk), ...(options.progress ? { onChunk: (day: string, loans: number) => { io.err(`eod ${day}: ${loans} loans committed`); } } : {}) });
+          report = await runEod(db, options.date, { now: new Date(), chunkSize: Number(options.chunk), ...(options.workers === undefined ? {} : { workers: Number(options.workers) }), ...(options.progress ? { onChunk: (day: string, loans: number) => { io.err(`eod ${day}: ${loans} loans committed`); } } : {}) });
         } catch (error) {
           if (error instanceof LoanError) throw new ConfigError(`${error.code}: ${error.message}`);
           throw error;

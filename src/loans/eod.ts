@@ -40,12 +40,25 @@ import { BUCKETS } from './waterfall.js';
  * resumed run cuts the same batches (if it ever did not, the entry's unique key would stop it).
  * Days are closed in order from the oldest open one; a day already closed is not run again (the
  * call reports it closed), and a day after today is refused.
+ *
+ * Two chunks at once (issue 21): on PostgreSQL the day's ranges are handed to EOD_WORKERS workers,
+ * each booking its chunks on a connection of its own, so both cores work. The chunks hold the
+ * end-of-day lock shared and the day's closing step takes it exclusively, after the last chunk.
+ * Ranges are disjoint; what two can share is a borrower's money, which goes to its owing loans in
+ * id order. Side by side, a chunk therefore leaves out (DEFER) every loan owing something today
+ * whose borrower owes on a loan in another range too, and an in-order pass (one worker, one chunk
+ * after another, as PGlite always runs) books them afterwards; a batch booked partly by each pass
+ * has two entries, the second keyed with ':deferred'. Before reading money a chunk locks the
+ * borrowers it may take from (BORROWERS). Each chunk is still one transaction booking loans still
+ * at D-1, so crash safety is as above.
  */
 
 export const EOD_LOCK_KEY = 7_207_004;
 export const EOD_CHUNK = 20_000;
 /** Loans per journal entry (at most: the chunk size, if smaller, for tests of many small chunks). */
 export const EOD_ENTRY_BATCH = 1_000;
+/** Chunks booked at once on PostgreSQL (the machine has two cores; measured in BENCHMARKS.md). */
+export const EOD_WORKERS = 2;
 
 export interface EodDay {
   readonly businessDate: string;
@@ -78,6 +91,8 @@ export interface EodOptions {
    * apart from it (pg_stat_user_functions).
    */
   readonly profile?: Map<string, number>;
+  /** Chunks booked at once (default: EOD_WORKERS on PostgreSQL, 1 on PGlite). */
+  readonly workers?: number;
 }
 
 // Allocation of the available settlement money to each bucket in the loan's own order: a bucket
@@ -120,6 +135,57 @@ const PICK = `
 INSERT INTO eod_pick
 ${PICKED}
  WHERE status IN ('active', 'overdue') AND accrued_through = $1::date AND id >= $2 AND id < $3
+   FOR UPDATE`;
+
+/** Loan x is live, not yet closed for the day, and owes something today. */
+const OWING_ELSEWHERE = `x.status IN ('active', 'overdue') AND x.accrued_through = $4::date
+  AND (x.penalty + x.interest_overdue + x.principal_overdue + x.fee > 0
+       OR EXISTS (SELECT 1 FROM loan_schedule_lines s WHERE s.due_date = $1::date AND s.loan_id = x.id AND s.version = x.schedule_version))`;
+
+/**
+ * Side by side, a chunk leaves out (to the in-order pass after it) each loan that owes something
+ * today while its borrower has another loan, in another range and not yet closed for the day, that
+ * owes something too: the borrower's money goes to its loans in id order, which only one chunk
+ * after another can keep. Both such loans are left out (each sees the other), so the rule does not
+ * depend on which chunk runs first. Owing today: overdue amounts, penalties or fees, or a line
+ * falling due. $1 day, $2 first id, $3 id after the chunk, $4 previous day.
+ */
+const DEFER = `
+WITH owing AS MATERIALIZED (
+  -- The lines due today are one range scan of loan_schedule_lines_due (day, loan) over the chunk.
+  SELECT p.id, p.borrower_id FROM eod_pick p WHERE p.penalty + p.interest_overdue + p.principal_overdue + p.fee > 0
+  UNION
+  SELECT p.id, p.borrower_id FROM eod_pick p
+    JOIN loan_schedule_lines s ON s.loan_id = p.id AND s.version = p.schedule_version AND s.due_date = $1::date
+                              AND s.loan_id >= $2 AND s.loan_id < $3
+), shared AS MATERIALIZED (
+  -- Two range probes of loans_borrower (borrower, id) per borrower, below and above the chunk. As
+  -- EXISTS, PostgreSQL turned them into a hash semi-join over all of loans once a chunk (measured:
+  -- most of a due day at 1,000,000 loans); a lateral LIMIT keeps them probes.
+  SELECT b.borrower_id FROM (SELECT DISTINCT borrower_id FROM owing) b
+   CROSS JOIN LATERAL ((SELECT 1 FROM loans x WHERE x.borrower_id = b.borrower_id AND x.id < $2 AND ${OWING_ELSEWHERE} LIMIT 1)
+                       UNION ALL
+                       (SELECT 1 FROM loans x WHERE x.borrower_id = b.borrower_id AND x.id >= $3 AND ${OWING_ELSEWHERE} LIMIT 1)
+                       LIMIT 1) y
+)
+DELETE FROM eod_pick p USING owing o JOIN shared s ON s.borrower_id = o.borrower_id
+ WHERE p.id = o.id`;
+
+/**
+ * Locks, in id order, every borrower whose settlement money the chunk may take today: those with
+ * a loan in the chunk owing something already (overdue amounts, penalties, fees) or falling due
+ * today. COMPUTE reads their money after this, so a chunk beside it (one borrower's loans can sit
+ * on both sides of a boundary) or a refund cannot spend the same kopecks; ordinary days lock none.
+ * $1 day, $2 first id, $3 id after the chunk.
+ */
+const BORROWERS = `
+SELECT b.id FROM borrowers b
+ WHERE b.id IN (SELECT p.borrower_id FROM eod_pick p WHERE p.penalty + p.interest_overdue + p.principal_overdue + p.fee > 0
+                UNION
+                SELECT p.borrower_id FROM eod_pick p
+                  JOIN loan_schedule_lines s ON s.loan_id = p.id AND s.version = p.schedule_version AND s.due_date = $1::date
+                                            AND s.loan_id >= $2 AND s.loan_id < $3)
+ ORDER BY b.id
    FOR UPDATE`;
 
 /** $1 day, $2 first id, $3 id after the chunk, $4 interest day factor, $5 days in year, $6 key rate or null. */
@@ -210,15 +276,18 @@ SELECT b.batch, nextval(pg_get_serial_sequence('ledger_entries', 'id')), b.loans
          WHERE w.accr + w.pen + w.collected + w.move_principal + w.move_interest > 0
          GROUP BY 1 ORDER BY 1) b`;
 
-/** $1 day, $2 value time, $3 batch size. */
+/**
+ * $1 day, $2 value time, $3 batch size, $4 whether this is the in-order pass after a side-by-side
+ * one: a batch whose other loans the side-by-side pass booked keeps its key with ':deferred'.
+ */
 const ENTRIES = `
 INSERT INTO ledger_entries (id, idempotency_key, content_hash, business_date, value_time, reason, kind)
 OVERRIDING SYSTEM VALUE
-SELECT b.entry_id, 'eod:' || $1::text || ':' || (b.batch * $3::int8) || '-' || (b.batch * $3::int8 + $3::int8 - 1), b.content,
+SELECT b.entry_id, k.key || CASE WHEN $4::boolean AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.idempotency_key = k.key) THEN ':deferred' ELSE '' END, b.content,
        $1::date, $2::timestamptz,
        'End of day ' || $1::text || ' for ' || b.loans || CASE WHEN b.loans = 1 THEN ' loan' ELSE ' loans' END
          || ' with ids ' || (b.batch * $3::int8) || ' to ' || (b.batch * $3::int8 + $3::int8 - 1), 'eod'
-  FROM eod_batch b`;
+  FROM eod_batch b CROSS JOIN LATERAL (SELECT 'eod:' || $1::text || ':' || (b.batch * $3::int8) || '-' || (b.batch * $3::int8 + $3::int8 - 1) AS key) k`;
 
 /** $1 value time, $2 interest income account, $3 penalty income account, $4 batch size. */
 const POSTINGS = `
@@ -305,60 +374,49 @@ async function closeDay(db: Database, day: string, options: EodOptions, accounts
   // Each chunk is an aligned id range of whole batches.
   const span = ((BigInt(options.chunkSize ?? EOD_CHUNK) + batch - 1n) / batch) * batch;
   const total = { loans: 0, entries: 0, interest: 0n, penalties: 0n, collected: 0n, moved: 0n, closed: 0 };
-  let after = 0n;
-  for (;;) {
-    const chunkStarted = performance.now();
-    const summary = await db.transaction(async (tx) => {
-      // One end-of-day writer at a time; operations on loans wait for the chunk's row locks.
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [EOD_LOCK_KEY]);
-      // The chunk's plan is costed far above jit_above_cost, and PostgreSQL then spent over two
-      // seconds a chunk compiling it (measured: most of the day at 1,000,000 loans) for a single
-      // pass over the rows. Sorts of a 50,000-loan chunk fit in 64 MB instead of spilling to disk.
-      await tx.query('SET LOCAL jit = off');
-      await tx.query(`SET LOCAL work_mem = '64MB'`);
-      // Skip ahead to the next loan still to close (ids of closed loans leave gaps), then take
-      // the aligned range that starts at its batch.
-      const [next] = await tx.query<{ id: bigint | null }>(`SELECT min(id) AS id FROM loans WHERE status IN ('active', 'overdue') AND accrued_through = $1 AND id >= $2`, [previous, after]);
-      if (next!.id === null) return undefined;
-      const from = next!.id - (next!.id % batch);
-      const to = from + span;
-      const profile = options.profile;
-      const run = async <R extends Record<string, unknown>>(name: string, sql: string, params?: unknown[]): Promise<R[]> => {
-        if (profile === undefined) return tx.query<R>(sql, params);
-        const started = performance.now();
-        const rows = await tx.query<R>(sql, params);
-        profile.set(name, (profile.get(name) ?? 0) + performance.now() - started);
-        return rows;
-      };
-      if (profile !== undefined) await tx.query(`SET LOCAL track_functions = 'all'`);
-      await tx.query(PICK_TABLE);
-      await tx.query(WORK_TABLE);
-      await tx.query(BATCH_TABLE);
-      await run('pick', PICK, [previous, from, to]);
-      await run('compute', COMPUTE, [day, from, to, factor, daysInYear, keyRate]);
-      await run('batches', BATCHES, [batch, day]);
-      const [s] = await run<Summary>('summary', SUMMARY);
-      await run('entries', ENTRIES, [day, valueTime, batch]);
-      await run('postings', POSTINGS, [valueTime, accounts.interest, accounts.penalty, batch]);
-      await run('update_loans (with the risk refresh)', UPDATE_LOANS, [day, from, to]);
-      await run('update_settlement', UPDATE_SETTLEMENT);
-      await run('update_lines', UPDATE_LINES, [day, from, to]);
-      await run('events', EVENTS, [day, options.now]);
-      await run('releases', RELEASES, [day]);
-      await run('eod_days', 'UPDATE eod_days SET loans = loans + $2, entries = entries + $3 WHERE business_date = $1', [day, s!.loans, s!.entries]);
-      return { ...s!, to };
-    });
-    if (summary === undefined) break;
-    options.profile?.set('whole chunk transaction', (options.profile.get('whole chunk transaction') ?? 0) + performance.now() - chunkStarted);
-    total.loans += Number(summary.loans);
-    total.entries += Number(summary.entries);
-    total.interest += summary.interest;
-    total.penalties += summary.penalties;
-    total.collected += summary.collected;
-    total.moved += summary.moved;
-    total.closed += Number(summary.closed);
-    after = summary.to;
-    await options.onChunk?.(day, Number(summary.loans));
+  const context = { day, previous, batch, factor, daysInYear, keyRate, valueTime, accounts };
+  // Ranges are handed out one at a time (a claim skips ahead to the next loan still to close;
+  // ids of closed loans leave gaps), and each worker books its ranges in transactions of its own.
+  const runPass = async (pass: Pass, workers: number) => {
+    let after = 0n;
+    let stopped = false;
+    let claims: Promise<unknown> = Promise.resolve();
+    const claim = (): Promise<{ from: bigint; to: bigint } | undefined> => {
+      const next = claims.then(async () => {
+        if (stopped) return undefined;
+        const [first] = await db.query<{ id: bigint | null }>(`SELECT min(id) AS id FROM loans WHERE status IN ('active', 'overdue') AND accrued_through = $1 AND id >= $2`, [previous, after]);
+        if (first!.id === null) return undefined;
+        const from = first!.id - (first!.id % batch);
+        after = from + span;
+        return { from, to: from + span };
+      });
+      claims = next.catch(() => undefined);
+      return next;
+    };
+    const worker = async () => {
+      for (let range = await claim(); range !== undefined; range = await claim()) {
+        const summary = await closeRange(db, context, range, pass, options).catch((error: unknown) => { stopped = true; throw error; });
+        total.loans += Number(summary.loans);
+        total.entries += Number(summary.entries);
+        total.interest += summary.interest;
+        total.penalties += summary.penalties;
+        total.collected += summary.collected;
+        total.moved += summary.moved;
+        total.closed += Number(summary.closed);
+        await options.onChunk?.(day, Number(summary.loans));
+      }
+    };
+    // Every worker finishes its chunk before an error is reported (none is left running).
+    const failed = (await Promise.allSettled(Array.from({ length: workers }, worker))).find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  };
+  const workers = eodWorkers(db, options);
+  if (workers > 1) {
+    await runPass('side by side', workers);
+    // What the side-by-side pass left out (loans sharing a borrower's money across ranges), in id order.
+    await runPass('in order after side by side', 1);
+  } else {
+    await runPass('in order', 1);
   }
   const reviews = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [EOD_LOCK_KEY]);
@@ -381,6 +439,74 @@ async function closeDay(db: Database, day: string, options: EodOptions, accounts
     return flagged.length;
   });
   return { businessDate: day, loans: total.loans, entries: total.entries, interest: total.interest, penalties: total.penalties, collected: total.collected, movedToOverdue: total.moved, closedLoans: total.closed, defaultReviews: reviews };
+}
+
+type Pass = 'side by side' | 'in order' | 'in order after side by side';
+
+interface DayContext {
+  readonly day: string;
+  readonly previous: string;
+  readonly batch: bigint;
+  readonly factor: bigint;
+  readonly daysInYear: bigint;
+  readonly keyRate: bigint | null;
+  readonly valueTime: Date;
+  readonly accounts: { readonly interest: bigint; readonly penalty: bigint };
+}
+
+/**
+ * How many chunks are booked at once: PostgreSQL runs each on a connection (a core) of its own;
+ * PGlite has one connection. Chunks are disjoint id ranges; what two of them can share is a
+ * borrower (its loans on both sides of a boundary), whose row each locks in id order before it
+ * reads the settlement money (BORROWERS), and the day's eod_days row, updated last.
+ */
+function eodWorkers(db: Database, options: EodOptions): number {
+  return options.workers ?? (db.engine === 'postgres' ? EOD_WORKERS : 1);
+}
+
+/** Books one aligned id range of the day in one transaction. */
+async function closeRange(db: Database, c: DayContext, range: { from: bigint; to: bigint }, pass: Pass, options: EodOptions): Promise<Summary> {
+  const chunkStarted = performance.now();
+  const { day, previous, batch, factor, daysInYear, keyRate, valueTime, accounts } = c;
+  const { from, to } = range;
+  const summary = await db.transaction(async (tx) => {
+    // Chunks run side by side (shared); the day's closing step waits for all of them (exclusive).
+    await tx.query('SELECT pg_advisory_xact_lock_shared($1)', [EOD_LOCK_KEY]);
+    // The chunk's plan is costed far above jit_above_cost, and PostgreSQL then spent over two
+    // seconds a chunk compiling it (measured: most of the day at 1,000,000 loans) for a single
+    // pass over the rows. Sorts of a 50,000-loan chunk fit in 64 MB instead of spilling to disk.
+    await tx.query('SET LOCAL jit = off');
+    await tx.query(`SET LOCAL work_mem = '64MB'`);
+    const profile = options.profile;
+    const run = async <R extends Record<string, unknown>>(name: string, sql: string, params?: unknown[]): Promise<R[]> => {
+      if (profile === undefined) return tx.query<R>(sql, params);
+      const started = performance.now();
+      const rows = await tx.query<R>(sql, params);
+      profile.set(name, (profile.get(name) ?? 0) + performance.now() - started);
+      return rows;
+    };
+    if (profile !== undefined) await tx.query(`SET LOCAL track_functions = 'all'`);
+    await tx.query(PICK_TABLE);
+    await tx.query(WORK_TABLE);
+    await tx.query(BATCH_TABLE);
+    await run('pick', PICK, [previous, from, to]);
+    if (pass === 'side by side') await run('defer', DEFER, [day, from, to, previous]);
+    await run('borrowers', BORROWERS, [day, from, to]);
+    await run('compute', COMPUTE, [day, from, to, factor, daysInYear, keyRate]);
+    await run('batches', BATCHES, [batch, day]);
+    const [s] = await run<Summary>('summary', SUMMARY);
+    await run('entries', ENTRIES, [day, valueTime, batch, pass === 'in order after side by side']);
+    await run('postings', POSTINGS, [valueTime, accounts.interest, accounts.penalty, batch]);
+    await run('update_loans (with the risk refresh)', UPDATE_LOANS, [day, from, to]);
+    await run('update_settlement', UPDATE_SETTLEMENT);
+    await run('update_lines', UPDATE_LINES, [day, from, to]);
+    await run('events', EVENTS, [day, options.now]);
+    await run('releases', RELEASES, [day]);
+    await run('eod_days', 'UPDATE eod_days SET loans = loans + $2, entries = entries + $3 WHERE business_date = $1', [day, s!.loans, s!.entries]);
+    return s!;
+  });
+  options.profile?.set('whole chunk transaction', (options.profile.get('whole chunk transaction') ?? 0) + performance.now() - chunkStarted);
+  return summary;
 }
 
 /** Closes every open day up to `through`, in order. */
