@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { loadConfig, type Config } from '../config.js';
 import { migrate } from '../db/migrate.js';
-import { DatabaseLockedError, embeddedDatabaseInUse, openDatabase } from '../db/open.js';
+import { DatabaseLockedError, embeddedDatabaseFreed, embeddedDatabaseInUse, openDatabase } from '../db/open.js';
 import type { Database } from '../db/database.js';
 import { controlSocketPath, ControlUnavailableError, runThroughService } from './control.js';
 import type { CliIo, CliRuntime } from './io.js';
@@ -52,22 +52,26 @@ async function main(): Promise<number> {
     },
   };
   const argv = process.argv.slice(2);
-  try {
-    await buildProgram(io, runtime).parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (error) {
-    if (!(error instanceof RunInService)) return reportError(io, error);
-  }
-  // The service has the embedded database: it runs the command (with the standard input this
-  // process already read, if the command asked for it).
-  const socket = controlSocketPath(loadConfig().dataDir);
-  try {
-    return await runThroughService(socket, argv, stdin === undefined ? '' : await stdin, io);
-  } catch (error) {
-    if (error instanceof ControlUnavailableError) {
-      return reportError(io, new DatabaseLockedError(`another zalog process is using the embedded database at ${loadConfig().database.engine === 'pglite' ? (loadConfig().database as { dataDir: string }).dataDir : ''}, and no running service answers on ${socket}: wait for the service to finish starting and try again, or stop the other process`));
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await buildProgram(io, runtime).parseAsync(argv, { from: 'user' });
+      return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    } catch (error) {
+      if (!(error instanceof RunInService)) return reportError(io, error);
     }
-    throw error;
+    // The service has the embedded database: it runs the command (with the standard input this
+    // process already read, if the command asked for it).
+    const socket = controlSocketPath(loadConfig().dataDir);
+    try {
+      return await runThroughService(socket, argv, stdin === undefined ? '' : await stdin, io);
+    } catch (error) {
+      if (!(error instanceof ControlUnavailableError)) throw error;
+      // No service answers: the lock may be a killed process's, fresh for a few seconds more.
+      // Once it is stale the command runs here (once; a live holder keeps it fresh).
+      const dataDir = (loadConfig().database as { dataDir?: string }).dataDir;
+      if (attempt === 0 && dataDir !== undefined && await embeddedDatabaseFreed(dataDir)) continue;
+      return reportError(io, new DatabaseLockedError(`another zalog process is using the embedded database at ${dataDir ?? ''}, and no running service answers on ${socket}: wait for the service to finish starting and try again, or stop the other process`));
+    }
   }
 }
 

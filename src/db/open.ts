@@ -74,3 +74,17 @@ export async function embeddedDatabaseInUse(dataDir: string): Promise<boolean> {
     throw error;
   }
 }
+
+/**
+ * Waits while the embedded data directory's lock is held but not refreshed (its holder was killed):
+ * true once it is stale or gone, false if it is still held after twice the staleness time (a live
+ * holder refreshes it). Polls the lock; never sleeps longer than a poll.
+ */
+export async function embeddedDatabaseFreed(dataDir: string): Promise<boolean> {
+  const deadline = Date.now() + 2 * LOCK_STALE_MS;
+  while (Date.now() < deadline) {
+    if (!(await embeddedDatabaseInUse(dataDir))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bankCalendar } from '../calendar/load.js';
 import { trialBalance } from '../ledger/ledger-repository.js';
 import { rateFromPercent } from '../loans/interest.js';
+import { moscowDay } from '../loans/loan-store.js';
 import { reconcileLoans } from '../loans/views.js';
 import { latestCycle } from '../prices/price-repository.js';
 import { openTestApp, type TestApp } from '../test-support/app.js';
@@ -287,7 +288,8 @@ describe('the sale\'s legal channel', () => {
   });
 
   it('reports the sales of a period by channel, as JSON and as CSV', async () => {
-    const today = new Date().toISOString().slice(0, 10);
+    // The period is in Moscow days: after 21:00 UTC a sale made now is on tomorrow's UTC date's Moscow day.
+    const today = moscowDay(new Date());
     const report = (await t.as('auditor').get(`/api/v1/liquidations/sales?from=2025-01-01&to=${today}`)).json();
     const [sold] = await t.test.db.query<{ sats: bigint; n: bigint }>(`SELECT coalesce(sum(f.sats), 0)::int8 AS sats, count(DISTINCT q.id) AS n FROM liquidation_fills f JOIN liquidations q ON q.id = f.liquidation_id WHERE q.status IN ('sold', 'booked')`);
     expect(report.sales).toHaveLength(Number(sold!.n));
