@@ -93,9 +93,9 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
 
   // Every id the seed writes is drawn up front for all its loans, in loan order (loan n of the
   // seed has loan id first + n - 1, seven ledger accounts from 7(n - 1) on, one entry, one
-  // application): chunks can
-  // then be written side by side and still number the loans as one after another would. The seed
-  // runs alone; a concurrent insert would meet a duplicate key, never a wrong row.
+  // application): chunks can then be written side by side and still number the loans as one
+  // after another would. The seed runs alone (the backtest's database is its own); a concurrent
+  // insert would meet a duplicate key, never a wrong row.
   const [first] = await db.query<{ loan: bigint; account: bigint; entry: bigint; application: bigint }>(
     `SELECT setval('loans_id_seq', nextval('loans_id_seq') + $1::int8 - 1) - $1::int8 + 1 AS loan,
             setval(pg_get_serial_sequence('ledger_accounts', 'id'), nextval(pg_get_serial_sequence('ledger_accounts', 'id')) + 7 * $1::int8 - 1) - 7 * $1::int8 + 1 AS account,
