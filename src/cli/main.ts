@@ -68,7 +68,8 @@ async function main(): Promise<number> {
       if (!(error instanceof ControlUnavailableError)) throw error;
       // No service answers: the lock may be a killed process's, fresh for a few seconds more.
       // Once it is stale the command runs here (once; a live holder keeps it fresh).
-      const dataDir = (loadConfig().database as { dataDir?: string }).dataDir;
+      const target = loadConfig().database;
+      const dataDir = target.engine === 'pglite' ? target.dataDir : undefined;
       if (attempt === 0 && dataDir !== undefined && await embeddedDatabaseFreed(dataDir)) continue;
       return reportError(io, new DatabaseLockedError(`another zalog process is using the embedded database at ${dataDir ?? ''}, and no running service answers on ${socket}: wait for the service to finish starting and try again, or stop the other process`));
     }

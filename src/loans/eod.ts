@@ -137,9 +137,21 @@ ${PICKED}
  WHERE status IN ('active', 'overdue') AND accrued_through = $1::date AND id >= $2 AND id < $3
    FOR UPDATE`;
 
-/** Loan x is live, not yet closed for the day, and owes something today. */
+// Owing today: overdue amounts, penalties or fees already, or a schedule line falling due today.
+// DEFER and BORROWERS read the same set of the chunk's loans; DEFER also asks it of other loans.
+const OWES_ALREADY = (loan: string) => `${loan}.penalty + ${loan}.interest_overdue + ${loan}.principal_overdue + ${loan}.fee > 0`;
+
+/** The chunk's loans owing today, (id, borrower_id). The lines due today are one range scan of loan_schedule_lines_due (day, loan). $1 day, $2 first id, $3 id after the chunk. */
+const OWING_IN_CHUNK = `
+SELECT p.id, p.borrower_id FROM eod_pick p WHERE ${OWES_ALREADY('p')}
+UNION
+SELECT p.id, p.borrower_id FROM eod_pick p
+  JOIN loan_schedule_lines s ON s.loan_id = p.id AND s.version = p.schedule_version AND s.due_date = $1::date
+                            AND s.loan_id >= $2 AND s.loan_id < $3`;
+
+/** Loan x is live, not yet closed for the day (still at $4, the previous day), and owes today. */
 const OWING_ELSEWHERE = `x.status IN ('active', 'overdue') AND x.accrued_through = $4::date
-  AND (x.penalty + x.interest_overdue + x.principal_overdue + x.fee > 0
+  AND (${OWES_ALREADY('x')}
        OR EXISTS (SELECT 1 FROM loan_schedule_lines s WHERE s.due_date = $1::date AND s.loan_id = x.id AND s.version = x.schedule_version))`;
 
 /**
@@ -147,17 +159,10 @@ const OWING_ELSEWHERE = `x.status IN ('active', 'overdue') AND x.accrued_through
  * today while its borrower has another loan, in another range and not yet closed for the day, that
  * owes something too: the borrower's money goes to its loans in id order, which only one chunk
  * after another can keep. Both such loans are left out (each sees the other), so the rule does not
- * depend on which chunk runs first. Owing today: overdue amounts, penalties or fees, or a line
- * falling due. $1 day, $2 first id, $3 id after the chunk, $4 previous day.
+ * depend on which chunk runs first. $1 day, $2 first id, $3 id after the chunk, $4 previous day.
  */
 const DEFER = `
-WITH owing AS MATERIALIZED (
-  -- The lines due today are one range scan of loan_schedule_lines_due (day, loan) over the chunk.
-  SELECT p.id, p.borrower_id FROM eod_pick p WHERE p.penalty + p.interest_overdue + p.principal_overdue + p.fee > 0
-  UNION
-  SELECT p.id, p.borrower_id FROM eod_pick p
-    JOIN loan_schedule_lines s ON s.loan_id = p.id AND s.version = p.schedule_version AND s.due_date = $1::date
-                              AND s.loan_id >= $2 AND s.loan_id < $3
+WITH owing AS MATERIALIZED (${OWING_IN_CHUNK}
 ), shared AS MATERIALIZED (
   -- Two range probes of loans_borrower (borrower, id) per borrower, below and above the chunk. As
   -- EXISTS, PostgreSQL turned them into a hash semi-join over all of loans once a chunk (measured:
@@ -172,19 +177,13 @@ DELETE FROM eod_pick p USING owing o JOIN shared s ON s.borrower_id = o.borrower
  WHERE p.id = o.id`;
 
 /**
- * Locks, in id order, every borrower whose settlement money the chunk may take today: those with
- * a loan in the chunk owing something already (overdue amounts, penalties, fees) or falling due
- * today. COMPUTE reads their money after this, so a chunk beside it (one borrower's loans can sit
- * on both sides of a boundary) or a refund cannot spend the same kopecks; ordinary days lock none.
- * $1 day, $2 first id, $3 id after the chunk.
+ * Locks, in id order, every borrower whose settlement money the chunk may take today (those of
+ * its loans owing today). COMPUTE reads their money after this, so a chunk beside it or a refund
+ * cannot spend the same kopecks; ordinary days lock none. $1 day, $2 first id, $3 id after the chunk.
  */
 const BORROWERS = `
 SELECT b.id FROM borrowers b
- WHERE b.id IN (SELECT p.borrower_id FROM eod_pick p WHERE p.penalty + p.interest_overdue + p.principal_overdue + p.fee > 0
-                UNION
-                SELECT p.borrower_id FROM eod_pick p
-                  JOIN loan_schedule_lines s ON s.loan_id = p.id AND s.version = p.schedule_version AND s.due_date = $1::date
-                                            AND s.loan_id >= $2 AND s.loan_id < $3)
+ WHERE b.id IN (SELECT o.borrower_id FROM (${OWING_IN_CHUNK}) o)
  ORDER BY b.id
    FOR UPDATE`;
 
@@ -456,9 +455,8 @@ interface DayContext {
 
 /**
  * How many chunks are booked at once: PostgreSQL runs each on a connection (a core) of its own;
- * PGlite has one connection. Chunks are disjoint id ranges; what two of them can share is a
- * borrower (its loans on both sides of a boundary), whose row each locks in id order before it
- * reads the settlement money (BORROWERS), and the day's eod_days row, updated last.
+ * PGlite has one connection. What two side-by-side chunks could share, a borrower's money, DEFER
+ * leaves to the in-order pass; the day's eod_days row is updated last.
  */
 function eodWorkers(db: Database, options: EodOptions): number {
   return options.workers ?? (db.engine === 'postgres' ? EOD_WORKERS : 1);
