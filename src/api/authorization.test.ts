@@ -94,7 +94,7 @@ function borrower1Loan(suffix: string): (t: TestApp) => Promise<string> {
     let [loan] = await app.test.db.query<{ ref: string }>(`SELECT l.ref FROM loans l JOIN borrowers b ON b.id = l.borrower_id WHERE b.ref = 'B-1' LIMIT 1`);
     if (loan === undefined) {
       await seedLoans(app.test.db, { count: 1, disbursedOn: '2026-11-02', calendar: await bankCalendar(), prefix: 'authz' });
-      [loan] = await app.test.db.query<{ ref: string }>(`UPDATE loans SET borrower_id = (SELECT id FROM borrowers WHERE ref = 'B-1') WHERE id = (SELECT max(id) FROM loans) RETURNING ref`);
+      [loan] = await app.test.db.query<{ ref: string }>(`UPDATE loan_terms SET borrower_id = (SELECT id FROM borrowers WHERE ref = 'B-1') WHERE id = (SELECT max(id) FROM loan_terms) RETURNING ref`);
     }
     return `/api/v1/loans/${loan!.ref}${suffix}`;
   };

@@ -33,8 +33,8 @@ describe('the book in SQL', () => {
       // Scatter the borrowers over regions and groups, and vary the loans' states and balances.
       const s = book.seed;
       await t.db.query(`UPDATE borrowers SET region_code = ($1::text[])[1 + (id * $2) % 4], group_ref = CASE WHEN (id * $2) % 3 = 0 THEN NULL ELSE 'G' || (1 + (id + $2) % 4) END`, [regions, s]);
-      await t.db.query(`UPDATE loans SET status = CASE (id * $1) % 7 WHEN 0 THEN 'approved' WHEN 1 THEN 'closed' WHEN 2 THEN 'overdue' ELSE status END WHERE status <> 'cancelled'`, [s]);
-      await t.db.query(`UPDATE loans SET interest = (id * $1) % 50000, penalty = (id * $1) % 777, principal_overdue = CASE WHEN status = 'overdue' THEN (id * $1) % 90000 ELSE 0 END`, [s]);
+      await t.db.query(`UPDATE loan_balances SET status = CASE (loan_id * $1) % 7 WHEN 0 THEN 'approved' WHEN 1 THEN 'closed' WHEN 2 THEN 'overdue' ELSE status END WHERE status <> 'cancelled'`, [s]);
+      await t.db.query(`UPDATE loan_balances SET interest = (loan_id * $1) % 50000, penalty = (loan_id * $1) % 777, principal_overdue = CASE WHEN status = 'overdue' THEN (loan_id * $1) % 90000 ELSE 0 END`, [s]);
       await t.db.query(`UPDATE loan_risk SET sats = (loan_id * $1) % 80000000, debt_kopecks = (loan_id * $1 * 7) % 3000000000, live = (loan_id + $1) % 5 <> 0`, [s]);
       const rules: Rules = {
         day: '2026-12-07',

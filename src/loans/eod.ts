@@ -117,7 +117,9 @@ const BATCH_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_batch (
   batch int8, entry_id int8, loans int4, interest int8, penalty int8, content text
 ) ON COMMIT DELETE ROWS`;
 
-// The chunk's loans are copied out first (and locked): the rest of the computation reads a temp
+// The chunk's loans are copied out first (their balances rows locked: the terms are not written
+// by end of day's update, and a lock too would dirty their pages; every writer of balances locks
+// that row, through the loans view or directly): the rest of the computation reads a temp
 // table whose size the planner sees. Read straight from loans, the day's filter
 // (accrued_through = the previous day, a value the statistics have never seen) was estimated at
 // one row, which made every later join a nested loop, quadratic on a due date.
@@ -126,7 +128,7 @@ const PICKED = `SELECT id, ref, borrower_id, borrower_kind, status, schedule_ver
        principal, principal_overdue, interest, interest_overdue, penalty, fee, interest_remainder, penalty_remainder, interest_day_done,
        wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee,
        acc_principal, acc_principal_overdue, acc_interest, acc_interest_overdue, acc_penalty, acc_fee, acc_settlement
-  FROM loans`;
+  FROM loan_terms t JOIN loan_balances b ON b.loan_id = t.id`;
 
 const PICK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_pick ON COMMIT DELETE ROWS AS ${PICKED} WITH NO DATA`;
 
@@ -134,8 +136,9 @@ const PICK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_pick ON COMMIT DELETE RO
 const PICK = `
 INSERT INTO eod_pick
 ${PICKED}
- WHERE status IN ('active', 'overdue') AND accrued_through = $1::date AND id >= $2 AND id < $3
-   FOR UPDATE`;
+ WHERE status IN ('active', 'overdue') AND accrued_through = $1::date
+   AND b.loan_id >= $2 AND b.loan_id < $3 AND t.id >= $2 AND t.id < $3
+   FOR UPDATE OF b`;
 
 // Owing today: overdue amounts, penalties or fees already, or a schedule line falling due today.
 // DEFER and BORROWERS read the same set of the chunk's loans; DEFER also asks it of other loans.
@@ -308,7 +311,7 @@ SELECT b.entry_id, ($4::int8 * 16 + v.line)::int2, v.account_id, 'RUB', v.amount
  WHERE v.amount <> 0`;
 
 const UPDATE_LOANS = `
-UPDATE loans l SET accrued_through = $1::date,
+UPDATE loan_balances l SET accrued_through = $1::date,
        principal = w.n_principal, principal_overdue = w.n_principal_overdue, interest = w.n_interest,
        interest_overdue = w.n_interest_overdue, penalty = w.n_penalty, fee = w.n_fee,
        interest_remainder = CASE WHEN w.n_status = 'closed' THEN 0 ELSE w.i_rem END,
@@ -316,7 +319,7 @@ UPDATE loans l SET accrued_through = $1::date,
        status = w.n_status, overdue_since = w.n_overdue_since,
        closed_on = CASE WHEN w.n_status = 'closed' THEN $1::date END,
        rate_millionths = coalesce(w.new_rate, l.rate_millionths)
-  FROM eod_work w WHERE l.id = w.id AND l.id >= $2 AND l.id < $3`;
+  FROM eod_work w WHERE l.loan_id = w.id AND l.loan_id >= $2 AND l.loan_id < $3`;
 
 const UPDATE_SETTLEMENT = `
 UPDATE borrowers b SET settlement_kopecks = b.settlement_kopecks - s.total
@@ -353,7 +356,7 @@ interface Summary { loans: bigint; entries: bigint; interest: bigint; penalties:
 export async function firstOpenDay(db: Queryable): Promise<string | undefined> {
   const [last] = await db.query<{ business_date: string; finished_at: Date | null }>('SELECT business_date, finished_at FROM eod_days ORDER BY business_date DESC LIMIT 1');
   if (last !== undefined) return last.finished_at === null ? last.business_date : addDays(last.business_date, 1);
-  const [oldest] = await db.query<{ day: string | null }>(`SELECT min(accrued_through)::text AS day FROM loans WHERE status IN ('active', 'overdue')`);
+  const [oldest] = await db.query<{ day: string | null }>(`SELECT min(accrued_through)::text AS day FROM loan_balances WHERE status IN ('active', 'overdue')`);
   return oldest?.day === null || oldest?.day === undefined ? undefined : addDays(oldest.day, 1);
 }
 
@@ -383,7 +386,7 @@ async function closeDay(db: Database, day: string, options: EodOptions, accounts
     const claim = (): Promise<{ from: bigint; to: bigint } | undefined> => {
       const next = claims.then(async () => {
         if (stopped) return undefined;
-        const [first] = await db.query<{ id: bigint | null }>(`SELECT min(id) AS id FROM loans WHERE status IN ('active', 'overdue') AND accrued_through = $1 AND id >= $2`, [previous, after]);
+        const [first] = await db.query<{ id: bigint | null }>(`SELECT min(loan_id) AS id FROM loan_balances WHERE status IN ('active', 'overdue') AND accrued_through = $1 AND loan_id >= $2`, [previous, after]);
         if (first!.id === null) return undefined;
         const from = first!.id - (first!.id % batch);
         after = from + span;
@@ -419,7 +422,7 @@ async function closeDay(db: Database, day: string, options: EodOptions, accounts
   }
   const reviews = await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [EOD_LOCK_KEY]);
-    const [behind] = await tx.query<{ n: bigint }>(`SELECT count(*)::int8 AS n FROM loans WHERE status IN ('active', 'overdue') AND accrued_through < $1`, [day]);
+    const [behind] = await tx.query<{ n: bigint }>(`SELECT count(*)::int8 AS n FROM loan_balances WHERE status IN ('active', 'overdue') AND accrued_through < $1`, [day]);
     if (behind!.n > 0n) refuse('eod_out_of_order', `${behind!.n} live loans have not accrued through ${previous}; close the earlier days first`);
     // Compliance events raised since the last day: a rule that started failing for a borrower with
     // a live loan puts the loan under default review (risk decides; issue 7 acts on it).
@@ -427,8 +430,8 @@ async function closeDay(db: Database, day: string, options: EodOptions, accounts
     const [newest] = await tx.query<{ id: bigint | null }>('SELECT max(id) AS id FROM compliance_events');
     const flagged = await tx.query<{ id: bigint }>(
       `WITH e AS (SELECT DISTINCT ON (borrower_id) borrower_id, rule, reason FROM compliance_events WHERE id > $1 AND kind = 'started_failing' ORDER BY borrower_id, id DESC)
-       UPDATE loans l SET default_review = true, default_review_reason = e.rule || ': ' || e.reason
-         FROM e WHERE l.borrower_id = e.borrower_id AND l.status IN ('active', 'overdue') AND NOT l.default_review
+       UPDATE loan_terms l SET default_review = true, default_review_reason = e.rule || ': ' || e.reason
+         FROM e, loan_balances b WHERE l.borrower_id = e.borrower_id AND b.loan_id = l.id AND b.status IN ('active', 'overdue') AND NOT l.default_review
        RETURNING l.id`, [state!.last]);
     if (flagged.length > 0) {
       await tx.query(`INSERT INTO loan_events (loan_id, business_date, kind, details, at)

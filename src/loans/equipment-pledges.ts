@@ -111,5 +111,5 @@ export async function pledgeEquipment(tx: Queryable, loanId: bigint, groups: rea
     `SELECT p.machines_id, l.ref FROM loan_equipment_pledges p JOIN loans l ON l.id = p.loan_id WHERE p.machines_id = ANY($1::int8[]) AND p.released_at IS NULL LIMIT 1`, [machines]);
   if (taken !== undefined) refuse('equipment_already_pledged', `machine group ${taken.machines_id} already secures ${taken.ref}`);
   await tx.query('INSERT INTO loan_equipment_pledges (loan_id, machines_id, pledged_at) SELECT $1, m, $3 FROM unnest($2::int8[]) AS m', [loanId, machines, now]);
-  await tx.query('UPDATE loans SET equipment_cap_kopecks = $2 WHERE id = $1', [loanId, capKopecks]);
+  await tx.query('UPDATE loan_terms SET equipment_cap_kopecks = $2 WHERE id = $1', [loanId, capKopecks]);
 }

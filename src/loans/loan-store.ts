@@ -92,7 +92,7 @@ export async function openLoanAccounts(tx: Queryable, loanId: bigint, ref: strin
   const settlement = await openAccount(tx, { chartCode: 'borrower_settlement', subledgerKey: borrowerRef });
   if (!settlement.ok) throw new Error(settlement.error.message);
   await tx.query(
-    `UPDATE loans SET acc_principal = $2, acc_principal_overdue = $3, acc_interest = $4, acc_interest_overdue = $5, acc_penalty = $6, acc_fee = $7, acc_settlement = $8 WHERE id = $1`,
+    `UPDATE loan_terms SET acc_principal = $2, acc_principal_overdue = $3, acc_interest = $4, acc_interest_overdue = $5, acc_penalty = $6, acc_fee = $7, acc_settlement = $8 WHERE id = $1`,
     [loanId, ids.loan_principal, ids.loan_principal_overdue, ids.interest_receivable, ids.interest_overdue, ids.penalty_receivable, ids.fee_receivable, settlement.value.account.id],
   );
 }

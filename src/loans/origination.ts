@@ -351,15 +351,17 @@ export const approveLoanAction: ApprovalAction<ApprovePayload> = {
       const balloon = interestOnly ? divide(app.amount_kopecks * pct(terms.interestOnly?.balloonPercent ?? '50'), 1_000_000n, 'floor') : 0n;
       const [loan] = await tx.query<{ id: bigint; ref: string }>(
         `WITH n AS (SELECT nextval('loans_id_seq') AS id)
-         INSERT INTO loans (id, ref, application_id, offer_id, approval_id, borrower_id, borrower_kind, product_code, product_version, amount_kopecks, months, repayment_type,
-           interest_only_through, balloon_kopecks, rate_kind, rate_millionths, margin_millionths, rate_reset_months, penalty_millionths_per_day, fee_kopecks,
-           wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee, status, approved_at)
-         SELECT n.id, 'LN-' || n.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, 'approved', $25 FROM n
+         INSERT INTO loan_terms (id, ref, application_id, offer_id, approval_id, borrower_id, borrower_kind, product_code, product_version, amount_kopecks, months, repayment_type,
+           interest_only_through, balloon_kopecks, rate_kind, margin_millionths, rate_reset_months, penalty_millionths_per_day, fee_kopecks,
+           wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee, approved_at)
+         SELECT n.id, 'LN-' || n.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24 FROM n
          RETURNING id, ref`,
         [app.id, offer.id, context.approvalId, app.borrower_id, borrower!.kind, app.product_code, app.product_version, app.amount_kopecks, months, app.repayment_type,
-          interestOnlyThrough, balloon, terms.rate.kind, offer.rate_millionths, terms.rate.kind === 'floating' ? pct(terms.rate.marginPercent) : null,
+          interestOnlyThrough, balloon, terms.rate.kind, terms.rate.kind === 'floating' ? pct(terms.rate.marginPercent) : null,
           terms.rate.kind === 'floating' ? (terms.rate.reset === 'monthly' ? 1 : 3) : null, pct(terms.penaltyPercentPerDay), offer.fee_kopecks,
           position('penalty'), position('interest_overdue'), position('principal_overdue'), position('interest'), position('principal'), position('fee'), context.now]);
+      // Every loan has one balances row from the start (migration 0032), written with its terms.
+      await tx.query(`INSERT INTO loan_balances (loan_id, status, rate_millionths) VALUES ($1, 'approved', $2)`, [loan!.id, offer.rate_millionths]);
       await openLoanAccounts(tx, loan!.id, loan!.ref, borrower!.ref);
       if (offer.equipment !== null) await pledgeEquipment(tx, loan!.id, offer.equipment.groups, BigInt(offer.equipment.capKopecks), context.now);
       await tx.query(`UPDATE loan_applications SET status = 'approved' WHERE id = $1`, [app.id]);

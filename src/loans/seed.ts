@@ -135,16 +135,17 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
       await run('applications', `INSERT INTO loan_applications (id, borrower_id, product_code, product_version, amount_kopecks, months, repayment_type, collateral_sats, status, created_by, created_at)
                       OVERRIDING SYSTEM VALUE
                       SELECT app_id, borrower_id, $5, $6, $1, $2, $3, sats, 'approved', $4, now() FROM seed_map`, [amount, months, type, user.id, product.code, product.version]);
-      await run('loans', `INSERT INTO loans (id, ref, application_id, offer_id, borrower_id, borrower_kind, product_code, product_version, amount_kopecks, months, repayment_type,
-                        rate_kind, rate_millionths, penalty_millionths_per_day, fee_kopecks, wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee,
-                        status, approved_at, disbursed_on, maturity_on, accrued_through, schedule_version, principal, interest, interest_remainder,
+      await run('loans', `INSERT INTO loan_terms (id, ref, application_id, offer_id, borrower_id, borrower_kind, product_code, product_version, amount_kopecks, months, repayment_type,
+                        rate_kind, penalty_millionths_per_day, fee_kopecks, wf_penalty, wf_interest_overdue, wf_principal_overdue, wf_interest, wf_principal, wf_fee,
+                        approved_at, disbursed_on, maturity_on, schedule_version,
                         acc_principal, acc_principal_overdue, acc_interest, acc_interest_overdue, acc_penalty, acc_fee, acc_settlement)
-                      SELECT m.loan_id, m.ref, m.app_id, $1, m.borrower_id, 'company', $8, $9, $2, $3, $4,
-                        'fixed', $5, $10, 0, $11, $12, $13, $14, $15, $16, 'active', $17, $6, $7, $18, 1, $2, $19, $20,
+                      SELECT m.loan_id, m.ref, m.app_id, $1, m.borrower_id, 'company', $7, $8, $2, $3, $4,
+                        'fixed', $9, 0, $10, $11, $12, $13, $14, $15, $16, $5, $6, 1,
                         m.acc_principal, m.acc_principal_overdue, m.acc_interest, m.acc_interest_overdue, m.acc_penalty, m.acc_fee, m.acc_settlement FROM seed_map m`,
-        [offerId, amount, months, type, rate, options.disbursedOn, lines[lines.length - 1]!.dueDate, product.code, product.version, penalty,
-          position('penalty'), position('interest_overdue'), position('principal_overdue'), position('interest'), position('principal'), position('fee'), valueTime,
-          accruedThrough, accrued.kopecks, accrued.remainder]);
+        [offerId, amount, months, type, options.disbursedOn, lines[lines.length - 1]!.dueDate, product.code, product.version, penalty,
+          position('penalty'), position('interest_overdue'), position('principal_overdue'), position('interest'), position('principal'), position('fee'), valueTime]);
+      await run('loan balances', `INSERT INTO loan_balances (loan_id, status, accrued_through, principal, interest, interest_remainder, rate_millionths)
+                      SELECT m.loan_id, 'active', $1, $2, $3, $4, $5 FROM seed_map m`, [accruedThrough, amount, accrued.kopecks, accrued.remainder, rate]);
       await run('loan accounts', `INSERT INTO ledger_accounts (id, chart_code, subledger_key, currency) OVERRIDING SYSTEM VALUE
                       SELECT m.acc_principal + c.k, c.code, m.ref, c.currency FROM seed_map m
                        CROSS JOIN (VALUES (0, 'loan_principal', 'RUB'), (1, 'loan_principal_overdue', 'RUB'), (2, 'interest_receivable', 'RUB'), (3, 'interest_overdue', 'RUB'),

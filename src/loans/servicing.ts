@@ -68,7 +68,7 @@ async function move(tx: Queryable, loan: LoanRow, borrowerRef: string, entry: { 
     if (isBucket(m.credit)) delta[m.credit]! -= m.amount; else if (m.credit === 'settlement') delta.settlement! += m.amount;
   }
   await tx.query(
-    `UPDATE loans SET principal = principal + $2, principal_overdue = principal_overdue + $3, interest = interest + $4, interest_overdue = interest_overdue + $5, penalty = penalty + $6, fee = fee + $7 WHERE id = $1`,
+    `UPDATE loan_balances SET principal = principal + $2, principal_overdue = principal_overdue + $3, interest = interest + $4, interest_overdue = interest_overdue + $5, penalty = penalty + $6, fee = fee + $7 WHERE loan_id = $1`,
     [loan.id, delta.principal, delta.principal_overdue, delta.interest, delta.interest_overdue, delta.penalty, delta.fee]);
   if (delta.settlement !== 0n) await tx.query('UPDATE borrowers SET settlement_kopecks = settlement_kopecks + $2 WHERE id = $1', [loan.borrower_id, delta.settlement]);
   return posted.value[0]!.entryId;
@@ -86,7 +86,7 @@ async function settleStatus(tx: Queryable, ref: string, day: string, now: Date):
   const status = owed === 0n ? 'closed' : overdue ? 'overdue' : 'active';
   const since = overdue ? loan.overdue_since : null;
   if (status === loan.status && since === loan.overdue_since) return loan;
-  await tx.query(`UPDATE loans SET status = $2, overdue_since = $3, closed_on = CASE WHEN $2 = 'closed' THEN $4::date END, interest_remainder = CASE WHEN $2 = 'closed' THEN 0 ELSE interest_remainder END, penalty_remainder = CASE WHEN $2 = 'closed' THEN 0 ELSE penalty_remainder END WHERE id = $1`, [loan.id, status, since, day]);
+  await tx.query(`UPDATE loan_balances SET status = $2, overdue_since = $3, closed_on = CASE WHEN $2 = 'closed' THEN $4::date END, interest_remainder = CASE WHEN $2 = 'closed' THEN 0 ELSE interest_remainder END, penalty_remainder = CASE WHEN $2 = 'closed' THEN 0 ELSE penalty_remainder END WHERE loan_id = $1`, [loan.id, status, since, day]);
   if (status !== loan.status) await loanEvent(tx, loan.id, day, 'status', { from: loan.status, to: status }, now);
   if (status === 'closed') {
     await tx.query(`INSERT INTO collateral_releases (loan_id, sats, status, created_on)
@@ -109,7 +109,7 @@ export async function accrueRepaymentDay(tx: Queryable, loan: LoanRow, borrowerR
   const accrued = accrue(loan.interest_remainder, units);
   await move(tx, loan, borrowerRef, { key: `loan:${loan.ref}:interest:${day}`, kind: 'accrual', day, valueTime: now, reason: `Interest of ${loan.ref} for ${day}, the repayment day, on its opening balance (39-P)` },
     [{ debit: 'interest', credit: 'interest_income', amount: accrued.kopecks }]);
-  await tx.query('UPDATE loans SET interest_remainder = $2, interest_day_done = $3 WHERE id = $1', [loan.id, accrued.remainder, day]);
+  await tx.query('UPDATE loan_balances SET interest_remainder = $2, interest_day_done = $3 WHERE loan_id = $1', [loan.id, accrued.remainder, day]);
   await loanEvent(tx, loan.id, day, 'interest_repayment_day', { day, interest: formatKopecks(accrued.kopecks), on: formatKopecks(loan.principal + loan.principal_overdue) }, now);
   return loadLoan(tx, loan.ref, true);
 }
@@ -238,7 +238,7 @@ async function writeScheduleVersion(tx: Queryable, loan: LoanRow, version: numbe
   await tx.query(`INSERT INTO loan_schedule_lines (loan_id, version, number, due_date, days, principal, interest, balance)
                   SELECT $1, $2, * FROM unnest($3::int[], $4::date[], $5::int[], $6::int8[], $7::int8[], $8::int8[])`,
     [loan.id, version, lines.map((l) => l.number), lines.map((l) => l.dueDate), lines.map((l) => l.days), lines.map((l) => l.principal), lines.map((l) => l.interest), lines.map((l) => l.balance)]);
-  await tx.query('UPDATE loans SET schedule_version = $2, maturity_on = $3 WHERE id = $1', [loan.id, version, lines[lines.length - 1]!.dueDate]);
+  await tx.query('UPDATE loan_terms SET schedule_version = $2, maturity_on = $3 WHERE id = $1', [loan.id, version, lines[lines.length - 1]!.dueDate]);
 }
 
 interface LineRow { number: number; due_date: string; principal: bigint; interest: bigint; [key: string]: unknown }
@@ -275,7 +275,7 @@ export async function disburse(tx: Queryable, ref: string, userId: bigint, ctx: 
     refuse('collateral_insufficient', `confirmed collateral ${formatSats(held!.sats)} BTC is below the ${formatSats(need)} BTC the origination LTV of ${terms.collateral.ltv.origination}% asks at ${formatKopecks(price.price)} RUB/BTC${equipment === 0n ? '' : ` beside machines counted at ${formatKopecks(equipment)} RUB`}`, { confirmed: formatSats(held!.sats), required: formatSats(need), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString(), equipment: formatKopecks(equipment) });
   }
   const { rate } = loan.rate_kind === 'fixed' ? { rate: loan.rate_millionths } : await rateOn(tx, terms, day);
-  await tx.query('UPDATE loans SET rate_millionths = $2 WHERE id = $1', [loan.id, rate]);
+  await tx.query('UPDATE loan_balances SET rate_millionths = $2 WHERE loan_id = $1', [loan.id, rate]);
   const schedule = buildSchedule(scheduleTermsOf(terms, { amount: loan.amount_kopecks, months: loan.months, repaymentType: loan.repayment_type }, rate, day), ctx.calendar);
   await writeScheduleVersion(tx, loan, 1, 'disbursement', 'schedule at disbursement', day, userId, ctx.now, schedule, 1);
 
@@ -289,7 +289,9 @@ export async function disburse(tx: Queryable, ref: string, userId: bigint, ctx: 
      VALUES ($1, $2, 'disbursement', $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
     [loan.id, loan.borrower_id, payout, borrower.bik, borrower.account, `Loan ${loan.ref} under contract of ${day}, less the origination fee`, day, ctx.now, payoutEntry]);
   await tx.query(`UPDATE collateral_positions SET state = 'pledged' WHERE loan_id = $1 AND state = 'confirmed'`, [loan.id]);
-  await tx.query(`UPDATE loans SET status = 'active', disbursed_on = $2, accrued_through = $2 WHERE id = $1`, [loan.id, day]);
+  // Terms first: the balances' trigger then refreshes the risk of a loan whose terms are complete.
+  await tx.query('UPDATE loan_terms SET disbursed_on = $2 WHERE id = $1', [loan.id, day]);
+  await tx.query(`UPDATE loan_balances SET status = 'active', accrued_through = $2 WHERE loan_id = $1`, [loan.id, day]);
   await loanEvent(tx, loan.id, day, 'disbursed', { amount: formatKopecks(loan.amount_kopecks), paymentOrderId: order!.id.toString(), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString(), collateral: formatSats(held!.sats) }, ctx.now);
   return { loan: loan.ref, disbursedOn: day, amount: formatKopecks(loan.amount_kopecks), paymentOrderId: order!.id.toString(), payout: formatKopecks(payout), fee: formatKopecks(loan.fee_kopecks), price: formatKopecks(price.price), priceCycleId: price.cycle.id.toString() };
 }
@@ -441,7 +443,7 @@ export function restructureAction(calendar: () => Promise<BusinessCalendar>): Ap
         await move(tx, loan, borrower.ref, { day, valueTime: context.now, key: `loan:${loan.ref}:restructure:${loan.schedule_version + 1}`, kind: 'restructuring', reason: `Restructuring of ${loan.ref}: overdue principal rescheduled` }, [{ debit: 'principal', credit: 'principal_overdue', amount: loan.principal_overdue }]);
         const version = await reschedule(tx, loan, 'restructuring', payload.reason, day, context.approver.id, context.now, await calendar(), { extraMonths: payload.extraMonths, mode: 'smaller_instalment' });
         if (version === undefined) refuse('loan_not_in_state', `loan ${loan.ref} has no principal or no line left to reschedule`);
-        await tx.query('UPDATE loans SET months = months + $2 WHERE id = $1', [loan.id, payload.extraMonths]);
+        await tx.query('UPDATE loan_terms SET months = months + $2 WHERE id = $1', [loan.id, payload.extraMonths]);
         const after = await settleStatus(tx, loan.ref, day, context.now);
         await auditApproved(tx, context, 'loans.restructure', `loan:${loan.ref}`, { extraMonths: payload.extraMonths, reason: payload.reason, scheduleVersion: version });
         return { loan: loan.ref, scheduleVersion: version, maturityOn: after.maturity_on, status: after.status };
@@ -604,7 +606,7 @@ export const writeOffAction: ApprovalAction<WriteOffPayload> = {
       ];
       const posted = await postEntries(tx, [{ idempotencyKey: `loan:${loan.ref}:write-off`, kind: 'write_off', businessDate: day, valueTime: context.now, reason: `Debt of ${loan.ref} written off: ${payload.reason}`, postings }]);
       if (!posted.ok) throw new Error(posted.error.message);
-      await tx.query('UPDATE loans SET principal = 0, principal_overdue = 0, interest = 0, interest_overdue = 0, penalty = 0, fee = 0 WHERE id = $1', [loan.id]);
+      await tx.query('UPDATE loan_balances SET principal = 0, principal_overdue = 0, interest = 0, interest_overdue = 0, penalty = 0, fee = 0 WHERE loan_id = $1', [loan.id]);
       await tx.query('INSERT INTO loan_write_offs (loan_id, amount_kopecks, provision_used, reason, approval_id, ledger_entry_id, at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [loan.id, owed, used, payload.reason, context.approvalId, posted.value[0]!.entryId, context.now]);
       const after = await settleStatus(tx, loan.ref, day, context.now);
       await loanEvent(tx, loan.id, day, 'written_off', { amount: formatKopecks(owed), provisionUsed: formatKopecks(used), reason: payload.reason }, context.now);

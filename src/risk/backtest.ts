@@ -294,7 +294,7 @@ async function run(db: Database, options: BacktestOptions, started: number): Pro
         });
         if (machines !== undefined) {
           // The cohort's machines: the cap fixed as at approval, the stressed value on the risk row.
-          await db.query('UPDATE loans SET equipment_cap_kopecks = $2 WHERE id > $1', [high!.id ?? 0n, machines.capKopecks]);
+          await db.query('UPDATE loan_terms SET equipment_cap_kopecks = $2 WHERE id > $1', [high!.id ?? 0n, machines.capKopecks]);
           await db.query(`UPDATE loan_risk r SET equipment_kopecks = $2, seq = nextval('loan_risk_seq'),
                                  worsen_at = risk_worsen_at(r.state, r.debt_kopecks, r.sats, $2, lad), improve_above = risk_improve_above(r.state, r.debt_kopecks, r.sats, $2, lad)
                             FROM risk_ladders lad WHERE r.loan_id > $1 AND lad.product_code = r.product_code AND lad.product_version = r.product_version`, [high!.id ?? 0n, machines.keptKopecks]);

@@ -150,13 +150,13 @@ describe('exposures and triggers in the database', () => {
     await engine.catchUp(new Date());
     const row = await riskRow(second);
     // The loan's debt changes behind the engine's back (as a repayment committing mid-tick would).
-    await t.test.db.query('UPDATE loans SET interest = interest + 100 WHERE ref = $1', [second]);
+    await t.test.db.query('UPDATE loan_balances SET interest = interest + 100 WHERE loan_id = (SELECT id FROM loan_terms WHERE ref = $1)', [second]);
     const skippedBefore = store.skipped;
     const moved = await store.record({ price: priceFor(row, 60n), cycleId: undefined, at: new Date(), cause: 'price', moves: [{ id: (await t.test.db.query<{ id: bigint }>('SELECT id FROM loans WHERE ref = $1', [second]))[0]!.id, from: 'healthy', to: 'warning', exposure: { debt: row.debt_kopecks, sats: row.sats }, ladder: (await loadLadders(t.test.db)).get('FIX:1')! }] });
     expect(moved).toBeUndefined();
     expect(store.skipped).toBe(skippedBefore + 1);
     expect((await riskRow(second)).state).toBe('healthy');
-    await t.test.db.query('UPDATE loans SET interest = interest - 100 WHERE ref = $1', [second]);
+    await t.test.db.query('UPDATE loan_balances SET interest = interest - 100 WHERE loan_id = (SELECT id FROM loan_terms WHERE ref = $1)', [second]);
   });
 
   it('a closed loan leaves the book', async () => {

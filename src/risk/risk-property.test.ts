@@ -58,8 +58,8 @@ describe('the engine on the database against a full rescan', () => {
             await engine.onPrice({ price: price as PriceKopecksPerBtc, cycleId: undefined, at: new Date() });
             continue;
           }
-          if (step.kind === 'accrue') await db.query('UPDATE loans SET interest = interest + $1 WHERE id % $2 = 0', [step.kopecks, step.every]);
-          if (step.kind === 'repay') await db.query('UPDATE loans SET principal = greatest(principal - $1, 1) WHERE id % $2 = 0', [step.kopecks, step.every]);
+          if (step.kind === 'accrue') await db.query('UPDATE loan_balances SET interest = interest + $1 WHERE loan_id % $2 = 0', [step.kopecks, step.every]);
+          if (step.kind === 'repay') await db.query('UPDATE loan_balances SET principal = greatest(principal - $1, 1) WHERE loan_id % $2 = 0', [step.kopecks, step.every]);
           if (step.kind === 'topUp') {
             await db.query(`INSERT INTO collateral_positions (loan_id, sats, state, declared_at, declared_by, confirmed_at)
                             SELECT id, $1, 'pledged', now(), (SELECT id FROM users ORDER BY id LIMIT 1), now() FROM loans WHERE id % $2 = 0`, [step.sats, step.every]);
