@@ -117,9 +117,7 @@ const BATCH_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_batch (
   batch int8, entry_id int8, loans int4, interest int8, penalty int8, content text
 ) ON COMMIT DELETE ROWS`;
 
-// The chunk's loans are copied out first (their balances rows locked: the terms are not written
-// by end of day's update, and a lock too would dirty their pages; every writer of balances locks
-// that row, through the loans view or directly): the rest of the computation reads a temp
+// The chunk's loans are copied out first: the rest of the computation reads a temp
 // table whose size the planner sees. Read straight from loans, the day's filter
 // (accrued_through = the previous day, a value the statistics have never seen) was estimated at
 // one row, which made every later join a nested loop, quadratic on a due date.
@@ -130,9 +128,23 @@ const PICKED = `SELECT id, ref, borrower_id, borrower_kind, status, schedule_ver
        acc_principal, acc_principal_overdue, acc_interest, acc_interest_overdue, acc_penalty, acc_fee, acc_settlement
   FROM loan_terms t JOIN loan_balances b ON b.loan_id = t.id`;
 
+/**
+ * Locks the chunk's balances rows before PICK reads them. Only the balances: end of day does not
+ * write the terms, and a row lock on them too would dirty every terms page of the range. Every
+ * writer of a loan (servicing) locks its balances row, through the loans view or directly, so
+ * this waits for any that is under way. It is a statement of its own so that PICK, a new
+ * statement with a new snapshot, reads the terms as such a writer left them: a lock in PICK itself
+ * would re-read the locked balances row after the wait but not the joined terms row (a
+ * rescheduled loan's new schedule version). $1 previous day, $2 first id, $3 id after the chunk.
+ */
+const LOCK = `
+SELECT count(*) FROM (SELECT 1 FROM loan_balances
+                       WHERE status IN ('active', 'overdue') AND accrued_through = $1::date AND loan_id >= $2 AND loan_id < $3
+                         FOR UPDATE) locked`;
+
 const PICK_TABLE = `CREATE TEMP TABLE IF NOT EXISTS eod_pick ON COMMIT DELETE ROWS AS ${PICKED} WITH NO DATA`;
 
-/** $1 previous day, $2 first id, $3 id after the chunk. */
+/** $1 previous day, $2 first id, $3 id after the chunk. The lock here takes nothing new (LOCK holds those rows). */
 const PICK = `
 INSERT INTO eod_pick
 ${PICKED}
@@ -326,11 +338,10 @@ UPDATE borrowers b SET settlement_kopecks = b.settlement_kopecks - s.total
   FROM (SELECT borrower_id, sum(collected) AS total FROM eod_work WHERE collected > 0 GROUP BY borrower_id) s
  WHERE b.id = s.borrower_id`;
 
-const UPDATE_LINES = `
-UPDATE loan_schedule_lines s SET interest_due = w.d_interest
-  FROM eod_work w
- WHERE w.line_number IS NOT NULL AND s.loan_id = w.id AND s.version = w.schedule_version AND s.number = w.line_number
-   AND s.due_date = $1::date AND s.loan_id >= $2 AND s.loan_id < $3`;
+// A due line's interest due is a row of its own (migration 0033), inserted, not a column updated.
+const LINE_DUES = `
+INSERT INTO loan_line_dues (loan_id, version, number, interest_due)
+SELECT w.id, w.schedule_version, w.line_number, w.d_interest FROM eod_work w WHERE w.line_number IS NOT NULL`;
 
 const EVENTS = `
 INSERT INTO loan_events (loan_id, business_date, kind, details, at)
@@ -490,6 +501,7 @@ async function closeRange(db: Database, c: DayContext, range: { from: bigint; to
     await tx.query(PICK_TABLE);
     await tx.query(WORK_TABLE);
     await tx.query(BATCH_TABLE);
+    await run('lock', LOCK, [previous, from, to]);
     await run('pick', PICK, [previous, from, to]);
     if (pass === 'side by side') await run('defer', DEFER, [day, from, to, previous]);
     await run('borrowers', BORROWERS, [day, from, to]);
@@ -500,7 +512,7 @@ async function closeRange(db: Database, c: DayContext, range: { from: bigint; to
     await run('postings', POSTINGS, [valueTime, accounts.interest, accounts.penalty, batch]);
     await run('update_loans (with the risk refresh)', UPDATE_LOANS, [day, from, to]);
     await run('update_settlement', UPDATE_SETTLEMENT);
-    await run('update_lines', UPDATE_LINES, [day, from, to]);
+    await run('line_dues', LINE_DUES);
     await run('events', EVENTS, [day, options.now]);
     await run('releases', RELEASES, [day]);
     await run('eod_days', 'UPDATE eod_days SET loans = loans + $2, entries = entries + $3 WHERE business_date = $1', [day, s!.loans, s!.entries]);

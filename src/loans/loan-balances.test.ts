@@ -3,8 +3,9 @@ import { migrate } from '../db/migrate.js';
 import { openTestDatabase, testMigrations, type TestDatabase } from '../test-support/database.js';
 
 // Migration 0032 splits the loans table into loan_terms and loan_balances behind a view named
-// loans. A bank's book migrates in place: a loan written before the split must read the same,
-// column for column, afterwards, and the view must refuse writes (a writer names its table).
+// loans; 0033 moves a due line's interest due out of the line into loan_line_dues. A bank's book
+// migrates in place: a loan written before the split must read the same, column for column,
+// afterwards, the view must refuse writes (a writer names its table), and dues must move over.
 
 let opened: TestDatabase | undefined;
 afterEach(async () => {
@@ -77,5 +78,32 @@ describe('loans as terms, balances and a view (migration 0032)', () => {
     const [fk] = await db.query<{ target: string }>(`SELECT t.relname AS target FROM pg_constraint k JOIN pg_class t ON t.oid = k.confrelid
                                                                 WHERE k.conname = 'loan_risk_loan_id_fkey' AND k.connamespace = current_schema()::regnamespace`);
     expect(fk!.target).toBe('loan_terms');
+  });
+
+  it('a due line\'s interest due moves to loan_line_dues, whose key must be a schedule line', async () => {
+    opened = await openTestDatabase({ migrated: false });
+    const { db } = opened;
+    const files = await testMigrations();
+    const dues = files.findIndex((file) => file.name === '0033_line_dues.sql');
+    expect(dues).toBeGreaterThan(0);
+    await migrate(db, files.slice(0, dues));
+    await db.transaction(async (tx) => {
+      await tx.query('SET LOCAL session_replication_role = replica');
+      await tx.query(`INSERT INTO loan_schedule_lines (loan_id, version, number, due_date, days, principal, interest, balance, interest_due)
+                      VALUES (5, 1, 1, '2026-02-16', 32, 1000, 200, 9000, 213), (5, 1, 2, '2026-03-16', 28, 1000, 180, 8000, NULL)`);
+    });
+    await migrate(db, files);
+    expect(await db.query('SELECT loan_id, version, number, interest_due FROM loan_line_dues')).toEqual([{ loan_id: 5n, version: 1, number: 1, interest_due: 213n }]);
+    const lines = await db.query<{ name: string }>(`SELECT column_name AS name FROM information_schema.columns
+                                                     WHERE table_schema = current_schema() AND table_name = 'loan_schedule_lines'`);
+    expect(lines.map((c) => c.name)).not.toContain('interest_due');
+    // A due for a line that exists is taken; one for a line that does not is refused, even when
+    // it comes after a good one in the same statement.
+    await expect(db.query('INSERT INTO loan_line_dues (loan_id, version, number, interest_due) VALUES (5, 1, 2, 181), (5, 1, 3, 1)'))
+      .rejects.toThrow(/loan 5: line 3 of schedule version 1 does not exist/);
+    await db.query('INSERT INTO loan_line_dues (loan_id, version, number, interest_due) VALUES (5, 1, 2, 181)');
+    await expect(db.query('INSERT INTO loan_line_dues (loan_id, version, number, interest_due) VALUES (5, 2, 2, 1)')).rejects.toThrow(/line 2 of schedule version 2 does not exist/);
+    await expect(db.query('INSERT INTO loan_line_dues (loan_id, version, number, interest_due) VALUES (6, 1, 1, 1)')).rejects.toThrow(/loan 6: line 1 of schedule version 1 does not exist/);
+    expect(await db.query<{ n: bigint }>('SELECT count(*)::int8 AS n FROM loan_line_dues')).toEqual([{ n: 2n }]);
   });
 });

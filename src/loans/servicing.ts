@@ -231,8 +231,10 @@ export const releaseCollateralAction: ApprovalAction<ReleasePayload> = {
 async function writeScheduleVersion(tx: Queryable, loan: LoanRow, version: number, kind: string, reason: string, day: string, userId: bigint | null, now: Date, schedule: Schedule, keepBefore: number): Promise<void> {
   await tx.query('INSERT INTO loan_schedule_versions (loan_id, version, kind, reason, business_date, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)', [loan.id, version, kind, reason, day, now, userId]);
   if (keepBefore > 1) {
-    await tx.query(`INSERT INTO loan_schedule_lines (loan_id, version, number, due_date, days, principal, interest, balance, interest_due)
-                    SELECT loan_id, $2, number, due_date, days, principal, interest, balance, interest_due FROM loan_schedule_lines WHERE loan_id = $1 AND version = $3 AND number < $4`, [loan.id, version, loan.schedule_version, keepBefore]);
+    await tx.query(`INSERT INTO loan_schedule_lines (loan_id, version, number, due_date, days, principal, interest, balance)
+                    SELECT loan_id, $2, number, due_date, days, principal, interest, balance FROM loan_schedule_lines WHERE loan_id = $1 AND version = $3 AND number < $4`, [loan.id, version, loan.schedule_version, keepBefore]);
+    await tx.query(`INSERT INTO loan_line_dues (loan_id, version, number, interest_due)
+                    SELECT loan_id, $2, number, interest_due FROM loan_line_dues WHERE loan_id = $1 AND version = $3 AND number < $4`, [loan.id, version, loan.schedule_version, keepBefore]);
   }
   const lines = schedule.lines;
   await tx.query(`INSERT INTO loan_schedule_lines (loan_id, version, number, due_date, days, principal, interest, balance)

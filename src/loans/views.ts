@@ -51,7 +51,9 @@ export type LineStatus = 'paid' | 'overdue' | 'due' | 'future';
  */
 export async function scheduleView(db: Queryable, loan: LoanRow, today: string) {
   const lines = await db.query<{ number: number; due_date: string; days: number; principal: bigint; interest: bigint; balance: bigint; interest_due: bigint | null }>(
-    'SELECT number, due_date, days, principal, interest, balance, interest_due FROM loan_schedule_lines WHERE loan_id = $1 AND version = $2 ORDER BY number', [loan.id, loan.schedule_version]);
+    `SELECT s.number, s.due_date, s.days, s.principal, s.interest, s.balance, d.interest_due
+       FROM loan_schedule_lines s LEFT JOIN loan_line_dues d ON d.loan_id = s.loan_id AND d.version = s.version AND d.number = s.number
+      WHERE s.loan_id = $1 AND s.version = $2 ORDER BY s.number`, [loan.id, loan.schedule_version]);
   let principalLeft = loan.principal_overdue;
   let interestLeft = loan.interest_overdue;
   const states = new Map<number, { principalOverdue: bigint; interestOverdue: bigint }>();

@@ -33,8 +33,9 @@ const CONFLICT = `ON CONFLICT (dedupe_key, channel) WHERE dedupe_key IS NOT NULL
 
 const DUE = `
 WITH x AS (
-  SELECT l.id AS loan_id, l.borrower_id, s.due_date, s.number, s.principal, coalesce(s.interest_due, s.interest) AS interest
+  SELECT l.id AS loan_id, l.borrower_id, s.due_date, s.number, s.principal, coalesce(d.interest_due, s.interest) AS interest
     FROM loan_schedule_lines s JOIN loans l ON l.id = s.loan_id AND l.schedule_version = s.version
+    LEFT JOIN loan_line_dues d ON d.loan_id = s.loan_id AND d.version = s.version AND d.number = s.number
    WHERE s.due_date > $1::date AND s.due_date <= $1::date + $2::int AND l.status IN ('active', 'overdue')
 )
 ${INSERT}
