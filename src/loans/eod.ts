@@ -26,7 +26,9 @@ import { BUCKETS } from './waterfall.js';
  * 6. one balanced ledger entry per batch of loans and day holds all of it (a batch memorial order,
  *    idempotency key eod:D:<first id>-<last id>): every loan's own postings (lines 16 x its place
  *    in the batch + 0..15), and the batch's interest and penalty income as one posting each (lines
- *    16 x batch size + 0 and + 1). The loans' balance columns change in the same transaction.
+ *    16 x batch size + 0 and + 1). The loans' balances (their narrow `loan_balances` rows,
+ *    migration 0032) and a due line's interest due (`loan_line_dues`, 0033) change in the same
+ *    transaction.
  *
  * Why batches: with one entry per loan, a million loans meant a million entry rows, their index
  * entries, content hashes and commit-time completeness checks, and the income side twice over;
