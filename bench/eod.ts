@@ -14,8 +14,8 @@
  * (one chunk at a time, with the loans' risk trigger as it was before issue 21, which looked every
  * updated loan up again through risk_refresh: `eod_old_path_loans_per_s`; `eod_speedup` is today's
  * over it). What it cannot replay is the seeding before issue 21 (seed_s only) and the wide loan
- * row of before migration 0032 (the balances' own table): those are run at the older commit. Every loan accrues,
- * so every loan gets a posting in its batch's entry and its balances change.
+ * row of before migration 0032 (the balances' own table): those are run at the older commit.
+ * Every loan accrues, so every loan gets a posting in its batch's entry and its balances change.
  *
  * A due day (`due_day_ratio`, its seconds over the ordinary day's): as many loans, seeded as if
  * migrated mid-life (disbursed on 2025-12-15, interest accrued through two days before their first

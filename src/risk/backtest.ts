@@ -348,7 +348,6 @@ export function machinesOf(terms: ProductTerms, amount: bigint): { capKopecks: b
   return { capKopecks: cap, keptKopecks: stressedEquipment(cap, machines.stressMillionths), sharePercent: terms.collateral.equipment!.maxSharePercent, stressPercent: terms.collateral.equipment!.stressPercent ?? '0' };
 }
 
-
 interface Counters { bars: number; degradedBars: number; paused: number; originations: number; skipped: number; loans: number; lentAt: ReadonlyMap<string, { at: Date; price: PriceKopecksPerBtc }>; recovered: bigint; machines: ReturnType<typeof machinesOf> }
 
 interface LentLoan { readonly id: bigint; readonly ref: string; readonly day: string; readonly amount: bigint; readonly sats: bigint; readonly at: Date; readonly price: PriceKopecksPerBtc; readonly ltv: bigint | undefined }
