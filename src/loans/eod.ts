@@ -1,4 +1,5 @@
 import type { Database, Queryable } from '../db/database.js';
+import { addTime, profiledQuery, type Profile } from '../db/profile.js';
 import { addDays } from '../calendar/business.js';
 import { isLeapYear, UNITS_PER_KOPECK } from './interest.js';
 import { refuse } from './loan-errors.js';
@@ -92,7 +93,7 @@ export interface EodOptions {
    * (track_functions), so the risk refresh the loans' trigger runs inside UPDATE_LOANS can be read
    * apart from it (pg_stat_user_functions).
    */
-  readonly profile?: Map<string, number>;
+  readonly profile?: Profile;
   /** Chunks booked at once (default: EOD_WORKERS on PostgreSQL, 1 on PGlite). */
   readonly workers?: number;
 }
@@ -491,15 +492,8 @@ async function closeRange(db: Database, c: DayContext, range: { from: bigint; to
     // pass over the rows. Sorts of a 50,000-loan chunk fit in 64 MB instead of spilling to disk.
     await tx.query('SET LOCAL jit = off');
     await tx.query(`SET LOCAL work_mem = '64MB'`);
-    const profile = options.profile;
-    const run = async <R extends Record<string, unknown>>(name: string, sql: string, params?: unknown[]): Promise<R[]> => {
-      if (profile === undefined) return tx.query<R>(sql, params);
-      const started = performance.now();
-      const rows = await tx.query<R>(sql, params);
-      profile.set(name, (profile.get(name) ?? 0) + performance.now() - started);
-      return rows;
-    };
-    if (profile !== undefined) await tx.query(`SET LOCAL track_functions = 'all'`);
+    const run = profiledQuery(tx, options.profile);
+    if (options.profile !== undefined) await tx.query(`SET LOCAL track_functions = 'all'`);
     await tx.query(PICK_TABLE);
     await tx.query(WORK_TABLE);
     await tx.query(BATCH_TABLE);
@@ -520,7 +514,7 @@ async function closeRange(db: Database, c: DayContext, range: { from: bigint; to
     await run('eod_days', 'UPDATE eod_days SET loans = loans + $2, entries = entries + $3 WHERE business_date = $1', [day, s!.loans, s!.entries]);
     return s!;
   });
-  options.profile?.set('whole chunk transaction', (options.profile.get('whole chunk transaction') ?? 0) + performance.now() - chunkStarted);
+  addTime(options.profile, 'whole chunk transaction', chunkStarted);
   return summary;
 }
 

@@ -1,5 +1,6 @@
 import type { BusinessCalendar } from '../calendar/business.js';
 import type { Database } from '../db/database.js';
+import { profiledQuery, type Profile } from '../db/profile.js';
 import { systemUser } from '../identity/identity-repository.js';
 import { bankAccountId } from '../ledger/ledger-repository.js';
 import { interestDayByDay, rateFromPercent } from './interest.js';
@@ -49,7 +50,7 @@ export interface SeedOptions {
   /** Chunks written at once (default 2 on PostgreSQL, 1 on PGlite). */
   readonly workers?: number;
   /** Milliseconds by statement, summed over the chunks (bench:eod prints where seeding's time goes). */
-  readonly profile?: Map<string, number>;
+  readonly profile?: Profile;
 }
 
 export async function seedLoans(db: Database, options: SeedOptions): Promise<{ loans: number; borrowers: number }> {
@@ -106,11 +107,7 @@ export async function seedLoans(db: Database, options: SeedOptions): Promise<{ l
   for (let made = 0; made < options.count; made += chunk) chunks.push({ from: made + 1, to: Math.min(made + chunk, options.count) });
   const writeChunk = async ({ from, to }: { from: number; to: number }) => {
     await db.transaction(async (tx) => {
-      const run = async (name: string, sql: string, params?: unknown[]) => {
-        const started = performance.now();
-        await tx.query(sql, params);
-        options.profile?.set(name, (options.profile.get(name) ?? 0) + performance.now() - started);
-      };
+      const run = profiledQuery(tx, options.profile);
       const firstBorrower = offset + Math.floor((from - 1) / perBorrower) + 1;
       const lastBorrower = offset + Math.floor((to - 1) / perBorrower) + 1;
       await run('borrowers', `INSERT INTO borrowers (ref, kind, name, inn, ogrn, kpp, region_code, address, bik, account, created_by)
